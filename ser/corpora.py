@@ -1,0 +1,439 @@
+"""Read an IEMOCAP_full_release tree into manifest rows, without ever modifying it.
+
+Layout read::
+
+    ROOT/SessionN/sentences/wav/<dialog>/<turn>.wav         16 kHz mono audio
+    ROOT/SessionN/dialog/EmoEvaluation/<dialog>.txt         one label line per turn
+
+A label line reads ``[START - END]<TAB>TURN<TAB>EMO<TAB>[V, A, D]``; every other line of an
+evaluation file (header, ``C-E1:``/``A-E3:``/``C-F1:`` annotator detail, blanks) is skipped.
+
+Corpus-level problems (no corpus, no sessions, a session without its label or audio folder)
+raise :class:`CorpusError` with one actionable message.  Problems with single items (a turn
+without audio, audio without a label, an unreadable header, a malformed line) never raise:
+they are listed in :attr:`CorpusScan.skipped` with a reason, and :meth:`CorpusScan.summary`
+groups them.
+
+Wavs that the original GLAM ``handleIEMOCAP.py`` already renamed in place
+(``Ses01F-impro01-01-01-F000.wav``) are recognised and used where they lie.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import pathlib
+import posixpath
+import re
+import secrets
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, field, fields
+
+import soundfile as sf
+
+__all__ = [
+    "CLASS_NAMES", "EMO_TOKENS", "LABEL_SETS", "MANIFEST_FIELDS", "RENAME_CODES", "SESSIONS",
+    "CorpusError", "CorpusScan", "Utterance", "atomic_write_text", "read_manifest",
+    "SUBSETS", "renamed_wav_name", "scan_iemocap", "select", "split_order_key", "validate_root",
+    "write_manifest",
+]
+
+SESSIONS = tuple(f"Session{i}" for i in range(1, 6))
+EVAL_DIR = ("dialog", "EmoEvaluation")
+WAV_DIR = ("sentences", "wav")
+
+# Label tokens of the real corpus, in the order the original tool numbers them (dis and oth
+# have no number there). Summaries list tokens in this order.
+EMO_TOKENS = ("neu", "fru", "hap", "sad", "ang", "fea", "exc", "sur", "xxx", "dis", "oth")
+
+# Two-digit codes the original tool writes into renamed wav names; dis/oth are never renamed.
+RENAME_CODES = {"neu": "01", "fru": "02", "hap": "03", "sad": "04", "ang": "05",
+                "fea": "06", "exc": "07", "sur": "08", "xxx": "09"}
+
+# The paper's 4 classes: excited stands in for happy and the real 'hap' is dropped.
+# 'merge' is the common alternative that folds hap into the same class.
+LABEL_SETS: dict[str, dict[str, int]] = {
+    "glam": {"neu": 0, "sad": 1, "ang": 2, "exc": 3},
+    "merge": {"neu": 0, "sad": 1, "ang": 2, "exc": 3, "hap": 3},
+}
+CLASS_NAMES: dict[str, list[str]] = {
+    "glam": ["neutral", "sad", "angry", "happy(excited)"],
+    "merge": ["neutral", "sad", "angry", "happy+excited"],
+}
+
+SUBSETS = ("impro", "script", "all")
+
+MANIFEST_FIELDS = ("path", "turn", "session", "speaker", "dialog", "kind", "label",
+                   "start", "end", "duration")
+
+_HOW_TO_SET = "set IEMOCAP_DIR, edit path.py, or pass --data PATH"
+_LAYOUT = ("an IEMOCAP_full_release folder holding Session1..Session5, each with "
+           "SessionN/sentences/wav/<dialog>/<turn>.wav and "
+           "SessionN/dialog/EmoEvaluation/<dialog>.txt")
+
+_NUM = r"(\d+(?:\.\d*)?|\.\d+)"
+# The V/A/D bracket is optional: only time span, turn and token are needed.
+_LABEL_LINE = re.compile(
+    rf"\[\s*{_NUM}\s*-\s*{_NUM}\s*\]\s+(\S+)\s+(\S+)(?:\s+\[[^\]]*\])?\s*")
+# 3 parts (Ses01F_impro01_F000) or 4 parts (Ses03M_script03_2_F032); the speaker's letter
+# opens the last part.
+_TURN = re.compile(r"Ses(\d\d)[FM]_[A-Za-z0-9]+(?:_[A-Za-z0-9]+)?_([FM])[A-Za-z0-9]*")
+_CODE = re.compile(r"\d\d")
+
+# Reasons recorded in CorpusScan.skipped (stable strings so summaries can group them).
+R_NO_WAV = "labelled turn has no wav file"
+R_NO_LABEL = "wav file has no label line"
+R_UNREADABLE = "unreadable wav header"
+R_EMPTY = "wav has no samples"
+R_MALFORMED_LINE = "malformed label line"
+R_MALFORMED_TURN = "malformed turn name"
+R_DUPLICATE = "duplicate label line (first kept)"
+R_RENAMED_TWIN = "renamed copy beside the original-name wav (original used)"
+R_BAD_EVAL = "unreadable evaluation file"
+
+
+class CorpusError(Exception):
+    """The tree cannot be used at all; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One labelled turn with audio; ``path`` is relative to the corpus root (posix)."""
+
+    path: str
+    turn: str
+    session: int
+    speaker: str
+    dialog: str
+    kind: str
+    label: str
+    start: float
+    end: float
+    duration: float
+
+
+@dataclass
+class CorpusScan:
+    """Result of :func:`scan_iemocap`: usable utterances plus what was left out and why."""
+
+    root: pathlib.Path
+    utterances: list[Utterance]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self, examples: int = 3) -> str:
+        """Counts per subset, label token and session/speaker, then skipped items by reason."""
+        utts = self.utterances
+        kinds = Counter(u.kind for u in utts)
+        speakers = {u.speaker for u in utts}
+        sessions = sorted({u.session for u in utts})
+        hours = sum(u.duration for u in utts) / 3600
+        lines = [
+            f"IEMOCAP at {self.root}: {len(utts)} labelled utterances with audio "
+            f"({hours:.2f} h), {len(sessions)} sessions, {len(speakers)} speakers; "
+            f"impro {kinds['impro']}, script {kinds['script']}",
+        ]
+        labels = Counter(u.label for u in utts)
+        order = [t for t in EMO_TOKENS if t in labels] + sorted(set(labels) - set(EMO_TOKENS))
+        lines.append("  labels: " + ", ".join(f"{t} {labels[t]}" for t in order))
+        per_session = []
+        for s in sessions:
+            spk = Counter(u.speaker for u in utts if u.session == s)
+            inner = ", ".join(f"{k} {spk[k]}" for k in sorted(spk))
+            per_session.append(f"{s}: {sum(spk.values())} ({inner})")
+        lines.append("  sessions: " + " | ".join(per_session))
+        glam = LABEL_SETS["glam"]
+        in_set = [u for u in utts if u.label in glam]
+        lines.append(
+            f"  4-class 'glam' set ({'/'.join(glam)}): all {len(in_set)}, "
+            + ", ".join(f"{k} {sum(u.kind == k for u in in_set)}" for k in ("impro", "script")))
+        if not self.skipped:
+            lines.append("  skipped: none")
+            return "\n".join(lines)
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for item, reason in self.skipped:
+            by_reason[reason].append(item)
+        lines.append(f"  skipped {len(self.skipped)}:")
+        for reason, items in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            shown = ", ".join(items[:examples]) + (", ..." if len(items) > examples else "")
+            lines.append(f"    {reason}: {len(items)} (e.g. {shown})")
+        return "\n".join(lines)
+
+
+def renamed_wav_name(turn: str, label: str) -> str | None:
+    """File name the original GLAM tool gives a labelled turn's wav, or None if it keeps it.
+
+    ``Ses01F_impro01_F000`` + neu -> ``Ses01F-impro01-01-01-F000.wav``;
+    ``Ses03M_script03_2_F032`` + neu -> ``Ses03M-script03-01-01-2_F032.wav``.
+    """
+    code = RENAME_CODES.get(label)
+    if code is None:
+        return None
+    first, second, *rest = turn.split("_")
+    return f"{first}-{second}-{code}-01-{'_'.join(rest)}.wav"
+
+
+def _turn_of_wav(stem: str) -> str:
+    """Turn name of a wav stem, undoing the original tool's renaming when present."""
+    parts = stem.split("-")
+    if len(parts) == 5 and _CODE.fullmatch(parts[2]) and parts[3] == "01":
+        return f"{parts[0]}_{parts[1]}_{parts[4]}"
+    return stem
+
+
+def split_order_key(u: Utterance) -> str:
+    """Sort key that fixes the utterance order, hence the seeded 80/20 split.
+
+    The original tool lists the renamed wavs; sorting that list is our documented
+    deviation.  Keying on the name the original tool gives each file makes the order
+    identical whether or not this corpus copy was actually renamed, and equal to the
+    original code with a sorted file list.
+    """
+    name = renamed_wav_name(u.turn, u.label) or f"{u.turn}.wav"
+    return f"{posixpath.dirname(u.path)}/{name}"
+
+
+def validate_root(root: str | os.PathLike) -> pathlib.Path:
+    """Return ``root`` as a Path if it looks like IEMOCAP_full_release, else raise CorpusError."""
+    text = os.fspath(root) if root is not None else ""
+    if not text.strip():
+        raise CorpusError(f"no IEMOCAP location given; expected {_LAYOUT}; {_HOW_TO_SET}")
+    path = pathlib.Path(text).expanduser()
+    if not path.is_dir():
+        why = "not a folder" if path.exists() else "no such folder"
+        raise CorpusError(f"IEMOCAP corpus not found at {path} ({why}); expected "
+                          f"{_LAYOUT}; {_HOW_TO_SET}")
+    if not any((path / s).is_dir() for s in SESSIONS):
+        # A common slip is pointing at the folder that contains IEMOCAP_full_release.
+        nested = sorted(p for p in path.iterdir()
+                        if p.is_dir() and any((p / s).is_dir() for s in SESSIONS))
+        hint = f" (did you mean {nested[0]}?)" if nested else ""
+        raise CorpusError(f"{path} is not an IEMOCAP tree: no Session1..Session5 folders"
+                          f"{hint}; expected {_LAYOUT}; {_HOW_TO_SET}")
+    return path
+
+
+def _session_problems(root: pathlib.Path) -> list[tuple[str, str]]:
+    problems = []
+    for s in SESSIONS:
+        if not (root / s).is_dir():
+            problems.append((s, "missing session folder"))
+            continue
+        for parts in (EVAL_DIR, WAV_DIR):
+            if not (root / s).joinpath(*parts).is_dir():
+                problems.append((f"{s}/{'/'.join(parts)}", "missing folder"))
+    return problems
+
+
+def _index_wavs(root: pathlib.Path, skipped: list[tuple[str, str]]) -> dict[str, str]:
+    """Map turn name -> wav relpath for every ``Ses*.wav`` under SessionN/sentences/wav/*/."""
+    found: dict[str, str] = {}
+    twins: list[str] = []
+    for s in SESSIONS:
+        wav_root = root.joinpath(s, *WAV_DIR)
+        if not wav_root.is_dir():
+            continue
+        # Names starting with "Ses" exclude the "._*" AppleDouble files of some copies.
+        dialogs = sorted(d.name for d in os.scandir(wav_root)
+                         if d.name.startswith("Ses") and d.is_dir())
+        for dialog in dialogs:
+            names = sorted(e.name for e in os.scandir(wav_root / dialog)
+                           if e.name.startswith("Ses") and e.name.endswith(".wav")
+                           and e.is_file())
+            for name in names:
+                rel = f"{s}/{'/'.join(WAV_DIR)}/{dialog}/{name}"
+                turn = _turn_of_wav(name[:-4])
+                if turn in found:
+                    # A renamed copy beside the untouched original: keep the original name.
+                    if name == f"{turn}.wav":
+                        found[turn], rel = rel, found[turn]
+                    twins.append(rel)
+                else:
+                    found[turn] = rel
+    skipped.extend((rel, R_RENAMED_TWIN) for rel in twins)
+    return found
+
+
+@dataclass(frozen=True)
+class _Label:
+    turn: str
+    label: str
+    start: float
+    end: float
+    where: str  # "relpath:lineno", for messages
+
+
+def _read_labels(root: pathlib.Path, skipped: list[tuple[str, str]]) -> list[_Label]:
+    """Label lines from the top-level ``Ses*.txt`` files of every EmoEvaluation folder."""
+    labels: list[_Label] = []
+    for s in SESSIONS:
+        eval_root = root.joinpath(s, *EVAL_DIR)
+        if not eval_root.is_dir():
+            continue
+        # Top level only: Attribute/, Categorical/, Self-evaluation/ hold per-annotator files.
+        names = sorted(e.name for e in os.scandir(eval_root)
+                       if e.name.startswith("Ses") and e.name.endswith(".txt") and e.is_file())
+        for name in names:
+            rel = f"{s}/{'/'.join(EVAL_DIR)}/{name}"
+            try:
+                # utf-8-sig drops a BOM; splitlines() handles \r\n; bad bytes only spoil a line.
+                text = (eval_root / name).read_bytes().decode("utf-8-sig", errors="replace")
+            except OSError:
+                skipped.append((rel, R_BAD_EVAL))
+                continue
+            for lineno, line in enumerate(text.splitlines(), 1):
+                line = line.strip()
+                # Only lines opening with "[" carry a label; the rest is annotator detail.
+                if not line.startswith("["):
+                    continue
+                where = f"{rel}:{lineno}"
+                m = _LABEL_LINE.fullmatch(line)
+                if m is None:
+                    skipped.append((where, R_MALFORMED_LINE))
+                    continue
+                start, end, turn, token = m.groups()
+                labels.append(_Label(turn, token, float(start), float(end), where))
+    return labels
+
+
+def _parse_turn(turn: str) -> tuple[int, str, str, str] | None:
+    """(session, speaker, dialog, kind) of a well-formed turn name, else None."""
+    m = _TURN.fullmatch(turn)
+    if m is None:
+        return None
+    dialog = turn.rsplit("_", 1)[0]
+    kind = "impro" if "impro" in dialog else "script" if "script" in dialog else None
+    if kind is None:
+        return None
+    session = int(m.group(1))
+    return session, f"{session}{m.group(2)}", dialog, kind
+
+
+def scan_iemocap(root: str | os.PathLike, *, allow_missing_sessions: bool = False) -> CorpusScan:
+    """Read every labelled turn with audio under ``root``; never writes to the corpus.
+
+    With ``allow_missing_sessions`` an incomplete corpus (missing session or its folders)
+    is scanned anyway and the gaps are listed in ``skipped``; by default it is an error,
+    because the paper's numbers need all five sessions.
+    """
+    path = validate_root(root)
+    skipped: list[tuple[str, str]] = []
+    problems = _session_problems(path)
+    if problems and not allow_missing_sessions:
+        listed = ", ".join(f"{item} ({why})" for item, why in problems)
+        raise CorpusError(f"incomplete IEMOCAP tree at {path}: {listed}; the paper's protocol "
+                          f"needs all five sessions, so check that the download/extraction is "
+                          f"complete (expected {_LAYOUT})")
+    skipped.extend(problems)
+
+    wavs = _index_wavs(path, skipped)
+    used: set[str] = set()
+    utterances: list[Utterance] = []
+    for lab in _read_labels(path, skipped):
+        parsed = _parse_turn(lab.turn)
+        if parsed is None:
+            skipped.append((f"{lab.turn} ({lab.where})", R_MALFORMED_TURN))
+            continue
+        if lab.turn in used:
+            skipped.append((f"{lab.turn} ({lab.where})", R_DUPLICATE))
+            continue
+        used.add(lab.turn)
+        rel = wavs.get(lab.turn)
+        if rel is None:
+            skipped.append((lab.turn, R_NO_WAV))
+            continue
+        try:
+            info = sf.info(str(path / rel))
+        except (sf.SoundFileError, RuntimeError, OSError):
+            skipped.append((rel, R_UNREADABLE))
+            continue
+        if info.frames <= 0 or info.samplerate <= 0:
+            skipped.append((rel, R_EMPTY))
+            continue
+        session, speaker, dialog, kind = parsed
+        utterances.append(Utterance(rel, lab.turn, session, speaker, dialog, kind, lab.label,
+                                    lab.start, lab.end, info.frames / info.samplerate))
+    skipped.extend((rel, R_NO_LABEL) for turn, rel in sorted(wavs.items(), key=lambda kv: kv[1])
+                   if turn not in used)
+    if not utterances:
+        raise CorpusError(f"no labelled utterance with readable audio under {path} "
+                          f"({len(skipped)} items skipped); expected {_LAYOUT}")
+    utterances.sort(key=split_order_key)
+    return CorpusScan(path, utterances, skipped)
+
+
+def select(utterances: Iterable[Utterance], subset: str) -> list[Utterance]:
+    """Keep one subset (``-i/--impro_or_script``): 'impro', 'script' or 'all'; order kept."""
+    if subset not in SUBSETS:
+        raise ValueError(f"unknown subset {subset!r}; choose one of: {', '.join(SUBSETS)}")
+    return [u for u in utterances if subset == "all" or u.kind == subset]
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``,
+    so readers never see a half-written file and a crash leaves the old file intact."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open with 0o666 lets the umask decide permissions, as a plain open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_manifest(scan_or_utterances: CorpusScan | Iterable[Utterance],
+                   path: str | os.PathLike) -> bool:
+    """Write the manifest CSV (header row + one row per utterance, in the given order).
+
+    The file is only replaced when its content changes, so a rerun leaves it byte- and
+    mtime-identical. Returns True if the file was written.
+    """
+    utts = (scan_or_utterances.utterances if isinstance(scan_or_utterances, CorpusScan)
+            else list(scan_or_utterances))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(MANIFEST_FIELDS)
+    # repr() of a float round-trips exactly, so read_manifest gives back equal objects.
+    writer.writerows([repr(v) if isinstance(v, float) else v for v in astuple(u)] for u in utts)
+    text = buf.getvalue()
+    path = pathlib.Path(path)
+    if path.is_file() and path.read_bytes() == text.encode("utf-8"):
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    return True
+
+
+def read_manifest(path: str | os.PathLike) -> list[Utterance]:
+    """Read a manifest written by :func:`write_manifest`; CorpusError if missing or invalid."""
+    path = pathlib.Path(path)
+    remedy = "create it with: python handleIEMOCAP.py --data PATH -o MANIFEST"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CorpusError(f"manifest {path} not found; {remedy}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CorpusError(f"manifest {path} cannot be read ({e}); {remedy}") from None
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, None)
+    if header is None or tuple(header) != MANIFEST_FIELDS:
+        raise CorpusError(f"manifest {path} has header {header}, expected "
+                          f"{','.join(MANIFEST_FIELDS)}; {remedy}")
+    types = [f.type for f in fields(Utterance)]
+    convert = {"str": str, "int": int, "float": float}
+    out = []
+    for lineno, row in enumerate(rows, 2):
+        try:
+            if len(row) != len(MANIFEST_FIELDS):
+                raise ValueError(f"{len(row)} fields")
+            out.append(Utterance(*(convert[t](v) for t, v in zip(types, row))))
+        except ValueError as e:
+            raise CorpusError(f"manifest {path} line {lineno} is invalid ({e}); "
+                              f"{remedy}") from None
+    return out

@@ -1,0 +1,197 @@
+"""Segmentation and per-segment features, as the GLAM code computes them (spec sections 3-4).
+
+An utterance is cut into fixed-length segments and each segment becomes one 2-D feature map:
+
+    wav (N,) --segment()--> (S, L samples) --kind--> (S, F, T) float32
+
+``extract(wav, sr, kind, segment_length, overlap)`` does both steps. Feature kinds:
+
+- ``mfcc`` (GLAM's default): librosa MFCC, 26 coefficients, with every librosa parameter
+  passed explicitly (n_fft 2048, hop 512, Hann, centred zero padding, 128 Slaney mels,
+  power 2, ``power_to_db`` with ref 1, amin 1e-10 and an 80 dB floor *per segment*,
+  orthonormal DCT-II). 26×57 for 1.8 s, 26×63 for 2 s. All segments of an utterance go
+  through one batched STFT, which is why the dB floor is applied here rather than by
+  ``power_to_db`` (that would take the maximum over the whole batch).
+- ``spectrogram`` (APCNN): python_speech_features-style framing (640-sample frames, step 160,
+  rectangular window, last frame zero padded), log power spectrum with NFFT 3198 normalised
+  to its maximum, lowest 400 bins, frequency × time: 400×197 for 2 s.
+- ``interspeech2018``: the same frames as a mu-law companded magnitude spectrum.
+- ``logfbank`` / ``fbank``: python_speech_features-style filterbanks (pre-emphasis 0.97,
+  40 ms rectangular frames, 10 ms step, NFFT 1024, HTK-mel triangles): logfbank is the log
+  of 40 filters up to 4 kHz, fbank 26 filters up to 8 kHz. As in the original these are
+  time × filters, not transposed.
+- ``melspectrogram``: log10 of a librosa mel spectrogram with n_fft 800, hop 400.
+"""
+from __future__ import annotations
+
+import math
+
+import librosa
+import numpy as np
+import scipy.fft
+
+SAMPLE_RATE = 16000
+FEATURE_KINDS = ("mfcc", "spectrogram", "interspeech2018", "logfbank", "fbank", "melspectrogram")
+
+# librosa.feature.mfcc's defaults, spelled out: librosa changed the STFT padding from reflect
+# to constant in 0.9 and took away positional signal arguments in 0.10; pinning them here
+# keeps features identical across versions (the golden test fails loudly otherwise).
+MFCC_PARAMS = dict(n_fft=2048, hop_length=512, win_length=None, window="hann", center=True,
+                   pad_mode="constant", power=2.0, n_mels=128, fmin=0.0, fmax=None,
+                   htk=False, norm="slaney")
+DB_REF, DB_AMIN, DB_TOP = 1.0, 1e-10, 80.0
+
+
+def segment_hop(segment_length: float, overlap: float, sr: int) -> int:
+    """Samples between segment starts: ``int((L - overlap) * sr)``, floating point and all.
+
+    For L=1.8 s and overlap 1.6 s that is 3199, not 3200, exactly as in the original.
+    """
+    hop = int((segment_length - overlap) * sr)
+    if hop <= 0:
+        raise ValueError(f"overlap ({overlap} s) must be shorter than the segment length ({segment_length} s)")
+    return hop
+
+
+def tile_to_length(wav: np.ndarray, segment_length: float, sr: int) -> np.ndarray:
+    """``--padding``: repeat a short utterance end to end until one segment fits."""
+    if len(wav) == 0:
+        raise ValueError("cannot tile an empty signal")
+    copies = math.ceil(segment_length * sr / len(wav))
+    return np.tile(wav, copies) if copies > 1 else wav
+
+
+def segment(wav: np.ndarray, sr: int, segment_length: float, overlap: float,
+            padding: bool = False) -> np.ndarray:
+    """Cut ``wav`` into segments of ``segment_length`` seconds, ``(S, int(L*sr))``.
+
+    Starts are 0, hop, 2·hop, … while start + L·sr ≤ len(wav); the tail is dropped. An
+    utterance shorter than one segment gives zero segments, or is tiled first with ``padding``.
+    """
+    seg_len = segment_length * sr  # a float, compared and sliced exactly as the original does
+    hop = segment_hop(segment_length, overlap, sr)
+    if seg_len > len(wav) and padding:
+        wav = tile_to_length(wav, segment_length, sr)
+    starts = []
+    index = 0
+    while index + seg_len <= len(wav):
+        starts.append(index)
+        index += hop
+    width = int(seg_len)
+    if not starts:
+        return np.zeros((0, width), dtype=wav.dtype)
+    return np.stack([wav[int(s):int(s + seg_len)] for s in starts])
+
+
+def mfcc(segments: np.ndarray, sr: int, n_mfcc: int = 26) -> np.ndarray:
+    """MFCCs of a batch of segments ``(S, L)`` → ``(S, n_mfcc, frames)``."""
+    mel = librosa.feature.melspectrogram(y=segments, sr=sr, **MFCC_PARAMS)
+    db = 10.0 * np.log10(np.maximum(DB_AMIN, mel)) - 10.0 * np.log10(max(DB_AMIN, DB_REF))
+    floor = db.max(axis=(-2, -1), keepdims=True) - DB_TOP
+    db = np.maximum(db, floor)
+    return scipy.fft.dct(db, axis=-2, type=2, norm="ortho")[..., :n_mfcc, :]
+
+
+def _frames(segments: np.ndarray, frame_len: int, frame_step: int) -> np.ndarray:
+    """python_speech_features framing: ``1 + ceil((N - len)/step)`` frames, zero padded end."""
+    n = segments.shape[-1]
+    count = 1 if n <= frame_len else 1 + math.ceil((n - frame_len) / frame_step)
+    padded_len = (count - 1) * frame_step + frame_len
+    padded = np.zeros(segments.shape[:-1] + (padded_len,), dtype=segments.dtype)
+    padded[..., :n] = segments
+    index = np.arange(frame_len)[None, :] + frame_step * np.arange(count)[:, None]
+    return padded[..., index]  # (S, frames, frame_len)
+
+
+def spectrogram(segments: np.ndarray, nfft: int = 3198, bins: int = 400) -> np.ndarray:
+    """APCNN's log power spectrogram, ``(S, 400, frames)``."""
+    frames = _frames(segments.astype(np.float64), 640, 160)
+    power = np.abs(np.fft.rfft(frames, nfft)) ** 2 / nfft
+    log_power = 10.0 * np.log10(np.maximum(power, 1e-30))
+    log_power -= log_power.max(axis=(-2, -1), keepdims=True)
+    return np.swapaxes(log_power, -1, -2)[..., :bins, :]
+
+
+def interspeech2018(segments: np.ndarray, nfft: int = 3198, bins: int = 400) -> np.ndarray:
+    """Magnitude spectrum scaled to [-1, 1] by its maximum, then mu-law (mu 255)."""
+    frames = _frames(segments.astype(np.float64), 640, 160)
+    mag = np.abs(np.fft.rfft(frames, nfft))
+    scaled = mag / mag.max(axis=(-2, -1), keepdims=True) * 2 - 1
+    companded = np.sign(scaled) * np.log1p(255 * np.abs(scaled)) / np.log(256)
+    return np.swapaxes(companded, -1, -2)[..., :bins, :]
+
+
+def _hz_to_mel(hz):
+    return 2595 * np.log10(1 + hz / 700.0)
+
+
+def _mel_to_hz(mel):
+    return 700 * (10 ** (mel / 2595.0) - 1)
+
+
+def _filterbank(nfilt: int, nfft: int, sr: int, low: float, high: float) -> np.ndarray:
+    """Triangular HTK-mel filters on FFT bins, as python_speech_features builds them."""
+    mel_points = np.linspace(_hz_to_mel(low), _hz_to_mel(high), nfilt + 2)
+    bins = np.floor((nfft + 1) * _mel_to_hz(mel_points) / sr)
+    bank = np.zeros((nfilt, nfft // 2 + 1))
+    for j in range(nfilt):
+        lo, mid, hi = int(bins[j]), int(bins[j + 1]), int(bins[j + 2])
+        for i in range(lo, mid):
+            bank[j, i] = (i - bins[j]) / (bins[j + 1] - bins[j])
+        for i in range(mid, hi):
+            bank[j, i] = (bins[j + 2] - i) / (bins[j + 2] - bins[j + 1])
+    return bank
+
+
+def fbank(segments: np.ndarray, sr: int, nfilt: int, high: float | None = None, log: bool = False) -> np.ndarray:
+    """Mel filterbank energies, ``(S, frames, nfilt)``: 40 ms frames, 10 ms step, NFFT 1024."""
+    x = segments.astype(np.float64)
+    emphasized = np.concatenate([x[..., :1], x[..., 1:] - 0.97 * x[..., :-1]], axis=-1)
+    frames = _frames(emphasized, round(0.040 * sr), round(0.010 * sr))
+    power = np.abs(np.fft.rfft(frames, 1024)) ** 2 / 1024
+    energies = power @ _filterbank(nfilt, 1024, sr, 0.0, high or sr / 2).T
+    energies = np.where(energies == 0, np.finfo(float).eps, energies)
+    return np.log(energies) if log else energies
+
+
+def melspectrogram(segments: np.ndarray, sr: int) -> np.ndarray:
+    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=800, hop_length=400)
+    return np.log10(mel)
+
+
+def features_of_segments(segments: np.ndarray, sr: int, kind: str, n_mfcc: int = 26) -> np.ndarray:
+    """One feature map per segment, ``(S, F, T)`` float32."""
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"unknown feature kind {kind!r}; choose one of: {', '.join(FEATURE_KINDS)}")
+    if kind == "mfcc":
+        out = mfcc(segments, sr, n_mfcc)
+    elif kind == "spectrogram":
+        out = spectrogram(segments)
+    elif kind == "interspeech2018":
+        out = interspeech2018(segments)
+    elif kind == "logfbank":
+        out = fbank(segments, sr, nfilt=40, high=4000.0, log=True)
+    elif kind == "fbank":
+        out = fbank(segments, sr, nfilt=26)  # the original left nfilt at its default
+    else:
+        out = melspectrogram(segments, sr)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def feature_shape(kind: str, segment_length: float, sr: int = SAMPLE_RATE, n_mfcc: int = 26) -> tuple[int, int]:
+    """``(F, T)`` of one segment's map, computed on a silent segment."""
+    probe = np.zeros((1, int(segment_length * sr)), dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):  # log of silence; only the shape matters
+        return tuple(features_of_segments(probe, sr, kind, n_mfcc).shape[1:])
+
+
+def extract(wav: np.ndarray, sr: int, kind: str, segment_length: float, overlap: float,
+            n_mfcc: int = 26, padding: bool = False) -> np.ndarray:
+    """Segment ``wav`` (sampled at ``sr``) and compute ``kind`` per segment: ``(S, F, T)`` float32.
+
+    Utterances shorter than one segment give ``S = 0`` unless ``padding`` tiles them.
+    """
+    segments = segment(np.asarray(wav, dtype=np.float32), sr, segment_length, overlap, padding)
+    if len(segments) == 0:
+        return np.zeros((0, *feature_shape(kind, segment_length, sr, n_mfcc)), dtype=np.float32)
+    return features_of_segments(segments, sr, kind, n_mfcc)

@@ -1,0 +1,100 @@
+"""Result files: the original's sweep contract plus a machine-readable ``results.json``.
+
+For a run directory ``DIR`` (``train.py -d DIR``; the scripts use ``data/<tag>/<MODEL>/<seed>``)
+and its parent ``PARENT`` (or ``DIR`` itself when it has no parent), a finished run leaves:
+
+- ``PARENT/<MODEL>_<features>_<subset>.metric``: one line per run, seed right-aligned in 16
+  characters, then (WA+UA)/2 with 4 decimals, WA, UA, macro F1 and weighted F1, tab
+  separated. The scripts skip seeds already listed here. (``.same`` instead of ``.metric``
+  when ``--featuresFileName`` or ``-c`` was given, as in the original.)
+- ``PARENT/<MODEL>_<features>_<subset>.log``: the best epoch's classification report and
+  confusion matrix, the split's class counts and the running time.
+- ``PARENT/<MODEL>_<features>_<subset>.loss``: the seed and the training loss of each epoch.
+- ``DIR/last.json``: the resolved arguments; ``DIR/<MODEL>_train.log``: the per-epoch log;
+  ``DIR/results.json``: arguments, protocol, per-epoch metrics, best epoch, confusion matrix
+  with class names, versions.
+
+Shared files get whole lines appended under an exclusive lock, so concurrent runs never
+interleave; single-run files are written to a temporary name and renamed into place.
+"""
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def append_line(path: str | os.PathLike, text: str) -> None:
+    """Append ``text`` to a file shared by concurrent runs, in one locked write."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a whole file so that readers see the old content or the new, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_json(path: str | os.PathLike, obj) -> None:
+    write_atomic(path, json.dumps(obj, indent=4, sort_keys=False) + "\n")
+
+
+def result_stem(model: str, features: str, subset: str) -> str:
+    return f"{model}_{features}_{subset}"
+
+
+def metric_line(seed: int, selection: float, WA: float, UA: float, macro_f1: float, weighted_f1: float) -> str:
+    """One ``.metric`` line, formatted as the original writes it."""
+    return f"{seed:16}\t{selection:.4f}\t{WA}\t{UA}\t{macro_f1}\t{weighted_f1}\n"
+
+
+def read_metric(path: str | os.PathLike) -> list[dict]:
+    """Parse a ``.metric`` file into dicts (seed, WA_UA_mean, WA, UA, macro_f1, weighted_f1)."""
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) != 6:
+            continue
+        seed, *values = fields
+        rows.append(dict(seed=int(seed), **dict(zip(("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1"),
+                                                   map(float, values)))))
+    return rows
+
+
+def seeds_done(path: str | os.PathLike) -> set[int]:
+    return {row["seed"] for row in read_metric(path)} if Path(path).exists() else set()
+
+
+def summary_table(paths: list[str | os.PathLike]) -> str:
+    """A Markdown table of mean ± std (numpy's population std) per ``.metric`` file."""
+    lines = ["| results | runs | WA | UA | macro F1 | weighted F1 |", "|---|---|---|---|---|---|"]
+    for path in paths:
+        rows = read_metric(path) if Path(path).exists() else []
+        cells = [f"{np.mean([r[k] for r in rows]):.2f} ± {np.std([r[k] for r in rows]):.2f}" if rows else "-"
+                 for k in ("WA", "UA", "macro_f1", "weighted_f1")]
+        lines.append(f"| {Path(path).stem} | {len(rows)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    """``python -m ser.results FILE.metric ...``: print the summary table."""
+    parser = argparse.ArgumentParser(description="Mean ± std of .metric files (one line per run).")
+    parser.add_argument("metric_files", nargs="+")
+    print(summary_table(parser.parse_args(argv).metric_files))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""The device-resident training loop equals the original's DataLoader loop, draw for draw."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+
+from ser.dataset import TestUtterances, TrainSegments
+from ser.engine import (epoch_permutation, evaluate, fit, inverse_frequency_weights,
+                        predict_utterances, seed_everything)
+
+
+class TinyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.drop = nn.Dropout(0.3)  # consumes torch's generator, like AACNN's attention dropout
+        self.fc = nn.Linear(4 * 6 * 5, 4)
+
+    def forward(self, x):
+        x = self.drop(torch.relu(self.bn(self.conv(x))))
+        return self.fc(x.flatten(1))
+
+
+class OriginalDataSet(Dataset):
+    """What the original data_loader.DataSet yields: a float map and a (1,) long label."""
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return torch.from_numpy(self.X[i]).float(), torch.LongTensor([self.y[i]])
+
+
+def toy_data(n=70, utterances=9):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((n, 6, 5)).astype(np.float32)
+    y = rng.integers(0, 4, n)
+    X += y[:, None, None] * 0.5
+    segs = rng.integers(1, 4, utterances)
+    tX = rng.standard_normal((segs.sum(), 6, 5)).astype(np.float32)
+    test = TestUtterances.from_lists(np.split(tX, np.cumsum(segs)[:-1]), rng.integers(0, 4, utterances),
+                                     [str(i) for i in range(utterances)], (6, 5))
+    return TrainSegments(X=X, y=y.astype(np.int64)), test
+
+
+def reference_losses(seed, train, epochs, batch_size, alpha):
+    """The original train.py's loop, written out: DataLoader shuffling, global numpy mixup."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    model = TinyNet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, 0.95)
+    criterion = nn.CrossEntropyLoss()
+    loader = DataLoader(OriginalDataSet(train.X, train.y), batch_size=batch_size, shuffle=True)
+    losses = []
+    for _ in range(epochs):
+        model.train()
+        total = 0.0
+        for x, y in loader:
+            y = y.squeeze(1)
+            if alpha > 0:
+                lam = np.random.beta(alpha, alpha)
+                index = torch.randperm(x.size()[0])
+                mixed = lam * x + (1 - lam) * x[index, :]
+                out = model(mixed.unsqueeze(1))
+                loss = lam * criterion(out, y) + (1 - lam) * criterion(out, y[index])
+            else:
+                loss = criterion(model(x.unsqueeze(1)), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(y)
+        if optimizer.param_groups[0]["lr"] >= 1e-6:
+            scheduler.step()
+        losses.append(total / len(train.y))
+    return losses, model.state_dict()
+
+
+def test_epoch_permutation_is_the_dataloader_order():
+    torch.manual_seed(5)
+    loader = DataLoader(list(range(23)), batch_size=4, shuffle=True)
+    expected = [int(i) for batch in loader for i in batch]
+    after_loader = torch.rand(3)
+    torch.manual_seed(5)
+    assert epoch_permutation(23).tolist() == expected
+    assert torch.equal(torch.rand(3), after_loader)  # same draws consumed
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_fit_equals_the_original_loop(alpha):
+    train, test = toy_data()
+    expected_losses, expected_state = reference_losses(123, train, epochs=3, batch_size=16, alpha=alpha)
+
+    rng = seed_everything(123)
+    model = TinyNet()
+    result = fit(model, train, test, torch.device("cpu"), epochs=3, batch_size=16, lr=1e-3, lr_min=1e-6,
+                 optimizer="adam", lr_schedule="exp", alpha=alpha, rng=rng)
+    np.testing.assert_allclose([r.loss for r in result.history], expected_losses, rtol=1e-6)
+    # evaluation draws nothing, so the weights after 3 epochs agree too
+    for key, value in model.state_dict().items():
+        torch.testing.assert_close(value, expected_state[key], rtol=1e-5, atol=1e-6)
+
+
+def test_batched_scoring_equals_per_utterance_loop():
+    train, test = toy_data()
+    torch.manual_seed(0)
+    model = TinyNet().eval()
+    fast = predict_utterances(model, test, torch.device("cpu"), batch_size=4)
+    with torch.no_grad():
+        slow = torch.stack([model(torch.from_numpy(test.X[test.owner == u]).unsqueeze(1)).mean(0)
+                            for u in range(len(test.y))])
+    torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-6)
+    scores, predictions = evaluate(model, test, torch.device("cpu"))
+    assert predictions.tolist() == slow.argmax(1).tolist()
+    assert scores.WA == pytest.approx(100 * np.mean(predictions == test.y))
+
+
+def test_best_epoch_is_chosen_by_wa_ua_mean():
+    train, test = toy_data()
+    rng = seed_everything(7)
+    result = fit(TinyNet(), train, test, torch.device("cpu"), epochs=4, batch_size=16, lr=1e-2, lr_min=1e-6,
+                 optimizer="sgd", lr_schedule="step", alpha=0.0, rng=rng, keep_best_state=True)
+    selections = [r.scores.selection for r in result.history]
+    assert result.best.epoch == int(np.argmax(selections))  # first maximum wins ties
+    assert result.best_state is not None
+
+
+def test_inverse_frequency_weights():
+    weights = inverse_frequency_weights(np.array([0, 0, 0, 1, 2, 2]), 4)
+    # N / (C * n_c) for present classes, 0 for an absent one
+    torch.testing.assert_close(weights, torch.tensor([6 / 12, 6 / 4, 6 / 8, 0.0]))

@@ -1,0 +1,105 @@
+"""Segmentation and feature kinds (glam-spec sections 3-4)."""
+from pathlib import Path
+
+import librosa
+import numpy as np
+import pytest
+
+from ser import features
+
+GOLDEN = Path(__file__).parent / "data" / "mfcc_golden.npy"
+SR = 16000
+
+
+def golden_signal() -> np.ndarray:
+    """3 s of a gliding harmonic tone in noise: deterministic, and not silent anywhere."""
+    t = np.arange(3 * SR) / SR
+    f0 = 150 + 50 * t
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    tone = sum(np.sin(k * phase) / k for k in range(1, 8))
+    noise = np.random.default_rng(0).standard_normal(len(t))
+    return (0.1 * tone + 0.01 * noise).astype(np.float32)
+
+
+@pytest.mark.parametrize("length, overlap, hop", [(1.8, 1.6, 3199), (2, 1, 16000), (2, 1.6, 6399), (1.8, 0.9, 14400)])
+def test_hop_is_computed_in_floating_point_like_the_original(length, overlap, hop):
+    assert features.segment_hop(length, overlap, SR) == hop
+
+
+@pytest.mark.parametrize("n_samples", [28799, 28800, 28801, 31999, 32000, 3 * SR, 80000])
+def test_segment_starts_and_tail(n_samples):
+    wav = np.arange(n_samples, dtype=np.float32)
+    segments = features.segment(wav, SR, 1.8, 1.6)
+    expected = 0 if n_samples < 28800 else 1 + (n_samples - 28800) // 3199
+    assert segments.shape == (expected, 28800)
+    for k, seg in enumerate(segments):
+        assert seg[0] == k * 3199 and seg[-1] == k * 3199 + 28799
+
+
+def test_short_utterance_is_dropped_or_tiled():
+    wav = np.arange(10000, dtype=np.float32)
+    assert features.segment(wav, SR, 1.8, 1.6).shape == (0, 28800)
+    tiled = features.segment(wav, SR, 1.8, 1.6, padding=True)
+    # ceil(28800 / 10000) = 3 copies = 30000 samples: one segment, made of the utterance repeated
+    assert tiled.shape == (1, 28800)
+    np.testing.assert_array_equal(tiled[0][:10000], wav)
+    np.testing.assert_array_equal(tiled[0][10000:20000], wav)
+    assert features.extract(wav, SR, "mfcc", 1.8, 1.6).shape == (0, 26, 57)
+
+
+def test_overlap_must_be_shorter_than_segment():
+    with pytest.raises(ValueError, match="overlap"):
+        features.segment(np.zeros(40000, np.float32), SR, 1.8, 1.8)
+
+
+@pytest.mark.parametrize("length, shape", [(1.8, (26, 57)), (2.0, (26, 63))])
+def test_mfcc_shape(length, shape):
+    out = features.extract(golden_signal(), SR, "mfcc", length, 1.6 if length == 1.8 else 1.0)
+    assert out.shape[1:] == shape and out.dtype == np.float32
+
+
+def test_batched_mfcc_equals_librosa_per_segment():
+    """Per-segment librosa calls (the original's way, with explicit parameters) give the same maps."""
+    wav = golden_signal()
+    wav[SR:SR + 8000] *= 1e-4  # very quiet part: the 80 dB floor must be per segment
+    segments = features.segment(wav, SR, 1.8, 1.6)
+    ours = features.mfcc(segments, SR, 26)
+    for seg, mine in zip(segments, ours):
+        # mfcc()'s own `norm` is the DCT's; the mel filters' Slaney norm is librosa's default
+        mel_params = {k: v for k, v in features.MFCC_PARAMS.items() if k != "norm"}
+        reference = librosa.feature.mfcc(y=seg, sr=SR, n_mfcc=26, dct_type=2, norm="ortho", **mel_params)
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=2e-4)
+
+
+def test_mfcc_matches_committed_golden_array():
+    out = features.extract(golden_signal(), SR, "mfcc", 1.8, 1.6)
+    np.testing.assert_allclose(out, np.load(GOLDEN), rtol=1e-5, atol=2e-4)
+
+
+def test_spectrogram_shape_and_normalisation():
+    out = features.extract(golden_signal(), SR, "spectrogram", 2.0, 1.0)
+    assert out.shape[1:] == (400, 197)
+    # log power normalised to each segment's maximum (0 dB), floors at -300 dB
+    np.testing.assert_allclose(out.max(axis=(1, 2)), 0.0, atol=1e-5)
+
+
+def test_spectrogram_frames_follow_python_speech_features():
+    """Frame k spans samples [160k, 160k + 640); the last one is zero padded."""
+    x = np.zeros((1, 1000), np.float32)
+    x[0, 700] = 1.0  # lies in frames 1..3 (starts 160, 320, 480), not in frame 0
+    frames = features._frames(x, 640, 160)
+    assert frames.shape == (1, 4, 640)
+    assert [frames[0, k].sum() for k in range(4)] == [0, 1, 1, 1]
+
+
+@pytest.mark.parametrize("kind", features.FEATURE_KINDS)
+def test_every_kind_is_finite_float32(kind):
+    out = features.extract(golden_signal(), SR, kind, 2.0, 1.0)
+    assert out.dtype == np.float32 and out.ndim == 3 and len(out) == 2
+    assert np.isfinite(out).all()
+    assert out.shape[1:] == features.feature_shape(kind, 2.0)
+
+
+def test_unknown_kind_lists_choices():
+    with pytest.raises(ValueError, match="mfcc"):
+        features.extract(golden_signal(), SR, "wav2vec", 2.0, 1.0)

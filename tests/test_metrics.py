@@ -1,0 +1,32 @@
+"""Utterance-level scores."""
+import numpy as np
+import pytest
+
+from ser.metrics import confusion, report_text, score
+
+
+def test_scores_by_hand():
+    y_true = [0, 0, 0, 0, 1, 1, 2, 3]
+    y_pred = [0, 0, 0, 1, 1, 2, 2, 3]
+    s = score(y_true, y_pred)
+    assert s.WA == pytest.approx(100 * 6 / 8)
+    # recalls: 3/4, 1/2, 1, 1
+    assert s.UA == pytest.approx(100 * (0.75 + 0.5 + 1 + 1) / 4)
+    # F1: class0 p=1 r=.75 -> 6/7; class1 p=.5 r=.5 -> .5; class2 p=.5 r=1 -> 2/3; class3 1
+    f1 = [6 / 7, 0.5, 2 / 3, 1.0]
+    assert s.macro_f1 == pytest.approx(100 * np.mean(f1))
+    assert s.weighted_f1 == pytest.approx(100 * np.average(f1, weights=[4, 2, 1, 1]))
+    assert s.selection == pytest.approx((s.WA + s.UA) / 2)
+
+
+def test_missing_class_does_not_crash_and_averages_over_present_classes():
+    s = score([0, 0, 1], [0, 1, 1])
+    assert s.UA == pytest.approx(100 * (0.5 + 1) / 2)
+
+
+def test_report_uses_correct_class_names_and_full_confusion():
+    names = ["neutral", "sad", "angry", "happy(excited)"]
+    text = report_text([0, 1, 2], [0, 1, 1], names)
+    assert "neutral" in text and "sad" in text and "angry" in text and "happy(excited)" not in text
+    np.testing.assert_array_equal(confusion([0, 1, 2], [0, 1, 1], 4),
+                                  [[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
