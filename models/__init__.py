@@ -1,0 +1,17 @@
+"""Models of the GLAM paper (ICASSP 2022) and its baselines, chosen by name.
+
+    from models import create_model, list_models
+    model = create_model("GLAM", shape=(26, 57))       # (B, 1, 26, 57) -> (B, 4)
+
+``list_models()`` gives the 21 names of the original ``models.py``; the original README's
+spellings ``MACNN``, ``APCNN`` and ``MAResMultiConv3`` are accepted as aliases. Every model is
+a ``SerNet`` (trunk + head) whose ``state_dict`` keys and shapes equal the original class's.
+Layout: ``layers`` (units, stems, multi-scale blocks), ``trunks``, ``heads``,
+``area_attention``, ``net`` (the model class), and the declarations in ``glam`` and ``macnn``.
+"""
+from . import glam, macnn  # noqa: F401  (importing registers the builders)
+from .net import SerNet, print_summary
+from .registry import create_model, list_models, model_options, register_model, resolve_name
+
+__all__ = ["SerNet", "create_model", "list_models", "model_options", "print_summary",
+           "register_model", "resolve_name"]
