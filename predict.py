@@ -1,0 +1,83 @@
+"""Predict the emotion of recordings with a trained checkpoint.
+
+    python predict.py CHECKPOINT AUDIO [AUDIO ...] [--json | --csv] [-o FILE]
+
+AUDIO are files or folders (searched recursively for .wav, .flac, .ogg, .mp3). Any sample
+rate works (audio is resampled to the checkpoint's) and stereo is down-mixed. Each file is
+scored like a test utterance in the paper: segment logits averaged, then the top class.
+Files shorter than one segment are tiled until one segment fits and marked ``tiled``. A file
+that cannot be read gets one error line and the others are still scored; the exit status is
+1 if any file failed. Checkpoints come from ``train.py --SaveModel``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+
+import torch
+
+from ser.checkpoint import CheckpointError
+from ser.inference import Predictor, audio_files
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Predict emotions of audio files with a trained checkpoint.")
+    parser.add_argument("checkpoint", help="file written by train.py --SaveModel")
+    parser.add_argument("audio", nargs="+", help="audio files or folders")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a JSON list of predictions")
+    output.add_argument("--csv", action="store_true", help="print CSV: file, label, one column per class, ...")
+    parser.add_argument("-o", "--output", default=None, help="write the predictions here instead of stdout")
+    parser.add_argument("-g", "--gpu", default=-1, type=int, help="CUDA device index (default: CPU)")
+    return parser
+
+
+def format_predictions(predictions, class_names: list[str], style: str) -> str:
+    if style == "json":
+        return json.dumps([vars(p) for p in predictions], indent=2) + "\n"
+    if style == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["file", "label", *class_names, "segments", "tiled", "seconds"])
+        for p in predictions:
+            writer.writerow([p.path, p.label, *(f"{p.probabilities[c]:.6f}" for c in class_names),
+                             p.segments, p.tiled, f"{p.seconds:.3f}"])
+        return buffer.getvalue()
+    rows = []
+    for p in predictions:
+        probabilities = "  ".join(f"{c} {p.probabilities[c]:.3f}" for c in class_names)
+        rows.append(f"{p.path}\t{p.label}\t{probabilities}" + ("\t(tiled: shorter than one segment)" if p.tiled else ""))
+    return "\n".join(rows) + ("\n" if rows else "")
+
+
+def main(argv=None) -> int:
+    args = get_args_parser().parse_args(argv)
+    device = torch.device("cpu" if args.gpu < 0 else f"cuda:{args.gpu}")
+    try:
+        predictor = Predictor(args.checkpoint, device)
+    except CheckpointError as error:
+        sys.exit(f"error: {error}")
+    files, failures = audio_files(args.audio)
+    predictions = []
+    for path in files:
+        try:
+            predictions.append(predictor.predict_file(path))
+        except Exception as error:  # one bad file must not stop the others
+            failures.append((str(path), f"{type(error).__name__}: {error}"))
+    for path, reason in failures:
+        print(f"error: cannot score {path}: {reason}", file=sys.stderr)
+    style = "json" if args.json else "csv" if args.csv else "text"
+    text = format_predictions(predictions, predictor.class_names, style)
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 1 if failures or not files else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

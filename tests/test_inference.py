@@ -1,0 +1,136 @@
+"""Checkpoints, predict.py on new audio and the ONNX export."""
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import models
+import predict
+from ser import checkpoint as ckpt
+from ser import features
+from ser.dataset import FeatureSettings
+from ser.inference import Predictor
+
+CLASSES = ["neutral", "sad", "angry", "happy(excited)"]
+SETTINGS = FeatureSettings(kind="mfcc", segment_length=1.8)
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(tmp_path_factory):
+    torch.manual_seed(0)
+    model = models.create_model("MHCNN", shape=(26, 57)).eval()
+    path = tmp_path_factory.mktemp("ckpt") / "model.pth"
+    ckpt.save(ckpt.build_checkpoint(model, model_name="MHCNN", model_options={}, features=SETTINGS,
+                                    train_overlap=1.6, test_overlap=1.6, class_names=CLASSES, labels="glam",
+                                    protocol="paper", seed=1, epoch=3, scores={"WA": 50.0}), path)
+    return path, model
+
+
+def voice(seconds, sr, seed=0):
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(seed)
+    return (0.2 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+            + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def test_checkpoint_round_trip_gives_the_same_model(checkpoint_file):
+    path, model = checkpoint_file
+    saved = ckpt.load(path)
+    assert saved["model"] == "MHCNN" and saved["input_shape"] == [26, 57] and saved["class_names"] == CLASSES
+    rebuilt = ckpt.build_model(saved)
+    x = torch.randn(3, 1, 26, 57)
+    torch.testing.assert_close(rebuilt(x), model(x))
+
+
+def test_incompatible_checkpoints_are_refused_clearly(checkpoint_file, tmp_path):
+    saved = ckpt.load(checkpoint_file[0])
+    with pytest.raises(ckpt.CheckpointError, match="MHCNN model, not GLAM"):
+        ckpt.check_compatible(saved, model_name="GLAM")
+    with pytest.raises(ckpt.CheckpointError, match="segment_length"):
+        ckpt.check_compatible(saved, features=FeatureSettings(segment_length=2.0))
+    ckpt.check_compatible(saved, model_name="MACNN", features=SETTINGS)  # alias of MHCNN: fine
+    bare = tmp_path / "bare.pth"
+    torch.save(checkpoint_file[1].state_dict(), bare)
+    with pytest.raises(ckpt.CheckpointError, match="load_original_weights"):
+        ckpt.load(bare)
+    model = ckpt.load_original_weights(bare, "MHCNN", (26, 57))
+    x = torch.randn(2, 1, 26, 57)
+    torch.testing.assert_close(model(x), checkpoint_file[1](x))
+    with pytest.raises(ckpt.CheckpointError, match="GLAM"):
+        ckpt.load_original_weights(bare, "GLAM", (26, 57))
+    with pytest.raises(ckpt.CheckpointError, match="does not exist"):
+        ckpt.load(tmp_path / "missing.pth")
+
+
+def test_prediction_is_the_mean_of_segment_logits(checkpoint_file):
+    path, model = checkpoint_file
+    wav = voice(4.0, 16000)
+    prediction = Predictor(path).predict_wav(wav)
+    maps = torch.from_numpy(features.extract(wav, 16000, "mfcc", 1.8, 1.6)).unsqueeze(1)
+    with torch.no_grad():
+        mean_logits = model(maps).mean(0)
+    assert prediction.segments == len(maps) == 1 + (64000 - 28800) // 3199
+    assert prediction.label == CLASSES[int(mean_logits.argmax())]
+    np.testing.assert_allclose(list(prediction.probabilities.values()), mean_logits.softmax(0).numpy(), rtol=1e-5)
+    assert not prediction.tiled
+
+
+def test_predict_cli_formats_rates_short_and_broken_files(checkpoint_file, tmp_path, capsys):
+    path, _ = checkpoint_file
+    audio = tmp_path / "audio"
+    (audio / "more").mkdir(parents=True)
+    sf.write(audio / "a16k.wav", voice(3.0, 16000, 1), 16000)
+    stereo = voice(3.0, 44100, 2)
+    sf.write(audio / "b44k_stereo.flac", np.stack([stereo, 0.5 * stereo], axis=1), 44100)
+    sf.write(audio / "more" / "c8k.ogg", voice(2.5, 8000, 3), 8000)
+    sf.write(audio / "more" / "d22k.mp3", voice(2.5, 22050, 4), 22050)
+    sf.write(audio / "e_short.wav", voice(0.5, 16000, 5), 16000)
+    (audio / "f_broken.wav").write_bytes(b"RIFF this is not audio")
+    (audio / "notes.txt").write_text("ignored: not audio")
+
+    status = predict.main([str(path), str(audio), "--csv"])
+    out, err = capsys.readouterr()
+    assert status == 1  # one file failed, the rest were scored
+    assert "f_broken.wav" in err and err.count("error:") == 1
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["file"].split("/")[-1] for r in rows] == ["a16k.wav", "b44k_stereo.flac", "e_short.wav",
+                                                       "c8k.ogg", "d22k.mp3"]
+    for row in rows:
+        assert row["label"] in CLASSES
+        assert sum(float(row[c]) for c in CLASSES) == pytest.approx(1.0, abs=1e-5)
+    short = next(r for r in rows if r["file"].endswith("e_short.wav"))
+    # 0.5 s tiled ceil(1.8 / 0.5) = 4 times = 32000 samples: segments at 0 and 3199
+    assert short["tiled"] == "True" and short["segments"] == "2"
+    # 3 s at 44.1 kHz resampled to 16 kHz: the same 48000 samples as the 16 kHz file
+    assert next(r for r in rows if "b44k" in r["file"])["segments"] == next(r for r in rows if "a16k" in r["file"])["segments"]
+
+    assert predict.main([str(path), str(audio / "a16k.wav"), "--json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["label"] in CLASSES and set(record["probabilities"]) == set(CLASSES)
+
+
+def test_predict_with_a_bad_checkpoint_exits_with_a_message(tmp_path):
+    (tmp_path / "x.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="not a readable checkpoint"):
+        predict.main([str(tmp_path / "x.pth"), str(tmp_path)])
+
+
+def test_onnx_export_matches_pytorch(checkpoint_file, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    import export
+
+    path, model = checkpoint_file
+    export.main([str(path), "-o", str(tmp_path / "mhcnn.onnx")])
+    sidecar = json.loads((tmp_path / "mhcnn.json").read_text())
+    assert sidecar["class_names"] == CLASSES and sidecar["features"]["kind"] == "mfcc"
+    assert sidecar["input"]["shape"] == ["batch", 1, 26, 57]
+    session = ort.InferenceSession(str(tmp_path / "mhcnn.onnx"))
+    for batch in (1, 5):
+        x = torch.randn(batch, 1, 26, 57)
+        (logits,) = session.run(None, {"features": x.numpy()})
+        with torch.no_grad():
+            np.testing.assert_allclose(logits, model(x).numpy(), rtol=1e-4, atol=1e-5)
