@@ -1,19 +1,59 @@
-"""Which utterances train and which test: the evaluation protocols.
+"""Which utterances train, which select the epoch, and which test: the evaluation protocols.
 
 ``paper`` (spec section 2) is the protocol of the GLAM paper's main tables: a random 80/20
 utterance split drawn with numpy's legacy generator right after seeding it with the run
 seed, over the utterances long enough for one segment, in sorted path order. Speakers appear
 on both sides, and the reported epoch is chosen on the test set; results produced with it say
 so. Splits return index lists and never touch features.
+
+Beside it, three protocols choose the epoch on a validation set and score the test set once
+(spec section 9, last item):
+
+- ``811``: the paper's last table, a random 8:1:1 train/validation/test utterance split. The
+  paper never published its code; here the training part is exactly the ``paper`` split of
+  the same seed and the remaining fifth is halved at random into validation and test, so the
+  two protocols differ only in how the epoch is chosen and what is scored. Speakers still
+  appear on all sides.
+- ``loso``: leave one session out, 5 folds. Fold K tests on Session K. Validation is one
+  speaker of the next session (Session K+1, Session 1 after Session 5), the female speaker
+  for odd K and the male one for even K, so the held-out gender alternates over the folds;
+  the other 7 speakers train. No speaker is in two parts.
+- ``loso-speaker``: leave one speaker out, 10 folds in seed 004's order (1M, 1F, 2M, 2F, ...,
+  5F). The test speaker's session partner is the validation set, the other 4 sessions train.
+
+Folds are numbered from 1 (``train.py --fold K``). Speaker ids are ``<session><F|M>`` as in
+``ser.corpora.Utterance.speaker``.
+
+    from ser.splits import make_split
+    split = make_split("loso", [u.speaker for u in utterances], rng, fold=3)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 PAPER_PROTOCOL = ("paper: random utterance-level split (speakers shared between train and "
                   "test), best epoch selected on the test set, as in the GLAM paper")
+
+PROTOCOL_DESCRIPTIONS = {
+    "paper": PAPER_PROTOCOL,
+    "811": ("811: random utterance-level 8:1:1 train/validation/test split (speakers shared), "
+            "best epoch selected on validation, test scored once, as in the GLAM paper's last table"),
+    "loso": ("loso: leave one session out (5 folds); validation = one speaker of the next session "
+             "(female for odd folds, male for even), best epoch selected on validation, "
+             "test session scored once"),
+    "loso-speaker": ("loso-speaker: leave one speaker out (10 folds); validation = the other "
+                     "speaker of the test speaker's session (as seed 004), best epoch selected on "
+                     "validation, test speaker scored once"),
+}
+PROTOCOLS = tuple(PROTOCOL_DESCRIPTIONS)
+SESSION_COUNT = 5
+FOLD_COUNTS = {"paper": 1, "811": 1, "loso": SESSION_COUNT, "loso-speaker": 2 * SESSION_COUNT}
+
+
+class SplitError(ValueError):
+    """A protocol cannot be applied to these utterances; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +61,9 @@ class Split:
     train: list[int]  # in the order the original builds its training array
     test: list[int]   # sorted
     protocol: str
+    validation: list[int] = field(default_factory=list)  # sorted; empty: the epoch is chosen on test
+    name: str = "paper"
+    fold: int | None = None
 
 
 def paper_split(n: int, rng: np.random.RandomState, split_rate: float = 0.8) -> Split:
@@ -32,3 +75,73 @@ def paper_split(n: int, rng: np.random.RandomState, split_rate: float = 0.8) -> 
     train = [int(i) for i in rng.choice(n, int(n * split_rate), replace=False)]
     chosen = set(train)
     return Split(train=train, test=[i for i in range(n) if i not in chosen], protocol=PAPER_PROTOCOL)
+
+
+def split_811(n: int, rng: np.random.RandomState, split_rate: float = 0.8) -> Split:
+    """The ``paper`` training set of this seed; the rest halved at random into validation and test.
+
+    With the default ``split_rate`` that is 8:1:1; validation gets the smaller half when the
+    rest is odd.
+    """
+    paper = paper_split(n, rng, split_rate)
+    order = rng.permutation(len(paper.test))
+    cut = len(paper.test) // 2
+    validation = sorted(paper.test[i] for i in order[:cut])
+    test = sorted(paper.test[i] for i in order[cut:])
+    return Split(train=paper.train, test=test, validation=validation,
+                 protocol=PROTOCOL_DESCRIPTIONS["811"], name="811")
+
+
+def fold_count(protocol: str) -> int:
+    """How many folds ``protocol`` has (1 for the single-split protocols)."""
+    if protocol not in FOLD_COUNTS:
+        raise SplitError(f"unknown protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}")
+    return FOLD_COUNTS[protocol]
+
+
+def fold_speakers(protocol: str, fold: int) -> tuple[list[str], str]:
+    """(test speakers, validation speaker) of fold ``fold`` (from 1) of ``loso``/``loso-speaker``."""
+    count = fold_count(protocol)
+    if count == 1:
+        raise SplitError(f"protocol {protocol!r} has no folds")
+    if not 1 <= fold <= count:
+        raise SplitError(f"--fold {fold}: protocol {protocol!r} has folds 1..{count}")
+    if protocol == "loso":
+        next_session = fold % SESSION_COUNT + 1
+        return [f"{fold}F", f"{fold}M"], f"{next_session}{'F' if fold % 2 else 'M'}"
+    session = (fold + 1) // 2
+    test, partner = ("M", "F") if fold % 2 else ("F", "M")
+    return [f"{session}{test}"], f"{session}{partner}"
+
+
+def speaker_split(protocol: str, speakers: list[str], fold: int) -> Split:
+    """Fold ``fold`` of a speaker-independent protocol over utterances spoken by ``speakers``."""
+    test_speakers, validation_speaker = fold_speakers(protocol, fold)
+    test = [i for i, s in enumerate(speakers) if s in test_speakers]
+    validation = [i for i, s in enumerate(speakers) if s == validation_speaker]
+    train = [i for i, s in enumerate(speakers) if s not in test_speakers and s != validation_speaker]
+    for part, members in (("test", test), ("validation", validation), ("training", train)):
+        if not members:
+            raise SplitError(f"{protocol} fold {fold}: no {part} utterances (test speakers "
+                             f"{'+'.join(test_speakers)}, validation speaker {validation_speaker}); "
+                             "this protocol needs all 10 IEMOCAP speakers in the chosen subset")
+    where = (f"fold {fold} of {fold_count(protocol)}: test {'+'.join(test_speakers)}, "
+             f"validation {validation_speaker}")
+    return Split(train=train, test=test, validation=validation,
+                 protocol=f"{PROTOCOL_DESCRIPTIONS[protocol]} [{where}]", name=protocol, fold=fold)
+
+
+def make_split(protocol: str, speakers: list[str], rng: np.random.RandomState,
+               split_rate: float = 0.8, fold: int | None = None) -> Split:
+    """The split of ``protocol`` over utterances spoken by ``speakers`` (one id per utterance).
+
+    ``paper`` and ``811`` draw from ``rng`` (the run's generator straight after seeding);
+    the speaker protocols draw nothing and need ``fold``.
+    """
+    if protocol == "paper":
+        return paper_split(len(speakers), rng, split_rate)
+    if protocol == "811":
+        return split_811(len(speakers), rng, split_rate)
+    if fold is None:
+        raise SplitError(f"protocol {protocol!r} needs a fold (1..{fold_count(protocol)})")
+    return speaker_split(protocol, speakers, fold)

@@ -1,0 +1,337 @@
+"""The paper's tables from result folders: mean ± std over seeds and folds, beside its numbers.
+
+    python report.py data                      # print Markdown; write data/report/report.md and CSVs
+    python report.py data/runs more/runs -o out --labels merge
+    python -m ser.report data                  # the same
+
+Every ``*.metric`` file under the given folders is read (sorted), one line per run, in the
+original's format (``ser/results.py``). The file name says the model, features, subset,
+label set, protocol and fold (``ser.results.parse_stem``), so protocols and label sets never
+mix. The mixup α of a run comes from its ``results.json`` in the scripts' layout
+(``<folder>/<seed>/results.json``, ``<folder>/<seed>/fold<K>/results.json`` for folds), else
+from the results folder's name as the original scripts spell it (``mfccS1.8O1.6a0.5``); a
+run whose α is unknown counts for every α. For ``loso``/``loso-speaker`` the per-fold files
+are read and every (seed, fold) is one run; the ``..._<protocol>.metric`` files that hold a
+mean over folds are skipped, as they repeat those runs.
+
+Tables (spec section 8; the published numbers are in ``ser.paper_numbers``):
+
+- ``comparison_<protocol>``: Table 1's layout, subset × model (APCNN, MHCNN, AACNN, GLAM). For
+  ``paper`` it stands beside Table 1, for ``811`` beside the paper's 8:1:1 table.
+- ``ablation_<protocol>``: the multi-scale / global-aware module table (improvised subset).
+- ``alpha_<protocol>``: GLAM on the improvised subset per mixup α.
+- ``all_results``: every (protocol, labels, subset, model, features, α) group found.
+
+Table 1, the ablation and the 8:1:1 rows use the paper's α for each model (0.5 for the GLAM
+family, 0 for the baselines); other α show in the α table and in ``all_results``. A table is
+written when it has published numbers or at least one run. Each cell is the mean ± numpy's
+population standard deviation (ddof=0, as ``ser.results.summary_table``) over the runs, with
+the run count beside it; the caption names the protocol, the label set and what the runs are.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ser import paper_numbers
+from ser.corpora import CLASS_NAMES, SUBSETS
+from ser.paper_numbers import METRICS, PAPER_ALPHA, PAPER_NAMES, SUBSET_NAMES, Cell
+from ser.results import parse_stem, read_metric, write_atomic
+from ser.splits import FOLD_COUNTS, PROTOCOL_DESCRIPTIONS, PROTOCOLS
+
+METRIC_TITLES = {"WA": "WA", "UA": "UA", "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
+# The paper's name for the support-weighted F1 column.
+PAPER_METRIC_TITLES = {"WA": "WA", "UA": "UA", "macro_f1": "macro F1", "weighted_f1": "micro F1"}
+COMPARISON_MODELS = ("CNN_AttnPooling", "MHCNN", "AACNN", "GLAM")
+ABLATION_MODELS = tuple(paper_numbers.ABLATION)
+ALPHA_MODEL = "GLAM"
+# α in the original scripts' results folder names: mfccS1.8O1.6a0.5, script_mfccS1.8O1.6a0.5.
+_TAG_ALPHA = re.compile(r".*a(\d+(?:\.\d+)?)")
+NO_VALUE = "—"
+
+
+class ReportError(Exception):
+    """Nothing to report from the given folders; the message says what to pass."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished training run: one ``.metric`` line."""
+    model: str
+    features: str
+    subset: str
+    labels: str
+    protocol: str
+    fold: int | None
+    seed: int
+    alpha: float | None
+    scores: dict[str, float] = field(hash=False)
+    source: str = ""
+
+
+@dataclass
+class Row:
+    keys: dict[str, str]  # the table's key columns, e.g. {"Dataset": "Improvisation", "Model": "GLAM"}
+    features: str
+    alpha: str
+    runs: list[Run]
+    paper: Cell | None
+
+    def stats(self) -> dict[str, tuple[float, float]] | None:
+        """metric -> (mean, population std) over the runs; None without runs."""
+        if not self.runs:
+            return None
+        return {m: (float(np.mean([r.scores[m] for r in self.runs])),
+                    float(np.std([r.scores[m] for r in self.runs]))) for m in METRICS}
+
+
+@dataclass
+class Table:
+    name: str
+    title: str
+    caption: str
+    key_columns: list[str]
+    rows: list[Row]
+
+
+def _alpha_of(metric_file: Path, seed: int, fold: int | None) -> float | None:
+    """The run's mixup α: its results.json in the scripts' layout, else the folder's name."""
+    run_dir = metric_file.parent / str(seed)
+    if fold is not None:
+        run_dir = run_dir / f"fold{fold}"
+    try:
+        args = json.loads((run_dir / "results.json").read_text())["args"]
+        if int(args["seed"]) == seed:
+            return float(args["alpha"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no readable results.json there: fall back to the folder's name
+    match = _TAG_ALPHA.fullmatch(metric_file.parent.parent.name)
+    return float(match.group(1)) if match else None
+
+
+def find_runs(folders: list[str | Path]) -> list[Run]:
+    """Every run recorded in a ``.metric`` file under ``folders`` (sorted; fold means skipped;
+    a file under two of the folders counts once)."""
+    runs, seen = [], set()
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ReportError(f"no such folder: {folder}; pass the folder(s) that train.py -d wrote into")
+        for metric_file in sorted(folder.rglob("*.metric")):
+            parsed = parse_stem(metric_file.stem)
+            if parsed is None or metric_file.resolve() in seen:
+                continue
+            seen.add(metric_file.resolve())
+            if parsed["fold"] is None and FOLD_COUNTS[parsed["protocol"]] > 1:
+                continue  # means over folds: the per-fold files hold the same runs
+            for line in read_metric(metric_file):
+                runs.append(Run(**parsed, seed=line["seed"],
+                                alpha=_alpha_of(metric_file, line["seed"], parsed["fold"]),
+                                scores={m: line[m] for m in METRICS}, source=str(metric_file)))
+    return runs
+
+
+def _format_alpha(alpha: float | None) -> str:
+    return NO_VALUE if alpha is None else f"{alpha:g}"
+
+
+def _rows_for(keys: dict[str, str], runs: list[Run], paper: Cell | None) -> list[Row]:
+    """One row per feature kind among ``runs`` (one empty row when there are none)."""
+    by_features: dict[str, list[Run]] = defaultdict(list)
+    for run in runs:
+        by_features[run.features].append(run)
+    if not by_features:
+        return [Row(keys, NO_VALUE, NO_VALUE, [], paper)]
+    return [Row(keys, features, ", ".join(sorted({_format_alpha(r.alpha) for r in members})), members, paper)
+            for features, members in sorted(by_features.items())]
+
+
+def _select(runs: list[Run], protocol: str, labels: str, subset: str, model: str,
+            alpha: float | None) -> list[Run]:
+    """Runs of one cell; a run of unknown α matches any ``alpha``."""
+    return [r for r in runs if (r.protocol, r.labels, r.subset, r.model) == (protocol, labels, subset, model)
+            and (r.alpha is None or alpha is None or r.alpha == alpha)]
+
+
+def _what_runs_are(protocol: str) -> str:
+    if FOLD_COUNTS[protocol] > 1:
+        return f"runs = {FOLD_COUNTS[protocol]} folds × seeds, pooled"
+    return "runs = seeds"
+
+
+def _caption(protocol: str, labels: str, paper_source: str | None) -> str:
+    classes = "/".join(CLASS_NAMES.get(labels, [labels]))
+    published = (f"Published: {paper_source} (the paper's 'micro F1' is the weighted F1; run count "
+                 "and std kind unpublished)" if paper_source else "The paper publishes no numbers for this table")
+    return (f"Protocol {PROTOCOL_DESCRIPTIONS[protocol]}. Labels {labels} ({classes}). "
+            f"Each cell: mean ± population std (numpy, ddof=0) over n runs ({_what_runs_are(protocol)}). "
+            f"{published}.")
+
+
+def comparison_table(runs: list[Run], protocol: str, labels: str) -> Table:
+    """Table 1's layout: subset × (APCNN, MHCNN, AACNN, GLAM), each at the paper's α."""
+    published = {"paper": (paper_numbers.COMPARISON, "Zhu & Li 2022, the comparison table"),
+                 "811": (paper_numbers.SPLIT_811, "Zhu & Li 2022, the 8:1:1 table")}.get(protocol)
+    rows = []
+    for subset in SUBSETS:
+        for model in COMPARISON_MODELS:
+            cell = published[0].get((subset, model)) if published else None
+            keys = {"Dataset": SUBSET_NAMES[subset], "Model": PAPER_NAMES[model]}
+            rows += _rows_for(keys, _select(runs, protocol, labels, subset, model, PAPER_ALPHA[model]), cell)
+    title = ("Comparison on three subsets" if protocol != "811"
+             else "Train/validation/test split at a ratio of 8:1:1")
+    return Table(f"comparison_{protocol}", title,
+                 _caption(protocol, labels, published[1] if published else None),
+                 ["Dataset", "Model"], rows)
+
+
+def ablation_table(runs: list[Run], protocol: str, labels: str) -> Table:
+    """The multi-scale / global-aware module table on the improvised subset."""
+    published = protocol == "paper"
+    rows = []
+    for model in ABLATION_MODELS:
+        cell = paper_numbers.ABLATION[model] if published else None
+        rows += _rows_for({"Model": PAPER_NAMES[model]},
+                          _select(runs, protocol, labels, "impro", model, PAPER_ALPHA[model]), cell)
+    title = "Multi-scale and global-aware modules on the improvised subset"
+    return Table(f"ablation_{protocol}", title,
+                 _caption(protocol, labels, "Zhu & Li 2022, the ablation table" if published else None),
+                 ["Model"], rows)
+
+
+def alpha_table(runs: list[Run], protocol: str, labels: str) -> Table:
+    """GLAM on the improvised subset per mixup α: the paper's α and any other found."""
+    published = protocol == "paper"
+    found = {r.alpha for r in runs if r.alpha is not None and (r.protocol, r.labels, r.subset, r.model)
+             == (protocol, labels, "impro", ALPHA_MODEL)}
+    rows = []
+    for alpha in sorted(found | (set(paper_numbers.ALPHA) if published else set())):
+        members = [r for r in runs if (r.protocol, r.labels, r.subset, r.model, r.alpha)
+                   == (protocol, labels, "impro", ALPHA_MODEL, alpha)]
+        rows += _rows_for({"α": f"{alpha:g}"}, members, paper_numbers.ALPHA.get(alpha) if published else None)
+    title = "Mixup α for GLAM on the improvised subset"
+    return Table(f"alpha_{protocol}", title,
+                 _caption(protocol, labels, "Zhu & Li 2022, the α table" if published else None),
+                 ["α"], rows)
+
+
+def all_results_table(runs: list[Run]) -> Table:
+    """Every (protocol, labels, subset, model, features, α) group, with no published numbers."""
+    groups: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        groups[(run.protocol, run.labels, run.subset, run.model, run.features, run.alpha)].append(run)
+
+    def order(key):
+        protocol, labels, subset, model, features, alpha = key
+        return (PROTOCOLS.index(protocol), labels, SUBSETS.index(subset), model, features,
+                -1.0 if alpha is None else alpha)
+
+    rows = [Row({"Protocol": protocol, "Labels": labels, "Dataset": SUBSET_NAMES[subset], "Model": model},
+                features, _format_alpha(alpha), groups[(protocol, labels, subset, model, features, alpha)], None)
+            for protocol, labels, subset, model, features, alpha in sorted(groups, key=order)]
+    caption = ("Every group of runs found. Each cell: mean ± population std (numpy, ddof=0) over n runs "
+               "(seeds; for loso and loso-speaker every fold of every seed). Protocols: "
+               + "; ".join(PROTOCOL_DESCRIPTIONS[p] for p in PROTOCOLS) + ".")
+    return Table("all_results", "All results", caption, ["Protocol", "Labels", "Dataset", "Model"], rows)
+
+
+def build_tables(runs: list[Run], labels: str = "glam") -> list[Table]:
+    """The paper's tables for each protocol (those with published numbers or runs), then all results."""
+    tables = []
+    for protocol in PROTOCOLS:
+        for make in (comparison_table, ablation_table, alpha_table):
+            table = make(runs, protocol, labels)
+            if any(row.runs or row.paper for row in table.rows):
+                tables.append(table)
+    tables.append(all_results_table(runs))
+    return tables
+
+
+def _cell_text(value: tuple[float, float] | None) -> str:
+    return NO_VALUE if value is None else f"{value[0]:.2f} ± {value[1]:.2f}"
+
+
+def to_markdown(table: Table) -> str:
+    show_paper = any(row.paper for row in table.rows)
+    show_alpha = "α" not in table.key_columns  # the α table has it as its key already
+    header = [*table.key_columns, "features", *(["α"] if show_alpha else []), "n"]
+    for m in METRICS:
+        header.append(METRIC_TITLES[m])
+        if show_paper:
+            header.append(f"{PAPER_METRIC_TITLES[m]} (paper)")
+    lines = [f"**{table.title}.** {table.caption}", "", "| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    for row in table.rows:
+        stats = row.stats()
+        cells = [*row.keys.values(), row.features, *([row.alpha] if show_alpha else []), str(len(row.runs))]
+        for m in METRICS:
+            cells.append(_cell_text(stats[m] if stats else None))
+            if show_paper:
+                cells.append(_cell_text(row.paper[m] if row.paper else None))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def to_csv(table: Table) -> str:
+    """Machine-readable twin of :func:`to_markdown`: means and stds in separate columns."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header = [*table.key_columns, "features", "alpha", "runs"]
+    for m in METRICS:
+        header += [f"{m}_mean", f"{m}_std", f"paper_{m}_mean", f"paper_{m}_std"]
+    writer.writerow(header)
+    for row in table.rows:
+        stats = row.stats()
+        cells = [*row.keys.values(), row.features, row.alpha, len(row.runs)]
+        for m in METRICS:
+            ours = stats[m] if stats else ("", "")
+            paper = row.paper[m] if row.paper else ("", "")
+            cells += [*(f"{v:.4f}" if v != "" else "" for v in ours), *paper]
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+def write_report(tables: list[Table], out_dir: str | Path) -> list[Path]:
+    """``report.md`` (every table) and one ``<table>.csv`` each, written atomically."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [out_dir / "report.md"]
+    write_atomic(written[0], "\n\n".join(to_markdown(t) for t in tables) + "\n")
+    for table in tables:
+        written.append(out_dir / f"{table.name}.csv")
+        write_atomic(written[-1], to_csv(table))
+    return written
+
+
+def main(argv: list[str] | None = None) -> list[Table]:
+    parser = argparse.ArgumentParser(description="The GLAM paper's tables from result folders, beside its numbers.")
+    parser.add_argument("folders", nargs="+", help="folders holding .metric files (searched recursively)")
+    parser.add_argument("-o", "--out", default=None, help="output folder (default: FIRST_FOLDER/report)")
+    parser.add_argument("--labels", default="glam", choices=sorted(CLASS_NAMES),
+                        help="label set of the paper tables (all_results lists every set)")
+    args = parser.parse_args(argv)
+    try:
+        runs = find_runs(args.folders)
+        if not runs:
+            raise ReportError(f"no .metric results under {', '.join(args.folders)}; pass the folder(s) that "
+                              "train.py -d wrote into (the scripts use data)")
+    except ReportError as error:
+        sys.exit(f"error: {error}")
+    tables = build_tables(runs, args.labels)
+    print("\n\n".join(to_markdown(t) for t in tables))
+    written = write_report(tables, args.out or Path(args.folders[0]) / "report")
+    print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return tables
+
+
+if __name__ == "__main__":
+    main()
