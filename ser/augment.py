@@ -1,0 +1,265 @@
+"""Training options of seed 004 (seed004-spec sections 3.2-3.5, 3.9), usable with every model.
+
+- **Min-max scaling** (:class:`MinMaxScaler`): every frequency bin (of every channel: packed
+  maps scale row by row) is mapped to [0, 1] with the minimum and maximum it takes over all
+  training segments and frames, padding included as in the seed; validation and test use the
+  training fit (values may leave [0, 1]; the AlexNet models clip them).
+- **Random oversampling** (:func:`oversample_indices`): ``all`` draws extra segments of every
+  smaller class, with replacement, until all classes match the largest, from the run's
+  seeded generator. ``seed004`` is the seed's call for parity: imbalanced-learn's
+  ``RandomOverSampler('minority', random_state=0)`` twice, which balances only the two
+  smallest classes and ignores the seed (B14).
+- **Mixup**: ``glam`` is GLAM's (one λ ~ Beta(α, α) per batch, ``ser.engine``); ``seed004``
+  draws the batch permutation first, then one λᵢ ~ Beta(α, α) per sample from the run's
+  numpy generator, folded to λᵢ = max(λᵢ, 1 - λᵢ) ≥ 0.5, and mixes inputs and per-sample
+  losses with it (the seed used α = 0.4).
+- **Stability training** (Zheng, Song, Leung & Goodfellow, "Improving the Robustness of Deep
+  Neural Networks via Stability Training", CVPR 2016). The seed claims it but never had code
+  (spec 3.9), so this is an extension: L = L₀(x, y) + w · D(f(x), f(x')), with x' a noisy copy
+  of the segment and D either ``kl``, KL(softmax f(x) ‖ softmax f(x')), or ``ce``,
+  -Σ softmax f(x) · log softmax f(x') (the form Zheng et al. write). Gradients flow through
+  both branches, as in their shared-weight formulation. The copy is Gaussian noise of σ
+  ``stability_sigma`` on the model input (their choice), or a paired copy carried by
+  :class:`PairedSegments` (e.g. the white-noise or reverb version of the same wav from
+  ``ser.spectral``); with mixup, x' is mixed with the same λ and partner as x.
+
+:func:`fit` is ``ser.engine.fit`` with these options, plus seed 004's AdamW optimizer
+(weight decay 0.01), its model selection (validation WA, strictly better) and its utterance
+scoring (mean of segment log-softmax). With every option at its default it draws the same
+random numbers in the same order as ``ser.engine.fit`` and gives identical results
+(tests/test_augment.py checks this), so the engine can adopt it without changing a GLAM run.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ser import engine
+from ser.dataset import TestUtterances, TrainSegments
+from ser.engine import EpochRecord, FitResult, epoch_permutation, evaluate
+from ser.metrics import Scores
+
+MIXUP_MODES = ("glam", "seed004")
+STABILITY_LOSSES = ("kl", "ce")
+STABILITY_SOURCES = ("gaussian", "white", "reverb")
+OVERSAMPLE_MODES = ("all", "seed004")
+SELECTIONS = ("WA_UA_mean", "WA")
+POOLINGS = ("logits", "log_softmax")
+OPTIMIZERS = (*engine.OPTIMIZERS, "adamw")
+
+
+@dataclass
+class PairedSegments(TrainSegments):
+    """Training segments with a noisy copy of each (stability training)."""
+    noisy: np.ndarray  # same shape as X
+
+
+def take(train: TrainSegments, index: np.ndarray) -> TrainSegments:
+    """The segments at ``index`` (repeats allowed), noisy copies included."""
+    if isinstance(train, PairedSegments):
+        return PairedSegments(X=train.X[index], y=train.y[index], noisy=train.noisy[index])
+    return TrainSegments(X=train.X[index], y=train.y[index])
+
+
+class MinMaxScaler:
+    """Per-bin min-max scaling of (N, F, T) maps to [0, 1], fitted on training data only."""
+
+    def __init__(self):
+        self.minimum: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+
+    def fit(self, X: np.ndarray) -> MinMaxScaler:
+        """Each bin's minimum and maximum over all segments and frames of ``X``."""
+        self.minimum = X.min(axis=(0, 2)).astype(np.float32)
+        span = X.max(axis=(0, 2)).astype(np.float32) - self.minimum
+        # A constant bin maps to 0, as scikit-learn's MinMaxScaler does.
+        self.scale = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 1.0).astype(np.float32)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        if self.minimum is None:
+            raise RuntimeError("MinMaxScaler.transform before fit")
+        return ((X - self.minimum[None, :, None]) * self.scale[None, :, None]).astype(np.float32)
+
+
+def _minority_pass(labels: np.ndarray) -> np.ndarray:
+    """One ``RandomOverSampler(sampling_strategy='minority', random_state=0)`` call: the
+    indices of the resampled set (all originals, then the draws)."""
+    draws = np.random.RandomState(0)
+    classes, counts = np.unique(labels, return_counts=True)
+    minority = classes[np.argmin(counts)]  # the lowest label among equally small classes
+    members = np.flatnonzero(labels == minority)
+    extra = members[draws.randint(low=0, high=len(members), size=counts.max() - counts.min())]
+    return np.concatenate([np.arange(len(labels)), extra])
+
+
+def oversample_indices(labels: np.ndarray, rng: np.random.RandomState, mode: str = "all") -> np.ndarray:
+    """Indices into the training segments after random oversampling (see the module doc):
+    every original once, then the extra draws, class by class."""
+    labels = np.asarray(labels)
+    if mode == "seed004":
+        first = _minority_pass(labels)
+        return first[_minority_pass(labels[first])]
+    if mode != "all":
+        raise ValueError(f"unknown oversampling mode {mode!r}; choose one of: {', '.join(OVERSAMPLE_MODES)}")
+    classes, counts = np.unique(labels, return_counts=True)
+    extra = [np.flatnonzero(labels == c)[rng.randint(0, n, size=counts.max() - n)]
+             for c, n in zip(classes, counts) if n < counts.max()]
+    return np.concatenate([np.arange(len(labels)), *extra]).astype(np.int64)
+
+
+def sample_lambdas(rng: np.random.RandomState, alpha: float, n: int) -> np.ndarray:
+    """Seed 004's per-sample mixing weights: Beta(α, α) folded to [0.5, 1]."""
+    lam = rng.beta(alpha, alpha, size=n)
+    return np.maximum(lam, 1 - lam)
+
+
+def stability_term(clean_logits: torch.Tensor, noisy_logits: torch.Tensor, kind: str = "kl") -> torch.Tensor:
+    """D(f(x), f(x')) averaged over the batch (Zheng et al. 2016)."""
+    clean = F.log_softmax(clean_logits, dim=1)
+    noisy = F.log_softmax(noisy_logits, dim=1)
+    if kind == "kl":
+        return F.kl_div(noisy, clean, log_target=True, reduction="batchmean")
+    if kind == "ce":
+        return -(clean.exp() * noisy).sum(dim=1).mean()
+    raise ValueError(f"unknown stability loss {kind!r}; choose one of: {', '.join(STABILITY_LOSSES)}")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How each training batch is turned into a loss (defaults: ``ser.engine``'s)."""
+    alpha: float = 0.5               # mixup Beta(α, α); 0 turns mixup off
+    mixup: str = "glam"              # see MIXUP_MODES
+    stability_weight: float = 0.0    # w; 0 turns stability training off
+    stability_loss: str = "kl"
+    stability_sigma: float = 0.04    # Gaussian copy's σ when no paired copy is given
+
+    def __post_init__(self):
+        if self.mixup not in MIXUP_MODES:
+            raise ValueError(f"unknown mixup mode {self.mixup!r}; choose one of: {', '.join(MIXUP_MODES)}")
+        if self.stability_loss not in STABILITY_LOSSES:
+            raise ValueError(f"unknown stability loss {self.stability_loss!r}; "
+                             f"choose one of: {', '.join(STABILITY_LOSSES)}")
+
+
+def batch_loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor, criterion: nn.Module,
+               options: TrainOptions, rng: np.random.RandomState, noisy: torch.Tensor | None = None) -> torch.Tensor:
+    """The training loss of one batch ``x`` (B, 1, F, T) with the options applied.
+
+    ``noisy`` is the batch's paired noisy copy; without it stability training draws Gaussian
+    noise from torch's global generator (after the mixup draws).
+    """
+    mixing = options.alpha > 0
+    if mixing and options.mixup == "glam":
+        lam = rng.beta(options.alpha, options.alpha)
+        partner = torch.randperm(len(x)).to(x.device)
+    elif mixing:
+        partner = torch.randperm(len(x)).to(x.device)
+        lam = torch.as_tensor(sample_lambdas(rng, options.alpha, len(x)), dtype=x.dtype, device=x.device)
+
+    def mixed(inputs: torch.Tensor) -> torch.Tensor:
+        if not mixing:
+            return inputs
+        weight = lam if options.mixup == "glam" else lam.view(-1, *([1] * (inputs.dim() - 1)))
+        return weight * inputs + (1 - weight) * inputs[partner]
+
+    out = model(mixed(x))
+    if not mixing:
+        loss = criterion(out, target)
+    elif options.mixup == "glam":
+        loss = lam * criterion(out, target) + (1 - lam) * criterion(out, target[partner])
+    else:
+        per_sample = nn.CrossEntropyLoss(weight=criterion.weight, reduction="none")
+        loss = (lam * per_sample(out, target) + (1 - lam) * per_sample(out, target[partner])).mean()
+    if options.stability_weight > 0:
+        if noisy is None:
+            noisy = x + options.stability_sigma * torch.randn(x.shape).to(x.device)
+        loss = loss + options.stability_weight * stability_term(out, model(mixed(noisy)), options.stability_loss)
+    return loss
+
+
+def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+                    criterion: nn.Module, batch_size: int, options: TrainOptions, rng: np.random.RandomState,
+                    noisy: torch.Tensor | None = None) -> float:
+    """One shuffled pass (the order ``ser.engine.train_one_epoch`` visits); the mean loss."""
+    model.train()
+    order = epoch_permutation(len(y)).to(X.device)
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        loss = batch_loss(model, X[index].unsqueeze(1), y[index], criterion, options, rng,
+                          None if noisy is None else noisy[index].unsqueeze(1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(index)
+    return total / max(len(order), 1)
+
+
+def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    """``ser.engine``'s optimizers, plus seed 004's AdamW (PyTorch defaults: weight decay 0.01)."""
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr)
+    return engine.make_optimizer(name, params, lr)
+
+
+def _criterion_value(scores: Scores, selection: str) -> float:
+    return scores.WA if selection == "WA" else scores.selection
+
+
+def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: torch.device, *,
+        epochs: int, batch_size: int, lr: float, lr_min: float, optimizer: str, lr_schedule: str,
+        alpha: float, rng: np.random.RandomState, class_weights: torch.Tensor | None = None,
+        keep_best_state: bool = False, validation: TestUtterances | None = None,
+        on_epoch: Callable[[EpochRecord, EpochRecord], None] | None = None,
+        mixup: str = "glam", stability_weight: float = 0.0, stability_loss: str = "kl",
+        stability_sigma: float = 0.04, selection: str = "WA_UA_mean", pooling: str = "logits") -> FitResult:
+    """``ser.engine.fit`` with the options of this module (keyword arguments after ``on_epoch``).
+
+    ``selection``: the epoch with the best (WA + UA) / 2 (GLAM) or the best WA (seed 004) on
+    the selection set; ties keep the earlier epoch. ``pooling``: an utterance's prediction is
+    the argmax of its segments' mean logits (GLAM) or mean log-softmax (seed 004). A
+    :class:`PairedSegments` ``train`` supplies stability training's noisy copies.
+    """
+    if selection not in SELECTIONS:
+        raise ValueError(f"unknown selection {selection!r}; choose one of: {', '.join(SELECTIONS)}")
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
+    options = TrainOptions(alpha, mixup, stability_weight, stability_loss, stability_sigma)
+    scorer = model if pooling == "logits" else nn.Sequential(model, nn.LogSoftmax(dim=1))
+    selection_set = test if validation is None else validation
+    keep_state = keep_best_state or validation is not None
+    X = torch.from_numpy(train.X).to(device)
+    y = torch.from_numpy(train.y).to(device)
+    noisy = torch.from_numpy(train.noisy).to(device) if isinstance(train, PairedSegments) else None
+    criterion = nn.CrossEntropyLoss(weight=None if class_weights is None else class_weights.to(device))
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    scheduler = engine.make_scheduler(lr_schedule, opt)
+    best, history, best_state = None, [], None
+    for epoch in range(epochs):
+        started = time.perf_counter()
+        loss = train_one_epoch(model, X, y, opt, criterion, batch_size, options, rng, noisy)
+        if opt.param_groups[0]["lr"] >= lr_min:
+            scheduler.step()
+        seconds = time.perf_counter() - started
+        scores, predictions = evaluate(scorer, selection_set, device)
+        record = EpochRecord(epoch, opt.param_groups[0]["lr"], loss, seconds, scores, predictions)
+        history.append(record)
+        if best is None or _criterion_value(scores, selection) > _criterion_value(best.scores, selection):
+            best = record
+            if keep_state:
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if on_epoch is not None:
+            on_epoch(record, best)
+    tested = best
+    if validation is not None and best is not None:
+        model.load_state_dict(best_state)
+        scores, predictions = evaluate(scorer, test, device)
+        tested = EpochRecord(best.epoch, best.lr, best.loss, best.seconds, scores, predictions)
+    return FitResult(best=best, history=history, best_state=best_state if keep_best_state else None, test=tested)

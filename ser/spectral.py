@@ -1,0 +1,545 @@
+"""Seed 004's spectrogram features: log (mel) spectrograms cut into T-frame segments.
+
+Seed 004 (samsudinng/speech_emo_recognition; ``../shared/reference/seed004-spec.md`` section 1)
+treats an utterance's spectrogram as an image. Unlike the GLAM features (``ser.features``,
+which cut the *waveform* first), the whole utterance is analysed once and its map is cut:
+
+    wav (N,) --pre-emphasis--> --kind--> (C, F, frames) --segment()--> (S, C, F, T) float32
+
+Kinds (spec 1.3; 16 kHz, 40 ms periodic Hamming window = 640 samples zero-padded to n_fft
+800, hop 10 ms = 160, centred frames with reflect padding, so frames = 1 + len // 160):
+
+- ``logspec`` (C=1): 20·log10 of the STFT magnitude relative to the utterance's maximum over
+  all 401 bins (amin 1e-5), floored 80 dB below it, then the lowest ``n_freq`` = 200 bins.
+- ``logmelspec`` (C=1): 10·log10 of 128 Slaney mel bands (0-8 kHz, Slaney area norm) of the
+  power STFT relative to their maximum (amin 1e-10), floored 80 dB below it.
+- ``logmeldeltaspec`` (C=3): logmelspec, its width-5 Savitzky-Golay delta (edge mode
+  ``nearest``) and the same delta of that delta.
+- ``lognrevspec`` (C=3): logspec of the signal, of the signal plus white noise N(0, 0.002),
+  and of the signal through SoX's ``reverb`` (reimplemented below, no binary needed); each
+  has its own dB reference. Noise and reverb act on the pre-emphasised signal, as the seed.
+- ``logdeltaspec`` (C=3, undocumented in the seed): logspec, its width-9 delta and its
+  width-9 second-order delta (both librosa ``delta`` with edge mode ``interp``).
+
+Segmentation (spec 1.4): ceil(frames / T) consecutive, non-overlapping segments of T = 300
+frames (3 s); the last one is padded at its end. The seed pads with 0.0, which in these dB
+maps is the utterance's *maximum*, so padding looks like the loudest sound (bug B13).
+``pad="max"`` keeps that (the default, for parity); ``pad="floor"`` pads the dB channels
+with the -80 dB floor (silence) and the delta channels with 0 (no change) instead.
+
+Differences from the seed, each a fix: white noise comes from a generator seeded by (seed,
+utterance name) instead of NumPy's global stream, so a feature does not depend on the order
+of extraction (B19); noise shorter than the speech is tiled instead of failing (B21).
+``reverb_rate`` is the rate SoX is told the audio has: the seed's pysndfx declared 44100 Hz
+for 16 kHz audio, stretching every reverb time ×2.76 (B20); 44100 keeps that, ``None`` uses
+the true rate.
+
+Also here: ``--mixnoise`` versions (spec 1.6: clean, the clean wav mixed with each noise at
+its SNR, and reverb applied *before* pre-emphasis, as the seed does), the noise-mixing
+function of ``create_mixed_audio_file.py`` (spec 1.7) and a feature cache for whole corpora
+(:func:`load_corpus_features`). Mix one file by hand with
+
+    python -m ser.spectral CLEAN.wav NOISE.wav OUT.wav --snr 6
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import librosa
+import numpy as np
+import scipy.signal
+import soundfile as sf
+from tqdm import tqdm
+
+from ser.dataset import (R_CHANGED, R_NONFINITE_FEATURES, R_UNDECODABLE, AudioInfo, CacheError, LoadReport,
+                         UnusableAudio, load_audio)
+
+SAMPLE_RATE = 16000
+KINDS = ("logspec", "logmelspec", "logmeldeltaspec", "lognrevspec", "logdeltaspec")
+CHANNELS = {"logspec": 1, "logmelspec": 1, "logmeldeltaspec": 3, "lognrevspec": 3, "logdeltaspec": 3}
+# Which channels hold dB values (the rest are deltas): what ``pad="floor"`` pads with.
+_DB_CHANNELS = {"logspec": (True,), "logmelspec": (True,), "logmeldeltaspec": (True, False, False),
+                "lognrevspec": (True, True, True), "logdeltaspec": (True, False, False)}
+PAD_MODES = ("max", "floor")
+# Paired noisy copies of a whole feature map (stability training, ``ser.augment``).
+PERTURBATIONS = ("white", "reverb")
+TOP_DB = 80.0
+SEED = 100  # the seed's extraction seed (spec 1.8)
+
+# --mixnoise (spec 1.6): the seven active noises of the seed, in version order, with their SNR
+# in dB. The seed's files are DEMAND-like recordings that this project does not ship; the
+# user supplies one wav per name.
+MIXNOISE = (("cafetaria", 0.0), ("kitchen", 0.0), ("park", 6.0), ("traffic", 6.0),
+            ("presto", 10.0), ("river", 0.0), ("square", 0.0))
+
+# Bump when a change here alters the numbers, so old cache entries are ignored.
+FEATURE_CODE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SpectralSettings:
+    """Every parameter that changes the numbers (the seed's extraction CLI, spec 5.1)."""
+    kind: str = "logspec"
+    sample_rate: int = SAMPLE_RATE
+    window: str = "hamming"
+    win_length_ms: float = 40.0
+    hop_length_ms: float = 10.0
+    n_fft: int = 800
+    n_freq: int = 200          # linear bins kept (logspec, lognrevspec, logdeltaspec)
+    n_mels: int = 128          # mel bands (logmelspec, logmeldeltaspec)
+    segment_size: int = 300    # T, frames per segment
+    pad: str = "max"           # see the module doc
+    preemphasis: float = 0.97
+    noise_std: float = 0.002   # lognrevspec's white noise and the "white" perturbation
+    reverb_rate: int | None = 44100  # rate SoX is told; None: the true rate (see module doc)
+    perturbation: str | None = None  # a paired noisy copy: None, "white" or "reverb"
+    seed: int = SEED
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown spectral feature kind {self.kind!r}; choose one of: {', '.join(KINDS)}")
+        if self.pad not in PAD_MODES:
+            raise ValueError(f"unknown pad mode {self.pad!r}; choose one of: {', '.join(PAD_MODES)}")
+        if self.perturbation not in (None, *PERTURBATIONS):
+            raise ValueError(f"unknown perturbation {self.perturbation!r}; choose one of: "
+                             f"{', '.join(PERTURBATIONS)}")
+        if self.segment_size < 1 or self.n_freq < 1 or self.n_mels < 1:
+            raise ValueError("segment_size, n_freq and n_mels must be at least 1")
+        if self.win_length > self.n_fft:
+            raise ValueError(f"the window ({self.win_length} samples) is longer than n_fft ({self.n_fft})")
+        if self.n_freq > self.n_fft // 2 + 1:
+            raise ValueError(f"n_freq {self.n_freq} exceeds the {self.n_fft // 2 + 1} bins of n_fft {self.n_fft}")
+
+    @property
+    def win_length(self) -> int:
+        return int(self.win_length_ms / 1000 * self.sample_rate)
+
+    @property
+    def hop_length(self) -> int:
+        return int(self.hop_length_ms / 1000 * self.sample_rate)
+
+    @property
+    def channels(self) -> int:
+        return CHANNELS[self.kind]
+
+    @property
+    def bins(self) -> int:
+        return self.n_mels if self.kind in ("logmelspec", "logmeldeltaspec") else self.n_freq
+
+    def segment_shape(self) -> tuple[int, int, int]:
+        """(C, F, T) of one segment."""
+        return self.channels, self.bins, self.segment_size
+
+    def shape(self) -> tuple[int, int]:
+        """(C·F, T): one segment with its channels stacked along frequency, the (F, T) map the
+        shared pipeline and the model registry take (see :func:`pack`)."""
+        return self.channels * self.bins, self.segment_size
+
+    def key(self) -> str:
+        described = dict(asdict(self), version=FEATURE_CODE_VERSION)
+        digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{self.kind}_T{self.segment_size}_{digest}"
+
+
+def pack(segments: np.ndarray) -> np.ndarray:
+    """(S, C, F, T) -> (S, C·F, T), channel after channel along frequency (a view)."""
+    s, c, f, t = segments.shape
+    return segments.reshape(s, c * f, t)
+
+
+def utterance_rng(seed: int, name: str) -> np.random.Generator:
+    """The generator of one utterance's random draws, from (seed, name) only."""
+    return np.random.default_rng(np.random.SeedSequence([seed, *f"ser.spectral/{name}".encode()]))
+
+
+# ---------------------------------------------------------------------------------------
+# Signal level: pre-emphasis, SoX reverb, noise mixing
+
+
+def preemphasize(wav: np.ndarray, coef: float = 0.97) -> np.ndarray:
+    """y[n] = x[n] - coef·x[n-1] with a zero initial state, so y[0] = x[0]."""
+    wav = np.asarray(wav)
+    return np.concatenate([wav[:1], wav[1:] - coef * wav[:-1]])
+
+
+# SoX's reverb (reverb.c, after Jezar's freeverb): delay lengths in samples at 44.1 kHz.
+_COMB_LENGTHS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)
+_ALLPASS_LENGTHS = (225, 341, 441, 556)
+_STEREO_ADJUST = 12
+
+
+def _comb(x: np.ndarray, size: int, feedback: float, damping: float) -> np.ndarray:
+    """Feedback comb with a one-pole low-pass in the loop: out[n] = w[n-size],
+    store[n] = (1-d)·out[n] + d·store[n-1], w[n] = x[n] + feedback·store[n].
+
+    The loop's delay is ``size`` samples, so a block of ``size`` outputs depends only on the
+    previous block: each block is one first-order filter call instead of a per-sample loop.
+    """
+    out = np.zeros_like(x)
+    previous_w = np.zeros(size)
+    store = 0.0
+    for start in range(0, len(x), size):
+        block = slice(start, min(start + size, len(x)))
+        n = block.stop - block.start
+        out[block] = previous_w[:n]
+        stored, _ = scipy.signal.lfilter([1 - damping], [1, -damping], out[block], zi=[damping * store])
+        store = stored[-1]
+        previous_w = x[block] + feedback * stored
+    return out
+
+
+def _allpass(x: np.ndarray, size: int) -> np.ndarray:
+    """SoX's allpass: w[n] = x[n] + 0.5·w[n-size], out[n] = w[n-size] - x[n]."""
+    out = np.empty_like(x)
+    previous_w = np.zeros(size)
+    for start in range(0, len(x), size):
+        block = slice(start, min(start + size, len(x)))
+        n = block.stop - block.start
+        out[block] = previous_w[:n] - x[block]
+        previous_w = x[block] + 0.5 * previous_w[:n]
+    return out
+
+
+def _filter_array(x: np.ndarray, ratio: float, scale: float, offset: float, feedback: float,
+                  damping: float) -> np.ndarray:
+    """One of SoX's two filter arrays: 8 parallel combs, then 4 allpasses in series. The
+    stereo offset flips sign from filter to filter, combs first, then allpasses."""
+    total = np.zeros_like(x)
+    for length in _COMB_LENGTHS:
+        total += _comb(x, int(scale * ratio * (length + _STEREO_ADJUST * offset) + 0.5), feedback, damping)
+        offset = -offset
+    allpass_sizes = []
+    for length in _ALLPASS_LENGTHS:
+        allpass_sizes.append(int(ratio * (length + _STEREO_ADJUST * offset) + 0.5))
+        offset = -offset
+    for size in reversed(allpass_sizes):  # SoX runs them from the last to the first
+        total = _allpass(total, size)
+    return total
+
+
+def sox_reverb(wav: np.ndarray, rate: float, reverberance: float = 50.0, hf_damping: float = 50.0,
+               room_scale: float = 100.0, stereo_depth: float = 100.0, pre_delay_ms: float = 20.0,
+               wet_gain_db: float = 0.0) -> np.ndarray:
+    """SoX ``reverb`` on a mono signal, mixed back to mono; same length as the input.
+
+    Defaults are pysndfx 0.3.6's ``AudioEffectsChain().reverb()``. ``rate`` is the rate SoX
+    is *told* (pysndfx told it 44100 for the seed's 16 kHz audio). With a stereo depth SoX
+    makes two wet channels (filter arrays at stereo offsets 0 and depth) and pysndfx asked
+    for mono output, so they are averaged: out = dry + (wet0 + wet1) / 2, clipped to [-1, 1]
+    as SoX's float-to-sample conversion does. The last ``pre_delay`` samples never reach the
+    reverb, as in SoX (which never drains the pre-delay).
+    """
+    x = np.asarray(wav, dtype=np.float64)
+    delay = int(pre_delay_ms / 1000 * rate + 0.5)
+    scale = room_scale / 100 * 0.9 + 0.1
+    depth = stereo_depth / 100
+    a = -1 / math.log(1 - 0.3)             # minimum feedback
+    b = 100 / (math.log(1 - 0.98) * a + 1)  # maximum feedback
+    feedback = 1 - math.exp((reverberance - b) / (a * b))
+    damping = hf_damping / 100 * 0.3 + 0.2
+    gain = 10 ** (wet_gain_db / 20) * 0.015
+    delayed = np.concatenate([np.zeros(delay), x])[:len(x)]
+    ratio = rate / 44100
+    wets = [_filter_array(delayed, ratio, scale, i * depth, feedback, damping) * gain
+            for i in range(math.ceil(depth) + 1)]
+    return np.clip(x + np.mean(wets, axis=0), -1.0, 1.0)
+
+
+def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    """``create_mixed_audio_file``'s mix (spec 1.7): in 16-bit units, a noise piece as long as
+    the speech, from a random start, scaled to ``clean_rms / 10**(snr/20)`` and added; a mix
+    beyond the int16 range is scaled down as a whole. Returns float32 in [-1, 1].
+
+    Noise shorter than the speech is tiled (the seed failed, B21).
+    """
+    speech = np.round(np.asarray(clean, dtype=np.float64) * 32767)
+    background = np.round(np.asarray(noise, dtype=np.float64) * 32767)
+    if len(background) == 0 or not background.any():
+        raise ValueError("the noise signal is empty or silent; it cannot be scaled to an SNR")
+    if len(background) < len(speech):
+        background = np.tile(background, math.ceil(len(speech) / len(background)))
+    start = int(rng.integers(0, len(background) - len(speech) + 1))
+    piece = background[start:start + len(speech)]
+    piece_rms = math.sqrt(float(np.mean(piece ** 2)))
+    if piece_rms == 0:
+        raise ValueError("the stretch of noise drawn for this utterance is silent; trim the silence "
+                         "from the noise file")
+    target_rms = math.sqrt(float(np.mean(speech ** 2))) / 10 ** (snr_db / 20)
+    mixed = speech + piece * (target_rms / piece_rms)
+    top, bottom = mixed.max(), mixed.min()
+    if top > 32767 or bottom < -32768:
+        mixed *= (-32768 / bottom) if abs(bottom) > top else (32767 / top)
+    return (mixed / 32767).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# Maps: STFT, dB, deltas
+
+
+def _stft_magnitude(y: np.ndarray, s: SpectralSettings) -> np.ndarray:
+    # pad_mode is explicit: librosa 0.10 changed its default from reflect (the seed's) to constant.
+    return np.abs(librosa.stft(y=np.asarray(y, dtype=np.float32), n_fft=s.n_fft, hop_length=s.hop_length,
+                               win_length=s.win_length, window=s.window, center=True, pad_mode="reflect"))
+
+
+def _to_db(values: np.ndarray, factor: float, amin: float) -> np.ndarray:
+    """factor·log10(max(amin, v) / max(amin, max v)), floored TOP_DB below its maximum
+    (librosa's amplitude_to_db / power_to_db with ref=np.max)."""
+    db = factor * np.log10(np.maximum(amin, values)) - factor * np.log10(max(amin, float(values.max())))
+    return np.maximum(db, db.max() - TOP_DB)
+
+
+def logspec(y: np.ndarray, s: SpectralSettings) -> np.ndarray:
+    """(F, frames): dB magnitude over all bins, then the lowest ``n_freq`` bins."""
+    return _to_db(_stft_magnitude(y, s), 20.0, 1e-5)[:s.n_freq]
+
+
+def logmelspec(y: np.ndarray, s: SpectralSettings) -> np.ndarray:
+    """(n_mels, frames): Slaney mel bands of the power STFT in dB."""
+    bank = librosa.filters.mel(sr=s.sample_rate, n_fft=s.n_fft, n_mels=s.n_mels, fmin=0.0,
+                               fmax=s.sample_rate / 2, htk=False, norm="slaney")
+    return _to_db(bank @ _stft_magnitude(y, s) ** 2, 10.0, 1e-10)
+
+
+def delta(x: np.ndarray, width: int, order: int = 1, mode: str = "nearest") -> np.ndarray:
+    """Savitzky-Golay derivative of ``order`` along time (librosa's ``delta``)."""
+    return scipy.signal.savgol_filter(x, width, polyorder=order, deriv=order, axis=-1, mode=mode)
+
+
+def spectral_maps(y: np.ndarray, s: SpectralSettings, rng: np.random.Generator) -> np.ndarray:
+    """(C, F, frames) float32 of an already pre-emphasised signal."""
+    if s.kind == "logspec":
+        maps = [logspec(y, s)]
+    elif s.kind == "logmelspec":
+        maps = [logmelspec(y, s)]
+    elif s.kind == "logmeldeltaspec":
+        mel = logmelspec(y, s)
+        first = delta(mel, 5)
+        maps = [mel, first, delta(first, 5)]  # a delta of the delta, not librosa's order=2
+    elif s.kind == "lognrevspec":
+        noisy = y + rng.normal(0.0, s.noise_std, len(y))
+        maps = [logspec(y, s), logspec(noisy, s), logspec(_reverb(y, s), s)]
+    else:  # logdeltaspec
+        spec = logspec(y, s)
+        maps = [spec, delta(spec, 9, 1, "interp"), delta(spec, 9, 2, "interp")]
+    return np.stack(maps).astype(np.float32)
+
+
+def _reverb(y: np.ndarray, s: SpectralSettings) -> np.ndarray:
+    return sox_reverb(y, s.reverb_rate or s.sample_rate)
+
+
+def pad_values(s: SpectralSettings) -> np.ndarray:
+    """(C,) value each channel's last segment is padded with (see the module doc)."""
+    if s.pad == "max":
+        return np.zeros(s.channels, dtype=np.float32)
+    return np.array([-TOP_DB if is_db else 0.0 for is_db in _DB_CHANNELS[s.kind]], dtype=np.float32)
+
+
+def segment(maps: np.ndarray, size: int, pad: np.ndarray) -> np.ndarray:
+    """(C, F, frames) -> (ceil(frames/size), C, F, size): consecutive, non-overlapping; the
+    last segment (the only one when frames < size) is padded at its end with ``pad[c]``."""
+    channels, bins, frames = maps.shape
+    count = max(1, math.ceil(frames / size))
+    out = np.empty((count, channels, bins, size), dtype=np.float32)
+    out[...] = np.asarray(pad, dtype=np.float32)[None, :, None, None]
+    for k in range(count):
+        piece = maps[:, :, k * size:(k + 1) * size]
+        out[k, :, :, :piece.shape[-1]] = piece
+    return out
+
+
+def extract(wav: np.ndarray, s: SpectralSettings, rng: np.random.Generator) -> np.ndarray:
+    """One utterance (mono, at ``s.sample_rate``) -> its segments (S, C, F, T) float32.
+
+    With ``s.perturbation`` the map is that of a noisy copy: white noise N(0, noise_std) or
+    the reverb added to the pre-emphasised signal, as lognrevspec's channels 1 and 2.
+    """
+    y = preemphasize(np.asarray(wav, dtype=np.float32), s.preemphasis)
+    if s.perturbation == "white":
+        y = y + rng.normal(0.0, s.noise_std, len(y))
+    elif s.perturbation == "reverb":
+        y = _reverb(y, s)
+    return segment(spectral_maps(y, s, rng), s.segment_size, pad_values(s))
+
+
+def mixnoise_versions(wav: np.ndarray, s: SpectralSettings, noises: list[tuple[np.ndarray, float]],
+                      rng: np.random.Generator) -> list[np.ndarray]:
+    """``--mixnoise`` (spec 1.6): [clean, one per (noise, snr), reverb], each (S, C, F, T).
+
+    Noise is mixed into the raw wav and reverb applied to it *before* pre-emphasis, as the
+    seed does here (unlike lognrevspec, B19).
+    """
+    versions = [extract(wav, s, rng)]
+    for noise, snr in noises:
+        versions.append(extract(mix_at_snr(wav, noise, snr, rng), s, rng))
+    versions.append(extract(_reverb(np.asarray(wav, dtype=np.float64), s).astype(np.float32), s, rng))
+    return versions
+
+
+# ---------------------------------------------------------------------------------------
+# Whole corpora, cached: one entry per utterance, keyed like ser.dataset's cache
+
+
+def _identity(path: Path) -> np.ndarray:
+    stat = path.stat()
+    return np.array([stat.st_size, stat.st_mtime_ns], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Job:
+    wav_path: Path
+    name: str
+    settings: SpectralSettings
+    entry: Path
+
+
+def _compute_job(job: _Job) -> tuple[str, str] | None:
+    """Worker: compute and store one utterance; None on success, else (reason, detail).
+    :class:`CacheError` propagates: no other entry could be written either."""
+    try:
+        identity = _identity(job.wav_path)
+        audio = load_audio(job.wav_path, job.settings.sample_rate)
+        with np.errstate(all="ignore"):  # non-finite results are caught just below
+            feats = extract(audio.samples, job.settings, utterance_rng(job.settings.seed, job.name))
+        if not np.isfinite(feats).all():
+            raise UnusableAudio(R_NONFINITE_FEATURES, job.settings.kind)
+    except UnusableAudio as error:
+        return error.reason, error.detail
+    except Exception as error:  # a file that breaks the decoder must not stop the other workers
+        return R_UNDECODABLE, f"{type(error).__name__}: {error}"
+    try:
+        job.entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = job.entry.with_name(f".{job.entry.name}.tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            np.savez(f, features=feats, identity=identity, key=np.str_(job.settings.key()),
+                     source=np.str_(str(job.wav_path.resolve())), name=np.str_(job.name),
+                     samples=np.int64(len(audio.samples)), source_rate=np.int64(audio.source_rate),
+                     channels=np.int64(audio.channels))
+        os.replace(tmp, job.entry)
+    except OSError as error:
+        raise CacheError(f"cannot write the feature cache at {job.entry.parent} ({error}); free some space "
+                         f"or pass --cache_dir (env SER_CACHE_DIR) a writable folder") from None
+    return None
+
+
+def _read_entry(entry: Path, job: _Job) -> tuple[np.ndarray, AudioInfo] | None:
+    try:
+        with np.load(entry) as data:
+            if (str(data["key"]) != job.settings.key() or str(data["name"]) != job.name
+                    or str(data["source"]) != str(job.wav_path.resolve())
+                    or not np.array_equal(data["identity"], _identity(job.wav_path))):
+                return None
+            feats = data["features"]
+            info = AudioInfo(int(data["samples"]), int(data["source_rate"]), int(data["channels"]))
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
+        return None
+    if (feats.dtype != np.float32 or feats.ndim != 4 or feats.shape[1:] != job.settings.segment_shape()
+            or not np.isfinite(feats).all()):
+        return None
+    return feats, info
+
+
+def load_corpus_features(wav_paths: list[Path], names: list[str], settings: SpectralSettings,
+                         cache_dir: str | os.PathLike, workers: int | None = None, progress: bool = True
+                         ) -> tuple[list[np.ndarray | None], LoadReport]:
+    """Segments (S, C, F, T) of every wav, None where it was left out (with the reason in the
+    report, as ``ser.dataset.FeatureCache.load``). ``names`` (stable utterance names) seed the
+    random draws, so a feature never depends on which other files are extracted with it.
+    Entries live under ``cache_dir/spectral/<settings key>/`` and are recomputed when the wav
+    or any parameter changes."""
+    root = Path(cache_dir) / "spectral" / settings.key()
+    jobs = []
+    for path, name in zip(wav_paths, names):
+        digest = hashlib.sha1(f"{Path(path).resolve()}|{name}".encode()).hexdigest()
+        jobs.append(_Job(Path(path), name, settings, root / digest[:2] / f"{digest}.npz"))
+    features: list[np.ndarray | None] = [None] * len(jobs)
+    report = LoadReport(audio=[None] * len(jobs))
+    failures: dict[int, tuple[str, str]] = {}
+
+    def read(i: int) -> bool:
+        try:
+            found = _read_entry(jobs[i].entry, jobs[i])
+        except OSError as error:  # the wav vanished since the corpus was scanned
+            failures[i] = (R_UNDECODABLE, f"{type(error).__name__}: {error}")
+            return True
+        if found is not None:
+            features[i], report.audio[i] = found
+        return found is not None
+
+    missing = [i for i in range(len(jobs)) if not read(i)]
+    missing = [i for i in missing if i not in failures]
+    workers = min(workers or os.cpu_count() or 1, max(1, len(missing) // 256))
+    bar = tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress)
+    pool = None
+    try:
+        if workers == 1:
+            outcomes = map(_compute_job, (jobs[i] for i in missing))
+        else:
+            # spawn, not fork: the parent may already run torch's thread pools.
+            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            outcomes = pool.map(_compute_job, (jobs[i] for i in missing), chunksize=8)
+        for i, failure in zip(missing, outcomes):
+            if failure is not None:
+                failures[i] = failure
+            elif not read(i):
+                failures[i] = (R_CHANGED, "")
+            bar.update()
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    for i in sorted(failures):
+        report.skipped.append((i, *failures[i]))
+        features[i], report.audio[i] = None, None
+    return features, report
+
+
+# ---------------------------------------------------------------------------------------
+# The standalone noise mixer (spec 1.7)
+
+
+def mix_files(clean_path: str | os.PathLike, noise_path: str | os.PathLike, out_path: str | os.PathLike,
+              snr_db: float, seed: int = SEED, sample_rate: int = SAMPLE_RATE) -> None:
+    """Mix a noise file into a speech file at ``snr_db`` and write a float WAV (atomically).
+
+    Both are read at ``sample_rate`` (the seed kept the noise file's rate, B21)."""
+    clean = load_audio(clean_path, sample_rate).samples
+    noise = load_audio(noise_path, sample_rate).samples
+    mixed = mix_at_snr(clean, noise, snr_db, utterance_rng(seed, Path(clean_path).name))
+    out = Path(out_path)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    sf.write(tmp, mixed, sample_rate, subtype="FLOAT", format="WAV")
+    os.replace(tmp, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ser.spectral",
+                                     description="Mix a noise recording into a speech file at a given SNR "
+                                                 "(seed 004's create_mixed_audio_file).")
+    parser.add_argument("clean", help="speech wav")
+    parser.add_argument("noise", help="noise wav (tiled when shorter than the speech)")
+    parser.add_argument("out", help="mixed wav to write (32-bit float)")
+    parser.add_argument("--snr", type=float, required=True, help="signal-to-noise ratio in dB")
+    parser.add_argument("--seed", type=int, default=SEED, help="seeds the noise start position")
+    args = parser.parse_args(argv)
+    try:
+        mix_files(args.clean, args.noise, args.out, args.snr, args.seed)
+    except (UnusableAudio, ValueError, OSError) as error:
+        print(f"ser.spectral: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
