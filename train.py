@@ -3,6 +3,8 @@
     python train.py                          # GLAM, improvised subset, the paper's protocol
     python train.py -m MHCNN --segment_length 2 --train_overlap 1 --alpha 0 --lr_schedule step
     python train.py --data /path/to/IEMOCAP_full_release -e 2 -d data/try/GLAM/1
+    python train.py --protocol loso -d data/loso/GLAM/1     # 5 folds in data/loso/GLAM/1/fold1..5, then mean ± std
+    python train.py --protocol loso-speaker --fold 3 -d data/ls/GLAM/1   # one fold of ten
 
 Every flag of the original ``train.py`` is accepted with its name, short form and default.
 With no flags this is the paper's protocol (glam-spec sections 2-7): MFCC segments of 1.8 s
@@ -10,14 +12,18 @@ with 1.6 s overlap, a seeded random 80/20 utterance split, 50 epochs of Adam wit
 α = 0.5, utterance-level evaluation after every epoch and the epoch with the best
 (WA + UA) / 2 on the test set reported. Results go where the original's sweep scripts expect
 them (see ``ser/results.py``); ``results.json`` in the run directory holds everything.
+``--protocol`` adds the honest protocols of ``ser/splits.py`` (8:1:1, leave one session or
+speaker out), which choose the epoch on a validation set and score the test set once.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import pickle
 import platform
+import re
 import sys
 import time
 from collections import Counter
@@ -30,12 +36,14 @@ from tqdm import tqdm
 import models
 import path as corpus_path
 import ser
-from ser import corpora, results
-from ser.dataset import FeatureCache, FeatureSettings, TestUtterances, TrainSegments, stack_segments
+from models.alexnet import PretrainedWeightsError, imagenet_tensors
+from ser import augment, corpora, crossval, emodb, results, spectral
+from ser.dataset import (CacheError, FeatureCache, FeatureSettings, TestUtterances, TrainSegments,
+                         stack_segments)
 from ser.engine import LR_SCHEDULES, OPTIMIZERS, fit, inverse_frequency_weights, seed_everything
-from ser.features import FEATURE_KINDS
+from ser.features import FEATURE_KINDS, MFCC_PARAMS
 from ser.metrics import confusion, report_text
-from ser.splits import paper_split
+from ser.splits import PROTOCOL_DESCRIPTIONS, PROTOCOLS, SplitError, fold_count, make_split
 
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 
@@ -71,15 +79,24 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="IEMOCAP_full_release root; overrides IEMOCAP_DIR and path.py")
     data.add_argument("-i", "--impro_or_script", default="impro", choices=corpora.SUBSETS,
                       help="subset: improvised, scripted or all dialogs")
-    data.add_argument("--labels", default="glam", choices=sorted(corpora.LABEL_SETS),
-                      help="glam: neu/sad/ang/exc (exc as happy, hap dropped); merge: hap folded into exc")
+    data.add_argument("--labels", default="glam", choices=sorted({**corpora.LABEL_SETS, **emodb.LABEL_SETS}),
+                      help="glam: neu/sad/ang/exc (exc as happy, hap dropped); merge: hap folded into exc; "
+                           "seed004: ang/sad/hap/neu (exc dropped); seed004exc: exc as hap; emodb: 7 emotions")
     data.add_argument("--split_rate", default=0.8, type=float, help="fraction of utterances used for training")
+    data.add_argument("--protocol", default="paper", choices=PROTOCOLS,
+                      help="paper: random 80/20 split, epoch chosen on test (the paper's tables); 811: random "
+                           "8:1:1 train/validation/test; loso: leave one session out (5 folds); loso-speaker: "
+                           "leave one speaker out (10 folds); the last three choose the epoch on validation")
+    data.add_argument("--fold", default=None, type=int, metavar="K",
+                      help="run only fold K (loso: 1-5, loso-speaker: 1-10) in DATADIR/foldK; "
+                           "default: every fold, then their mean ± std")
     data.add_argument("--aug", default=None, choices=["upsampling"],
                       help="upsampling: repeat training utterances until every class is as large as the largest")
     add_switch(data, "--padding", False, "tile utterances shorter than one segment instead of dropping them")
 
     feats = parser.add_argument_group("features")
-    feats.add_argument("-f", "--features_to_use", default="mfcc", choices=FEATURE_KINDS, help="feature kind")
+    feats.add_argument("-f", "--features_to_use", default="mfcc", choices=FEATURE_KINDS + spectral.KINDS,
+                       help="feature kind")
     feats.add_argument("-s", "--sample_rate", default=16000, type=int, help="audio is resampled to this rate")
     feats.add_argument("-n", "--nmfcc", default=26, type=int, help="MFCC coefficients")
     feats.add_argument("--segment_length", default=1.8, type=float, help="segment length in seconds")
@@ -103,14 +120,17 @@ def get_args_parser() -> argparse.ArgumentParser:
 
     train = parser.add_argument_group("training")
     train.add_argument("--seed", default=987654, type=int, help="seeds the split, initialisation and shuffling")
-    train.add_argument("-b", "--batch_size", default=32, type=int)
-    train.add_argument("-l", "--learning_rate", default=0.001, type=float)
+    train.add_argument("-b", "--batch_size", default=32, type=int,
+                       help="training segments per step; at most the number of training segments")
+    train.add_argument("-l", "--learning_rate", default=0.001, type=float, help="initial learning rate")
     train.add_argument("--lr_min", default=1e-6, type=float, help="the schedule stops once the lr falls below this")
     train.add_argument("--lr_schedule", default="exp", choices=LR_SCHEDULES,
                        help="exp: ×0.95 per epoch; step/warmstep: ×0.1 every 10; cosine: T_max 10")
-    train.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
-                       help="adam (weight decay 1e-6) or sgd (momentum 0.9, Nesterov, weight decay 1e-4)")
-    train.add_argument("-e", "--epochs", default=50, type=int)
+    train.add_argument("--optimizer", default="adam", choices=augment.OPTIMIZERS,
+                       help="adam (weight decay 1e-6), sgd (momentum 0.9, Nesterov, weight decay 1e-4) or "
+                            "adamw (weight decay 0.01, seed 004)")
+    train.add_argument("-e", "--epochs", default=50, type=int,
+                       help="training epochs; the test set is scored after each")
     train.add_argument("--iter", default=1, type=int, help="train this many times and keep the best")
     add_switch(train, "--weight", False, "weight the loss by inverse class frequency")
     train.add_argument("--alpha", default=0.5, type=float, help="mixup Beta(α, α); 0 turns mixup off")
@@ -122,6 +142,10 @@ def get_args_parser() -> argparse.ArgumentParser:
                      help="JSON of argument values; as in the original, its non-empty values override the command line")
     run.add_argument("-d", "--datadir", default="data/", help="run directory; results collect in its parent")
     run.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    run.add_argument("--force", action="store_true",
+                     help="train even if this seed already has a line in the results file (another line is "
+                          "appended); without it such a run is skipped")
+    add_seed004_arguments(parser)
     return parser
 
 
@@ -135,12 +159,21 @@ def resolve_args(argv=None) -> argparse.Namespace:
             overrides = json.loads(Path(args.config).read_text())
         except (OSError, ValueError) as error:
             raise ConfigError(f"cannot read config {args.config}: {error}")
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"config {args.config} must hold a JSON object of argument names and values")
         unknown = sorted(set(overrides) - set(vars(args)))
         if unknown:
-            raise ConfigError(f"config {args.config} has unknown keys: {', '.join(unknown)}")
+            raise ConfigError(f"config {args.config} has unknown keys: {', '.join(unknown)}; "
+                              f"valid keys are the long flag names of train.py --help")
         for key, value in overrides.items():
             if value:
                 setattr(args, key, value)
+        # Config values bypass argparse, so check the ones with a fixed set of choices here.
+        for action in parser._actions:
+            value = getattr(args, action.dest, None)
+            if action.choices is not None and value is not None and value not in action.choices:
+                raise ConfigError(f"config {args.config} sets {action.dest} to {value!r}; "
+                                  f"choose one of: {', '.join(map(str, action.choices))}")
     args.datadir = args.datadir.rstrip("/") or "."
     args.model = models.resolve_name(args.model) if args.model in models.list_models(include_aliases=True) else args.model
     if args.model not in models.list_models():
@@ -155,9 +188,203 @@ def resolve_args(argv=None) -> argparse.Namespace:
             raise ConfigError(f"--{name} must be at least 1")
     if not 0 < args.split_rate < 1:
         raise ConfigError("--split_rate must be between 0 and 1")
+    folds = fold_count(args.protocol)
+    if args.fold is not None and folds == 1:
+        raise ConfigError(f"--fold applies to --protocol loso (folds 1-5) and loso-speaker (1-10), "
+                          f"not {args.protocol}")
+    if args.fold is not None and not 1 <= args.fold <= folds:
+        raise ConfigError(f"--fold {args.fold}: --protocol {args.protocol} has folds 1..{folds}")
+    if args.protocol != "paper" and (args.featuresFileName or args.toSaveFeatures):
+        raise ConfigError("--featuresFileName and --toSaveFeatures hold the paper protocol's fixed "
+                          "train/test split; use them with --protocol paper only")
     if args.alpha < 0:
         raise ConfigError("--alpha must be >= 0")
+    if args.sample_rate <= 0 or args.segment_length <= 0 or args.learning_rate <= 0:
+        raise ConfigError("--sample_rate, --segment_length and --learning_rate must be positive")
+    if args.features_to_use == "mfcc" and not 1 <= args.nmfcc <= MFCC_PARAMS["n_mels"]:
+        raise ConfigError(f"--nmfcc must be between 1 and {MFCC_PARAMS['n_mels']} "
+                          f"(the number of mel bands it is computed from)")
+    check_seed004_args(args)
     return args
+
+
+# ---------------------------------------------------------------------------------------
+# Seed 004 (samsudinng/speech_emo_recognition; seed004-spec.md): emoDB, the spectrogram-image
+# features of ser.spectral, --val_id/--test_id speaker pairs and the training options of
+# ser.augment. Kept in one place; with none of these flags a run is exactly the GLAM run.
+
+def add_seed004_arguments(parser: argparse.ArgumentParser) -> None:
+    corpus = parser.add_argument_group("seed 004: corpus and speaker split")
+    corpus.add_argument("--corpus", default="iemocap", choices=("iemocap", "emodb"),
+                        help="emodb: a folder of emoDB wavs (--data or env EMODB_DIR), its 7 emotions, labels "
+                             "'emodb'; speakers 1M..5F as seed 004 maps them")
+    corpus.add_argument("--emodb_files", default=None, type=int,
+                        help="emoDB: expected number of wavs (None: 535, or a synthetic corpus's own count; 0: no check)")
+    corpus.add_argument("--val_id", default=None, metavar="SPEAKER",
+                        help="validation speaker (e.g. 1F): chooses the epoch; needs --test_id")
+    corpus.add_argument("--test_id", default=None, metavar="SPEAKER",
+                        help="test speaker (e.g. 1M), scored once; the other speakers train. A session pair "
+                             "is --protocol loso-speaker's fold")
+    feats = parser.add_argument_group("seed 004: spectrogram features (-f logspec|logmelspec|logmeldeltaspec|"
+                                      "lognrevspec|logdeltaspec; see ser/spectral.py)")
+    feats.add_argument("--segment_size", default=300, type=int, help="frames (10 ms) per segment")
+    feats.add_argument("--nfreq", default=200, type=int, help="linear frequency bins kept")
+    feats.add_argument("--nmel", default=128, type=int, help="mel bands")
+    feats.add_argument("--pad", default="max", choices=spectral.PAD_MODES,
+                       help="max: pad the last segment with 0 dB, the utterance maximum (seed 004); floor: "
+                            "with the -80 dB floor (silence)")
+    feats.add_argument("--reverb_rate", default=44100, type=int,
+                       help="rate SoX's reverb is told (44100: seed 004's quirk; 0: the true rate)")
+    model = parser.add_argument_group("seed 004: models alexnet, alexnet_gap")
+    model.add_argument("--pretrained", default=None, metavar="PATH",
+                       help="local ImageNet AlexNet state dict (torchvision's alexnet-owt-7be5be79.pth); never "
+                            "downloaded")
+    model.add_argument("--image_size", default=256, type=int, help="shorter side of the AlexNet input image")
+    train = parser.add_argument_group("seed 004: training options (every model)")
+    train.add_argument("--mixup", default="glam", choices=augment.MIXUP_MODES,
+                       help="glam: one λ per batch; seed004: one λ per sample, folded to >= 0.5 (use --alpha 0.4)")
+    train.add_argument("--stability_weight", default=0.0, type=float,
+                       help="stability training (Zheng et al. 2016) weight; 0 turns it off")
+    train.add_argument("--stability_loss", default="kl", choices=augment.STABILITY_LOSSES,
+                       help="kl: KL(p(x) || p(x')); ce: -sum p(x) log p(x')")
+    train.add_argument("--stability_source", default="gaussian", choices=augment.STABILITY_SOURCES,
+                       help="the noisy copy x': gaussian noise on the input, or the white-noise / reverb version "
+                            "of the wav (spectrogram features only)")
+    train.add_argument("--stability_sigma", default=0.04, type=float, help="σ of the gaussian copy")
+    train.add_argument("--oversample", default=None, nargs="?", const="all", choices=augment.OVERSAMPLE_MODES,
+                       help="random oversampling of training segments: all (every class to the largest) or "
+                            "seed004 (its two 'minority' passes)")
+    train.add_argument("--minmax", default=None, nargs="?", const=True, type=str2bool, metavar="BOOL",
+                       help="per-bin min-max scaling fitted on training data (default None: on for alexnet models)")
+    train.add_argument("--no-minmax", dest="minmax", action="store_false", help=argparse.SUPPRESS)
+    train.add_argument("--select_on", default="WA_UA_mean", choices=augment.SELECTIONS,
+                       help="epoch selection: (WA+UA)/2 (GLAM) or WA (seed 004)")
+    train.add_argument("--pooling", default="logits", choices=augment.POOLINGS,
+                       help="utterance score: mean segment logits (GLAM) or log-softmax (seed 004)")
+
+
+def check_seed004_args(args) -> None:
+    """Resolve and check the seed-004 flags (after the GLAM checks); ConfigError says what to change."""
+    if args.corpus == "emodb":
+        if args.labels != "emodb" and args.labels not in ("glam", "merge"):
+            raise ConfigError(f"--labels {args.labels} is an IEMOCAP label set; emoDB has only 'emodb'")
+        args.labels, args.impro_or_script = "emodb", "all"  # emoDB has one label set and no subsets
+    elif args.labels == "emodb":
+        raise ConfigError("--labels emodb needs --corpus emodb")
+    spectral_kind = args.features_to_use in spectral.KINDS
+    if args.stability_source != "gaussian" and not spectral_kind:
+        raise ConfigError(f"--stability_source {args.stability_source} needs a spectrogram feature kind "
+                          f"({', '.join(spectral.KINDS)}); with -f {args.features_to_use} use gaussian")
+    if args.stability_weight < 0 or args.stability_sigma < 0:
+        raise ConfigError("--stability_weight and --stability_sigma must be >= 0")
+    if min(args.segment_size, args.nfreq, args.nmel, args.image_size) < 1:
+        raise ConfigError("--segment_size, --nfreq, --nmel and --image_size must be positive")
+    if args.pretrained is not None:
+        if "pretrained" not in models.model_options(args.model):
+            raise ConfigError(f"--pretrained loads ImageNet AlexNet weights; -m {args.model} has none "
+                              f"(use alexnet or alexnet_gap)")
+        try:
+            imagenet_tensors(args.pretrained, "fc" if args.model == "alexnet" else "gap")
+        except PretrainedWeightsError as error:
+            raise ConfigError(str(error)) from None
+    if args.minmax is None:
+        args.minmax = args.model in ("alexnet", "alexnet_gap")  # their images need [0, 1] inputs
+    if (args.val_id is None) != (args.test_id is None):
+        raise ConfigError("--val_id and --test_id go together: the validation and the test speaker")
+    if args.val_id is not None:
+        speaker_id = re.compile(r"[1-5][FM]")
+        for flag, value in (("--val_id", args.val_id), ("--test_id", args.test_id)):
+            if not speaker_id.fullmatch(value):
+                raise ConfigError(f"{flag} {value}: speakers are 1F, 1M, ..., 5F, 5M (emoDB's are mapped onto them)")
+        if args.val_id == args.test_id:
+            raise ConfigError("--val_id and --test_id must be two different speakers")
+        if args.protocol != "paper" or args.fold is not None:
+            raise ConfigError("--val_id/--test_id choose the split themselves; drop --protocol/--fold")
+        fold = crossval.fold_of(args.val_id, args.test_id)
+        # a session pair is a loso-speaker fold: the same run, the same result files
+        args.protocol, args.fold = ("loso-speaker", fold) if fold else (f"pair-val{args.val_id}-test{args.test_id}", None)
+
+
+def label_set(name: str) -> dict[str, int]:
+    return corpora.LABEL_SETS[name] if name in corpora.LABEL_SETS else emodb.LABEL_SETS[name]
+
+
+def label_names(name: str) -> list[str]:
+    return corpora.CLASS_NAMES[name] if name in corpora.CLASS_NAMES else emodb.CLASS_NAMES[name]
+
+
+def scan_corpus(args, root: Path) -> corpora.CorpusScan:
+    return emodb.scan_emodb(root, args.emodb_files) if args.corpus == "emodb" else corpora.scan_iemocap(root)
+
+
+def emodb_root(args) -> Path:
+    return emodb.validate_root(args.data or os.environ.get("EMODB_DIR"))
+
+
+def load_features(args, root: Path, chosen: list[corpora.Utterance], settings):
+    """``FeatureCache.load``'s result for the GLAM kinds; the spectrogram kinds come from
+    ser.spectral, one packed (S, C·F, T) array per utterance and the same for both overlaps."""
+    paths = [root / u.path for u in chosen]
+    if isinstance(settings, spectral.SpectralSettings):
+        feats, report = spectral.load_corpus_features(paths, [u.path for u in chosen], settings, args.cache_dir,
+                                                      progress=not args.quiet)
+        packed = [None if f is None else spectral.pack(f) for f in feats]
+        return {args.train_overlap: packed, args.test_overlap: packed}, report
+    return FeatureCache(args.cache_dir).load(paths, settings, (args.train_overlap, args.test_overlap),
+                                             progress=not args.quiet)
+
+
+def run_split(args, data: dict, rng: np.random.RandomState):
+    """``make_split`` for the protocols, or seed 004's speaker pair (--val_id/--test_id)."""
+    speakers = [u.speaker for u in data["utterances"]]
+    if args.val_id is not None and args.fold is None:
+        return crossval.pair_split(speakers, args.val_id, args.test_id)
+    return make_split(args.protocol, speakers, rng, args.split_rate, args.fold)
+
+
+def noisy_copies(args, data: dict, order: list[int]) -> np.ndarray:
+    """Training segments of the white-noise or reverb version of each wav (stability training)."""
+    settings = dataclasses.replace(feature_settings(args), perturbation=args.stability_source)
+    chosen = [data["utterances"][i] for i in order]
+    feats, report = spectral.load_corpus_features([data["root"] / u.path for u in chosen], [u.path for u in chosen],
+                                                  settings, args.cache_dir, progress=not args.quiet)
+    if report.skipped:
+        raise CacheError(f"the {args.stability_source} version of {chosen[report.skipped[0][0]].path} cannot be "
+                         f"computed ({report.skipped[0][1]}); use --stability_source gaussian")
+    return np.concatenate([spectral.pack(f) for f in feats])
+
+
+def apply_training_options(args, data: dict, train_order: list[int], train: TrainSegments,
+                           test: TestUtterances, validation: TestUtterances | None, rng: np.random.RandomState):
+    """Paired noisy copies, oversampling, then min-max scaling fitted on the training segments."""
+    if args.stability_weight > 0 and args.stability_source != "gaussian":
+        train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(args, data, train_order))
+    if args.oversample:
+        train = augment.take(train, augment.oversample_indices(train.y, rng, args.oversample))
+    if args.minmax:
+        scaler = augment.MinMaxScaler().fit(train.X)
+        if isinstance(train, augment.PairedSegments):
+            train = augment.PairedSegments(X=scaler.transform(train.X), y=train.y, noisy=scaler.transform(train.noisy))
+        else:
+            train = TrainSegments(X=scaler.transform(train.X), y=train.y)
+        test, validation = (None if part is None else dataclasses.replace(part, X=scaler.transform(part.X))
+                            for part in (test, validation))
+    return train, test, validation
+
+
+def seed004_model_options(args) -> dict:
+    return {"in_channels": spectral.CHANNELS.get(args.features_to_use, 1), "pretrained": args.pretrained,
+            "image_size": args.image_size}
+
+
+def training_loop(args):
+    """(fit function, its extra keyword arguments): ser.engine's fit unless an option of
+    ser.augment is on, whose fit equals the engine's when none is."""
+    extras = dict(mixup=args.mixup, stability_weight=args.stability_weight, stability_loss=args.stability_loss,
+                  stability_sigma=args.stability_sigma, selection=args.select_on, pooling=args.pooling)
+    engine_like = (args.mixup == "glam" and args.stability_weight == 0 and args.select_on == "WA_UA_mean"
+                   and args.pooling == "logits" and args.optimizer in OPTIMIZERS)
+    return (fit, {}) if engine_like else (augment.fit, extras)
 
 
 def select_device(gpu: int | None) -> torch.device:
@@ -173,16 +400,27 @@ def select_device(gpu: int | None) -> torch.device:
 
 
 def corpus_root(args) -> Path:
+    if args.corpus == "emodb":
+        return emodb_root(args)
     root = args.data or corpus_path.IEMOCAP_DIR
     if not root:
         raise corpora.CorpusError(
             "no IEMOCAP corpus configured: set IEMOCAP_DIR, edit path.py, or pass --data PATH "
             "(the IEMOCAP_full_release folder holding Session1..Session5). "
             "./run trains on a synthetic demo corpus when none is set.")
-    return corpora.validate_root(root)
+    try:
+        return corpora.validate_root(root)
+    except corpora.CorpusError as error:
+        if emodb.looks_like_emodb(root):
+            raise corpora.CorpusError(f"{error}. It holds emoDB wavs: pass --corpus emodb") from None
+        raise
 
 
-def feature_settings(args) -> FeatureSettings:
+def feature_settings(args) -> FeatureSettings | spectral.SpectralSettings:
+    if args.features_to_use in spectral.KINDS:
+        return spectral.SpectralSettings(kind=args.features_to_use, sample_rate=args.sample_rate, n_freq=args.nfreq,
+                                         n_mels=args.nmel, segment_size=args.segment_size, pad=args.pad,
+                                         reverb_rate=args.reverb_rate or None)
     return FeatureSettings(kind=args.features_to_use, sample_rate=args.sample_rate, n_mfcc=args.nmfcc,
                            segment_length=args.segment_length, padding=args.padding)
 
@@ -203,47 +441,93 @@ def upsample(train: list[int], labels: np.ndarray, rng: np.random.RandomState) -
 
 
 def load_corpus_data(args, log) -> dict:
-    """Scan the corpus, compute/cache features, split: everything the training loop needs."""
+    """Scan the corpus and compute/cache features: everything the split needs.
+
+    What cannot be used (see ser.corpora and ser.dataset) is left out with a reason; one
+    summary of it is logged and returned as ``data_summary`` (written to results.json).
+    """
     root = corpus_root(args)
-    scan = corpora.scan_iemocap(root)
-    label_map = corpora.LABEL_SETS[args.labels]
+    scan = scan_corpus(args, root)
+    label_map = label_set(args.labels)
     chosen = [u for u in corpora.select(scan.utterances, args.impro_or_script) if u.label in label_map]
     if not chosen:
         raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset "
                                   f"{args.impro_or_script!r} under {root}")
     settings = feature_settings(args)
-    cache = FeatureCache(args.cache_dir)
-    per_overlap, unreadable = cache.load([root / u.path for u in chosen], settings,
-                                         (args.train_overlap, args.test_overlap), progress=not args.quiet)
+    per_overlap, report = load_features(args, root, chosen, settings)
     train_feats, test_feats = per_overlap[args.train_overlap], per_overlap[args.test_overlap]
-    # As in the original, utterances shorter than one segment leave before the split.
+    # As in the original, utterances shorter than one segment leave before the split
+    # (--padding tiles them instead, so none is empty then).
     usable = [i for i, f in enumerate(train_feats) if f is not None and len(f) > 0]
-    too_short = sum(1 for f in train_feats if f is not None and len(f) == 0)
+    skipped = list(scan.skipped)
+    skipped += [(f"{chosen[i].path} ({detail})" if detail else chosen[i].path, reason)
+                for i, reason, detail in report.skipped]
+    skipped += [(chosen[i].path, f"shorter than one segment ({args.segment_length} s), dropped as in the paper")
+                for i, f in enumerate(train_feats) if f is not None and len(f) == 0]
+    segment_samples = args.segment_length * args.sample_rate
+    summary = {
+        "corpus": str(root), "labelled_turns": len(scan.utterances), "subset": args.impro_or_script,
+        "classes": sorted(label_map), "selected": len(chosen), "used": len(usable),
+        "skipped": [list(item) for item in skipped],
+        "tiled": sum(a is not None and a.samples < segment_samples for a in report.audio) if args.padding else 0,
+        "sample_rate": args.sample_rate,
+        "resampled": {str(rate): n for rate, n in sorted(report.resampled(args.sample_rate).items())},
+        "downmixed": report.downmixed(),
+    }
+    log(data_summary_text(summary))
+    if not usable:
+        raise corpora.CorpusError(f"none of the {len(chosen)} selected utterances under {root} can be used "
+                                  f"(reasons in the summary above); check the corpus and --segment_length")
     labels = np.array([label_map[chosen[i].label] for i in usable], dtype=np.int64)
-    log(f"Corpus {root}: {len(scan.utterances)} labelled turns, {len(chosen)} in subset "
-        f"{args.impro_or_script!r} with classes {sorted(label_map)}; {len(usable)} usable, "
-        f"{too_short} shorter than {args.segment_length} s dropped, {len(unreadable)} unreadable.")
-    if scan.skipped or unreadable:
-        log(scan.summary())
-        for item, reason in unreadable:
-            log(f"  unreadable: {item}: {reason}")
     return dict(root=root, utterances=[chosen[i] for i in usable], labels=labels,
                 train_feats=[train_feats[i] for i in usable], test_feats=[test_feats[i] for i in usable],
-                shape=settings.shape(), synthetic=(root / "SYNTHETIC_CORPUS.txt").exists())
+                shape=settings.shape(), synthetic=(root / "SYNTHETIC_CORPUS.txt").exists(),
+                data_summary=summary)
+
+
+def data_summary_text(summary: dict) -> str:
+    """The run's one summary of its data: what was used, left out (and why) or repaired."""
+    lines = [f"Data: {summary['labelled_turns']} labelled turns under {summary['corpus']}; "
+             f"{summary['selected']} in subset {summary['subset']!r} with classes "
+             f"{'/'.join(summary['classes'])}; {summary['used']} used."]
+    skipped = summary["skipped"]
+    lines.append(f"  left out {len(skipped)}:" if skipped else "  left out: none")
+    lines += corpora.format_skipped(skipped)
+    if summary["tiled"]:
+        lines.append(f"  tiled to one segment (--padding): {summary['tiled']}")
+    if summary["resampled"]:
+        rates = ", ".join(f"{rate} Hz: {n}" for rate, n in summary["resampled"].items())
+        lines.append(f"  resampled to {summary['sample_rate']} Hz: {sum(summary['resampled'].values())} "
+                     f"(from {rates})")
+    if summary["downmixed"]:
+        lines.append(f"  down-mixed to mono: {summary['downmixed']}")
+    return "\n".join(lines)
 
 
 def split_data(args, data: dict, rng: np.random.RandomState):
-    """The paper's split of the usable utterances into training segments and test utterances."""
-    split = paper_split(len(data["labels"]), rng, args.split_rate)
+    """Split the usable utterances by ``--protocol`` (and ``--fold``, see ser/splits.py).
+
+    Returns training segments, test utterances, validation utterances (None for ``paper``,
+    which chooses the epoch on test), the protocol's description and the parts' class counts.
+    """
     labels = data["labels"]
+    split = run_split(args, data, rng)
     train_order = upsample(split.train, labels, rng) if args.aug == "upsampling" else split.train
     train = stack_segments([data["train_feats"][i] for i in train_order], labels[train_order], data["shape"])
-    test = TestUtterances.from_lists([data["test_feats"][i] for i in split.test], labels[split.test],
-                                     [data["utterances"][i].turn for i in split.test], data["shape"])
+
+    def scored_utterances(part: list[int]) -> TestUtterances:
+        return TestUtterances.from_lists([data["test_feats"][i] for i in part], labels[part],
+                                         [data["utterances"][i].turn for i in part], data["shape"])
+
+    test = scored_utterances(split.test)
+    validation = scored_utterances(split.validation) if split.validation else None
     info = {"train": json.dumps(Counter(labels[split.train].tolist())),
             "test": json.dumps(Counter(labels[split.test].tolist())),
             "train_seg": f"{Counter(train.y.tolist()).items()}"}
-    return train, test, split.protocol, info
+    if validation is not None:
+        info["validation"] = json.dumps(Counter(labels[split.validation].tolist()))
+    train, test, validation = apply_training_options(args, data, train_order, train, test, validation, rng)
+    return train, test, validation, split.protocol, info
 
 
 def load_original_pickle(file: str) -> tuple[TrainSegments, TestUtterances, dict]:
@@ -265,11 +549,15 @@ def save_original_pickle(file: str, train: TrainSegments, test: TestUtterances, 
     os.replace(tmp, file)
 
 
-def build_model(args, shape, num_classes: int) -> torch.nn.Module:
-    options = {"num_heads": args.head, "attn_hidden": args.attn_hidden}
+def model_options(args) -> dict:
+    """The keyword arguments of ``models.create_model`` this run sets (also in results.json)."""
+    options = {"num_heads": args.head, "attn_hidden": args.attn_hidden, **seed004_model_options(args)}
     accepted = models.model_options(args.model)
-    return models.create_model(args.model, shape=shape, num_classes=num_classes,
-                               **{k: v for k, v in options.items() if k in accepted})
+    return {k: v for k, v in options.items() if k in accepted}
+
+
+def build_model(args, shape, num_classes: int) -> torch.nn.Module:
+    return models.create_model(args.model, shape=shape, num_classes=num_classes, **model_options(args))
 
 
 def epoch_log_text(record, best, class_names: list[str], y_true) -> str:
@@ -283,37 +571,72 @@ def epoch_log_text(record, best, class_names: list[str], y_true) -> str:
             "--------------------------\n")
 
 
-def main(argv=None) -> dict:
+def main(argv=None) -> dict | None:
+    """Run one training job (every fold of ``--protocol loso``/``loso-speaker`` unless ``--fold``);
+    returns the results.json summary, or None when the seed is already finished (see
+    ``--force``). Problems end it with one ``error: ...`` line."""
     try:
         args = resolve_args(argv)
         device = select_device(args.gpu)
     except ConfigError as error:
         sys.exit(f"error: {error}")
+    if args.fold is None and args.protocol in PROTOCOLS and fold_count(args.protocol) > 1:
+        return run_all_folds(args, device)
+    return run_training(args, device)
+
+
+def metric_suffix(args) -> str:
+    """``.same`` instead of ``.metric`` for runs on a features file or a config, as the original."""
+    return ".same" if (args.featuresFileName or args.user_config) else ".metric"
+
+
+def run_training(args, device: torch.device, corpus: dict | None = None) -> dict | None:
+    """One run on one split (one fold), trained ``--iter`` times; writes its result files.
+
+    ``corpus`` is :func:`load_corpus_data`'s result when the caller has loaded it already.
+    """
     quiet = args.quiet
     log = (lambda *a: None) if quiet else print
     rng = seed_everything(args.seed)
 
     features_file = args.featuresFileName or f"{args.datadir}/features_{args.features_to_use}_{args.impro_or_script}.pkl"
-    suffix = ".same" if (args.featuresFileName or args.user_config) else ".metric"
-    datadir = Path(args.datadir)
-    datadir.mkdir(parents=True, exist_ok=True)
-    parent = datadir.parent if os.path.dirname(args.datadir) else datadir
-    stem = results.result_stem(args.model, args.features_to_use, args.impro_or_script)
+    suffix = metric_suffix(args)
+    datadir, parent = results.run_location(args.datadir, args.fold)
+    stem = results.result_stem(args.model, args.features_to_use, args.impro_or_script, args.labels,
+                               args.protocol, args.fold)
+    # A finished seed has its line in the results file (written last, see below): running it
+    # again would add a second line that sweeps and tables count twice.
+    metric_file = parent / f"{stem}{suffix}"
+    if not args.force and args.seed in results.seeds_done(metric_file):
+        print(f"seed {args.seed} is already in {metric_file}: skipped (--force trains it again)")
+        return None
+    try:
+        datadir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        sys.exit(f"error: cannot create the run directory {datadir} ({error}); pass -d a writable path")
     resolved = {k: v for k, v in vars(args).items() if k not in ("config", "user_config")}
     results.write_json(datadir / "last.json", resolved)
 
-    class_names = corpora.CLASS_NAMES[args.labels]
+    class_names = label_names(args.labels)
     log("Load features...")
     started = time.perf_counter()
-    corpus = None
-    if args.loadFeatures and os.path.exists(features_file):
-        train, test, info = load_original_pickle(features_file)
+    validation = None
+    if corpus is None and args.protocol == "paper" and args.loadFeatures and os.path.exists(features_file):
+        try:
+            train, test, info = load_original_pickle(features_file)
+        except (OSError, EOFError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as error:
+            sys.exit(f"error: cannot read the features file {features_file} ({type(error).__name__}: {error}); "
+                     f"delete it or pass --no-loadFeatures to compute features from the corpus")
+        if not (np.isfinite(train.X).all() and np.isfinite(test.X).all()):
+            sys.exit(f"error: the features file {features_file} holds NaN/Inf values; delete it or pass "
+                     f"--no-loadFeatures to compute features from the corpus")
         protocol = f"features loaded from {features_file}"
     else:
         try:
-            corpus = load_corpus_data(args, log)
-            train, test, protocol, info = split_data(args, corpus, rng)
-        except corpora.CorpusError as error:
+            if corpus is None:
+                corpus = load_corpus_data(args, log)
+            train, test, validation, protocol, info = split_data(args, corpus, rng)
+        except (corpora.CorpusError, CacheError, SplitError) as error:
             sys.exit(f"error: {error}")
         if corpus["synthetic"]:
             log("NOTE: this is the synthetic demo corpus; its numbers say nothing about IEMOCAP.")
@@ -321,13 +644,19 @@ def main(argv=None) -> dict:
         save_original_pickle(features_file, train, test, info)
     if len(train.y) == 0 or len(test.y) == 0:
         sys.exit("error: the split left no training segments or no test utterances; use a larger corpus or subset")
+    if args.batch_size > len(train.y):
+        sys.exit(f"error: --batch_size {args.batch_size} is larger than the training set ({len(train.y)} segments); "
+                 f"use -b {len(train.y)} or less, or a larger corpus or subset")
     shape = tuple(train.X.shape[1:])
-    log(f"Training segments: {len(train.y)}, test utterances: {len(test.y)}, features {shape}, device {device}")
+    log(f"Training segments: {len(train.y)}, test utterances: {len(test.y)}"
+        + ("" if validation is None else f", validation utterances: {len(validation.y)}")
+        + f", features {shape}, device {device}")
     feature_seconds = time.perf_counter() - started
 
     num_classes = len(class_names)
     weights = inverse_frequency_weights(train.y, num_classes) if args.weight else None
-    best, best_history, best_state = None, [], None
+    best, best_history, best_state, tested = None, [], None, None
+    selection_set = test if validation is None else validation
     train_log = open(datadir / f"{args.model}_train.log", "a")
     t0 = time.perf_counter()
     for iteration in range(args.iter):
@@ -339,46 +668,56 @@ def main(argv=None) -> dict:
         bar = tqdm(total=args.epochs, desc=f"{args.model} seed {args.seed}", unit="epoch", disable=quiet)
 
         def on_epoch(record, best_so_far):
-            train_log.write(epoch_log_text(record, best_so_far, class_names, test.y))
+            train_log.write(epoch_log_text(record, best_so_far, class_names, selection_set.y))
             train_log.flush()
             bar.set_postfix(loss=f"{record.loss:.4f}", WA=f"{record.scores.WA:.2f}",
                             UA=f"{record.scores.UA:.2f}", best=f"{best_so_far.scores.selection:.2f}")
             bar.update()
 
-        outcome = fit(model, train, test, device, epochs=args.epochs, batch_size=args.batch_size,
-                      lr=args.learning_rate, lr_min=args.lr_min, optimizer=args.optimizer,
-                      lr_schedule=args.lr_schedule, alpha=args.alpha, rng=rng, class_weights=weights,
-                      keep_best_state=args.SaveModel, on_epoch=on_epoch)
+        fit_function, fit_extras = training_loop(args)
+        outcome = fit_function(model, train, test, device, epochs=args.epochs, batch_size=args.batch_size,
+                               lr=args.learning_rate, lr_min=args.lr_min, optimizer=args.optimizer,
+                               lr_schedule=args.lr_schedule, alpha=args.alpha, rng=rng, class_weights=weights,
+                               keep_best_state=args.SaveModel, validation=validation, on_epoch=on_epoch,
+                               **fit_extras)
         bar.close()
+        # Iterations compete on the selection set: the test set in the paper protocol, else validation.
         if best is None or outcome.best.scores.selection > best.scores.selection:
-            best, best_history, best_state = outcome.best, outcome.history, outcome.best_state
+            best, best_history, best_state, tested = outcome.best, outcome.history, outcome.best_state, outcome.test
     train_log.close()
     running_time = time.perf_counter() - t0
 
-    s = best.scores
-    report = report_text(test.y, best.predictions, class_names)
-    matrix = confusion(test.y, best.predictions, num_classes)
+    s = tested.scores
+    report = report_text(test.y, tested.predictions, class_names)
+    matrix = confusion(test.y, tested.predictions, num_classes)
     if args.SaveModel:
         target = datadir / f"model_{stem}.pth"
         torch.save(best_state, f"{target}.tmp")
         os.replace(f"{target}.tmp", target)
-    results.append_line(parent / f"{stem}{suffix}",
-                        results.metric_line(args.seed, s.selection, s.WA, s.UA, s.macro_f1, s.weighted_f1))
-    results.append_line(parent / f"{stem}.log",
-                        f"-------------------------------------------\n{args.seed}\n{report}\n{matrix}\n{info}\n"
-                        f"Running time with {args.iter} iterations: {running_time}\n"
-                        "-------------------------------------------\n\n")
-    results.append_line(parent / f"{stem}.loss",
-                        f"{args.seed}\t" + "\t".join(str(r.loss) for r in best_history) + "\n")
     summary = {
         "args": resolved,
         "protocol": protocol,
+        "protocol_name": args.protocol,
+        "fold": args.fold,
+        # the set each epoch was scored on and the best epoch chosen by ("epochs", "selection_best")
+        "selected_on": "test" if validation is None else "validation",
+        "labels": args.labels,
+        "model": {"name": args.model, "options": model_options(args)},
+        "checkpoint": f"model_{stem}.pth" if args.SaveModel else None,
         "corpus": None if corpus is None else {"root": str(corpus["root"]), "synthetic": corpus["synthetic"]},
+        "data": None if corpus is None else corpus["data_summary"],
         "class_names": class_names,
-        "split": {"train_segments": int(len(train.y)), "test_utterances": int(len(test.y)), "info": info},
+        "split": {"train_segments": int(len(train.y)), "test_utterances": int(len(test.y)),
+                  "validation_utterances": 0 if validation is None else int(len(validation.y)), "info": info},
         "feature_shape": list(shape),
+        # what ser.dataset.FeatureSettings needs to recompute the test features (figures)
+        "feature_settings": None if corpus is None else dataclasses.asdict(feature_settings(args)),
         "best_epoch": best.epoch,
         "best": s.as_dict(),
+        "selection_best": best.scores.as_dict(),
+        "test_utterances": {"turns": list(test.names), "labels": test.y.tolist(),
+                            "predictions": tested.predictions.tolist()},
+        "validation_turns": None if validation is None else list(validation.names),
         "confusion_matrix": {"rows_true_columns_predicted": class_names, "counts": matrix.tolist()},
         "classification_report": report,
         "epochs": [{"epoch": r.epoch, "lr": r.lr, "loss": r.loss, "seconds": r.seconds, **r.scores.as_dict()}
@@ -389,9 +728,84 @@ def main(argv=None) -> dict:
                      "python": platform.python_version()},
     }
     results.write_json(datadir / "results.json", summary)
-    log(f"{args.model} seed {args.seed}: best epoch {best.epoch}: WA {s.WA:.2f}%, UA {s.UA:.2f}%, "
+    results.append_line(parent / f"{stem}.log",
+                        f"-------------------------------------------\n{args.seed}\n{report}\n{matrix}\n{info}\n"
+                        f"Running time with {args.iter} iterations: {running_time}\n"
+                        "-------------------------------------------\n\n")
+    results.append_line(parent / f"{stem}.loss",
+                        f"{args.seed}\t" + "\t".join(str(r.loss) for r in best_history) + "\n")
+    # Last: this line marks the seed finished for sweeps and reruns, so a run killed before
+    # it is retried rather than counted with missing files.
+    results.append_line(metric_file,
+                        results.metric_line(args.seed, s.selection, s.WA, s.UA, s.macro_f1, s.weighted_f1))
+    log(f"{args.model} seed {args.seed}{'' if args.fold is None else f' fold {args.fold}'}: best epoch {best.epoch}: "
+        f"WA {s.WA:.2f}%, UA {s.UA:.2f}%, "
         f"macro F1 {s.macro_f1:.2f}%, weighted F1 {s.weighted_f1:.2f}%  [{protocol}]")
     return summary
+
+
+def run_all_folds(args, device: torch.device) -> dict | None:
+    """Every fold of ``--protocol`` in turn (``DATADIR/fold<K>``, the corpus loaded once), then
+    their mean ± std (population std, as the tables): ``DATADIR/results.json`` and one line
+    per seed in ``PARENT/<stem>_<protocol>.metric``. Returns that summary, or None when this
+    seed's line is there already (see ``--force``)."""
+    log = (lambda *a: None) if args.quiet else print
+    datadir, parent = results.run_location(args.datadir)
+    stem = results.result_stem(args.model, args.features_to_use, args.impro_or_script, args.labels, args.protocol)
+    metric_file = parent / f"{stem}{metric_suffix(args)}"
+    if not args.force and args.seed in results.seeds_done(metric_file):
+        print(f"seed {args.seed} is already in {metric_file}: skipped (--force trains it again)")
+        return None
+    try:
+        corpus = load_corpus_data(args, log)
+    except (corpora.CorpusError, CacheError) as error:
+        sys.exit(f"error: {error}")
+    folds = []
+    for fold in range(1, fold_count(args.protocol) + 1):
+        fold_args = argparse.Namespace(**{**vars(args), "fold": fold})
+        # A fold finished earlier is skipped by run_training; its results.json still counts.
+        run_training(fold_args, device, corpus)
+        fold_json = results.run_location(args.datadir, fold)[0] / "results.json"
+        try:
+            summary = json.loads(fold_json.read_text())
+        except (OSError, ValueError):
+            summary = None
+        if summary is None or summary["args"]["seed"] != args.seed:
+            sys.exit(f"error: fold {fold} of seed {args.seed} is listed as finished but {fold_json} does not "
+                     "hold its results; rerun with --force")
+        folds.append(summary)
+
+    metrics = ("WA", "UA", "macro_f1", "weighted_f1", "WA_UA_mean")
+    values = {m: [f["best"][m] for f in folds] for m in metrics}
+    mean = {m: float(np.mean(v)) for m, v in values.items()}
+    std = {m: float(np.std(v)) for m, v in values.items()}
+    class_names = folds[0]["class_names"]
+    counts = np.sum([f["confusion_matrix"]["counts"] for f in folds], axis=0)
+    resolved = {k: v for k, v in vars(args).items() if k not in ("config", "user_config")}
+    aggregate = {
+        "args": resolved,
+        "protocol": PROTOCOL_DESCRIPTIONS[args.protocol],
+        "protocol_name": args.protocol,
+        "fold": None,
+        "labels": args.labels,
+        "class_names": class_names,
+        "folds": [{"fold": f["fold"], "run_dir": str(results.run_location(args.datadir, f["fold"])[0]),
+                   "test_utterances": f["split"]["test_utterances"], "best_epoch": f["best_epoch"], **f["best"]}
+                  for f in folds],
+        "mean": mean,
+        "std": std,
+        "std_kind": "population (numpy ddof=0) over folds",
+        "confusion_matrix": {"rows_true_columns_predicted": class_names, "counts": counts.tolist(),
+                             "summed_over_folds": True},
+    }
+    results.write_json(datadir / "last.json", resolved)
+    results.write_json(datadir / "results.json", aggregate)
+    results.append_line(metric_file, results.metric_line(args.seed, mean["WA_UA_mean"], mean["WA"], mean["UA"],
+                                                         mean["macro_f1"], mean["weighted_f1"]))
+    log(f"{args.model} seed {args.seed}, {args.protocol} over {len(folds)} folds: "
+        + ", ".join(f"{name} {mean[m]:.2f} ± {std[m]:.2f}%" for name, m in
+                    (("WA", "WA"), ("UA", "UA"), ("macro F1", "macro_f1"), ("weighted F1", "weighted_f1"))))
+    return aggregate
 
 
 if __name__ == "__main__":

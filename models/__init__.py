@@ -10,6 +10,7 @@ Layout: ``layers`` (units, stems, multi-scale blocks), ``trunks``, ``heads``,
 ``area_attention``, ``net`` (the model class), and the declarations in ``glam`` and ``macnn``.
 """
 from . import glam, macnn  # noqa: F401  (importing registers the builders)
+from . import alexnet  # noqa: F401  (seed 004's alexnet, alexnet_gap)
 from .net import SerNet, print_summary
 from .registry import create_model, list_models, model_options, register_model, resolve_name
 

@@ -10,7 +10,8 @@ evaluation file (header, ``C-E1:``/``A-E3:``/``C-F1:`` annotator detail, blanks)
 
 Corpus-level problems (no corpus, no sessions, a session without its label or audio folder)
 raise :class:`CorpusError` with one actionable message.  Problems with single items (a turn
-without audio, audio without a label, an unreadable header, a malformed line) never raise:
+without audio, audio without a label, a dialog without its evaluation file, an unreadable or
+empty wav, a malformed line) never raise:
 they are listed in :attr:`CorpusScan.skipped` with a reason, and :meth:`CorpusScan.summary`
 groups them.
 
@@ -27,16 +28,16 @@ import posixpath
 import re
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 
 import soundfile as sf
 
 __all__ = [
     "CLASS_NAMES", "EMO_TOKENS", "LABEL_SETS", "MANIFEST_FIELDS", "RENAME_CODES", "SESSIONS",
-    "CorpusError", "CorpusScan", "Utterance", "atomic_write_text", "read_manifest",
-    "SUBSETS", "renamed_wav_name", "scan_iemocap", "select", "split_order_key", "validate_root",
-    "write_manifest",
+    "CorpusError", "CorpusScan", "Utterance", "atomic_write_text", "format_skipped", "label_lines",
+    "parse_label_line", "read_manifest", "SUBSETS", "renamed_wav_name", "scan_iemocap", "select",
+    "split_order_key", "validate_root", "write_manifest",
 ]
 
 SESSIONS = tuple(f"Session{i}" for i in range(1, 6))
@@ -84,6 +85,7 @@ _CODE = re.compile(r"\d\d")
 # Reasons recorded in CorpusScan.skipped (stable strings so summaries can group them).
 R_NO_WAV = "labelled turn has no wav file"
 R_NO_LABEL = "wav file has no label line"
+R_NO_EVAL = "dialog has no EmoEvaluation file"
 R_UNREADABLE = "unreadable wav header"
 R_EMPTY = "wav has no samples"
 R_MALFORMED_LINE = "malformed label line"
@@ -150,14 +152,22 @@ class CorpusScan:
         if not self.skipped:
             lines.append("  skipped: none")
             return "\n".join(lines)
-        by_reason: dict[str, list[str]] = defaultdict(list)
-        for item, reason in self.skipped:
-            by_reason[reason].append(item)
         lines.append(f"  skipped {len(self.skipped)}:")
-        for reason, items in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            shown = ", ".join(items[:examples]) + (", ..." if len(items) > examples else "")
-            lines.append(f"    {reason}: {len(items)} (e.g. {shown})")
+        lines.extend(format_skipped(self.skipped, examples))
         return "\n".join(lines)
+
+
+def format_skipped(skipped: Iterable[tuple[str, str]], examples: int = 3,
+                   indent: str = "    ") -> list[str]:
+    """One line per reason, most frequent first: ``reason: count (e.g. item, item, ...)``."""
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for item, reason in skipped:
+        by_reason[reason].append(item)
+    lines = []
+    for reason, items in sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        shown = ", ".join(items[:examples]) + (", ..." if len(items) > examples else "")
+        lines.append(f"{indent}{reason}: {len(items)} (e.g. {shown})")
+    return lines
 
 
 def renamed_wav_name(turn: str, label: str) -> str | None:
@@ -276,24 +286,37 @@ def _read_labels(root: pathlib.Path, skipped: list[tuple[str, str]]) -> list[_La
         for name in names:
             rel = f"{s}/{'/'.join(EVAL_DIR)}/{name}"
             try:
-                # utf-8-sig drops a BOM; splitlines() handles \r\n; bad bytes only spoil a line.
+                # utf-8-sig drops a BOM; bad bytes only spoil a line.
                 text = (eval_root / name).read_bytes().decode("utf-8-sig", errors="replace")
             except OSError:
                 skipped.append((rel, R_BAD_EVAL))
                 continue
-            for lineno, line in enumerate(text.splitlines(), 1):
-                line = line.strip()
-                # Only lines opening with "[" carry a label; the rest is annotator detail.
-                if not line.startswith("["):
-                    continue
+            for lineno, parsed in label_lines(text):
                 where = f"{rel}:{lineno}"
-                m = _LABEL_LINE.fullmatch(line)
-                if m is None:
+                if parsed is None:
                     skipped.append((where, R_MALFORMED_LINE))
                     continue
-                start, end, turn, token = m.groups()
-                labels.append(_Label(turn, token, float(start), float(end), where))
+                start, end, turn, token = parsed
+                labels.append(_Label(turn, token, start, end, where))
     return labels
+
+
+def parse_label_line(line: str) -> tuple[float, float, str, str] | None:
+    """``(start, end, turn, token)`` of one ``[START - END] TURN EMO [V, A, D]`` line, with
+    any spaces/tabs between the parts; None if malformed. The token is not checked."""
+    m = _LABEL_LINE.fullmatch(line.strip())
+    if m is None:
+        return None
+    start, end, turn, token = m.groups()
+    return float(start), float(end), turn, token
+
+
+def label_lines(text: str) -> Iterator[tuple[int, tuple[float, float, str, str] | None]]:
+    """``(line number, parse_label_line(line))`` for every line of an evaluation file that
+    opens with "[" (the rest is header and annotator detail); LF, CRLF and CR all end lines."""
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.strip().startswith("["):
+            yield lineno, parse_label_line(line)
 
 
 def _parse_turn(turn: str) -> tuple[int, str, str, str] | None:
@@ -353,8 +376,11 @@ def scan_iemocap(root: str | os.PathLike, *, allow_missing_sessions: bool = Fals
         session, speaker, dialog, kind = parsed
         utterances.append(Utterance(rel, lab.turn, session, speaker, dialog, kind, lab.label,
                                     lab.start, lab.end, info.frames / info.samplerate))
-    skipped.extend((rel, R_NO_LABEL) for turn, rel in sorted(wavs.items(), key=lambda kv: kv[1])
-                   if turn not in used)
+    for turn, rel in sorted(wavs.items(), key=lambda kv: kv[1]):
+        if turn not in used:
+            session, *_, dialog, _ = rel.split("/")
+            has_eval = path.joinpath(session, *EVAL_DIR, f"{dialog}.txt").is_file()
+            skipped.append((rel, R_NO_LABEL if has_eval else R_NO_EVAL))
     if not utterances:
         raise CorpusError(f"no labelled utterance with readable audio under {path} "
                           f"({len(skipped)} items skipped); expected {_LAYOUT}")

@@ -19,6 +19,7 @@ and down-mixed, for the run's summary.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -117,13 +118,15 @@ def _identity(path: Path) -> np.ndarray:
 
 def _save_npz(path: Path, **arrays) -> None:
     """Write-then-rename, so a killed run leaves no half entry under the final name."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
         os.replace(tmp, path)
     except OSError as error:
+        with contextlib.suppress(OSError):  # the folder itself may be what is broken
+            tmp.unlink(missing_ok=True)
         raise CacheError(f"cannot write the feature cache at {path.parent} ({error}); free some "
                          f"space or pass --cache_dir (env SER_CACHE_DIR) a writable folder") from None
 
@@ -249,15 +252,25 @@ class FeatureCache:
                     result[o][i], report.audio[i] = found
             return todo
 
-        missing = []
+        missing, vanished = [], {}
         for i, path in enumerate(wav_paths):
-            todo = read(i, _identity(path))
+            try:
+                todo = read(i, _identity(path))
+            except OSError as error:  # deleted or unreadable since the corpus was scanned
+                vanished[i] = (R_UNDECODABLE, f"{type(error).__name__}: {error}")
+                continue
             if todo:
                 missing.append((i, _Job(path, settings, tuple(todo))))
 
-        failures = self._compute(missing, workers, progress)
+        failures = {**vanished, **self._compute(missing, workers, progress)}
         for i, _ in missing:
-            if i not in failures and read(i, _identity(wav_paths[i])):
+            if i in failures:
+                continue
+            try:
+                changed = bool(read(i, _identity(wav_paths[i])))
+            except OSError:
+                changed = True
+            if changed:
                 failures[i] = (R_CHANGED, "")
         for i in sorted(failures):
             reason, detail = failures[i]

@@ -149,20 +149,26 @@ class EpochRecord:
 
 @dataclass
 class FitResult:
-    best: EpochRecord | None
-    history: list[EpochRecord]
+    best: EpochRecord | None  # the selected epoch, scored on the selection set
+    history: list[EpochRecord]  # every epoch, scored on the selection set
     best_state: dict | None = field(default=None, repr=False)
+    test: EpochRecord | None = None  # the selected epoch scored on the test set (``best`` without validation)
 
 
 def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: torch.device, *,
         epochs: int, batch_size: int, lr: float, lr_min: float, optimizer: str, lr_schedule: str,
         alpha: float, rng: np.random.RandomState, class_weights: torch.Tensor | None = None,
-        keep_best_state: bool = False,
+        keep_best_state: bool = False, validation: TestUtterances | None = None,
         on_epoch: Callable[[EpochRecord, EpochRecord], None] | None = None) -> FitResult:
-    """Train for ``epochs`` and keep the epoch with the highest (WA + UA) / 2 on ``test``.
+    """Train for ``epochs`` and keep the epoch with the highest (WA + UA) / 2 on the selection set.
 
-    As in the paper, ``test`` is the set the epoch is selected on; ties keep the earlier epoch.
+    Without ``validation`` the selection set is ``test``, as in the paper; ties keep the earlier
+    epoch. With ``validation`` (the honest protocols) every epoch is scored on ``validation``
+    only, and ``test`` is scored once, after the last epoch, with the selected epoch's weights,
+    which the model keeps.
     """
+    selection_set = test if validation is None else validation
+    keep_state = keep_best_state or validation is not None
     X = torch.from_numpy(train.X).to(device)
     y = torch.from_numpy(train.y).to(device)
     criterion = nn.CrossEntropyLoss(weight=None if class_weights is None else class_weights.to(device))
@@ -175,13 +181,18 @@ def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: to
         if opt.param_groups[0]["lr"] >= lr_min:
             scheduler.step()
         seconds = time.perf_counter() - started
-        scores, predictions = evaluate(model, test, device)
+        scores, predictions = evaluate(model, selection_set, device)
         record = EpochRecord(epoch, opt.param_groups[0]["lr"], loss, seconds, scores, predictions)
         history.append(record)
         if best is None or scores.selection > best.scores.selection:
             best = record
-            if keep_best_state:
+            if keep_state:
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if on_epoch is not None:
             on_epoch(record, best)
-    return FitResult(best=best, history=history, best_state=best_state)
+    tested = best
+    if validation is not None and best is not None:
+        model.load_state_dict(best_state)
+        scores, predictions = evaluate(model, test, device)
+        tested = EpochRecord(best.epoch, best.lr, best.loss, best.seconds, scores, predictions)
+    return FitResult(best=best, history=history, best_state=best_state if keep_best_state else None, test=tested)

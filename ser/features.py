@@ -80,7 +80,10 @@ def segment(wav: np.ndarray, sr: int, segment_length: float, overlap: float,
     width = int(seg_len)
     if not starts:
         return np.zeros((0, width), dtype=wav.dtype)
-    return np.stack([wav[int(s):int(s + seg_len)] for s in starts])
+    # Every segment is int(L·sr) samples (spec section 3). Slicing up to int(start + L·sr)
+    # instead gave a sample more at some starts when L·sr falls just below an integer in
+    # floating point (2.01 s at 16 kHz is 32159.999999999996), and the stack failed.
+    return np.stack([wav[s:s + width] for s in starts])
 
 
 def mfcc(segments: np.ndarray, sr: int, n_mfcc: int = 26) -> np.ndarray:

@@ -14,6 +14,20 @@ and its parent ``PARENT`` (or ``DIR`` itself when it has no parent), a finished 
   ``DIR/results.json``: arguments, protocol, per-epoch metrics, best epoch, confusion matrix
   with class names, versions.
 
+Protocols and label sets never share a result file: the stem above is the ``paper`` protocol
+with the ``glam`` labels, exactly as the original names it, and anything else adds suffixes
+(:func:`result_stem`, read back by :func:`parse_stem`):
+
+- ``<MODEL>_<features>_<subset>[_merge][_<protocol>][_fold<K>]``, e.g.
+  ``GLAM_mfcc_impro_811.metric``, ``MHCNN_mfcc_all_merge.metric``,
+  ``GLAM_mfcc_impro_loso_fold3.metric``.
+- A fold run (``train.py --protocol loso --fold K -d DIR``) uses ``DIR/fold<K>`` as its run
+  directory and still collects in ``PARENT`` (:func:`run_location`), one
+  ``..._<protocol>_fold<K>.metric`` line per seed. ``--protocol loso`` without ``--fold`` runs
+  every fold and also writes ``DIR/results.json`` (per-fold scores, their mean ± std) and
+  one line per seed with the mean over folds in ``PARENT/..._<protocol>.metric``; the report
+  reads the per-fold files, so runs of single folds aggregate the same way.
+
 Shared files get whole lines appended under an exclusive lock, so concurrent runs never
 interleave; single-run files are written to a temporary name and renamed into place.
 """
@@ -23,9 +37,13 @@ import argparse
 import fcntl
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
+
+from ser.corpora import LABEL_SETS, SUBSETS
+from ser.splits import PROTOCOLS
 
 
 def append_line(path: str | os.PathLike, text: str) -> None:
@@ -52,8 +70,43 @@ def write_json(path: str | os.PathLike, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=4, sort_keys=False) + "\n")
 
 
-def result_stem(model: str, features: str, subset: str) -> str:
-    return f"{model}_{features}_{subset}"
+def result_stem(model: str, features: str, subset: str, labels: str = "glam", protocol: str = "paper",
+                fold: int | None = None) -> str:
+    """``<MODEL>_<features>_<subset>``, plus ``_<labels>``, ``_<protocol>``, ``_fold<K>`` when not
+    the paper's (``glam`` labels, ``paper`` protocol, no fold)."""
+    stem = f"{model}_{features}_{subset}"
+    if labels != "glam":
+        stem += f"_{labels}"
+    if protocol != "paper":
+        stem += f"_{protocol}"
+    if fold is not None:
+        stem += f"_fold{fold}"
+    return stem
+
+
+_STEM = re.compile(
+    rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{'|'.join(SUBSETS)})"
+    rf"(?:_(?P<labels>{'|'.join(sorted(set(LABEL_SETS) - {'glam'}))}))?"
+    rf"(?:_(?P<protocol>{'|'.join(re.escape(p) for p in PROTOCOLS if p != 'paper')}))?(?:_fold(?P<fold>\d+))?")
+
+
+def parse_stem(stem: str) -> dict | None:
+    """The inverse of :func:`result_stem`: model, features, subset, labels, protocol, fold; None
+    when ``stem`` is not a result stem."""
+    match = _STEM.fullmatch(stem)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    return dict(model=parts["model"], features=parts["features"], subset=parts["subset"],
+                labels=parts["labels"] or "glam", protocol=parts["protocol"] or "paper",
+                fold=None if parts["fold"] is None else int(parts["fold"]))
+
+
+def run_location(datadir: str | os.PathLike, fold: int | None = None) -> tuple[Path, Path]:
+    """(run directory, folder collecting the result files) of ``train.py -d datadir [--fold K]``."""
+    base = Path(datadir)
+    parent = base.parent if os.path.dirname(os.fspath(datadir)) else base
+    return (base if fold is None else base / f"fold{fold}"), parent
 
 
 def metric_line(seed: int, selection: float, WA: float, UA: float, macro_f1: float, weighted_f1: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -202,3 +203,28 @@ def test_option_misuse_is_a_usage_error(corpus):
         with pytest.raises(SystemExit) as err:
             handleIEMOCAP.main(["--data", str(corpus), *argv])
         assert err.value.code == 2
+
+
+def test_map_is_on_disk_before_the_first_rename(corpus, monkeypatch):
+    real_rename, seen = os.rename, []
+
+    def checking(src, dst):
+        if not seen:
+            mapping = json.loads((corpus / "ser_rename_map.json").read_text())
+            seen.append(len(mapping["renames"]))
+        real_rename(src, dst)
+    monkeypatch.setattr(handleIEMOCAP.os, "rename", checking)
+    assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0
+    assert seen == [11]  # the whole plan was saved before anything moved
+
+
+def test_rename_and_undo_on_the_synthetic_corpus_restore_every_byte(tiny_corpus, tmp_path):
+    corpus = pathlib.Path(shutil.copytree(tiny_corpus, tmp_path / "IEMOCAP_full_release"))
+    before = tree_hash(corpus)
+    order = [u.turn for u in corpora.scan_iemocap(corpus).utterances]
+    assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0
+    assert tree_hash(corpus) != before
+    assert [u.turn for u in corpora.scan_iemocap(corpus).utterances] == order
+    assert handleIEMOCAP.main(["--data", str(corpus), "--undo"]) == 0
+    assert tree_hash(corpus) == before
+    assert "nothing to undo" in _fails(["--data", str(corpus), "--undo"])

@@ -51,16 +51,17 @@ PARAMETER_COUNTS = {
 
 
 def test_every_original_class_is_registered():
-    assert sorted(PARAMETER_COUNTS) == list_models() == sorted(ORIGINAL_STATE_DICTS)
+    assert sorted(PARAMETER_COUNTS) == sorted(ORIGINAL_STATE_DICTS)
+    assert set(ORIGINAL_STATE_DICTS) <= set(list_models())
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", sorted(ORIGINAL_STATE_DICTS))
 def test_parameter_count(name):
     model = create_model(name, shape=SHAPE)
     assert sum(p.numel() for p in model.parameters()) == PARAMETER_COUNTS[name]
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", sorted(ORIGINAL_STATE_DICTS))
 def test_state_dict_matches_original(name):
     expected = {key: shape for key, shape in ORIGINAL_STATE_DICTS[name]}
     assert len(expected) == len(ORIGINAL_STATE_DICTS[name])
