@@ -114,10 +114,20 @@ def metric_line(seed: int, selection: float, WA: float, UA: float, macro_f1: flo
     return f"{seed:16}\t{selection:.4f}\t{WA}\t{UA}\t{macro_f1}\t{weighted_f1}\n"
 
 
+def read_shared(path: str | os.PathLike) -> str:
+    """Read a file that concurrent runs append to, under a shared lock: whole lines only."""
+    with open(path) as f:
+        fcntl.flock(f, fcntl.LOCK_SH)
+        try:
+            return f.read()
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def read_metric(path: str | os.PathLike) -> list[dict]:
     """Parse a ``.metric`` file into dicts (seed, WA_UA_mean, WA, UA, macro_f1, weighted_f1)."""
     rows = []
-    for line in Path(path).read_text().splitlines():
+    for line in read_shared(path).splitlines():
         fields = line.split("\t")
         if len(fields) != 6:
             continue
