@@ -41,7 +41,7 @@ import re
 
 import soundfile as sf
 
-from ser.corpora import CorpusError, CorpusScan, Utterance
+from ser.corpora import R_EMPTY, R_UNREADABLE, CorpusError, CorpusScan, Utterance
 
 EMODB_FILES = 535
 MARKER_NAME = "SYNTHETIC_CORPUS.txt"  # as ser.synth; ser.synth_emodb writes ``files: N`` in it
@@ -67,8 +67,6 @@ _NAME = re.compile(r"(\d\d)([a-z]\d\d)([A-Z])([a-z])\.wav")
 R_BAD_NAME = "name does not follow emoDB's SSTTTEV.wav"
 R_UNKNOWN_SPEAKER = "unknown speaker code"
 R_UNKNOWN_EMOTION = "unknown emotion letter"
-R_UNREADABLE = "unreadable wav header"
-R_EMPTY = "wav has no samples"
 R_DUPLICATE = "second file with this name (first kept)"
 
 _LAYOUT = "a folder holding emoDB's 535 wavs named like 03a01Fa.wav (directly or below it, e.g. in wav/)"
