@@ -78,7 +78,7 @@ RECIPES_FILE = ROOT / "scripts" / "recipes.tsv"
 DEFAULT_TRAIN_COMMAND = "{python} {train}"
 # train.py's defaults are the GLAM rows' settings, so models without a row use those rows.
 TEMPLATE_MODEL = "GLAM"
-# train.py flags that name a task's place in the grid: the sweep sets them, never the user.
+# train.py flags that decide where a run's results go: the sweep sets them, never the user.
 RESERVED_FLAGS = {
     ("-m", "--model"): "--models or --recipes",
     ("-i", "--impro_or_script"): "--subsets or --recipes",
@@ -87,6 +87,8 @@ RESERVED_FLAGS = {
     ("-d", "--datadir"): "--results-dir",
     ("--seed",): "--seeds, --seed-list or --next",
     ("--alpha",): "--alphas",
+    ("--val_id",): "--protocols loso-speaker --folds K (a session pair is a fold)",
+    ("--test_id",): "--protocols loso-speaker --folds K (a session pair is a fold)",
 }
 # Where --protocols puts each protocol's runs under the results folder, so that protocols never
 # share a run folder (the folders scripts/split811_table and the README's examples use).
@@ -135,6 +137,7 @@ class Naming:
     features: str = "mfcc"
     labels: str = "glam"
     suffix: str = ".metric"
+    subset: str | None = None  # set when the flags fix it (emoDB has no subsets); else the row's
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,8 @@ class Task:
 
     @property
     def metric_file(self) -> str:
-        stem = results.result_stem(self.row.model, self.naming.features, self.row.subset, self.naming.labels,
-                                   self.protocol, self.fold)
+        stem = results.result_stem(self.row.model, self.naming.features, self.naming.subset or self.row.subset,
+                                   self.naming.labels, self.protocol, self.fold)
         return str(results.run_location(self.datadir, self.fold)[1] / f"{stem}{self.naming.suffix}")
 
     @property
@@ -207,6 +210,7 @@ def _flag_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
     parser.add_argument("-f", "--features_to_use", default="mfcc")
     parser.add_argument("--labels", default="glam")
+    parser.add_argument("--corpus", default="iemocap")
     parser.add_argument("-c", "--config")
     parser.add_argument("--featuresFileName")
     for names in RESERVED_FLAGS:
@@ -218,8 +222,9 @@ def result_naming(flags: list[str]) -> dict:
     """Features, labels and file suffix that train.py will name its result file with, given
     the flags the sweep passes through; rejects flags the sweep sets itself.
 
-    train.py's rule (``metric_suffix`` there): ``.same`` instead of ``.metric`` when a config
-    file or a features file is given, as in the original.
+    train.py's rules: ``.same`` instead of ``.metric`` when a config file or a features file
+    is given, as in the original (``metric_suffix``); ``--corpus emodb`` means the ``emodb``
+    labels and subset ``all`` (``check_seed004_args``).
     """
     try:
         known, _ = _flag_parser().parse_known_args(flags)
@@ -227,9 +232,12 @@ def result_naming(flags: list[str]) -> dict:
         raise SweepError(f"train.py flags {shlex.join(flags)}: {error}")
     for names, instead in RESERVED_FLAGS.items():
         if getattr(known, "reserved_" + names[-1].lstrip("-")) is not None:
-            raise SweepError(f"train.py flag {names[-1]} is set by the sweep for each task; use {instead}")
+            raise SweepError(f"train.py flag {names[-1]} decides where a run's results go, which the sweep "
+                             f"sets for each task; use {instead}")
     same = bool(known.config or known.featuresFileName)
-    return dict(features=known.features_to_use, labels=known.labels, suffix=".same" if same else ".metric")
+    emodb = known.corpus == "emodb"
+    return dict(features=known.features_to_use, labels="emodb" if emodb else known.labels,
+                suffix=".same" if same else ".metric", subset="all" if emodb else None)
 
 
 def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]]:
@@ -552,7 +560,7 @@ class RayBackend:
         self.env = {"PYTHONUNBUFFERED": "1"}
         if not gpus:
             self.env["OMP_NUM_THREADS"] = str(cpus_per_task)
-        for name in ("IEMOCAP_DIR", "SER_CACHE_DIR"):
+        for name in ("IEMOCAP_DIR", "EMODB_DIR", "SER_CACHE_DIR"):
             if name in os.environ:
                 self.env[name] = os.environ[name]
         # Ship the task function by value: nodes need not import this package to run it.
@@ -727,12 +735,12 @@ def warm_feature_caches(tasks: list[Task], extra_flags: list[str], log=print) ->
         if args.featuresFileName:
             continue  # such runs read the original's features pickle, not the cache
         settings = train.feature_settings(args)
-        key = (args.data, args.impro_or_script, args.labels, settings, args.train_overlap, args.test_overlap,
-               args.cache_dir)
+        key = (args.corpus, args.data, args.impro_or_script, args.labels, settings, args.train_overlap,
+               args.test_overlap, args.cache_dir)
         if key in warmed:
             continue
-        described = (f"{settings.kind} {settings.segment_length} s segments, overlaps {args.train_overlap}/"
-                     f"{args.test_overlap} s, subset {args.impro_or_script}, in {args.cache_dir}")
+        described = (f"{args.features_to_use} of {args.corpus} subset {args.impro_or_script} (segment overlaps "
+                     f"{args.train_overlap}/{args.test_overlap} s) in {args.cache_dir}")
         log(f"feature cache: {described}")
         started = time.perf_counter()
         try:

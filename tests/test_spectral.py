@@ -248,3 +248,14 @@ def test_mixnoise_file_adds_a_version_axis(emodb_corpus, tmp_path):
     with pytest.raises(SystemExit, match="needs .*cafetaria.wav"):
         extract_features.main(["EMODB", str(corpus), "--emodb_files", "0", "--mixnoise", "--noise_dir",
                                str(tmp_path), "--quiet"])
+
+
+def test_noise_mixing_script_writes_a_float_wav(tmp_path):
+    sf.write(tmp_path / "clean.wav", tone(1.0), SR)
+    sf.write(tmp_path / "noise.wav", (np.random.default_rng(0).standard_normal(SR // 2) * 0.1).astype(np.float32), SR)
+    assert spectral.main([str(tmp_path / "clean.wav"), str(tmp_path / "noise.wav"), str(tmp_path / "mixed.wav"),
+                          "--snr", "6"]) == 0
+    mixed, rate = sf.read(tmp_path / "mixed.wav", dtype="float32")
+    assert rate == SR and len(mixed) == SR and sf.info(tmp_path / "mixed.wav").subtype == "FLOAT"
+    assert spectral.main([str(tmp_path / "clean.wav"), str(tmp_path / "absent.wav"), str(tmp_path / "x.wav"),
+                          "--snr", "6"]) == 1

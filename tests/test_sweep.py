@@ -104,6 +104,17 @@ def test_grid_crosses_rows_protocols_alphas_and_folds(tmp_path):
     assert first[:3 * 6] == [FIRST_SEEDS[0]] * 18
 
 
+def test_result_files_are_named_as_train_py_names_them():
+    assert sweep.result_naming(["-f", "spectrogram", "--labels", "merge"]) == \
+        dict(features="spectrogram", labels="merge", suffix=".metric", subset=None)
+    # a config or a features file makes it .same, as in the original; emoDB has one label set, no subsets
+    assert sweep.result_naming(["-c", "cfg.json"])["suffix"] == ".same"
+    assert sweep.result_naming(["--corpus", "emodb"]) == dict(features="mfcc", labels="emodb", suffix=".metric",
+                                                              subset="all")
+    with pytest.raises(sweep.SweepError, match="--protocols loso-speaker"):
+        sweep.result_naming(["--val_id", "1F", "--test_id", "1M"])
+
+
 def test_alphas_get_their_own_folders_or_are_refused(tmp_path):
     common = ["--seeds", "1", "--results-dir", tmp_path, "--seeds-file", tmp_path / "seeds.txt"]
     tasks = sweep.plan(sweep.parse_args(cli("--recipes", "GLAM", "--alphas", "0", "0.3", *common)))
@@ -130,7 +141,7 @@ def test_grid_file_sits_under_the_command_line(tmp_path):
 def test_train_flags_naming_a_grid_cell_are_refused_or_lifted(tmp_path, capsys):
     base = cli("--recipes", "GLAM", "--results-dir", tmp_path, "--seeds-file", tmp_path / "seeds.txt", "--dry-run")
     assert sweep.main([*base, "--", "--seed", "3"]) == 2
-    assert "--seed is set by the sweep" in capsys.readouterr().err
+    assert "--seed decides where a run's results go" in capsys.readouterr().err
     # train.py's own --protocol is the grid's protocol, its runs where RESULTS_DIR says
     assert sweep.main([*base, "--", "--protocol", "811", "-e", "1"]) == 0
     listed = capsys.readouterr().out
