@@ -20,10 +20,11 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Export a checkpoint's segment classifier to ONNX.")
     parser.add_argument("checkpoint", help="file written by train.py --SaveModel")
     parser.add_argument("-o", "--output", default=None, help="ONNX file (default: CHECKPOINT with .onnx)")
+    parser.add_argument("--quiet", action="store_true", help="no exporter progress lines")
     args = parser.parse_args(argv)
     output = args.output or str(Path(args.checkpoint).with_suffix(".onnx"))
     try:
-        onnx_path, json_path = export_onnx(args.checkpoint, output)
+        onnx_path, json_path = export_onnx(args.checkpoint, output, verbose=not args.quiet)
     except (CheckpointError, RuntimeError) as error:
         sys.exit(f"error: {error}")
     print(f"wrote {onnx_path} and {json_path}")

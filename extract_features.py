@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
 import sys
 from collections import Counter
 from pathlib import Path
@@ -39,6 +38,8 @@ from tqdm import tqdm
 from ser import corpora, emodb, spectral
 from ser.corpora import CorpusError, Utterance
 from ser.dataset import CacheError, UnusableAudio, load_audio
+from ser.labels import LABEL_SETS
+from ser.results import write_pickle
 
 DATASETS = ("IEMOCAP", "EMODB")
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
@@ -100,7 +101,7 @@ def select_utterances(dataset: str, root: str, scripted: bool = False,
     labels = "seed004exc" if scripted else "seed004"
     scan = corpora.scan_iemocap(root)
     subset = corpora.select(scan.utterances, "all" if scripted else "impro")
-    return scan.root, [u for u in subset if u.label in emodb.LABEL_SETS[labels]], labels, scan.skipped
+    return scan.root, [u for u in subset if u.label in LABEL_SETS[labels]], labels, scan.skipped
 
 
 def speaker_order(speakers: set[str]) -> list[str]:
@@ -137,7 +138,7 @@ def table(features: dict, class_names: list[str]) -> str:
 def class_names_of(label_set: str) -> list[str]:
     """Class names; merged labels joined with '+', as the seed prints them."""
     tokens: dict[int, list[str]] = {}
-    for token, index in emodb.LABEL_SETS[label_set].items():
+    for token, index in LABEL_SETS[label_set].items():
         tokens.setdefault(index, []).append(token)
     return ["+".join(tokens[i]) for i in sorted(tokens)]
 
@@ -165,15 +166,6 @@ def mixnoise_segments(root: Path, utterances: list[Utterance], settings: spectra
     return segments, skipped
 
 
-def write_pickle(path: Path, features: dict) -> None:
-    """Write-then-rename, so a killed run never leaves a half file under the final name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        pickle.dump(features, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Extract, print the table, write the file; returns the per-speaker dict."""
     args = get_args_parser().parse_args(argv)
@@ -184,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
         root, utterances, label_set, skipped = select_utterances(args.dataset, args.dataset_dir, args.scripted,
                                                                  args.emodb_files)
         if not utterances:
-            raise CorpusError(f"no utterances with labels {sorted(emodb.LABEL_SETS[label_set])} under {root}")
+            raise CorpusError(f"no utterances with labels {sorted(LABEL_SETS[label_set])} under {root}")
         if args.mixnoise:
             segments, unusable = mixnoise_segments(root, utterances, settings, args.noise_dir, not args.quiet)
         else:
@@ -194,7 +186,7 @@ def main(argv: list[str] | None = None) -> dict:
             unusable = [(utterances[i].path, reason) for i, reason, _ in report.skipped]
     except (CorpusError, CacheError, ValueError) as error:
         sys.exit(f"error: {error}")
-    features = build(utterances, segments, emodb.LABEL_SETS[label_set])
+    features = build(utterances, segments, LABEL_SETS[label_set])
     print(table(features, class_names_of(label_set)))
     left_out = list(skipped) + unusable
     if left_out:
@@ -205,6 +197,7 @@ def main(argv: list[str] | None = None) -> dict:
     label = args.save_label or f"{args.features}{settings.bins}"
     target = Path(args.save_dir) / f"{args.dataset}_{label}.pkl"
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         write_pickle(target, features)
     except OSError as error:
         sys.exit(f"error: cannot write {target} ({error}); pass --save_dir a writable folder")

@@ -18,6 +18,7 @@ import json
 import sys
 
 import torch
+from tqdm import tqdm
 
 from ser.checkpoint import CheckpointError
 from ser.inference import Predictor, audio_files
@@ -32,6 +33,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     output.add_argument("--csv", action="store_true", help="print CSV: file, label, one column per class, ...")
     parser.add_argument("-o", "--output", default=None, help="write the predictions here instead of stdout")
     parser.add_argument("-g", "--gpu", default=-1, type=int, help="CUDA device index (default: CPU)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (on stderr for several files)")
     return parser
 
 
@@ -62,7 +64,7 @@ def main(argv=None) -> int:
         sys.exit(f"error: {error}")
     files, failures = audio_files(args.audio)
     predictions = []
-    for path in files:
+    for path in tqdm(files, desc="predict", unit="file", file=sys.stderr, disable=args.quiet or len(files) < 2):
         try:
             predictions.append(predictor.predict_file(path))
         except Exception as error:  # one bad file must not stop the others

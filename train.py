@@ -5,6 +5,8 @@
     python train.py --data /path/to/IEMOCAP_full_release -e 2 -d data/try/GLAM/1
     python train.py --protocol loso -d data/loso/GLAM/1     # 5 folds in data/loso/GLAM/1/fold1..5, then mean ± std
     python train.py --protocol loso-speaker --fold 3 -d data/ls/GLAM/1   # one fold of ten
+    python train.py -m alexnet_gap -f logspec --val_id 1F --test_id 1M    # seed 004: speaker pair (README)
+    python train.py IEMOCAP_logspec200.pkl -m alexnet_gap -f logspec --labels seed004 --val_id 1F --test_id 1M
 
 Every flag of the original ``train.py`` is accepted with its name, short form and default.
 With no flags this is the paper's protocol (glam-spec sections 2-7): MFCC segments of 1.8 s
@@ -23,7 +25,6 @@ import json
 import os
 import pickle
 import platform
-import re
 import sys
 import time
 from collections import Counter
@@ -40,10 +41,15 @@ from models.alexnet import PretrainedWeightsError, imagenet_tensors
 from ser import augment, corpora, crossval, emodb, results, spectral
 from ser.dataset import (CacheError, FeatureCache, FeatureSettings, TestUtterances, TrainSegments,
                          stack_segments)
-from ser.engine import LR_SCHEDULES, OPTIMIZERS, fit, inverse_frequency_weights, seed_everything
+from ser.checkpoint import CheckpointError, build_checkpoint, load_resume_state, save_resume_state
+from ser.checkpoint import save as save_checkpoint
+from ser.engine import (LR_SCHEDULES, OPTIMIZERS, capture_rng, fit, inverse_frequency_weights, restore_rng,
+                        seed_everything)
 from ser.features import FEATURE_KINDS, MFCC_PARAMS
+from ser.labels import CLASS_NAMES, LABEL_SETS
 from ser.metrics import confusion, report_text
-from ser.splits import PROTOCOL_DESCRIPTIONS, PROTOCOLS, SplitError, fold_count, make_split
+from ser.splits import (PROTOCOL_DESCRIPTIONS, PROTOCOLS, SPEAKER_ID, SplitError, fold_count, make_split,
+                        pair_protocol)
 
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 
@@ -67,7 +73,7 @@ def add_switch(group, name: str, default: bool, help: str) -> None:
     still accept the original's ``--name True`` spelling."""
     dest = name.lstrip("-")
     group.add_argument(name, dest=dest, nargs="?", const=True, default=default, type=str2bool,
-                       metavar="BOOL", help=f"{help} (default: {default})")
+                       metavar="BOOL", help=help)  # the parser's formatter adds the default
     group.add_argument(f"--no-{dest}", dest=dest, action="store_false", help=argparse.SUPPRESS)
 
 
@@ -79,7 +85,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                       help="IEMOCAP_full_release root; overrides IEMOCAP_DIR and path.py")
     data.add_argument("-i", "--impro_or_script", default="impro", choices=corpora.SUBSETS,
                       help="subset: improvised, scripted or all dialogs")
-    data.add_argument("--labels", default="glam", choices=sorted({**corpora.LABEL_SETS, **emodb.LABEL_SETS}),
+    data.add_argument("--labels", default="glam", choices=sorted(LABEL_SETS),
                       help="glam: neu/sad/ang/exc (exc as happy, hap dropped); merge: hap folded into exc; "
                            "seed004: ang/sad/hap/neu (exc dropped); seed004exc: exc as hap; emodb: 7 emotions")
     data.add_argument("--split_rate", default=0.8, type=float, help="fraction of utterances used for training")
@@ -113,24 +119,27 @@ def get_args_parser() -> argparse.ArgumentParser:
                             "written with --toSaveFeatures; default DATADIR/features_<kind>_<subset>.pkl")
 
     model = parser.add_argument_group("model")
-    model.add_argument("-m", "--model", default="GLAM", help=f"one of: {', '.join(models.list_models())}")
+    model.add_argument("-m", "--model", "--ser_model", default="GLAM",
+                       help=f"one of: {', '.join(models.list_models())} (--ser_model: seed 004's spelling)")
     model.add_argument("--head", default=4, type=int, help="attention heads (multi-head models)")
     model.add_argument("--attn_hidden", default=64, type=int, help="attention hidden size (multi-head models)")
-    add_switch(model, "--SaveModel", False, "save the best epoch's weights to DATADIR/model_<MODEL>_<kind>_<subset>.pth")
+    add_switch(model, "--SaveModel", False, "save the best epoch as a checkpoint, DATADIR/model_<stem>.pth, that "
+               "predict.py and export.py use without the training command (<stem> as the .metric file's)")
 
     train = parser.add_argument_group("training")
     train.add_argument("--seed", default=987654, type=int, help="seeds the split, initialisation and shuffling")
     train.add_argument("-b", "--batch_size", default=32, type=int,
                        help="training segments per step; at most the number of training segments")
-    train.add_argument("-l", "--learning_rate", default=0.001, type=float, help="initial learning rate")
+    train.add_argument("-l", "--learning_rate", "--lr", default=0.001, type=float,
+                       help="initial learning rate (--lr: seed 004's spelling)")
     train.add_argument("--lr_min", default=1e-6, type=float, help="the schedule stops once the lr falls below this")
     train.add_argument("--lr_schedule", default="exp", choices=LR_SCHEDULES,
                        help="exp: ×0.95 per epoch; step/warmstep: ×0.1 every 10; cosine: T_max 10")
-    train.add_argument("--optimizer", default="adam", choices=augment.OPTIMIZERS,
+    train.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
                        help="adam (weight decay 1e-6), sgd (momentum 0.9, Nesterov, weight decay 1e-4) or "
                             "adamw (weight decay 0.01, seed 004)")
-    train.add_argument("-e", "--epochs", default=50, type=int,
-                       help="training epochs; the test set is scored after each")
+    train.add_argument("-e", "--epochs", "--num_epochs", default=50, type=int,
+                       help="training epochs; the test set is scored after each (--num_epochs: seed 004's spelling)")
     train.add_argument("--iter", default=1, type=int, help="train this many times and keep the best")
     add_switch(train, "--weight", False, "weight the loss by inverse class frequency")
     train.add_argument("--alpha", default=0.5, type=float, help="mixup Beta(α, α); 0 turns mixup off")
@@ -145,6 +154,21 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="train even if this seed already has a line in the results file (another line is "
                           "appended); without it such a run is skipped")
+    speed = parser.add_argument_group("speed (off by default: the paper's runs are fp32, eager)")
+    speed.add_argument("--amp", action="store_true",
+                       help="bf16 autocast for forward passes and losses (GPU tensor cores; results change "
+                            "within bf16 precision)")
+    speed.add_argument("--compile", action="store_true",
+                       help="train and score through torch.compile(model) (first epoch slower; checkpoints unchanged)")
+    state = parser.add_argument_group("interruption and logs")
+    state.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from its last completed epoch (DATADIR/resume_<stem>.pt); "
+                            "the result equals an uninterrupted run's. Without the file it starts afresh")
+    add_switch(state, "--save_resume_state", True, "after every epoch write DATADIR/resume_<stem>.pt (the "
+               "weights, optimizer, schedule, random streams and best so far; removed when the run finishes)")
+    state.add_argument("--tensorboard", action="store_true",
+                       help="also log every epoch's loss, lr and scores for TensorBoard in DATADIR/tensorboard "
+                            "(needs the tensorboard package); DATADIR/<stem>_epochs.csv is always written")
     add_seed004_arguments(parser)
     return parser
 
@@ -215,6 +239,10 @@ def resolve_args(argv=None) -> argparse.Namespace:
 
 def add_seed004_arguments(parser: argparse.ArgumentParser) -> None:
     corpus = parser.add_argument_group("seed 004: corpus and speaker split")
+    corpus.add_argument("features_file", nargs="?", default=None,
+                        help="seed 004's per-speaker features file (extract_features.py, e.g. IEMOCAP_logspec200.pkl): "
+                             "train on its segments instead of a corpus; name its kind with -f and its labels with "
+                             "--labels (or --corpus emodb). Put it first, as the seed's train_ser.py did")
     corpus.add_argument("--corpus", default="iemocap", choices=("iemocap", "emodb"),
                         help="emodb: a folder of emoDB wavs (--data or env EMODB_DIR), its 7 emotions, labels "
                              "'emodb'; speakers 1M..5F as seed 004 maps them")
@@ -240,6 +268,9 @@ def add_seed004_arguments(parser: argparse.ArgumentParser) -> None:
                        help="local ImageNet AlexNet state dict (torchvision's alexnet-owt-7be5be79.pth); never "
                             "downloaded")
     model.add_argument("--image_size", default=256, type=int, help="shorter side of the AlexNet input image")
+    model.add_argument("--save_label", default=None, metavar="LABEL",
+                       help="seed 004's flag (best model to LABEL.pth): here --SaveModel in the run directory "
+                            "DATADIR/LABEL")
     train = parser.add_argument_group("seed 004: training options (every model)")
     train.add_argument("--mixup", default="glam", choices=augment.MIXUP_MODES,
                        help="glam: one λ per batch; seed004: one λ per sample, folded to >= 0.5 (use --alpha 0.4)")
@@ -254,6 +285,8 @@ def add_seed004_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--oversample", default=None, nargs="?", const="all", choices=augment.OVERSAMPLE_MODES,
                        help="random oversampling of training segments: all (every class to the largest) or "
                             "seed004 (its two 'minority' passes)")
+    train.add_argument("--oversampling", dest="oversample", action="store_const", const="seed004",
+                       help="seed 004's spelling of --oversample seed004")
     train.add_argument("--minmax", default=None, nargs="?", const=True, type=str2bool, metavar="BOOL",
                        help="per-bin min-max scaling fitted on training data (default None: on for alexnet models)")
     train.add_argument("--no-minmax", dest="minmax", action="store_false", help=argparse.SUPPRESS)
@@ -271,6 +304,11 @@ def check_seed004_args(args) -> None:
         args.labels, args.impro_or_script = "emodb", "all"  # emoDB has one label set and no subsets
     elif args.labels == "emodb":
         raise ConfigError("--labels emodb needs --corpus emodb")
+    if args.features_file is not None:
+        check_features_file_args(args)
+    if args.save_label is not None:
+        # seed 004 saved its best model as <save_label>.pth; here the label names the run directory
+        args.datadir, args.SaveModel = f"{args.datadir}/{args.save_label}", True
     spectral_kind = args.features_to_use in spectral.KINDS
     if args.stability_source != "gaussian" and not spectral_kind:
         raise ConfigError(f"--stability_source {args.stability_source} needs a spectrogram feature kind "
@@ -292,9 +330,8 @@ def check_seed004_args(args) -> None:
     if (args.val_id is None) != (args.test_id is None):
         raise ConfigError("--val_id and --test_id go together: the validation and the test speaker")
     if args.val_id is not None:
-        speaker_id = re.compile(r"[1-5][FM]")
         for flag, value in (("--val_id", args.val_id), ("--test_id", args.test_id)):
-            if not speaker_id.fullmatch(value):
+            if not SPEAKER_ID.fullmatch(value):
                 raise ConfigError(f"{flag} {value}: speakers are 1F, 1M, ..., 5F, 5M (emoDB's are mapped onto them)")
         if args.val_id == args.test_id:
             raise ConfigError("--val_id and --test_id must be two different speakers")
@@ -302,15 +339,22 @@ def check_seed004_args(args) -> None:
             raise ConfigError("--val_id/--test_id choose the split themselves; drop --protocol/--fold")
         fold = crossval.fold_of(args.val_id, args.test_id)
         # a session pair is a loso-speaker fold: the same run, the same result files
-        args.protocol, args.fold = ("loso-speaker", fold) if fold else (f"pair-val{args.val_id}-test{args.test_id}", None)
+        args.protocol, args.fold = ("loso-speaker", fold) if fold else (pair_protocol(args.val_id, args.test_id), None)
 
 
-def label_set(name: str) -> dict[str, int]:
-    return corpora.LABEL_SETS[name] if name in corpora.LABEL_SETS else emodb.LABEL_SETS[name]
-
-
-def label_names(name: str) -> list[str]:
-    return corpora.CLASS_NAMES[name] if name in corpora.CLASS_NAMES else emodb.CLASS_NAMES[name]
+def check_features_file_args(args) -> None:
+    """What a seed-004 features file needs (see :func:`load_speaker_features`)."""
+    if args.features_to_use not in spectral.KINDS:
+        raise ConfigError(f"{args.features_file} holds spectrogram segments: name their kind with -f "
+                          f"({', '.join(spectral.KINDS)})")
+    if args.labels in ("glam", "merge"):
+        raise ConfigError("extract_features.py writes the labels seed004 (IEMOCAP; seed004exc with --scripted) or "
+                          "emodb (EMODB): pass --labels seed004, --labels seed004exc or --corpus emodb")
+    if args.featuresFileName:
+        raise ConfigError("give seed 004's features file or --featuresFileName (the GLAM pickle), not both")
+    if args.stability_weight > 0 and args.stability_source != "gaussian":
+        raise ConfigError(f"--stability_source {args.stability_source} recomputes the noisy version of each wav; "
+                          f"a features file has no wavs: use --stability_source gaussian")
 
 
 def scan_corpus(args, root: Path) -> corpora.CorpusScan:
@@ -354,11 +398,14 @@ def noisy_copies(args, data: dict, order: list[int]) -> np.ndarray:
     return np.concatenate([spectral.pack(f) for f in feats])
 
 
-def apply_training_options(args, data: dict, train_order: list[int], train: TrainSegments,
-                           test: TestUtterances, validation: TestUtterances | None, rng: np.random.RandomState):
-    """Paired noisy copies, oversampling, then min-max scaling fitted on the training segments."""
-    if args.stability_weight > 0 and args.stability_source != "gaussian":
-        train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(args, data, train_order))
+def apply_training_options(args, train: TrainSegments, test: TestUtterances, validation: TestUtterances | None,
+                           rng: np.random.RandomState):
+    """Oversampling, then min-max scaling fitted on the training segments, whichever way the
+    split was made (from the corpus, or loaded from --protocol paper's features file).
+
+    Returns the three parts and the fitted ``augment.MinMaxScaler`` (None without --minmax),
+    which checkpoints keep so that predictions scale new audio the same way."""
+    scaler = None
     if args.oversample:
         train = augment.take(train, augment.oversample_indices(train.y, rng, args.oversample))
     if args.minmax:
@@ -369,7 +416,7 @@ def apply_training_options(args, data: dict, train_order: list[int], train: Trai
             train = TrainSegments(X=scaler.transform(train.X), y=train.y)
         test, validation = (None if part is None else dataclasses.replace(part, X=scaler.transform(part.X))
                             for part in (test, validation))
-    return train, test, validation
+    return train, test, validation, scaler
 
 
 def seed004_model_options(args) -> dict:
@@ -383,7 +430,7 @@ def training_loop(args):
     extras = dict(mixup=args.mixup, stability_weight=args.stability_weight, stability_loss=args.stability_loss,
                   stability_sigma=args.stability_sigma, selection=args.select_on, pooling=args.pooling)
     engine_like = (args.mixup == "glam" and args.stability_weight == 0 and args.select_on == "WA_UA_mean"
-                   and args.pooling == "logits" and args.optimizer in OPTIMIZERS)
+                   and args.pooling == "logits")
     return (fit, {}) if engine_like else (augment.fit, extras)
 
 
@@ -440,15 +487,77 @@ def upsample(train: list[int], labels: np.ndarray, rng: np.random.RandomState) -
     return combined
 
 
+def load_speaker_features(args, log) -> dict:
+    """Seed 004's per-speaker features file (extract_features.py, seed004-spec 1.8) as
+    :func:`load_corpus_data` returns a corpus, so every split and protocol applies to it.
+
+    The file keeps no utterance names: utterance k of speaker S is named ``S_k``. Of a
+    ``--mixnoise`` file, (V, N, C, F, T), the clean version (the first) is used.
+    """
+    path = Path(args.features_file)
+    label_map, channels = LABEL_SETS[args.labels], spectral.CHANNELS[args.features_to_use]
+    token_of = {index: token for token, index in reversed(label_map.items())}  # a class's first token
+    remedy = "write it with extract_features.py"
+    try:
+        with open(path, "rb") as f:
+            saved = pickle.load(f)
+        speakers = dict(saved)
+    except (OSError, EOFError, TypeError, ValueError, AttributeError, ImportError, pickle.UnpicklingError) as error:
+        raise corpora.CorpusError(f"cannot read the features file {path} ({type(error).__name__}: {error}); {remedy}")
+    utterances, labels, feats = [], [], []
+    for speaker, entry in speakers.items():
+        where = f"{path}, speaker {speaker!r}"
+        if not (SPEAKER_ID.fullmatch(str(speaker)) and isinstance(entry, (tuple, list)) and len(entry) == 4):
+            raise corpora.CorpusError(f"{where}: not seed 004's layout ({{speaker id: (segments, utterance labels, "
+                                      f"segment labels, segments per utterance)}}); {remedy}")
+        segments, utterance_labels, _, counts = (np.asarray(part) for part in entry)
+        if segments.ndim == 5:
+            log(f"{where}: --mixnoise versions found; training on the clean one")
+            segments = segments[0]
+        if segments.ndim != 4 or segments.shape[1] != channels:
+            raise corpora.CorpusError(f"{where}: segments of shape {segments.shape}, expected (N, {channels}, F, T) "
+                                      f"for -f {args.features_to_use}")
+        if len(counts) != len(utterance_labels) or counts.sum() != len(segments) or (counts < 1).any():
+            raise corpora.CorpusError(f"{where}: the segment counts do not add up to the {len(segments)} segments; "
+                                      f"{remedy}")
+        unknown = sorted(set(utterance_labels.tolist()) - set(token_of))
+        if unknown:
+            raise corpora.CorpusError(f"{where}: labels {unknown} are no class of --labels {args.labels} "
+                                      f"({'/'.join(CLASS_NAMES[args.labels])})")
+        if not np.isfinite(segments).all():
+            raise corpora.CorpusError(f"{where}: the segments hold NaN/Inf values; {remedy}")
+        per_utterance = np.split(spectral.pack(segments.astype(np.float32)), np.cumsum(counts)[:-1])
+        for k, (label, utterance) in enumerate(zip(utterance_labels.tolist(), per_utterance)):
+            # the file keeps no dialog, kind or times
+            utterances.append(corpora.Utterance(f"{speaker}_{k}", f"{speaker}_{k}", int(speaker[0]), speaker, "", "",
+                                                token_of[label], 0.0, 0.0, 0.0))
+            labels.append(label)
+            feats.append(utterance)
+    if not feats:
+        raise corpora.CorpusError(f"{path} holds no speakers; {remedy}")
+    shapes = {f.shape[1:] for f in feats}
+    if len(shapes) != 1:
+        raise corpora.CorpusError(f"{path}: speakers have segments of different shapes {sorted(shapes)}; {remedy}")
+    summary = {"corpus": str(path), "labelled_turns": len(utterances), "subset": args.impro_or_script,
+               "classes": sorted(label_map), "selected": len(utterances), "used": len(utterances), "skipped": [],
+               "tiled": 0, "sample_rate": args.sample_rate, "resampled": {}, "downmixed": 0}
+    log(data_summary_text(summary))
+    return dict(root=path, utterances=utterances, labels=np.array(labels, dtype=np.int64), train_feats=feats,
+                test_feats=feats, shape=shapes.pop(), synthetic=False, data_summary=summary)
+
+
 def load_corpus_data(args, log) -> dict:
-    """Scan the corpus and compute/cache features: everything the split needs.
+    """Scan the corpus and compute/cache features: everything the split needs (from seed 004's
+    features file instead, when train.py is given one).
 
     What cannot be used (see ser.corpora and ser.dataset) is left out with a reason; one
     summary of it is logged and returned as ``data_summary`` (written to results.json).
     """
+    if args.features_file is not None:
+        return load_speaker_features(args, log)
     root = corpus_root(args)
     scan = scan_corpus(args, root)
-    label_map = label_set(args.labels)
+    label_map = LABEL_SETS[args.labels]
     chosen = [u for u in corpora.select(scan.utterances, args.impro_or_script) if u.label in label_map]
     if not chosen:
         raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset "
@@ -507,8 +616,10 @@ def data_summary_text(summary: dict) -> str:
 def split_data(args, data: dict, rng: np.random.RandomState):
     """Split the usable utterances by ``--protocol`` (and ``--fold``, see ser/splits.py).
 
-    Returns training segments, test utterances, validation utterances (None for ``paper``,
-    which chooses the epoch on test), the protocol's description and the parts' class counts.
+    Returns training segments (paired with their noisy copies when stability training takes
+    them from the wavs), test utterances, validation utterances (None for ``paper``, which
+    chooses the epoch on test), the protocol's description and the parts' class counts.
+    Oversampling and min-max scaling come after (:func:`apply_training_options`).
     """
     labels = data["labels"]
     split = run_split(args, data, rng)
@@ -526,7 +637,8 @@ def split_data(args, data: dict, rng: np.random.RandomState):
             "train_seg": f"{Counter(train.y.tolist()).items()}"}
     if validation is not None:
         info["validation"] = json.dumps(Counter(labels[split.validation].tolist()))
-    train, test, validation = apply_training_options(args, data, train_order, train, test, validation, rng)
+    if args.stability_weight > 0 and args.stability_source != "gaussian":
+        train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(args, data, train_order))
     return train, test, validation, split.protocol, info
 
 
@@ -543,10 +655,7 @@ def load_original_pickle(file: str) -> tuple[TrainSegments, TestUtterances, dict
 
 def save_original_pickle(file: str, train: TrainSegments, test: TestUtterances, info) -> None:
     val_dict = [{"X": test.X[test.owner == u], "y": int(test.y[u])} for u in range(len(test.y))]
-    tmp = f"{file}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        pickle.dump({"train_X": train.X, "train_y": train.y, "val_dict": val_dict, "info": info}, f)
-    os.replace(tmp, file)
+    results.write_pickle(file, {"train_X": train.X, "train_y": train.y, "val_dict": val_dict, "info": info})
 
 
 def model_options(args) -> dict:
@@ -569,6 +678,77 @@ def epoch_log_text(record, best, class_names: list[str], y_true) -> str:
             "The best result ----------\n"
             f"WA: {s.WA:.4f}%, UA: {s.UA:.4f}%, macro f1: {s.macro_f1:.4f}%, weighted f1: {s.weighted_f1:.4f}%\n"
             "--------------------------\n")
+
+
+EPOCH_COLUMNS = ["seed", "iteration", "epoch", "lr", "loss", "seconds", "scored_on", "WA", "UA", "macro_f1",
+                 "weighted_f1", "WA_UA_mean", "best_epoch_so_far"]
+# Arguments that may differ between an interrupted run and its resumption: they change how a
+# run is watched or where it runs, not its numbers.
+RESUME_FREE_ARGS = ("resume", "quiet", "gpu", "save_resume_state", "tensorboard", "force")
+
+
+def epoch_row(seed: int, iteration: int, record, best, validated: bool) -> dict:
+    """One line of ``<stem>_epochs.csv``: the epoch's loss, lr and scores on the selection set."""
+    return {"seed": seed, "iteration": iteration, "epoch": record.epoch, "lr": record.lr, "loss": record.loss,
+            "seconds": round(record.seconds, 3), "scored_on": "validation" if validated else "test",
+            **{k: round(v, 4) for k, v in record.scores.as_dict().items()}, "best_epoch_so_far": best.epoch}
+
+
+def tensorboard_writer(args, datadir: Path, stem: str):
+    """A SummaryWriter in DATADIR/tensorboard/<stem>_seed<seed> for ``--tensorboard``, else None."""
+    if not args.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as error:
+        sys.exit(f"error: --tensorboard needs the tensorboard package ({error}); pip install tensorboard, "
+                 "or drop --tensorboard (the epochs are in the CSV file anyway)")
+    return SummaryWriter(str(datadir / "tensorboard" / f"{stem}_seed{args.seed}"))
+
+
+def log_epoch_to_tensorboard(writer, step: int, record) -> None:
+    writer.add_scalar("train/loss", record.loss, step)
+    writer.add_scalar("train/lr", record.lr, step)
+    for name, value in record.scores.as_dict().items():
+        writer.add_scalar(f"selection_set/{name}", value, step)
+    writer.flush()
+
+
+def run_state(resolved: dict, iteration: int, fit_state: dict | None, best_so_far: tuple, epoch_rows: list,
+              rng_state: dict | None, running_time: float) -> dict:
+    """What ``--resume`` needs: the iteration, the fit's own state inside it (None at an
+    iteration's start, when ``rng_state`` holds the random streams), the best of the earlier
+    iterations, the CSV rows so far and the training time spent."""
+    return {"args": {k: v for k, v in resolved.items() if k not in RESUME_FREE_ARGS}, "iteration": iteration,
+            "fit": fit_state, "best_so_far": best_so_far, "epoch_rows": list(epoch_rows), "rng": rng_state,
+            "running_time": running_time}
+
+
+def resume_state(args, resume_file: Path, resolved: dict, log) -> dict:
+    """The saved state to continue from with ``--resume``, or a fresh run's. A state saved by
+    a run with other arguments is refused: resuming it would mix two runs."""
+    fresh = run_state(resolved, 0, None, (None, [], None, None), [], None, 0.0)
+    if not resume_file.exists():
+        if args.resume:
+            log(f"--resume: no {resume_file.name} in {resume_file.parent}; starting from the first epoch")
+        return fresh
+    if not args.resume:
+        log(f"NOTE: {resume_file} holds an interrupted run; starting afresh and replacing it "
+            "(pass --resume to continue it instead)")
+        return fresh
+    try:
+        state = load_resume_state(resume_file)
+    except CheckpointError as error:
+        sys.exit(f"error: {error}")
+    differing = sorted(k for k in set(state["args"]) | set(fresh["args"])
+                       if state["args"].get(k) != fresh["args"].get(k))
+    if differing:
+        sys.exit(f"error: {resume_file} was saved by a run with other arguments ("
+                 + ", ".join(f"{k}: {state['args'].get(k)!r} then, {fresh['args'].get(k)!r} now" for k in differing)
+                 + "); rerun with those arguments, or without --resume to start afresh")
+    epochs_done = 0 if state["fit"] is None else state["fit"]["next_epoch"]
+    log(f"Resuming from {resume_file.name}: iteration {state['iteration'] + 1}, {epochs_done} epoch(s) done")
+    return state
 
 
 def main(argv=None) -> dict | None:
@@ -617,11 +797,16 @@ def run_training(args, device: torch.device, corpus: dict | None = None) -> dict
     resolved = {k: v for k, v in vars(args).items() if k not in ("config", "user_config")}
     results.write_json(datadir / "last.json", resolved)
 
-    class_names = label_names(args.labels)
+    class_names = CLASS_NAMES[args.labels]
     log("Load features...")
     started = time.perf_counter()
     validation = None
-    if corpus is None and args.protocol == "paper" and args.loadFeatures and os.path.exists(features_file):
+    if (corpus is None and args.features_file is None and args.protocol == "paper" and args.loadFeatures
+            and os.path.exists(features_file)):
+        if args.stability_weight > 0 and args.stability_source != "gaussian":
+            sys.exit(f"error: --stability_source {args.stability_source} recomputes the noisy version of each wav; "
+                     f"the features file {features_file} has no wavs: use --stability_source gaussian, or "
+                     f"--no-loadFeatures to compute features from the corpus")
         try:
             train, test, info = load_original_pickle(features_file)
         except (OSError, EOFError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as error:
@@ -641,9 +826,11 @@ def run_training(args, device: torch.device, corpus: dict | None = None) -> dict
         if corpus["synthetic"]:
             log("NOTE: this is the synthetic demo corpus; its numbers say nothing about IEMOCAP.")
     if args.toSaveFeatures:
+        # the split's own features: a run that loads them applies the training options itself
         save_original_pickle(features_file, train, test, info)
     if len(train.y) == 0 or len(test.y) == 0:
         sys.exit("error: the split left no training segments or no test utterances; use a larger corpus or subset")
+    train, test, validation, scaler = apply_training_options(args, train, test, validation, rng)
     if args.batch_size > len(train.y):
         sys.exit(f"error: --batch_size {args.batch_size} is larger than the training set ({len(train.y)} segments); "
                  f"use -b {len(train.y)} or less, or a larger corpus or subset")
@@ -655,45 +842,78 @@ def run_training(args, device: torch.device, corpus: dict | None = None) -> dict
 
     num_classes = len(class_names)
     weights = inverse_frequency_weights(train.y, num_classes) if args.weight else None
-    best, best_history, best_state, tested = None, [], None, None
     selection_set = test if validation is None else validation
+    resume_file = datadir / f"resume_{stem}.pt"
+    state = resume_state(args, resume_file, resolved, log)
+    best, best_history, best_state, tested = state["best_so_far"]
+    epoch_rows = state["epoch_rows"]
+    epochs_csv = datadir / f"{stem}_epochs.csv"
+    writer = tensorboard_writer(args, datadir, stem)
     train_log = open(datadir / f"{args.model}_train.log", "a")
-    t0 = time.perf_counter()
-    for iteration in range(args.iter):
+    if state["iteration"] or state["fit"]:
+        train_log.write(f"resumed from {resume_file}\n")
+    t0 = time.perf_counter() - state["running_time"]
+    for iteration in range(state["iteration"], args.iter):
+        fit_state = state["fit"] if iteration == state["iteration"] else None
+        if fit_state is None and state["rng"] is not None:
+            restore_rng(state["rng"], rng)  # a resumed run at the start of this iteration
         log(f"Model: {args.model}")
         model = build_model(args, shape, num_classes)
         if not quiet:
             models.print_summary(model, shape)  # eval-mode pass: draws nothing, changes nothing
         model.to(device)
-        bar = tqdm(total=args.epochs, desc=f"{args.model} seed {args.seed}", unit="epoch", disable=quiet)
+        done = 0 if fit_state is None else fit_state["next_epoch"]
+        bar = tqdm(total=args.epochs, initial=done, desc=f"{args.model} seed {args.seed}", unit="epoch",
+                   disable=quiet)
 
         def on_epoch(record, best_so_far):
             train_log.write(epoch_log_text(record, best_so_far, class_names, selection_set.y))
             train_log.flush()
+            epoch_rows.append(epoch_row(args.seed, iteration, record, best_so_far, validation is not None))
+            results.write_csv(epochs_csv, EPOCH_COLUMNS, epoch_rows)
+            if writer is not None:
+                log_epoch_to_tensorboard(writer, iteration * args.epochs + record.epoch, record)
             bar.set_postfix(loss=f"{record.loss:.4f}", WA=f"{record.scores.WA:.2f}",
                             UA=f"{record.scores.UA:.2f}", best=f"{best_so_far.scores.selection:.2f}")
             bar.update()
+
+        def on_checkpoint(fit_now):
+            if args.save_resume_state:
+                save_resume_state(resume_file, run_state(
+                    resolved, iteration, fit_now, (best, best_history, best_state, tested), epoch_rows,
+                    None, time.perf_counter() - t0))
 
         fit_function, fit_extras = training_loop(args)
         outcome = fit_function(model, train, test, device, epochs=args.epochs, batch_size=args.batch_size,
                                lr=args.learning_rate, lr_min=args.lr_min, optimizer=args.optimizer,
                                lr_schedule=args.lr_schedule, alpha=args.alpha, rng=rng, class_weights=weights,
                                keep_best_state=args.SaveModel, validation=validation, on_epoch=on_epoch,
+                               resume=fit_state, on_checkpoint=on_checkpoint, amp=args.amp, compile=args.compile,
                                **fit_extras)
         bar.close()
         # Iterations compete on the selection set: the test set in the paper protocol, else validation.
         if best is None or outcome.best.scores.selection > best.scores.selection:
             best, best_history, best_state, tested = outcome.best, outcome.history, outcome.best_state, outcome.test
+        if args.save_resume_state and iteration + 1 < args.iter:
+            save_resume_state(resume_file, run_state(resolved, iteration + 1, None, (best, best_history, best_state,
+                                                                                     tested), epoch_rows,
+                                                     capture_rng(rng), time.perf_counter() - t0))
     train_log.close()
+    if writer is not None:
+        writer.close()
     running_time = time.perf_counter() - t0
 
     s = tested.scores
     report = report_text(test.y, tested.predictions, class_names)
     matrix = confusion(test.y, tested.predictions, num_classes)
     if args.SaveModel:
-        target = datadir / f"model_{stem}.pth"
-        torch.save(best_state, f"{target}.tmp")
-        os.replace(f"{target}.tmp", target)
+        checkpoint = build_checkpoint(
+            None, model_name=args.model, model_options=model_options(args), features=feature_settings(args),
+            train_overlap=args.train_overlap, test_overlap=args.test_overlap, class_names=class_names,
+            labels=args.labels, protocol=args.protocol, seed=args.seed, epoch=best.epoch, scores=s.as_dict(),
+            state_dict=best_state, scaler=None if scaler is None else (scaler.minimum, scaler.scale),
+            pooling=args.pooling)
+        save_checkpoint(checkpoint, datadir / f"model_{stem}.pth")
     summary = {
         "args": resolved,
         "protocol": protocol,
@@ -723,6 +943,7 @@ def run_training(args, device: torch.device, corpus: dict | None = None) -> dict
         "epochs": [{"epoch": r.epoch, "lr": r.lr, "loss": r.loss, "seconds": r.seconds, **r.scores.as_dict()}
                    for r in best_history],
         "timing": {"features_and_split_s": feature_seconds, "training_s": running_time},
+        "epochs_csv": epochs_csv.name,
         "device": str(device),
         "versions": {"ser": ser.__version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
@@ -738,6 +959,7 @@ def run_training(args, device: torch.device, corpus: dict | None = None) -> dict
     # it is retried rather than counted with missing files.
     results.append_line(metric_file,
                         results.metric_line(args.seed, s.selection, s.WA, s.UA, s.macro_f1, s.weighted_f1))
+    resume_file.unlink(missing_ok=True)
     log(f"{args.model} seed {args.seed}{'' if args.fold is None else f' fold {args.fold}'}: best epoch {best.epoch}: "
         f"WA {s.WA:.2f}%, UA {s.UA:.2f}%, "
         f"macro F1 {s.macro_f1:.2f}%, weighted F1 {s.weighted_f1:.2f}%  [{protocol}]")

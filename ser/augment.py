@@ -23,15 +23,14 @@
   :class:`PairedSegments` (e.g. the white-noise or reverb version of the same wav from
   ``ser.spectral``); with mixup, x' is mixed with the same λ and partner as x.
 
-:func:`fit` is ``ser.engine.fit`` with these options, plus seed 004's AdamW optimizer
-(weight decay 0.01), its model selection (validation WA, strictly better) and its utterance
-scoring (mean of segment log-softmax). With every option at its default it draws the same
-random numbers in the same order as ``ser.engine.fit`` and gives identical results
-(tests/test_augment.py checks this), so the engine can adopt it without changing a GLAM run.
+:func:`fit` is ``ser.engine.fit`` with these options as its epoch step, plus seed 004's model
+selection (validation WA, strictly better) and utterance scoring (mean of segment
+log-softmax); seed 004's AdamW is one of the engine's optimizers. With every option at its
+default it draws the same random numbers in the same order as the engine's own epoch and
+gives identical results (tests/test_augment.py checks this).
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,7 +41,7 @@ import torch.nn.functional as F
 
 from ser import engine
 from ser.dataset import TestUtterances, TrainSegments
-from ser.engine import EpochRecord, FitResult, epoch_permutation, evaluate
+from ser.engine import FitResult, epoch_permutation
 from ser.metrics import Scores
 
 MIXUP_MODES = ("glam", "seed004")
@@ -51,7 +50,6 @@ STABILITY_SOURCES = ("gaussian", "white", "reverb")
 OVERSAMPLE_MODES = ("all", "seed004")
 SELECTIONS = ("WA_UA_mean", "WA")
 POOLINGS = ("logits", "log_softmax")
-OPTIMIZERS = (*engine.OPTIMIZERS, "adamw")
 
 
 @dataclass
@@ -186,15 +184,17 @@ def batch_loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor, criterio
 
 def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
                     criterion: nn.Module, batch_size: int, options: TrainOptions, rng: np.random.RandomState,
-                    noisy: torch.Tensor | None = None) -> float:
-    """One shuffled pass (the order ``ser.engine.train_one_epoch`` visits); the mean loss."""
+                    noisy: torch.Tensor | None = None, amp: bool = False) -> float:
+    """One shuffled pass (the order ``ser.engine.train_one_epoch`` visits); the mean loss.
+    ``amp``: forward passes and loss in bf16 autocast."""
     model.train()
     order = epoch_permutation(len(y)).to(X.device)
     total = 0.0
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
-        loss = batch_loss(model, X[index].unsqueeze(1), y[index], criterion, options, rng,
-                          None if noisy is None else noisy[index].unsqueeze(1))
+        with engine.autocast(X.device, amp):
+            loss = batch_loss(model, X[index].unsqueeze(1), y[index], criterion, options, rng,
+                              None if noisy is None else noisy[index].unsqueeze(1))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -202,64 +202,38 @@ def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimize
     return total / max(len(order), 1)
 
 
-def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    """``ser.engine``'s optimizers, plus seed 004's AdamW (PyTorch defaults: weight decay 0.01)."""
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr)
-    return engine.make_optimizer(name, params, lr)
-
-
-def _criterion_value(scores: Scores, selection: str) -> float:
-    return scores.WA if selection == "WA" else scores.selection
+def selection_key(selection: str) -> Callable[[Scores], float]:
+    """The value epochs are selected on: (WA + UA) / 2 (GLAM) or WA (seed 004)."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"unknown selection {selection!r}; choose one of: {', '.join(SELECTIONS)}")
+    return (lambda scores: scores.WA) if selection == "WA" else (lambda scores: scores.selection)
 
 
 def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: torch.device, *,
-        epochs: int, batch_size: int, lr: float, lr_min: float, optimizer: str, lr_schedule: str,
-        alpha: float, rng: np.random.RandomState, class_weights: torch.Tensor | None = None,
-        keep_best_state: bool = False, validation: TestUtterances | None = None,
-        on_epoch: Callable[[EpochRecord, EpochRecord], None] | None = None,
-        mixup: str = "glam", stability_weight: float = 0.0, stability_loss: str = "kl",
-        stability_sigma: float = 0.04, selection: str = "WA_UA_mean", pooling: str = "logits") -> FitResult:
-    """``ser.engine.fit`` with the options of this module (keyword arguments after ``on_epoch``).
+        batch_size: int, alpha: float, rng: np.random.RandomState, mixup: str = "glam",
+        stability_weight: float = 0.0, stability_loss: str = "kl", stability_sigma: float = 0.04,
+        selection: str = "WA_UA_mean", pooling: str = "logits", amp: bool = False, **fit_options) -> FitResult:
+    """``ser.engine.fit`` with this module's epoch step, selection and scoring; every other
+    keyword argument (epochs, optimizer, resume, ...) goes to ``ser.engine.fit`` unchanged.
 
     ``selection``: the epoch with the best (WA + UA) / 2 (GLAM) or the best WA (seed 004) on
     the selection set; ties keep the earlier epoch. ``pooling``: an utterance's prediction is
     the argmax of its segments' mean logits (GLAM) or mean log-softmax (seed 004). A
     :class:`PairedSegments` ``train`` supplies stability training's noisy copies.
     """
-    if selection not in SELECTIONS:
-        raise ValueError(f"unknown selection {selection!r}; choose one of: {', '.join(SELECTIONS)}")
+    key = selection_key(selection)
     if pooling not in POOLINGS:
         raise ValueError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
     options = TrainOptions(alpha, mixup, stability_weight, stability_loss, stability_sigma)
-    scorer = model if pooling == "logits" else nn.Sequential(model, nn.LogSoftmax(dim=1))
-    selection_set = test if validation is None else validation
-    keep_state = keep_best_state or validation is not None
     X = torch.from_numpy(train.X).to(device)
     y = torch.from_numpy(train.y).to(device)
     noisy = torch.from_numpy(train.noisy).to(device) if isinstance(train, PairedSegments) else None
-    criterion = nn.CrossEntropyLoss(weight=None if class_weights is None else class_weights.to(device))
-    opt = make_optimizer(optimizer, model.parameters(), lr)
-    scheduler = engine.make_scheduler(lr_schedule, opt)
-    best, history, best_state = None, [], None
-    for epoch in range(epochs):
-        started = time.perf_counter()
-        loss = train_one_epoch(model, X, y, opt, criterion, batch_size, options, rng, noisy)
-        if opt.param_groups[0]["lr"] >= lr_min:
-            scheduler.step()
-        seconds = time.perf_counter() - started
-        scores, predictions = evaluate(scorer, selection_set, device)
-        record = EpochRecord(epoch, opt.param_groups[0]["lr"], loss, seconds, scores, predictions)
-        history.append(record)
-        if best is None or _criterion_value(scores, selection) > _criterion_value(best.scores, selection):
-            best = record
-            if keep_state:
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        if on_epoch is not None:
-            on_epoch(record, best)
-    tested = best
-    if validation is not None and best is not None:
-        model.load_state_dict(best_state)
-        scores, predictions = evaluate(scorer, test, device)
-        tested = EpochRecord(best.epoch, best.lr, best.loss, best.seconds, scores, predictions)
-    return FitResult(best=best, history=history, best_state=best_state if keep_best_state else None, test=tested)
+
+    def epoch_step(model, optimizer, criterion):
+        return train_one_epoch(model, X, y, optimizer, criterion, batch_size, options, rng, noisy, amp)
+
+    # ``model`` here is what the engine trains (a compiled model with --compile); the scorer
+    # wraps the plain module, which shares its parameters.
+    scorer = None if pooling == "logits" else nn.Sequential(model, nn.LogSoftmax(dim=1))
+    return engine.fit(model, train, test, device, batch_size=batch_size, alpha=alpha, rng=rng, amp=amp,
+                      epoch_step=epoch_step, scorer=scorer, selection_key=key, **fit_options)

@@ -2,9 +2,14 @@
 
 A checkpoint is one ``torch.save`` file holding the weights and everything needed to turn
 audio into predictions with them: model name and options, input shape, feature settings
-(kind, sample rate, MFCC count, segment length, overlaps, padding), class names and label
-set, plus provenance (protocol, seed, best epoch and its scores, project and torch
+(the GLAM kinds' ``ser.dataset.FeatureSettings`` or seed 004's
+``ser.spectral.SpectralSettings``, told apart by the kind's name), overlaps, the min-max
+scaling fitted on the training data if the run used one, the utterance pooling, class names
+and label set, plus provenance (protocol, seed, best epoch and its scores, project and torch
 versions). ``train.py --SaveModel`` writes one for the best epoch.
+
+A resume file (``train.py`` writes one after every epoch) is a different format: the whole
+state of an unfinished run, see :func:`save_resume_state`.
 
 Weights saved by the original GLAM code (a bare ``state_dict``) load too, given the model
 name and input shape, since our models keep the original parameter names.
@@ -13,16 +18,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import models
 import ser
+from ser import spectral
 from ser.dataset import FeatureSettings
 
 FORMAT = "ser-checkpoint/1"
+RESUME_FORMAT = "ser-resume/1"
 
 
 class CheckpointError(Exception):
@@ -30,20 +37,27 @@ class CheckpointError(Exception):
 
 
 def build_checkpoint(model: torch.nn.Module, *, model_name: str, model_options: dict,
-                     features: FeatureSettings, train_overlap: float, test_overlap: float,
-                     class_names: list[str], labels: str, protocol: str, seed: int,
-                     epoch: int, scores: dict, state_dict: dict | None = None) -> dict:
-    """The checkpoint dictionary for ``model`` (or for ``state_dict``, e.g. a best epoch's)."""
+                     features: FeatureSettings | spectral.SpectralSettings, train_overlap: float,
+                     test_overlap: float, class_names: list[str], labels: str, protocol: str, seed: int,
+                     epoch: int, scores: dict, state_dict: dict | None = None,
+                     scaler: tuple[np.ndarray, np.ndarray] | None = None, pooling: str = "logits") -> dict:
+    """The checkpoint dictionary for ``model`` (or for ``state_dict``, e.g. a best epoch's).
+
+    ``scaler``: the per-bin (minimum, scale) of the run's min-max scaling, if it used one.
+    """
     return {
         "format": FORMAT,
         "state_dict": state_dict if state_dict is not None else model.state_dict(),
-        "model": model_name,
+        "model": models.resolve_name(model_name),
         "model_options": dict(model_options),
         "num_classes": len(class_names),
         "input_shape": list(features.shape()),
         "features": dataclasses.asdict(features),
         "train_overlap": train_overlap,
         "test_overlap": test_overlap,
+        "scaler": None if scaler is None else {"minimum": torch.as_tensor(scaler[0]),
+                                               "scale": torch.as_tensor(scaler[1])},
+        "pooling": pooling,
         "class_names": list(class_names),
         "labels": labels,
         "protocol": protocol,
@@ -79,8 +93,23 @@ def load(path: str | os.PathLike) -> dict:
     return checkpoint
 
 
-def feature_settings(checkpoint: dict) -> FeatureSettings:
-    return FeatureSettings(**checkpoint["features"])
+def settings_from_dict(described: dict) -> FeatureSettings | spectral.SpectralSettings:
+    """Feature settings saved with ``dataclasses.asdict`` (checkpoints, results.json)."""
+    if described["kind"] in spectral.KINDS:
+        return spectral.SpectralSettings(**described)
+    return FeatureSettings(**described)
+
+
+def feature_settings(checkpoint: dict) -> FeatureSettings | spectral.SpectralSettings:
+    return settings_from_dict(checkpoint["features"])
+
+
+def scale(checkpoint: dict, maps: np.ndarray) -> np.ndarray:
+    """(N, F, T) feature maps with the checkpoint's min-max scaling applied (if it has one)."""
+    if checkpoint.get("scaler") is None:
+        return maps
+    minimum, factor = (checkpoint["scaler"][k].numpy() for k in ("minimum", "scale"))
+    return ((maps - minimum[None, :, None]) * factor[None, :, None]).astype(np.float32)
 
 
 def check_compatible(checkpoint: dict, *, model_name: str | None = None,
@@ -89,9 +118,9 @@ def check_compatible(checkpoint: dict, *, model_name: str | None = None,
     if model_name is not None and models.resolve_name(model_name) != checkpoint["model"]:
         raise CheckpointError(f"{source} holds a {checkpoint['model']} model, not {model_name}")
     if features is not None:
-        saved = feature_settings(checkpoint)
-        differences = [f"{name}: {getattr(saved, name)!r} saved vs {getattr(features, name)!r} requested"
-                       for name in dataclasses.asdict(saved) if getattr(saved, name) != getattr(features, name)]
+        saved, requested = dataclasses.asdict(feature_settings(checkpoint)), dataclasses.asdict(features)
+        differences = [f"{name}: {saved.get(name)!r} saved vs {requested.get(name)!r} requested"
+                       for name in sorted(set(saved) | set(requested)) if saved.get(name) != requested.get(name)]
         if differences:
             raise CheckpointError(f"{source} was trained with other features ({'; '.join(differences)})")
 
@@ -119,33 +148,19 @@ def load_original_weights(path: str | os.PathLike, model_name: str, shape: tuple
     return model.eval()
 
 
-def capture_rng(rng) -> dict:
-    """Every random stream a run draws from, so a resumed run continues them exactly."""
-    return {
-        "python": random.getstate(),
-        "numpy_run": rng.get_state(),
-        "torch_cpu": torch.get_rng_state(),
-        "torch_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-
-
-def restore_rng(state: dict, rng) -> None:
-    random.setstate(state["python"])
-    rng.set_state(state["numpy_run"])
-    torch.set_rng_state(state["torch_cpu"])
-    if state["torch_cuda"]:
-        torch.cuda.set_rng_state_all(state["torch_cuda"])
-
-
 def save_resume_state(path: str | os.PathLike, state: dict) -> None:
-    """The state after a completed epoch (written atomically, so a kill never corrupts it)."""
-    save(state, path)
+    """The state of an unfinished run after a completed epoch, written atomically so that a
+    kill never leaves half a file."""
+    save({"format": RESUME_FORMAT, **state}, path)
 
 
 def load_resume_state(path: str | os.PathLike) -> dict:
-    """Our own resume file: it holds numpy arrays and records, so it is not weights-only."""
+    """Our own resume file: it holds numpy arrays and epoch records, so it is not weights-only."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises many types for a damaged or foreign file
         raise CheckpointError(f"cannot resume from {path} ({type(error).__name__}: {error}); "
                               "delete it to start the run afresh")
+    if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
+        raise CheckpointError(f"{path} is not a {RESUME_FORMAT} file; delete it to start the run afresh")
+    return state

@@ -33,6 +33,8 @@ from dataclasses import astuple, dataclass, field, fields
 
 import soundfile as sf
 
+from ser.labels import CLASS_NAMES, LABEL_SETS  # re-exported: the label sets of every corpus
+
 __all__ = [
     "CLASS_NAMES", "EMO_TOKENS", "LABEL_SETS", "MANIFEST_FIELDS", "RENAME_CODES", "SESSIONS",
     "CorpusError", "CorpusScan", "Utterance", "atomic_write_text", "format_skipped", "label_lines",
@@ -51,17 +53,6 @@ EMO_TOKENS = ("neu", "fru", "hap", "sad", "ang", "fea", "exc", "sur", "xxx", "di
 # Two-digit codes the original tool writes into renamed wav names; dis/oth are never renamed.
 RENAME_CODES = {"neu": "01", "fru": "02", "hap": "03", "sad": "04", "ang": "05",
                 "fea": "06", "exc": "07", "sur": "08", "xxx": "09"}
-
-# The paper's 4 classes: excited stands in for happy and the real 'hap' is dropped.
-# 'merge' is the common alternative that folds hap into the same class.
-LABEL_SETS: dict[str, dict[str, int]] = {
-    "glam": {"neu": 0, "sad": 1, "ang": 2, "exc": 3},
-    "merge": {"neu": 0, "sad": 1, "ang": 2, "exc": 3, "hap": 3},
-}
-CLASS_NAMES: dict[str, list[str]] = {
-    "glam": ["neutral", "sad", "angry", "happy(excited)"],
-    "merge": ["neutral", "sad", "angry", "happy+excited"],
-}
 
 SUBSETS = ("impro", "script", "all")
 

@@ -36,8 +36,14 @@ indices 0, 3, 5, 7, 9 test 1M, 2F, 3F, 4F, 5F (``--five_fold seed004``) although
 meant 1M, 2F, 3M, 4F, 5F (``intended``, B26); a repeat with fewer than 10 folds uses all of
 them, as the seed did. Result files that cannot be read are listed, not silently skipped (B27).
 Note (B30): the validation speaker shares the test speaker's session, dialogues and microphone
-crosstalk, so validation scores correlate with test scores; this is the seed's design. The seed's per-repeat LOSS row is left out: train.py's results do not
-keep a test loss. Written to ``DATADIR/crossval.json`` and ``DATADIR/crossval.md``.
+crosstalk, so validation scores correlate with test scores; this is the seed's design. The
+seed's per-repeat LOSS row is left out: train.py's results do not keep a test loss. Written to
+``DATADIR/crossval.json`` and ``DATADIR/crossval.md``, and, for the seed's own
+``get_crossval_result.py``, one ``DATADIR/allstat_iemocap_<label>_<repeat>.pkl`` per repeat
+holding crossval_SER.py's list of per-fold tuples (:func:`seed_tuple`).
+
+A features file of ``extract_features.py`` trains in place of the corpus, as crossval_SER.py
+did: pass it after ``--`` (``-- IEMOCAP_logspec200.pkl``; see train.py's ``features_file``).
 """
 from __future__ import annotations
 
@@ -49,7 +55,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ser.results import write_atomic, write_json
+from ser.results import write_atomic, write_json, write_pickle
 from ser.splits import Split, SplitError
 
 SESSIONS = 5
@@ -213,12 +219,42 @@ def format_report(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report(datadir: str | Path, kfold: int = 10, five_fold: str = "seed004") -> dict:
-    """Aggregate DATADIR, write ``crossval.json`` and ``crossval.md`` there, return the result."""
+def seed_tuple(summary: dict) -> tuple:
+    """One fold's results.json as the seed's ``train_ser.main`` returned them (spec 3.7): per-epoch
+    training losses ('%.4f'), training WA and UA (empty: the seed never filled them), per-epoch
+    validation losses, WA and UA ('%.2f'), then test loss, WA, UA and the confusion matrix.
+
+    train.py keeps no validation or test loss: those are [] and 'nan'. The per-epoch validation
+    UA is ser.metrics'; the test WA and UA are the seed's (:func:`seed_style_scores`)."""
+    epochs = summary["epochs"]
+    tested = summary["test_utterances"]
+    wa, ua = seed_style_scores(tested["labels"], tested["predictions"])
+    return ([f"{e['loss']:.4f}" for e in epochs], [], [], [], [f"{e['WA']:.2f}" for e in epochs],
+            [f"{e['UA']:.2f}" for e in epochs], "nan", f"{wa:.2f}", f"{ua:.2f}",
+            np.asarray(summary["confusion_matrix"]["counts"]))
+
+
+def write_allstat(datadir: str | Path, runs: dict[int, dict[int, dict]], label: str) -> list[Path]:
+    """crossval_SER.py's output for ``get_crossval_result.py``: per repeat r (seeds in order)
+    ``allstat_<corpus>_<label>_<r>.pkl``, the list of its folds' :func:`seed_tuple` in fold
+    order. The seed only knew IEMOCAP (``allstat_iemocap_...``); emoDB's files say ``emodb``."""
+    written = []
+    for r, seed in enumerate(sorted(runs)):
+        folds = runs[seed]
+        corpus = "emodb" if folds[min(folds)]["labels"] == "emodb" else "iemocap"
+        written.append(Path(datadir) / f"allstat_{corpus}_{label}_{r}.pkl")
+        write_pickle(written[-1], [seed_tuple(folds[fold]) for fold in sorted(folds)])
+    return written
+
+
+def report(datadir: str | Path, kfold: int = 10, five_fold: str = "seed004", save_label: str | None = None) -> dict:
+    """Aggregate DATADIR, write ``crossval.json``, ``crossval.md`` and the seed's ``allstat``
+    files (labelled ``save_label``, default ``<model>_<features>``) there, return the result."""
     runs, unreadable = collect(datadir)
     result = {**aggregate(runs, kfold, five_fold), "unreadable": unreadable}
     write_json(Path(datadir) / "crossval.json", result)
     write_atomic(Path(datadir) / "crossval.md", format_report(result))
+    write_allstat(datadir, runs, save_label or f"{result['model']}_{result['features']}")
     return result
 
 
@@ -253,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--kfold", type=int, default=10, choices=(5, 10))
         cmd.add_argument("--five_fold", default="seed004", choices=sorted(FIVE_FOLD),
                          help="which 5 folds --kfold 5 keeps (see python -m ser.crossval --help)")
+        cmd.add_argument("--save_label", default=None,
+                         help="LABEL of the seed's allstat_<corpus>_LABEL_<repeat>.pkl files (default "
+                              "<model>_<features>)")
     argv = sys.argv[1:] if argv is None else list(argv)
     # Everything after "--" goes to train.py untouched.
     split_at = argv.index("--") if "--" in argv else len(argv)
@@ -269,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                  *(["--data", args.data] if args.data else []), *train_flags]
         run(args.datadir, flags, train.main, args.repeats, args.seed_sequence, args.folds)
     try:
-        result = report(args.datadir, args.kfold, args.five_fold)
+        result = report(args.datadir, args.kfold, args.five_fold, args.save_label)
     except ValueError as error:
         print(f"ser.crossval: error: {error} under {args.datadir}", file=sys.stderr)
         return 1

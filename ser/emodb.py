@@ -22,13 +22,8 @@ checked against 535 unless the caller passes another count (``expected_files``; 
 check) or the folder is a synthetic corpus (``ser.synth_emodb``), whose marker file gives its
 own count.
 
-Label sets (class index per label token), spec 1.5:
-
-- ``emodb``: neutral 0, happy 1, sad 2, angry 3, bored 4, fear 5, disgust 6 (all 7 trainable;
-  the seed's training code was hard-wired to 4 classes, B11).
-- ``seed004``: IEMOCAP ang 0, sad 1, hap 2, neu 3; excited is *not* merged into happy.
-- ``seed004exc``: the seed's commented-out alternative (the 5531-utterance set with scripted
-  dialogs): exc joins hap as class 2.
+The label sets of seed 004 (``emodb``, and ``seed004``/``seed004exc`` for IEMOCAP) are in
+``ser.labels`` with every other set.
 
     from ser import emodb
     scan = emodb.scan_emodb("/data/emodb/wav")
@@ -50,17 +45,6 @@ EMOTION_LETTERS = {"W": "ang", "L": "bor", "E": "dis", "A": "fea", "F": "hap", "
 SPEAKER_IDS = {"03": "1M", "08": "1F", "09": "2F", "10": "2M", "11": "3M",
                "12": "4M", "13": "3F", "14": "4F", "15": "5M", "16": "5F"}
 TEXTS = ("a01", "a02", "a04", "a05", "a07", "b01", "b02", "b03", "b09", "b10")
-
-LABEL_SETS: dict[str, dict[str, int]] = {
-    "emodb": {"neu": 0, "hap": 1, "sad": 2, "ang": 3, "bor": 4, "fea": 5, "dis": 6},
-    "seed004": {"ang": 0, "sad": 1, "hap": 2, "neu": 3},
-    "seed004exc": {"ang": 0, "sad": 1, "hap": 2, "exc": 2, "neu": 3},
-}
-CLASS_NAMES: dict[str, list[str]] = {
-    "emodb": ["neutral", "happy", "sad", "angry", "bored", "fear", "disgust"],
-    "seed004": ["angry", "sad", "happy", "neutral"],
-    "seed004exc": ["angry", "sad", "happy+excited", "neutral"],
-}
 
 _NAME = re.compile(r"(\d\d)([a-z]\d\d)([A-Z])([a-z])\.wav")
 

@@ -29,7 +29,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
 from ser.dataset import TestUtterances, TrainSegments
 from ser.metrics import Scores, score
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "adamw")
 LR_SCHEDULES = ("exp", "step", "warmstep", "cosine", "constant")
 
 
@@ -57,10 +57,13 @@ def epoch_permutation(n: int) -> torch.Tensor:
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+    """The original's Adam and SGD, and seed 004's AdamW (PyTorch's defaults: weight decay 0.01)."""
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=1e-6)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-4, nesterov=True)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr)
     raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
 
 
@@ -85,13 +88,19 @@ def inverse_frequency_weights(labels: np.ndarray, num_classes: int) -> torch.Ten
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def autocast(device: torch.device, amp: bool):
+    """bf16 autocast for ``--amp`` (no loss scaling needed: bf16 has fp32's exponent range)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
+
+
 def train_one_epoch(model: nn.Module, data: TrainSegments, X: torch.Tensor, y: torch.Tensor,
                     optimizer: torch.optim.Optimizer, criterion: nn.Module, batch_size: int,
-                    alpha: float, rng: np.random.RandomState) -> float:
+                    alpha: float, rng: np.random.RandomState, amp: bool = False) -> float:
     """One pass over the shuffled training segments; returns the mean training loss.
 
     ``X``/``y`` are ``data`` already on the device. Mixup (α > 0) mixes each batch with a
-    permutation of itself using one λ ~ Beta(α, α) per batch.
+    permutation of itself using one λ ~ Beta(α, α) per batch. ``amp``: forward and loss in
+    bf16 autocast.
     """
     model.train()
     device = X.device
@@ -103,10 +112,12 @@ def train_one_epoch(model: nn.Module, data: TrainSegments, X: torch.Tensor, y: t
         if alpha > 0:
             lam = rng.beta(alpha, alpha)
             partner = torch.randperm(len(index)).to(device)
-            out = model(lam * x + (1 - lam) * x[partner])
-            loss = lam * criterion(out, target) + (1 - lam) * criterion(out, target[partner])
+            with autocast(device, amp):
+                out = model(lam * x + (1 - lam) * x[partner])
+                loss = lam * criterion(out, target) + (1 - lam) * criterion(out, target[partner])
         else:
-            loss = criterion(model(x), target)
+            with autocast(device, amp):
+                loss = criterion(model(x), target)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -116,14 +127,15 @@ def train_one_epoch(model: nn.Module, data: TrainSegments, X: torch.Tensor, y: t
 
 @torch.no_grad()
 def predict_utterances(model: nn.Module, test: TestUtterances, device: torch.device,
-                       batch_size: int = 1024) -> torch.Tensor:
-    """Utterance logits: the mean of each utterance's segment logits, ``(U, C)``."""
+                       batch_size: int = 1024, amp: bool = False) -> torch.Tensor:
+    """Utterance logits: the mean of each utterance's segment logits (in fp32), ``(U, C)``."""
     model.eval()
     X = torch.from_numpy(test.X)
     owner = torch.from_numpy(test.owner).to(device)
     sums = None
     for start in range(0, len(X), batch_size):
-        logits = model(X[start:start + batch_size].to(device).unsqueeze(1)).float()
+        with autocast(device, amp):
+            logits = model(X[start:start + batch_size].to(device).unsqueeze(1)).float()
         if sums is None:
             sums = torch.zeros(len(test.y), logits.shape[1], device=device)
         sums.index_add_(0, owner[start:start + batch_size], logits)
@@ -131,9 +143,10 @@ def predict_utterances(model: nn.Module, test: TestUtterances, device: torch.dev
     return sums / counts
 
 
-def evaluate(model: nn.Module, test: TestUtterances, device: torch.device) -> tuple[Scores, np.ndarray]:
+def evaluate(model: nn.Module, test: TestUtterances, device: torch.device,
+             amp: bool = False) -> tuple[Scores, np.ndarray]:
     """Scores and predictions on the test utterances (segment logits averaged per utterance)."""
-    predictions = predict_utterances(model, test, device).argmax(dim=1).cpu().numpy()
+    predictions = predict_utterances(model, test, device, amp=amp).argmax(dim=1).cpu().numpy()
     return score(test.y, predictions), predictions
 
 
@@ -155,44 +168,101 @@ class FitResult:
     test: EpochRecord | None = None  # the selected epoch scored on the test set (``best`` without validation)
 
 
+# One training epoch: (model, optimizer, criterion) -> mean training loss.
+EpochStep = Callable[[nn.Module, torch.optim.Optimizer, nn.Module], float]
+
+
+def capture_rng(rng: np.random.RandomState) -> dict:
+    """Every random stream a run draws from, so that a resumed run continues them exactly."""
+    return {
+        "python": random.getstate(),
+        "numpy_run": rng.get_state(),
+        "numpy_global": np.random.get_state(),
+        "torch_cpu": torch.get_rng_state(),
+        "torch_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng(state: dict, rng: np.random.RandomState) -> None:
+    random.setstate(state["python"])
+    rng.set_state(state["numpy_run"])
+    np.random.set_state(state["numpy_global"])
+    torch.set_rng_state(state["torch_cpu"])
+    if state["torch_cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["torch_cuda"])
+
+
 def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: torch.device, *,
         epochs: int, batch_size: int, lr: float, lr_min: float, optimizer: str, lr_schedule: str,
         alpha: float, rng: np.random.RandomState, class_weights: torch.Tensor | None = None,
         keep_best_state: bool = False, validation: TestUtterances | None = None,
-        on_epoch: Callable[[EpochRecord, EpochRecord], None] | None = None) -> FitResult:
-    """Train for ``epochs`` and keep the epoch with the highest (WA + UA) / 2 on the selection set.
+        on_epoch: Callable[[EpochRecord, EpochRecord], None] | None = None,
+        epoch_step: EpochStep | None = None, scorer: nn.Module | None = None,
+        selection_key: Callable[[Scores], float] = lambda scores: scores.selection,
+        resume: dict | None = None, on_checkpoint: Callable[[dict], None] | None = None,
+        amp: bool = False, compile: bool = False) -> FitResult:
+    """Train for ``epochs`` and keep the epoch with the highest ``selection_key`` on the selection set.
 
-    Without ``validation`` the selection set is ``test``, as in the paper; ties keep the earlier
-    epoch. With ``validation`` (the honest protocols) every epoch is scored on ``validation``
-    only, and ``test`` is scored once, after the last epoch, with the selected epoch's weights,
-    which the model keeps.
+    The selection key defaults to (WA + UA) / 2. Without ``validation`` the selection set is
+    ``test``, as in the paper; ties keep the earlier epoch. With ``validation`` (the honest
+    protocols) every epoch is scored on ``validation`` only, and ``test`` is scored once, after
+    the last epoch, with the selected epoch's weights, which the model keeps.
+
+    ``epoch_step`` replaces the paper's epoch (:func:`train_one_epoch` over ``train``, with
+    GLAM's mixup) and ``scorer`` the model when scoring utterances (ser.augment uses both).
+    After every epoch ``on_checkpoint`` receives the state to continue from (weights,
+    optimizer, schedule, random streams, history, best so far); passing such a state as
+    ``resume`` continues the run as if it had never stopped.
+
+    Speed options (off by default, as the paper's runs): ``amp`` runs forward passes and losses
+    in bf16 autocast (results change within bf16 precision); ``compile`` trains and scores
+    through ``torch.compile(model)``, which shares the model's parameters, so its state dict
+    and checkpoints are unchanged.
     """
     selection_set = test if validation is None else validation
     keep_state = keep_best_state or validation is not None
-    X = torch.from_numpy(train.X).to(device)
-    y = torch.from_numpy(train.y).to(device)
+    runner = torch.compile(model) if compile else model
+    scorer = runner if scorer is None else scorer
     criterion = nn.CrossEntropyLoss(weight=None if class_weights is None else class_weights.to(device))
+    if epoch_step is None:
+        X = torch.from_numpy(train.X).to(device)
+        y = torch.from_numpy(train.y).to(device)
+
+        def epoch_step(model, opt, criterion):
+            # looked up at call time, so that tests can interrupt a run mid-way
+            return train_one_epoch(model, train, X, y, opt, criterion, batch_size, alpha, rng, amp)
     opt = make_optimizer(optimizer, model.parameters(), lr)
     scheduler = make_scheduler(lr_schedule, opt)
-    best, history, best_state = None, [], None
-    for epoch in range(epochs):
+    best, history, best_state, first_epoch = None, [], None, 0
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
+        scheduler.load_state_dict(resume["scheduler"])
+        restore_rng(resume["rng"], rng)
+        history, best_state, first_epoch = list(resume["history"]), resume["best_state"], resume["next_epoch"]
+        best = None if resume["best_index"] is None else history[resume["best_index"]]
+    for epoch in range(first_epoch, epochs):
         started = time.perf_counter()
-        loss = train_one_epoch(model, train, X, y, opt, criterion, batch_size, alpha, rng)
+        loss = epoch_step(runner, opt, criterion)
         if opt.param_groups[0]["lr"] >= lr_min:
             scheduler.step()
         seconds = time.perf_counter() - started
-        scores, predictions = evaluate(model, selection_set, device)
+        scores, predictions = evaluate(scorer, selection_set, device, amp)
         record = EpochRecord(epoch, opt.param_groups[0]["lr"], loss, seconds, scores, predictions)
         history.append(record)
-        if best is None or scores.selection > best.scores.selection:
+        if best is None or selection_key(scores) > selection_key(best.scores):
             best = record
             if keep_state:
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if on_epoch is not None:
             on_epoch(record, best)
+        if on_checkpoint is not None:
+            on_checkpoint({"next_epoch": epoch + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                           "scheduler": scheduler.state_dict(), "rng": capture_rng(rng), "history": history,
+                           "best_index": history.index(best), "best_state": best_state})
     tested = best
     if validation is not None and best is not None:
         model.load_state_dict(best_state)
-        scores, predictions = evaluate(model, test, device)
+        scores, predictions = evaluate(scorer, test, device, amp)
         tested = EpochRecord(best.epoch, best.lr, best.loss, best.seconds, scores, predictions)
     return FitResult(best=best, history=history, best_state=best_state if keep_best_state else None, test=tested)

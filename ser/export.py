@@ -4,7 +4,8 @@ The ONNX graph maps a batch of feature maps ``features`` (B, 1, F, T) float32 to
 (B, classes); the batch size is dynamic. Turning audio into those maps (segmentation,
 features) and averaging segment logits per recording stay outside the graph, so the JSON
 file written next to the model (``<name>.json``) records everything needed to reproduce
-them: feature kind and parameters, segment length, test overlap, class names, input shape.
+them: feature kind and parameters, segment length, test overlap, the min-max scaling of
+seed-004 runs, the utterance scoring, class names, input shape.
 Needs the optional packages ``onnx`` and ``onnxscript`` (``onnxruntime`` to run the result).
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -29,13 +31,20 @@ def sidecar(checkpoint: dict) -> dict:
         "class_names": checkpoint["class_names"],
         "features": checkpoint["features"],
         "test_overlap": checkpoint["test_overlap"],
-        "scoring": "average the logits of a recording's segments, then take the argmax",
+        "min_max_scaling": None if checkpoint.get("scaler") is None else {
+            "rule": "features[..., f, :] = (features[..., f, :] - minimum[f]) * scale[f], before the model",
+            **{k: checkpoint["scaler"][k].tolist() for k in ("minimum", "scale")}},
+        "scoring": ("average the log-softmax of a recording's segments, then take the argmax"
+                    if checkpoint.get("pooling") == "log_softmax"
+                    else "average the logits of a recording's segments, then take the argmax"),
         "versions": checkpoint["versions"],
     }
 
 
-def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``out_path`` (ONNX) and ``out_path`` with a ``.json`` suffix; returns both paths."""
+def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike,
+                verbose: bool = True) -> tuple[Path, Path]:
+    """Write ``out_path`` (ONNX) and ``out_path`` with a ``.json`` suffix; returns both paths.
+    ``verbose``: the exporter's progress lines."""
     try:
         import onnx  # noqa: F401  (checked here to fail with an actionable message)
         import onnxscript  # noqa: F401
@@ -46,12 +55,15 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike)
     model = ckpt.build_model(checkpoint)
     out_path = Path(out_path)
     example = torch.zeros(2, 1, *checkpoint["input_shape"])
-    # The exporter warns about optional torchvision operators it cannot find; they are unused.
+    # The exporter warns about optional torchvision operators it cannot find (unused here) and
+    # about its own use of a deprecated pytree class: nothing a user can act on.
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     tmp = out_path.with_name(f".{out_path.name}.tmp{os.getpid()}")
-    program = torch.onnx.export(model, (example,), dynamo=True, input_names=["features"],
-                                output_names=["logits"], external_data=False,
-                                dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
+        program = torch.onnx.export(model, (example,), dynamo=True, verbose=verbose, input_names=["features"],
+                                    output_names=["logits"], external_data=False,
+                                    dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
     program.save(str(tmp))
     os.replace(tmp, out_path)
     json_path = out_path.with_suffix(".json")

@@ -1,11 +1,14 @@
 """Emotion predictions for new recordings from a trained checkpoint.
 
-Each file is scored the way the paper scores a test utterance: loaded as mono at the
+Each file is scored the way the run scored a test utterance: loaded as mono at the
 checkpoint's sample rate (resampled and down-mixed as needed), cut into segments with the
-checkpoint's test overlap, every segment classified, the segment logits averaged, and the
-class with the highest mean logit predicted. Probabilities are the softmax of the mean
-logits. A file shorter than one segment is tiled end to end until one segment fits (the
-original's ``--padding`` rule) and flagged ``tiled`` rather than skipped.
+checkpoint's test overlap (GLAM feature kinds) or into consecutive T-frame segments (seed
+004's spectrogram kinds), scaled with the run's training min-max fit if it used one, every
+segment classified, the segment scores (logits, or log-softmax for ``--pooling
+log_softmax`` runs) averaged, and the class with the highest mean predicted. Probabilities
+are the softmax of the mean. A file shorter than one GLAM segment is tiled end to end until
+one segment fits (the original's ``--padding`` rule) and flagged ``tiled`` rather than
+skipped; seed 004's features pad their last segment, as in training.
 """
 from __future__ import annotations
 
@@ -17,10 +20,25 @@ import numpy as np
 import torch
 
 from ser import checkpoint as ckpt
-from ser import features
-from ser.dataset import load_audio
+from ser import features, spectral
+from ser.dataset import FeatureSettings, load_audio
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+
+
+def segment_maps(wav: np.ndarray, settings: FeatureSettings | spectral.SpectralSettings, overlap: float,
+                 name: str) -> np.ndarray:
+    """(S, F, T) feature maps of one recording, as training computed them (``name`` seeds the
+    noise channel of lognrevspec, as the corpus path does in training)."""
+    if isinstance(settings, spectral.SpectralSettings):
+        return spectral.pack(spectral.extract(wav, settings, spectral.utterance_rng(settings.seed, name)))
+    return features.extract(wav, settings.sample_rate, settings.kind, settings.segment_length, overlap,
+                            n_mfcc=settings.n_mfcc, padding=True)
+
+
+def too_short(wav: np.ndarray, settings: FeatureSettings | spectral.SpectralSettings) -> bool:
+    """Shorter than one GLAM segment, so tiled (seed 004's segments are padded instead)."""
+    return isinstance(settings, FeatureSettings) and len(wav) < settings.segment_length * settings.sample_rate
 
 
 @dataclass
@@ -42,6 +60,8 @@ class Predictor:
         self.settings = ckpt.feature_settings(self.checkpoint)
         self.class_names = self.checkpoint["class_names"]
         self.model = ckpt.build_model(self.checkpoint).to(device)
+        if self.checkpoint.get("pooling", "logits") == "log_softmax":
+            self.model = torch.nn.Sequential(self.model, torch.nn.LogSoftmax(dim=1))
         self.device = device
         self.batch_size = batch_size
 
@@ -53,16 +73,14 @@ class Predictor:
             raise ValueError("the file holds no audio samples")
         if not np.isfinite(wav).all():
             raise ValueError("the audio contains NaN or infinite samples")
-        tiled = len(wav) < s.segment_length * s.sample_rate
-        maps = features.extract(wav, s.sample_rate, s.kind, s.segment_length, self.checkpoint["test_overlap"],
-                                n_mfcc=s.n_mfcc, padding=True)
+        maps = ckpt.scale(self.checkpoint, segment_maps(wav, s, self.checkpoint["test_overlap"], name))
         x = torch.from_numpy(maps).unsqueeze(1)
         logits = torch.cat([self.model(x[i:i + self.batch_size].to(self.device)).float().cpu()
                             for i in range(0, len(x), self.batch_size)]).mean(dim=0)
         probabilities = logits.softmax(dim=0).tolist()
         return Prediction(path=name, label=self.class_names[int(logits.argmax())],
                           probabilities=dict(zip(self.class_names, probabilities)), segments=len(maps),
-                          tiled=tiled, seconds=len(wav) / s.sample_rate)
+                          tiled=too_short(wav, s), seconds=len(wav) / s.sample_rate)
 
     def predict_file(self, path: str | os.PathLike) -> Prediction:
         return self.predict_wav(load_audio(path, self.settings.sample_rate).samples, str(path))

@@ -11,9 +11,10 @@ maps of the hidden states of APCNN, MHCNN, AACNN and GLAM. Here:
 - ``confusion`` reads each run directory's ``results.json`` (the reported epoch's test
   confusion matrix and class names; the folder of a ``loso``/``loso-speaker`` sweep holds the
   sum over its folds), sums them, and draws counts beside row-normalised percentages.
-- ``tsne`` needs runs trained with ``--SaveModel``. It loads the checkpoint into the registry
-  model, recomputes the run's test utterances' features from the corpus through the feature
-  cache (the settings and utterance names are in ``results.json``), takes
+- ``tsne`` needs runs trained with ``--SaveModel``. It loads the checkpoint (``ser.checkpoint``,
+  refused if its model or features differ from the run's), recomputes the run's test
+  utterances' features from the corpus through the feature cache (the settings and utterance
+  names are in ``results.json``; the checkpoint's min-max scaling applied), takes
   ``forward_features`` of every segment (the classifier's input), averages them per
   utterance and maps the utterances with scikit-learn's t-SNE (seeded), one panel per run,
   coloured by true class.
@@ -33,9 +34,9 @@ import torch
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
-import models
-from ser import corpora
-from ser.dataset import CacheError, FeatureCache, FeatureSettings
+from ser import checkpoint as ckpt
+from ser import corpora, emodb, spectral
+from ser.dataset import CacheError, FeatureCache
 
 FORMATS = ("png", "pdf")
 # One fixed colour per class index, so every panel and figure agrees.
@@ -139,31 +140,46 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
                         "recomputed from the corpus")
     args = run["args"]
     turns, labels = run["test_utterances"]["turns"], np.asarray(run["test_utterances"]["labels"])
+    emodb_run = args.get("corpus") == "emodb"
     try:
-        root = corpora.validate_root(data_root or run["corpus"]["root"])
-        by_turn = {u.turn: u for u in corpora.scan_iemocap(root).utterances}
+        if emodb_run:
+            root = emodb.validate_root(data_root or run["corpus"]["root"])
+            scan = emodb.scan_emodb(root, 0)
+        else:
+            root = corpora.validate_root(data_root or run["corpus"]["root"])
+            scan = corpora.scan_iemocap(root)
     except corpora.CorpusError as error:
         raise PlotError(f"{error} (pass --data)") from None
+    by_turn = {u.turn: u for u in scan.utterances}
     missing = [t for t in turns if t not in by_turn]
     if missing:
         raise PlotError(f"{len(missing)} test utterances of {run_dir} are not in {root} (e.g. {missing[0]}); "
                         "pass --data with the corpus it was trained on")
-    settings = FeatureSettings(**run["feature_settings"])
+    settings = ckpt.settings_from_dict(run["feature_settings"])
+    try:
+        saved = ckpt.load(checkpoint)
+        ckpt.check_compatible(saved, model_name=run["model"]["name"], features=settings, source=str(checkpoint))
+        model = ckpt.build_model(saved)
+    except ckpt.CheckpointError as error:
+        raise PlotError(f"{error}; retrain {run_dir} with --SaveModel") from None
+    paths = [root / by_turn[t].path for t in turns]
     overlap = args["test_overlap"]
     try:
-        per_overlap, _ = FeatureCache(cache_dir or args["cache_dir"]).load(
-            [root / by_turn[t].path for t in turns], settings, (overlap,), progress=False)
+        if isinstance(settings, spectral.SpectralSettings):
+            feats, _ = spectral.load_corpus_features(paths, [by_turn[t].path for t in turns], settings,
+                                                     cache_dir or args["cache_dir"], progress=False)
+            feats = [None if f is None else spectral.pack(f) for f in feats]
+        else:
+            per_overlap, _ = FeatureCache(cache_dir or args["cache_dir"]).load(paths, settings, (overlap,),
+                                                                               progress=False)
+            feats = per_overlap[overlap]
     except CacheError as error:
         raise PlotError(str(error)) from None
-    feats = per_overlap[overlap]
     if any(f is None or len(f) == 0 for f in feats):
         raise PlotError(f"some test utterances of {run_dir} could not be read from {root}")
+    feats = [ckpt.scale(saved, f) for f in feats]  # the run's min-max scaling, if it used one
 
     class_names = list(run["class_names"])
-    model = models.create_model(run["model"]["name"], shape=tuple(run["feature_shape"]),
-                                num_classes=len(class_names), **run["model"]["options"])
-    model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
-    model.eval()
     segments = torch.from_numpy(np.concatenate(feats).astype(np.float32)).unsqueeze(1)  # (S, 1, F, T)
     owner = torch.from_numpy(np.repeat(np.arange(len(feats)), [len(f) for f in feats]))
     with torch.no_grad():

@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from ser import paper_numbers
-from ser.corpora import CLASS_NAMES, SUBSETS
+from ser.corpora import SUBSETS
+from ser.labels import CLASS_NAMES
 from ser.paper_numbers import METRICS, PAPER_ALPHA, PAPER_NAMES, SUBSET_NAMES, Cell
 from ser.results import parse_stem, read_metric, write_atomic
 from ser.splits import FOLD_COUNTS, PROTOCOL_DESCRIPTIONS, PROTOCOLS
@@ -131,7 +132,8 @@ def find_runs(folders: list[str | Path]) -> list[Run]:
             if parsed is None or metric_file.resolve() in seen:
                 continue
             seen.add(metric_file.resolve())
-            if parsed["fold"] is None and FOLD_COUNTS[parsed["protocol"]] > 1:
+            # (a seed-004 speaker pair, pair-val<V>-test<T>, is one split without folds)
+            if parsed["fold"] is None and FOLD_COUNTS.get(parsed["protocol"], 1) > 1:
                 continue  # means over folds: the per-fold files hold the same runs
             for line in read_metric(metric_file):
                 runs.append(Run(**parsed, seed=line["seed"],
@@ -232,7 +234,9 @@ def all_results_table(runs: list[Run]) -> Table:
 
     def order(key):
         protocol, labels, subset, model, features, alpha = key
-        return (PROTOCOLS.index(protocol), labels, SUBSETS.index(subset), model, features,
+        # the named protocols in their order, then seed 004's speaker pairs by name
+        rank = PROTOCOLS.index(protocol) if protocol in PROTOCOLS else len(PROTOCOLS)
+        return (rank, protocol, labels, SUBSETS.index(subset), model, features,
                 -1.0 if alpha is None else alpha)
 
     rows = [Row({"Protocol": protocol, "Labels": labels, "Dataset": SUBSET_NAMES[subset], "Model": model},
@@ -240,7 +244,8 @@ def all_results_table(runs: list[Run]) -> Table:
             for protocol, labels, subset, model, features, alpha in sorted(groups, key=order)]
     caption = ("Every group of runs found. Each cell: mean ± population std (numpy, ddof=0) over n runs "
                "(seeds; for loso and loso-speaker every fold of every seed). Protocols: "
-               + "; ".join(PROTOCOL_DESCRIPTIONS[p] for p in PROTOCOLS) + ".")
+               + "; ".join(PROTOCOL_DESCRIPTIONS[p] for p in PROTOCOLS)
+               + "; pair-val<V>-test<T>: seed 004's speaker pair, validation speaker V, test speaker T.")
     return Table("all_results", "All results", caption, ["Protocol", "Labels", "Dataset", "Model"], rows)
 
 

@@ -18,9 +18,10 @@ Protocols and label sets never share a result file: the stem above is the ``pape
 with the ``glam`` labels, exactly as the original names it, and anything else adds suffixes
 (:func:`result_stem`, read back by :func:`parse_stem`):
 
-- ``<MODEL>_<features>_<subset>[_merge][_<protocol>][_fold<K>]``, e.g.
+- ``<MODEL>_<features>_<subset>[_<labels>][_<protocol>][_fold<K>]``, e.g.
   ``GLAM_mfcc_impro_811.metric``, ``MHCNN_mfcc_all_merge.metric``,
-  ``GLAM_mfcc_impro_loso_fold3.metric``.
+  ``GLAM_mfcc_impro_loso_fold3.metric``, ``alexnet_gap_logspec_all_emodb_pair-val2F-test1M.metric``
+  (any label set of ``ser.labels``; seed 004's speaker pairs of ``ser.splits.pair_protocol``).
 - A fold run (``train.py --protocol loso --fold K -d DIR``) uses ``DIR/fold<K>`` as its run
   directory and still collects in ``PARENT`` (:func:`run_location`), one
   ``..._<protocol>_fold<K>.metric`` line per seed. ``--protocol loso`` without ``--fold`` runs
@@ -34,16 +35,20 @@ interleave; single-run files are written to a temporary name and renamed into pl
 from __future__ import annotations
 
 import argparse
+import csv
 import fcntl
+import io
 import json
 import os
+import pickle
 import re
 from pathlib import Path
 
 import numpy as np
 
-from ser.corpora import LABEL_SETS, SUBSETS
-from ser.splits import PROTOCOLS
+from ser.corpora import SUBSETS
+from ser.labels import LABEL_SETS
+from ser.splits import PAIR_PROTOCOL, PROTOCOLS
 
 
 def append_line(path: str | os.PathLike, text: str) -> None:
@@ -70,6 +75,25 @@ def write_json(path: str | os.PathLike, obj) -> None:
     write_atomic(path, json.dumps(obj, indent=4, sort_keys=False) + "\n")
 
 
+def write_pickle(path: str | os.PathLike, obj) -> None:
+    """Pickle ``obj`` to a temporary name and rename it into place, so a killed run never
+    leaves half a file under the final name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def write_csv(path: str | os.PathLike, columns: list[str], rows: list[dict]) -> None:
+    """The whole table, atomically (rewritten each time, so a resumed run never repeats a row)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, buffer.getvalue())
+
+
 def result_stem(model: str, features: str, subset: str, labels: str = "glam", protocol: str = "paper",
                 fold: int | None = None) -> str:
     """``<MODEL>_<features>_<subset>``, plus ``_<labels>``, ``_<protocol>``, ``_fold<K>`` when not
@@ -87,7 +111,8 @@ def result_stem(model: str, features: str, subset: str, labels: str = "glam", pr
 _STEM = re.compile(
     rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{'|'.join(SUBSETS)})"
     rf"(?:_(?P<labels>{'|'.join(sorted(set(LABEL_SETS) - {'glam'}))}))?"
-    rf"(?:_(?P<protocol>{'|'.join(re.escape(p) for p in PROTOCOLS if p != 'paper')}))?(?:_fold(?P<fold>\d+))?")
+    rf"(?:_(?P<protocol>{'|'.join([*(re.escape(p) for p in PROTOCOLS if p != 'paper'), PAIR_PROTOCOL.pattern])}))?"
+    rf"(?:_fold(?P<fold>\d+))?")
 
 
 def parse_stem(stem: str) -> dict | None:

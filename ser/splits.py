@@ -21,6 +21,9 @@ Beside it, three protocols choose the epoch on a validation set and score the te
 - ``loso-speaker``: leave one speaker out, 10 folds in seed 004's order (1M, 1F, 2M, 2F, ...,
   5F). The test speaker's session partner is the validation set, the other 4 sessions train.
 
+Seed 004's ``--val_id``/``--test_id`` may also name two speakers of different sessions: one
+split (``ser.crossval.pair_split``) whose protocol is named ``pair-val<V>-test<T>``.
+
 Folds are numbered from 1 (``train.py --fold K``). Speaker ids are ``<session><F|M>`` as in
 ``ser.corpora.Utterance.speaker``.
 
@@ -29,6 +32,7 @@ Folds are numbered from 1 (``train.py --fold K``). Speaker ids are ``<session><F
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +54,10 @@ PROTOCOL_DESCRIPTIONS = {
 PROTOCOLS = tuple(PROTOCOL_DESCRIPTIONS)
 SESSION_COUNT = 5
 FOLD_COUNTS = {"paper": 1, "811": 1, "loso": SESSION_COUNT, "loso-speaker": 2 * SESSION_COUNT}
+SPEAKER_ID = re.compile(r"[1-5][FM]")
+# Seed 004's --val_id/--test_id with two speakers that are not session partners (partners are
+# a loso-speaker fold): a single split, named after its speakers (see pair_protocol).
+PAIR_PROTOCOL = re.compile(rf"pair-val{SPEAKER_ID.pattern}-test{SPEAKER_ID.pattern}")
 
 
 class SplitError(ValueError):
@@ -97,6 +105,11 @@ def fold_count(protocol: str) -> int:
     if protocol not in FOLD_COUNTS:
         raise SplitError(f"unknown protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}")
     return FOLD_COUNTS[protocol]
+
+
+def pair_protocol(validation_speaker: str, test_speaker: str) -> str:
+    """The protocol name of a speaker pair that is no loso-speaker fold (matches PAIR_PROTOCOL)."""
+    return f"pair-val{validation_speaker}-test{test_speaker}"
 
 
 def fold_speakers(protocol: str, fold: int) -> tuple[list[str], str]:

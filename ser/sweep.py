@@ -80,11 +80,12 @@ DEFAULT_TRAIN_COMMAND = "{python} {train}"
 TEMPLATE_MODEL = "GLAM"
 # train.py flags that decide where a run's results go: the sweep sets them, never the user.
 RESERVED_FLAGS = {
-    ("-m", "--model"): "--models or --recipes",
+    ("-m", "--ser_model", "--model"): "--models or --recipes",
     ("-i", "--impro_or_script"): "--subsets or --recipes",
     ("--protocol",): "--protocols",
     ("--fold",): "--folds",
     ("-d", "--datadir"): "--results-dir",
+    ("--save_label",): "--results-dir (and --SaveModel to keep the best model)",
     ("--seed",): "--seeds, --seed-list or --next",
     ("--alpha",): "--alphas",
     ("--val_id",): "--protocols loso-speaker --folds K (a session pair is a fold)",

@@ -8,10 +8,13 @@ import json
 import pytest
 import torch
 
+import extract_features
+import report as report_entry
 import train
 from models import create_model, model_options
 from models.alexnet import IMAGENET_MEAN, IMAGENET_STD, PretrainedWeightsError, image_size_for
-from ser import synth_emodb
+from ser import corpora, emodb, synth_emodb
+from ser.labels import LABEL_SETS
 
 # torchvision's AlexNet state dict (ImageNet head: 1000 classes).
 TORCHVISION_KEYS = {
@@ -194,6 +197,24 @@ def test_train_py_any_speaker_pair_and_three_channel_features(emodb_corpus, tmp_
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
     assert saved["best"] == summary["best"] and saved["args"]["minmax"] is True
     assert (tmp_path / "alexnet_gap_logmeldeltaspec_all_emodb_pair-val2F-test1M.metric").is_file()
+    report_entry.main([str(tmp_path), "-o", str(tmp_path / "tables")])  # report.py lists the pair's run
+    assert ("| pair-val2F-test1M | emodb | Full | alexnet_gap | logmeldeltaspec |"
+            in (tmp_path / "tables" / "report.md").read_text())
+
+
+@pytest.mark.parametrize("layout", ["iemocap", "emodb"])
+def test_the_done_when_command_on_both_corpus_layouts(layout, tiny_corpus, emodb_corpus, tmp_path):
+    """``python train.py -m alexnet_gap -f logspec --val_id 1F --test_id 1M`` (1 epoch, small images)."""
+    corpus = ["--data", str(tiny_corpus)] if layout == "iemocap" else ["--corpus", "emodb", "--data", str(emodb_corpus)]
+    summary = run_train(tmp_path, "-f", "logspec", "--val_id", "1F", "--test_id", "1M", *corpus)
+    assert (summary["protocol_name"], summary["fold"], summary["selected_on"]) == ("loso-speaker", 1, "validation")
+    assert summary["feature_shape"] == [200, 300] and summary["args"]["minmax"] is True
+    scan = corpora.scan_iemocap(tiny_corpus) if layout == "iemocap" else emodb.scan_emodb(emodb_corpus)
+    speaker_of = {u.turn: u.speaker for u in scan.utterances}
+    assert {speaker_of[turn] for turn in summary["test_utterances"]["turns"]} == {"1M"}
+    assert {speaker_of[turn] for turn in summary["validation_turns"]} == {"1F"}
+    stem = "alexnet_gap_logspec_impro" if layout == "iemocap" else "alexnet_gap_logspec_all_emodb"
+    assert (tmp_path / f"{stem}_loso-speaker_fold1.metric").is_file()
 
 
 def test_train_py_rejects_what_it_cannot_use(tmp_path):
@@ -207,3 +228,34 @@ def test_train_py_rejects_what_it_cannot_use(tmp_path):
         train.main(["-m", "alexnet_gap", "--val_id", "1F"])
     with pytest.raises(SystemExit, match="speakers are 1F, 1M"):
         train.main(["-m", "alexnet_gap", "--val_id", "1F", "--test_id", "6M"])
+
+
+def test_seed_004s_flag_spellings():
+    args = train.resolve_args(["--ser_model", "alexnet_gap", "-f", "logspec", "--num_epochs", "3", "--lr", "1e-4",
+                               "--oversampling", "--save_label", "fcn_mixup", "-d", "runs"])
+    assert (args.model, args.epochs, args.learning_rate, args.oversample) == ("alexnet_gap", 3, 1e-4, "seed004")
+    assert (args.datadir, args.SaveModel) == ("runs/fcn_mixup", True)  # the best model is kept in the label's folder
+
+
+def test_train_py_trains_on_an_extract_features_file(emodb_corpus, tmp_path):
+    """Seed 004's ``train_ser.py FEATURES_FILE ...`` on the per-speaker file of extract_features.py."""
+    extract_features.main(["EMODB", str(emodb_corpus), "--save_dir", str(tmp_path), "--quiet",
+                           "--cache_dir", str(tmp_path.parent / "cache")])
+    features = str(tmp_path / "EMODB_logspec200.pkl")
+    summary = train.main([features, "--ser_model", "alexnet_gap", "-f", "logspec", "--corpus", "emodb",
+                          "--val_id", "1F", "--test_id", "1M", "--num_epochs", "1", "--oversampling",
+                          "--save_label", "fcn", "--image_size", "64", "-d", str(tmp_path / "runs"), "--quiet",
+                          "-g", "-1"])
+    first_speaker = [u for u in emodb.scan_emodb(emodb_corpus).utterances if u.speaker == "1M"]
+    assert summary["test_utterances"]["labels"] == [LABEL_SETS["emodb"][u.label] for u in first_speaker]
+    assert summary["test_utterances"]["turns"] == [f"1M_{k}" for k in range(len(first_speaker))]
+    assert (summary["protocol_name"], summary["fold"], summary["corpus"]["root"]) == ("loso-speaker", 1, features)
+    assert summary["args"]["oversample"] == "seed004" and len(summary["class_names"]) == 7
+    assert list((tmp_path / "runs" / "fcn" / "fold1").glob("*.pth"))  # --save_label keeps the best model
+    with pytest.raises(SystemExit, match="pass --labels seed004"):
+        train.main([features, "-m", "alexnet_gap", "-f", "logspec"])
+    with pytest.raises(SystemExit, match="name their kind with -f"):
+        train.main([features, "-m", "alexnet_gap", "--corpus", "emodb"])
+    with pytest.raises(SystemExit, match="segments of shape .* expected \\(N, 3, F, T\\)"):
+        train.main([features, "-m", "alexnet_gap", "-f", "lognrevspec", "--corpus", "emodb", "-d",
+                    str(tmp_path / "wrong"), "--quiet", "-g", "-1"])

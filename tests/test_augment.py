@@ -3,6 +3,7 @@ stability training, the fit loop (identical to ser.engine's when no option is on
 options through train.py with a GLAM-family model."""
 from __future__ import annotations
 
+import pickle
 import re
 from collections import Counter
 
@@ -163,3 +164,33 @@ def test_options_through_train_py_with_a_glam_family_model(emodb_corpus, tmp_pat
     assert len(before) == 7 and len(set(before)) > 1
     assert summary["split"]["train_segments"] == 7 * max(before)  # every class oversampled to the largest
     assert summary["args"]["minmax"] is True and summary["protocol_name"] == "loso-speaker"
+
+
+def test_options_apply_to_the_paper_protocols_features_file(tiny_corpus, tmp_path, monkeypatch):
+    """--protocol paper with --featuresFileName: the file keeps the split's own features, and a run
+    that loads it oversamples and scales them as a run on the corpus does."""
+    prepared = []
+    apply_options = train.apply_training_options
+
+    def spy(*args):
+        prepared.append(apply_options(*args))
+        return prepared[-1]
+
+    monkeypatch.setattr(train, "apply_training_options", spy)
+    features = tmp_path / "features.pkl"
+    flags = ["-m", "CNN_AttnPooling", "-f", "logmelspec", "--nmel", "12", "--data", str(tiny_corpus),
+             "--featuresFileName", str(features), "--oversample", "--minmax", "-e", "1",
+             "--cache_dir", str(tmp_path / "cache"), "--quiet", "-g", "-1"]
+    computed = train.main([*flags, "--toSaveFeatures", "-d", str(tmp_path / "computed" / "run")])
+    loaded = train.main([*flags, "-d", str(tmp_path / "loaded" / "run")])
+    assert loaded["protocol"] == f"features loaded from {features}"
+    saved = pickle.loads(features.read_bytes())
+    assert saved["train_X"].min() < 0  # dB values: the split before scaling (and oversampling, below)
+    for run, (train_set, _, _, scaler) in zip((computed, loaded), prepared):
+        assert len(set(Counter(train_set.y.tolist()).values())) == 1  # every class oversampled to the largest
+        assert scaler is not None and train_set.X.min() == 0 and train_set.X.max() == 1
+        assert run["split"]["train_segments"] == len(train_set.y) > len(saved["train_y"])
+    assert computed["split"]["train_segments"] == loaded["split"]["train_segments"]
+    with pytest.raises(SystemExit, match="has no wavs"):
+        train.main([*flags, "--stability_weight", "0.1", "--stability_source", "white", "--force",
+                    "-d", str(tmp_path / "loaded" / "run")])

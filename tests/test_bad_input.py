@@ -504,5 +504,5 @@ def test_help_explains_every_flag():
     assert undocumented == []
     text = parser.format_help()
     for action in parser._actions:
-        if action.help != "==SUPPRESS==":
-            assert action.option_strings[-1] in text
+        if action.help != "==SUPPRESS==":  # a flag by its long name, a positional by its metavar
+            assert (action.option_strings[-1] if action.option_strings else action.metavar or action.dest) in text

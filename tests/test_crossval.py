@@ -3,10 +3,12 @@ get_crossval_result-style aggregation, and tiny 1-epoch runs on both corpus layo
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
 
+import report as report_entry
 import train
 from ser import crossval, synth_emodb
 from ser.splits import SplitError, fold_speakers
@@ -105,6 +107,18 @@ def test_tiny_crossval_on_iemocap_layout(tiny_corpus, tmp_path):
     assert fold["selected_on"] == "validation" and fold["feature_shape"] == [200, 300]
     assert (tmp_path / "cv" / "alexnet_gap_logspec_impro_seed004_loso-speaker_fold2.metric").is_file()
     assert "Sess.1 [M,F]" in (tmp_path / "cv" / "crossval.md").read_text()
+    # crossval_SER.py's file for get_crossval_result.py: one tuple of train_ser.main per fold
+    folds = pickle.loads((tmp_path / "cv" / "allstat_iemocap_alexnet_gap_logspec_0.pkl").read_bytes())
+    assert len(folds) == 2 and all(len(fold_tuple) == 10 for fold_tuple in folds)
+    train_losses, train_wa, train_ua, val_losses, val_wa, val_ua, test_loss, test_wa, test_ua, matrix = folds[0]
+    assert len(train_losses) == len(val_wa) == len(val_ua) == 1 and train_wa == train_ua == val_losses == []
+    first = result["per_run"][0]["folds"][0]
+    assert (test_loss, test_wa, test_ua) == ("nan", f"{first['WA']:.2f}", f"{first['UA']:.2f}")
+    assert val_wa == [f"{fold['epochs'][0]['WA']:.2f}"] and matrix.shape == (4, 4)
+    # report.py reads the seed-004 runs' result files too
+    report_entry.main([str(tmp_path / "cv"), "-o", str(tmp_path / "tables")])
+    assert ("| loso-speaker | seed004 | Improvisation | alexnet_gap | logspec | 0.4 | 2 |"
+            in (tmp_path / "tables" / "report.md").read_text())
 
 
 def test_tiny_crossval_on_emodb_layout(emodb_corpus, tmp_path):

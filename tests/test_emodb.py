@@ -7,6 +7,7 @@ import pytest
 
 from ser import emodb, synth_emodb
 from ser.corpora import CorpusError
+from ser.labels import CLASS_NAMES, LABEL_SETS
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +49,10 @@ def test_names_map_to_the_seeds_speakers_and_labels():
     assert emodb.parse_name("08a02Wc.wav") == ("1F", "a02", "ang", "c")
     assert emodb.parse_name("01a01Fa.wav") is None  # no such speaker
     assert emodb.parse_name("03a01Xa.wav") is None  # no such emotion
-    assert emodb.LABEL_SETS["emodb"] == {"neu": 0, "hap": 1, "sad": 2, "ang": 3, "bor": 4, "fea": 5, "dis": 6}
-    assert len(emodb.CLASS_NAMES["emodb"]) == 7
-    for name, labels in emodb.LABEL_SETS.items():
-        assert sorted(set(labels.values())) == list(range(len(emodb.CLASS_NAMES[name])))
+    assert LABEL_SETS["emodb"] == {"neu": 0, "hap": 1, "sad": 2, "ang": 3, "bor": 4, "fea": 5, "dis": 6}
+    assert len(CLASS_NAMES["emodb"]) == 7
+    for name, classes in LABEL_SETS.items():
+        assert sorted(set(classes.values())) == list(range(len(CLASS_NAMES[name])))
 
 
 def test_rows_are_shared_utterance_rows(emodb_corpus):

@@ -1,4 +1,7 @@
-"""The device-resident training loop equals the original's DataLoader loop, draw for draw."""
+"""The device-resident training loop equals the original's DataLoader loop, draw for draw;
+resuming, compiling and bf16 autocast."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -9,13 +12,15 @@ from ser.dataset import TestUtterances, TrainSegments
 from ser.engine import (epoch_permutation, evaluate, fit, inverse_frequency_weights,
                         predict_utterances, seed_everything)
 
+CPU = torch.device("cpu")
+
 
 class TinyNet(nn.Module):
-    def __init__(self):
+    def __init__(self, dropout=0.3):
         super().__init__()
         self.conv = nn.Conv2d(1, 4, 3, padding=1)
         self.bn = nn.BatchNorm2d(4)
-        self.drop = nn.Dropout(0.3)  # consumes torch's generator, like AACNN's attention dropout
+        self.drop = nn.Dropout(dropout)  # consumes torch's generator, like AACNN's attention dropout
         self.fc = nn.Linear(4 * 6 * 5, 4)
 
     def forward(self, x):
@@ -133,3 +138,50 @@ def test_inverse_frequency_weights():
     weights = inverse_frequency_weights(np.array([0, 0, 0, 1, 2, 2]), 4)
     # N / (C * n_c) for present classes, 0 for an absent one
     torch.testing.assert_close(weights, torch.tensor([6 / 12, 6 / 4, 6 / 8, 0.0]))
+
+
+def fit_tiny(seed=11, dropout=0.3, **options):
+    train, test = toy_data()
+    rng = seed_everything(seed)
+    model = TinyNet(dropout)
+    settings = dict(epochs=4, batch_size=16, lr=1e-2, lr_min=1e-6, optimizer="adam", lr_schedule="exp", alpha=0.5)
+    result = fit(model, train, test, CPU, rng=rng, **{**settings, **options})
+    return model, result
+
+
+def test_resumed_fit_continues_exactly():
+    """A fit resumed from the state after epoch 2 ends as the uninterrupted fit does."""
+    states = []
+    straight_model, straight = fit_tiny(on_checkpoint=lambda state: states.append(copy.deepcopy(state)),
+                                        keep_best_state=True)
+    assert [state["next_epoch"] for state in states] == [1, 2, 3, 4]
+    torch.manual_seed(999)  # the resumed fit must not depend on the streams' state before it
+    np.random.seed(999)
+    resumed_model, resumed = fit_tiny(seed=5, resume=states[1], keep_best_state=True)
+    assert [r.loss for r in resumed.history] == [r.loss for r in straight.history]
+    assert resumed.best.epoch == straight.best.epoch
+    for key, value in straight_model.state_dict().items():
+        assert torch.equal(resumed_model.state_dict()[key], value), key
+
+
+def test_compiled_training_equals_eager():
+    """--compile changes kernels, not the computation (no dropout: compiled dropout draws its own numbers)."""
+    eager_model, eager = fit_tiny(dropout=0.0, epochs=2)
+    compiled_model, compiled = fit_tiny(dropout=0.0, epochs=2, compile=True)
+    np.testing.assert_allclose([r.loss for r in compiled.history], [r.loss for r in eager.history], rtol=1e-5)
+    assert [r.predictions.tolist() for r in compiled.history] == [r.predictions.tolist() for r in eager.history]
+    assert set(compiled_model.state_dict()) == set(eager_model.state_dict())  # no _orig_mod. prefix
+
+
+def test_amp_runs_forward_passes_in_bf16():
+    dtypes = []
+    model, fp32 = fit_tiny(epochs=1)
+    train, test = toy_data()
+    rng = seed_everything(11)
+    model = TinyNet()
+    model.conv.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
+    amp = fit(model, train, test, CPU, epochs=1, batch_size=16, lr=1e-2, lr_min=1e-6, optimizer="adam",
+              lr_schedule="exp", alpha=0.5, rng=rng, amp=True)
+    assert set(dtypes) == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # weights and optimizer stay fp32
+    assert amp.history[0].loss == pytest.approx(fp32.history[0].loss, rel=0.05)

@@ -8,10 +8,11 @@ import pytest
 import soundfile as sf
 import torch
 
-import models
+import export
 import predict
+import train
 from ser import checkpoint as ckpt
-from ser import features
+from ser import corpora, features
 from ser.dataset import FeatureSettings
 from ser.inference import Predictor
 
@@ -20,14 +21,47 @@ SETTINGS = FeatureSettings(kind="mfcc", segment_length=1.8)
 
 
 @pytest.fixture(scope="module")
-def checkpoint_file(tmp_path_factory):
-    torch.manual_seed(0)
-    model = models.create_model("MHCNN", shape=(26, 57)).eval()
-    path = tmp_path_factory.mktemp("ckpt") / "model.pth"
-    ckpt.save(ckpt.build_checkpoint(model, model_name="MHCNN", model_options={}, features=SETTINGS,
-                                    train_overlap=1.6, test_overlap=1.6, class_names=CLASSES, labels="glam",
-                                    protocol="paper", seed=1, epoch=3, scores={"WA": 50.0}), path)
-    return path, model
+def trained_run(tiny_corpus, tmp_path_factory):
+    """MHCNN trained for two epochs on the synthetic corpus by train.py --SaveModel."""
+    work = tmp_path_factory.mktemp("trained")
+    summary = train.main(["-m", "MHCNN", "-e", "2", "--data", str(tiny_corpus), "--quiet", "-g", "-1",
+                          "--train_overlap", "1", "-d", str(work / "run" / "1"), "--cache_dir", str(work / "cache"),
+                          "--SaveModel"])
+    return work / "run" / "1" / summary["checkpoint"], summary
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(trained_run):
+    path, _ = trained_run
+    return path, ckpt.build_model(ckpt.load(path))
+
+
+def test_predictions_of_the_test_wavs_are_the_runs(trained_run, tiny_corpus):
+    """predict.py scores a recording as training scored a test utterance."""
+    path, summary = trained_run
+    turns = summary["test_utterances"]["turns"]
+    by_turn = {u.turn: u for u in corpora.scan_iemocap(tiny_corpus).utterances}
+    predictor = Predictor(path)
+    labels = [predictor.predict_file(tiny_corpus / by_turn[t].path).label for t in turns]
+    assert labels == [summary["class_names"][p] for p in summary["test_utterances"]["predictions"]]
+
+
+def test_seed004_checkpoints_keep_their_spectrogram_scaling_and_pooling(tiny_corpus, tmp_path):
+    summary = train.main(["-m", "alexnet_gap", "-f", "logspec", "--image_size", "64", "-e", "1", "--pooling",
+                          "log_softmax", "--data", str(tiny_corpus), "--quiet", "-g", "-1", "-d", str(tmp_path / "1"),
+                          "--cache_dir", str(tmp_path / "cache"), "--SaveModel"])
+    path = tmp_path / "1" / summary["checkpoint"]
+    saved = ckpt.load(path)
+    assert saved["features"]["kind"] == "logspec" and saved["pooling"] == "log_softmax"
+    assert saved["scaler"]["minimum"].shape == (200,)  # the training fit of --minmax, on by default here
+    by_turn = {u.turn: u for u in corpora.scan_iemocap(tiny_corpus).utterances}
+    predictor = Predictor(path)
+    labels = [predictor.predict_file(tiny_corpus / by_turn[t].path).label for t in summary["test_utterances"]["turns"]]
+    assert labels == [summary["class_names"][p] for p in summary["test_utterances"]["predictions"]]
+    export.main([str(path), "-o", str(tmp_path / "gap.onnx")])
+    sidecar = json.loads((tmp_path / "gap.json").read_text())
+    assert sidecar["min_max_scaling"]["minimum"] == pytest.approx(saved["scaler"]["minimum"].tolist())
+    assert "log-softmax" in sidecar["scoring"]
 
 
 def voice(seconds, sr, seed=0):
@@ -121,8 +155,6 @@ def test_predict_with_a_bad_checkpoint_exits_with_a_message(tmp_path):
 
 def test_onnx_export_matches_pytorch(checkpoint_file, tmp_path):
     ort = pytest.importorskip("onnxruntime")
-    import export
-
     path, model = checkpoint_file
     export.main([str(path), "-o", str(tmp_path / "mhcnn.onnx")])
     sidecar = json.loads((tmp_path / "mhcnn.json").read_text())

@@ -7,6 +7,8 @@ import pytest
 
 import report as report_entry
 from ser import paper_numbers, report, results
+from ser.labels import LABEL_SETS
+from ser.splits import pair_protocol
 
 
 def write_metric(path, rows):
@@ -63,6 +65,14 @@ def test_stem_round_trip():
         assert results.result_stem(**parsed) == stem and parsed["model"] == args[0]
     assert results.result_stem("GLAM", "mfcc", "impro") == "GLAM_mfcc_impro"  # the original's name
     assert results.parse_stem("notes") is None
+
+
+@pytest.mark.parametrize("labels", sorted(LABEL_SETS))
+@pytest.mark.parametrize("protocol, fold", [("paper", None), ("loso-speaker", 3), (pair_protocol("2F", "1M"), None)])
+def test_every_label_set_and_protocol_train_py_writes_is_read_back(labels, protocol, fold):
+    stem = results.result_stem("alexnet_gap", "logspec", "all", labels, protocol, fold)
+    assert results.parse_stem(stem) == dict(model="alexnet_gap", features="logspec", subset="all", labels=labels,
+                                            protocol=protocol, fold=fold)
 
 
 def test_rows_match_a_hand_computation(result_tree):

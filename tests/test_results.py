@@ -1,5 +1,6 @@
 """The result-file contract of the original's sweep scripts."""
 import multiprocessing
+import pickle
 
 from ser import results
 
@@ -46,4 +47,6 @@ def test_summary_table(tmp_path):
 
 def test_write_atomic_leaves_no_temporary(tmp_path):
     results.write_json(tmp_path / "last.json", {"a": 1})
-    assert [p.name for p in tmp_path.iterdir()] == ["last.json"]
+    results.write_pickle(tmp_path / "allstat.pkl", [("0.5000", [])])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["allstat.pkl", "last.json"]
+    assert pickle.loads((tmp_path / "allstat.pkl").read_bytes()) == [("0.5000", [])]

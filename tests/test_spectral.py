@@ -14,6 +14,7 @@ import soundfile as sf
 
 import extract_features
 from ser import emodb, spectral, synth_emodb
+from ser.labels import LABEL_SETS
 from ser.spectral import SpectralSettings
 
 SR = 16000
@@ -226,7 +227,7 @@ def test_features_file_has_the_seeds_layout(emodb_corpus, tmp_path):
         assert utterance_labels.dtype == segment_labels.dtype == counts.dtype == np.int8
         assert len(utterance_labels) == len(counts) == len(mine)
         assert counts.sum() == len(segment_labels) == len(segments)
-        assert utterance_labels.tolist() == [emodb.LABEL_SETS["emodb"][u.label] for u in mine]
+        assert utterance_labels.tolist() == [LABEL_SETS["emodb"][u.label] for u in mine]
         np.testing.assert_array_equal(segment_labels, np.repeat(utterance_labels, counts))
         assert counts.tolist() == [math.ceil((1 + round(u.duration * SR) // 160) / 150) for u in mine]
 

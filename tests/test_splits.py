@@ -155,9 +155,9 @@ def test_811_never_looks_at_test_before_the_final_score(monkeypatch):
     scored = []
     real_evaluate = engine.evaluate
 
-    def spy(model, data, device):
+    def spy(model, data, device, *options):
         scored.append("test" if data is test else "validation" if data is validation else "?")
-        return real_evaluate(model, data, device)
+        return real_evaluate(model, data, device, *options)
 
     monkeypatch.setattr(engine, "evaluate", spy)
     model, outcome = fit_with_validation(train, validation, test, epochs=5)

@@ -142,6 +142,9 @@ def test_train_flags_naming_a_grid_cell_are_refused_or_lifted(tmp_path, capsys):
     base = cli("--recipes", "GLAM", "--results-dir", tmp_path, "--seeds-file", tmp_path / "seeds.txt", "--dry-run")
     assert sweep.main([*base, "--", "--seed", "3"]) == 2
     assert "--seed decides where a run's results go" in capsys.readouterr().err
+    for spelling, named in (("--ser_model", "--model"), ("--save_label", "--save_label")):  # seed 004's flags
+        assert sweep.main([*base, "--", spelling, "x"]) == 2
+        assert f"{named} decides where a run's results go" in capsys.readouterr().err
     # train.py's own --protocol is the grid's protocol, its runs where RESULTS_DIR says
     assert sweep.main([*base, "--", "--protocol", "811", "-e", "1"]) == 0
     listed = capsys.readouterr().out

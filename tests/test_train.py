@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import models
 import train
-from ser import results
+from ser import checkpoint as ckpt
+from ser import engine, results
+from ser.dataset import FeatureSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,13 +127,111 @@ def test_missing_corpus_says_how_to_set_it(tmp_path, monkeypatch):
     assert "IEMOCAP_DIR" in text and "--data" in text and "Session1" in text
 
 
-def test_save_model_writes_best_weights(tiny_corpus, tmp_path):
-    import torch
-    import models
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One feature cache for this module's MHCNN runs: features are computed once."""
+    return tmp_path_factory.mktemp("mhcnn_cache")
 
-    train.main(["-m", "MHCNN", "-e", "1", "--data", str(tiny_corpus), "--quiet", "-d", str(tmp_path / "a" / "1"),
-                "--cache_dir", str(tmp_path / "cache"), "--SaveModel", "-g", "-1", "--train_overlap", "1"])
-    weights = torch.load(tmp_path / "a" / "1" / "model_MHCNN_mfcc_impro.pth")
-    model = models.create_model("MHCNN", shape=(26, 57))
-    model.load_state_dict(weights)  # strict: every key of the model, nothing else
+
+def mhcnn_args(corpus, run_dir, cache, *flags) -> list[str]:
+    """A cheap MHCNN run on the tiny corpus (segments without overlap: few of them)."""
+    return ["-m", "MHCNN", "--data", str(corpus), "--quiet", "-d", str(run_dir), "--cache_dir", str(cache),
+            "-g", "-1", "--train_overlap", "0", "--test_overlap", "0", *flags]
+
+
+def test_save_model_writes_a_self_describing_checkpoint(tiny_corpus, tmp_path, cache):
+    summary = train.main(mhcnn_args(tiny_corpus, tmp_path / "a" / "1", cache, "-e", "2", "--SaveModel"))
+    saved = ckpt.load(tmp_path / "a" / "1" / summary["checkpoint"])
+    assert saved["model"] == "MHCNN" and saved["input_shape"] == [26, 57] and saved["seed"] == 987654
+    assert saved["class_names"] == summary["class_names"] and saved["labels"] == "glam"
+    assert ckpt.feature_settings(saved) == FeatureSettings(kind="mfcc", segment_length=1.8)
+    assert (saved["train_overlap"], saved["test_overlap"], saved["scaler"]) == (0.0, 0.0, None)
+    assert saved["epoch"] == summary["best_epoch"] and saved["scores"] == summary["best"]
+    # the weights are the original class's (strict load into a freshly created model)
+    models.create_model("MHCNN", shape=(26, 57)).load_state_dict(saved["state_dict"])
+    with pytest.raises(ckpt.CheckpointError, match="MHCNN model, not GLAM"):
+        ckpt.check_compatible(saved, model_name="GLAM")
     assert results.seeds_done(tmp_path / "a" / "MHCNN_mfcc_impro.metric") == {987654}
+
+
+def interrupt_epochs(monkeypatch, at: set[int]) -> None:
+    """Make the n-th training epoch (counting from 1 across calls) raise KeyboardInterrupt for n in ``at``."""
+    calls = {"n": 0}
+    original = engine.train_one_epoch
+
+    def epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] in at:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "train_one_epoch", epoch)
+
+
+def run_outputs(run_dir: Path, parent: Path) -> dict:
+    """What a run leaves that must not depend on interruptions (timings left out)."""
+    summary = json.loads((run_dir / "results.json").read_text())
+    epochs = [{k: v for k, v in e.items() if k != "seconds"} for e in summary["epochs"]]
+    rows = (run_dir / "MHCNN_mfcc_impro_epochs.csv").read_text().splitlines()
+    columns = rows[0].split(",")
+    csv_rows = [[v for c, v in zip(columns, row.split(",")) if c != "seconds"] for row in rows[1:]]
+    weights = ckpt.load(run_dir / summary["checkpoint"])["state_dict"]
+    return {"metric": (parent / "MHCNN_mfcc_impro.metric").read_text(),
+            "loss": (parent / "MHCNN_mfcc_impro.loss").read_text(), "epochs": epochs, "csv": csv_rows,
+            "best": summary["best"], "weights": {k: v.tolist() for k, v in weights.items()}}
+
+
+def test_interrupted_then_resumed_run_equals_an_uninterrupted_one(tiny_corpus, tmp_path, monkeypatch, cache):
+    """Two iterations of two epochs with mixup: interrupted inside the first iteration and at
+    the start of the second, resumed each time; every output equals the straight run's."""
+    flags = ["-e", "2", "--iter", "2", "--SaveModel"]
+    train.main(mhcnn_args(tiny_corpus, tmp_path / "straight" / "1", cache, *flags))
+
+    run_dir = tmp_path / "interrupted" / "1"
+    interrupt_epochs(monkeypatch, at={2, 4})
+    with pytest.raises(KeyboardInterrupt):
+        train.main(mhcnn_args(tiny_corpus, run_dir, cache, *flags))
+    resume_file = run_dir / "resume_MHCNN_mfcc_impro.pt"
+    assert resume_file.is_file() and not (tmp_path / "interrupted" / "MHCNN_mfcc_impro.metric").exists()
+    with pytest.raises(KeyboardInterrupt):
+        train.main(mhcnn_args(tiny_corpus, run_dir, cache, *flags, "--resume"))
+    train.main(mhcnn_args(tiny_corpus, run_dir, cache, *flags, "--resume"))
+
+    assert not resume_file.exists()  # a finished run leaves no resume state
+    assert run_outputs(run_dir, tmp_path / "interrupted") == run_outputs(tmp_path / "straight" / "1",
+                                                                         tmp_path / "straight")
+    assert (run_dir / "MHCNN_train.log").read_text().count("resumed from") == 2
+
+
+def test_resume_refuses_other_arguments_and_a_plain_rerun_starts_afresh(tiny_corpus, tmp_path, monkeypatch, capsys,
+                                                                        cache):
+    run_dir = tmp_path / "run" / "1"
+    interrupt_epochs(monkeypatch, at={2})
+    with pytest.raises(KeyboardInterrupt):
+        train.main(mhcnn_args(tiny_corpus, run_dir, cache, "-e", "2"))
+    with pytest.raises(SystemExit, match=r"other arguments \(learning_rate: 0.001 then, 0.01 now\)"):
+        train.main(mhcnn_args(tiny_corpus, run_dir, cache, "-e", "2", "-l", "0.01", "--resume"))
+    capsys.readouterr()
+    loud = [a for a in mhcnn_args(tiny_corpus, run_dir, cache, "-e", "2") if a != "--quiet"]
+    summary = train.main(loud)
+    assert "starting afresh" in capsys.readouterr().out
+    assert len(summary["epochs"]) == 2 and not (run_dir / "resume_MHCNN_mfcc_impro.pt").exists()
+
+
+def test_epoch_csv_and_tensorboard_log_every_epoch(tiny_corpus, tmp_path, cache):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = tmp_path / "run" / "1"
+    summary = train.main(mhcnn_args(tiny_corpus, run_dir, cache, "-e", "2", "--tensorboard"))
+    rows = (run_dir / "MHCNN_mfcc_impro_epochs.csv").read_text().splitlines()
+    assert rows[0].split(",") == train.EPOCH_COLUMNS and len(rows) == 3
+    for row, epoch in zip(rows[1:], summary["epochs"]):
+        values = dict(zip(train.EPOCH_COLUMNS, row.split(",")))
+        assert int(values["epoch"]) == epoch["epoch"] and float(values["loss"]) == pytest.approx(epoch["loss"])
+        assert float(values["UA"]) == pytest.approx(epoch["UA"], abs=1e-4) and values["scored_on"] == "test"
+    events = EventAccumulator(str(run_dir / "tensorboard" / "MHCNN_mfcc_impro_seed987654"))
+    events.Reload()
+    losses = events.Scalars("train/loss")
+    assert [e.step for e in losses] == [0, 1]
+    assert [e.value for e in losses] == pytest.approx([e["loss"] for e in summary["epochs"]], rel=1e-6)
+    assert len(events.Scalars("selection_set/WA_UA_mean")) == 2
