@@ -37,7 +37,7 @@ from tqdm import tqdm
 import models
 import path as corpus_path
 import ser
-from models.alexnet import PretrainedWeightsError, imagenet_tensors
+from models.alexnet import MIN_IMAGE_SIZE, PretrainedWeightsError, imagenet_tensors
 from ser import augment, corpora, crossval, emodb, results, spectral
 from ser.dataset import (CacheError, FeatureCache, FeatureSettings, TestUtterances, TrainSegments,
                          stack_segments)
@@ -317,6 +317,9 @@ def check_seed004_args(args) -> None:
         raise ConfigError("--stability_weight and --stability_sigma must be >= 0")
     if min(args.segment_size, args.nfreq, args.nmel, args.image_size) < 1:
         raise ConfigError("--segment_size, --nfreq, --nmel and --image_size must be positive")
+    if "image_size" in models.model_options(args.model) and args.image_size < MIN_IMAGE_SIZE:
+        raise ConfigError(f"--image_size {args.image_size}: AlexNet's feature extractor needs images of at least "
+                          f"{MIN_IMAGE_SIZE} pixels on the shorter side")
     if args.pretrained is not None:
         if "pretrained" not in models.model_options(args.model):
             raise ConfigError(f"--pretrained loads ImageNet AlexNet weights; -m {args.model} has none "
@@ -824,7 +827,8 @@ def run_training(args, device: torch.device, corpus: dict | None = None) -> dict
         except (corpora.CorpusError, CacheError, SplitError) as error:
             sys.exit(f"error: {error}")
         if corpus["synthetic"]:
-            log("NOTE: this is the synthetic demo corpus; its numbers say nothing about IEMOCAP.")
+            corpus_name = "emoDB" if args.corpus == "emodb" else "IEMOCAP"
+            log(f"NOTE: this is a synthetic corpus; its numbers say nothing about {corpus_name}.")
     if args.toSaveFeatures:
         # the split's own features: a run that loads them applies the training options itself
         save_original_pickle(features_file, train, test, info)

@@ -44,6 +44,9 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 CONV_INDICES = (0, 3, 6, 8, 10)
 FC_INDICES = (1, 4)  # the 4096-unit layers; classifier.6 is always new
+# The smallest image side AlexNet's feature extractor maps to at least one pixel (its three
+# stride-2 max pools after the stride-4 first convolution).
+MIN_IMAGE_SIZE = 63
 
 
 class PretrainedWeightsError(ValueError):

@@ -12,7 +12,7 @@ import extract_features
 import report as report_entry
 import train
 from models import create_model, model_options
-from models.alexnet import IMAGENET_MEAN, IMAGENET_STD, PretrainedWeightsError, image_size_for
+from models.alexnet import IMAGENET_MEAN, IMAGENET_STD, MIN_IMAGE_SIZE, PretrainedWeightsError, image_size_for
 from ser import corpora, emodb, synth_emodb
 from ser.labels import LABEL_SETS
 
@@ -228,6 +228,15 @@ def test_train_py_rejects_what_it_cannot_use(tmp_path):
         train.main(["-m", "alexnet_gap", "--val_id", "1F"])
     with pytest.raises(SystemExit, match="speakers are 1F, 1M"):
         train.main(["-m", "alexnet_gap", "--val_id", "1F", "--test_id", "6M"])
+    with pytest.raises(SystemExit, match="at least 63 pixels"):
+        train.main(["-m", "alexnet", "--image_size", "62"])
+    for size in (MIN_IMAGE_SIZE - 1, MIN_IMAGE_SIZE):  # the limit is AlexNet's own
+        model = create_model("alexnet_gap", shape=(12, 40), image_size=size).eval()
+        if size < MIN_IMAGE_SIZE:
+            with pytest.raises(RuntimeError):
+                model(torch.rand(1, 1, 12, 40))
+        else:
+            assert model(torch.rand(1, 1, 12, 40)).shape == (1, 4)
 
 
 def test_seed_004s_flag_spellings():
