@@ -671,6 +671,17 @@ def _check_destination(out: Path, partial: Path, scale: float, seed: int) -> boo
     return False
 
 
+def destination(out_dir: str | os.PathLike, scale: float, seed: int) -> tuple[float, Path, Path]:
+    """Checked generator parameters: (scale as a float, the corpus folder, the folder it is
+    written in before being renamed into place)."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number, got {scale}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    out = Path(out_dir)
+    return float(scale), out, out.with_name(out.name + PARTIAL_SUFFIX)
+
+
 def generate(out_dir: str | os.PathLike, scale: float = DEMO_SCALE, seed: int = 0,
              progress: bool = True, *, workers: int | None = None) -> Path:
     """Generate the synthetic corpus into out_dir and return its root.
@@ -679,13 +690,7 @@ def generate(out_dir: str | os.PathLike, scale: float = DEMO_SCALE, seed: int = 
     at least MIN_TURNS_PER_DIALOG). Idempotent: an existing complete corpus with the same
     parameters is returned untouched. workers (default: CPU count) only changes speed.
     """
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive number, got {scale}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    scale = float(scale)
-    out = Path(out_dir)
-    partial = out.with_name(out.name + PARTIAL_SUFFIX)
+    scale, out, partial = destination(out_dir, scale, seed)
     if _check_destination(out, partial, scale, seed):
         return out
 

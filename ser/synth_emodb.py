@@ -89,13 +89,7 @@ def _same_parameters(root: Path, scale: float, seed: int) -> bool:
 
 def generate(out_dir: str | os.PathLike, scale: float = 1.0, seed: int = 0, progress: bool = True) -> Path:
     """Write the corpus into ``out_dir`` (see the module doc) and return it."""
-    if not (math.isfinite(scale) and scale > 0):
-        raise ValueError(f"scale must be a positive number, got {scale}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    scale = float(scale)
-    out = Path(out_dir)
-    partial = out.with_name(out.name + ".partial")
+    scale, out, partial = synth.destination(out_dir, scale, seed)
     if out.exists():
         if _same_parameters(out, scale, seed):
             return out
