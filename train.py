@@ -25,6 +25,7 @@ import json
 import os
 import pickle
 import platform
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -36,6 +37,7 @@ from tqdm import tqdm
 
 import models
 import path as corpus_path
+import seeds
 import ser
 from models.alexnet import MIN_IMAGE_SIZE, PretrainedWeightsError, imagenet_tensors
 from ser import augment, corpora, crossval, emodb, results, spectral
@@ -160,6 +162,12 @@ def get_args_parser() -> argparse.ArgumentParser:
                             "within bf16 precision)")
     speed.add_argument("--compile", action="store_true",
                        help="train and score through torch.compile(model) (first epoch slower; checkpoints unchanged)")
+    speed.add_argument("--seeds", default=1, type=int, metavar="N",
+                       help="train the next N seeds of --seeds_file without a line in the results file at once, one "
+                            "process each on the same device, in DATADIR/<seed> (-d names the model folder); each "
+                            "trains exactly what --seed S -d DATADIR/S trains alone; features are computed once")
+    speed.add_argument("--seeds_file", default=seeds.SEEDS_FILE,
+                       help="the seeds --seeds takes in order (the paper's 100 when the file is missing)")
     state = parser.add_argument_group("interruption and logs")
     state.add_argument("--resume", action="store_true",
                        help="continue an interrupted run from its last completed epoch (DATADIR/resume_<stem>.pt); "
@@ -207,7 +215,7 @@ def resolve_args(argv=None) -> argparse.Namespace:
                           f"({args.segment_length}): segments would never advance")
     if args.test_overlap >= args.segment_length:
         args.test_overlap = args.segment_length / 2  # the original's rule
-    for name in ("epochs", "batch_size", "iter"):
+    for name in ("epochs", "batch_size", "iter", "seeds"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} must be at least 1")
     if not 0 < args.split_rate < 1:
@@ -223,6 +231,9 @@ def resolve_args(argv=None) -> argparse.Namespace:
                           "train/test split; use them with --protocol paper only")
     if args.alpha < 0:
         raise ConfigError("--alpha must be >= 0")
+    if args.seeds > 1 and args.user_config:
+        raise ConfigError("--seeds gives each process its own --seed and -d, which a -c config would override; "
+                          "put the config's values on the command line")
     if args.sample_rate <= 0 or args.segment_length <= 0 or args.learning_rate <= 0:
         raise ConfigError("--sample_rate, --segment_length and --learning_rate must be positive")
     if args.features_to_use == "mfcc" and not 1 <= args.nmfcc <= MFCC_PARAMS["n_mels"]:
@@ -763,9 +774,63 @@ def main(argv=None) -> dict | None:
         device = select_device(args.gpu)
     except ConfigError as error:
         sys.exit(f"error: {error}")
+    if args.seeds > 1:
+        return run_seeds(args, sys.argv[1:] if argv is None else list(argv))
     if args.fold is None and args.protocol in PROTOCOLS and fold_count(args.protocol) > 1:
         return run_all_folds(args, device)
     return run_training(args, device)
+
+
+def single_seed_flags(argv: list[str]) -> list[str]:
+    """``argv`` without the flags ``--seeds`` sets for each process (seed, run folder, output)."""
+    chosen = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for names in (("--seeds",), ("--seed",), ("-d", "--datadir")):
+        chosen.add_argument(*names)
+    chosen.add_argument("--quiet", action="store_true")
+    return chosen.parse_known_args(argv)[1]
+
+
+def run_seeds(args, argv: list[str]) -> dict:
+    """``--seeds N``: the next N unfinished seeds, each a ``train.py --seed S -d DATADIR/S``
+    process, all running at once on the same device once this process has computed (and
+    cached) the features they share. Returns each seed's results.json summary (None for a
+    seed that failed; its output is in DATADIR/S/train_output.log)."""
+    log = (lambda *a: None) if args.quiet else print
+    stem = results.result_stem(args.model, args.features_to_use, args.impro_or_script, args.labels,
+                               args.protocol, args.fold)
+    done = results.seeds_done(Path(args.datadir) / f"{stem}{metric_suffix(args)}")
+    try:
+        candidates = ([int(line) for line in Path(args.seeds_file).read_text().split()]
+                      if Path(args.seeds_file).exists() else seeds.paper_seeds())
+    except (OSError, ValueError) as error:
+        sys.exit(f"error: cannot read seeds from {args.seeds_file} ({error})")
+    chosen = [seed for seed in candidates if seed not in done][:args.seeds]
+    if not chosen:
+        print(f"every seed of {args.seeds_file} is in the results file already: nothing to train")
+        return {}
+    if not (args.featuresFileName or args.features_file):
+        try:
+            load_corpus_data(args, log)  # the processes then read the features from the cache
+        except (corpora.CorpusError, CacheError) as error:
+            sys.exit(f"error: {error}")
+    log(f"training seeds {', '.join(map(str, chosen))} at once")
+    flags, running = single_seed_flags(argv), {}
+    for seed in chosen:
+        run_dir = Path(args.datadir) / str(seed)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / "train_output.log", "w") as output:
+            running[seed] = subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), *flags, "--seed", str(seed), "-d", str(run_dir),
+                 "--quiet"], stdout=output, stderr=subprocess.STDOUT)
+    summaries = {}
+    for seed, process in running.items():
+        finished = process.wait() == 0
+        summaries[seed] = json.loads((Path(args.datadir) / str(seed) / "results.json").read_text()) if finished else None
+        log(f"seed {seed}: " + ("done" if finished else f"failed (exit {process.returncode}), see "
+                                f"{Path(args.datadir) / str(seed) / 'train_output.log'}"))
+    if any(summary is None for summary in summaries.values()):
+        sys.exit(f"error: {sum(s is None for s in summaries.values())} of {len(chosen)} seeds failed")
+    return summaries
 
 
 def metric_suffix(args) -> str:

@@ -62,7 +62,7 @@ def test_results_json_and_run_files(glam_run):
     assert "epoch: 0, lr:" in (run_dir / "GLAM_train.log").read_text()
     log = (run_dir.parent / "GLAM_mfcc_impro.log").read_text()
     assert "2602656884" in log and "neutral" in log
-    assert "synthetic demo corpus" in completed.stdout
+    assert "this is a synthetic corpus" in completed.stdout
     # the model summary is printed at the start of training, as the original does
     assert "Total params: 904,078" in completed.stdout
 
@@ -235,3 +235,23 @@ def test_epoch_csv_and_tensorboard_log_every_epoch(tiny_corpus, tmp_path, cache)
     assert [e.step for e in losses] == [0, 1]
     assert [e.value for e in losses] == pytest.approx([e["loss"] for e in summary["epochs"]], rel=1e-6)
     assert len(events.Scalars("selection_set/WA_UA_mean")) == 2
+
+
+def test_seeds_at_once_equal_seeds_one_by_one(tiny_corpus, tmp_path, cache):
+    """--seeds 2 trains the first two unfinished seeds of the file concurrently; each equals its solo run."""
+    seeds_file = tmp_path / "seeds.txt"
+    seeds_file.write_text("11\n22\n33\n")
+    alone = train.main(mhcnn_args(tiny_corpus, tmp_path / "alone" / "MHCNN" / "22", cache, "-e", "1",
+                                  "--seed", "22"))
+    together = tmp_path / "together" / "MHCNN"
+    summaries = train.main(mhcnn_args(tiny_corpus, together, cache, "-e", "1", "--seeds", "2",
+                                      "--seeds_file", str(seeds_file)))
+    assert sorted(summaries) == [11, 22] and summaries[11]["args"]["seed"] == 11
+    assert summaries[22]["epochs"][0]["loss"] == alone["epochs"][0]["loss"]
+    assert summaries[22]["test_utterances"] == alone["test_utterances"]
+    lines = (together / "MHCNN_mfcc_impro.metric").read_text().splitlines()
+    assert sorted(line.split()[0] for line in lines) == ["11", "22"]
+    assert (tmp_path / "alone" / "MHCNN" / "MHCNN_mfcc_impro.metric").read_text().splitlines()[0] in lines
+    # the next call continues with the seeds not yet in the results file
+    assert sorted(train.main(mhcnn_args(tiny_corpus, together, cache, "-e", "1", "--seeds", "2",
+                                        "--seeds_file", str(seeds_file)))) == [33]
