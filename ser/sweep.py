@@ -24,8 +24,8 @@ line wins over it.
 A task is one ``train.py`` process for one seed (and fold), writing exactly what that command
 writes by hand: ``RESULTS_DIR/<results folder>/<MODEL>/<seed>[/fold<K>]`` and a line in the
 ``.metric`` file beside it (ser/results.py). A task is finished when its seed has that line, so
-a rerun of the same command skips finished tasks and completes only what is missing. (One
-process per seed: the multi-seed engine of issue 5 does not exist yet.)
+a rerun of the same command skips finished tasks and completes only what is missing. Several
+workers may share a GPU (``--workers``), as ``train.py --seeds N`` does for one row.
 
 Backends (``--backend``):
 
