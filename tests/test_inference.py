@@ -25,7 +25,7 @@ def trained_run(tiny_corpus, tmp_path_factory):
     """MHCNN trained for two epochs on the synthetic corpus by train.py --SaveModel."""
     work = tmp_path_factory.mktemp("trained")
     summary = train.main(["-m", "MHCNN", "-e", "2", "--data", str(tiny_corpus), "--quiet", "-g", "-1",
-                          "--train_overlap", "1", "-d", str(work / "run" / "1"), "--cache_dir", str(work / "cache"),
+                          "--train_overlap", "0", "-d", str(work / "run" / "1"), "--cache_dir", str(work / "cache"),
                           "--SaveModel"])
     return work / "run" / "1" / summary["checkpoint"], summary
 
