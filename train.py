@@ -815,13 +815,18 @@ def run_seeds(args, argv: list[str]) -> dict:
             sys.exit(f"error: {error}")
     log(f"training seeds {', '.join(map(str, chosen))} at once")
     flags, running = single_seed_flags(argv), {}
+    env = dict(os.environ)
+    if args.gpu is not None and args.gpu < 0 or not torch.cuda.is_available():
+        # processes sharing the CPU each get their share of the cores: oversubscribed torch
+        # threads slow everyone down several times
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // len(chosen)))
     for seed in chosen:
         run_dir = Path(args.datadir) / str(seed)
         run_dir.mkdir(parents=True, exist_ok=True)
         with open(run_dir / "train_output.log", "w") as output:
             running[seed] = subprocess.Popen(
                 [sys.executable, str(Path(__file__).resolve()), *flags, "--seed", str(seed), "-d", str(run_dir),
-                 "--quiet"], stdout=output, stderr=subprocess.STDOUT)
+                 "--quiet"], stdout=output, stderr=subprocess.STDOUT, env=env)
     summaries = {}
     for seed, process in running.items():
         finished = process.wait() == 0
