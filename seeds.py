@@ -28,6 +28,18 @@ def write_seeds(path: str = SEEDS_FILE) -> None:
     os.replace(tmp, path)
 
 
+def read_seeds(path: str = SEEDS_FILE) -> list[int]:
+    """The seeds of ``path`` in order; the file is written first when it is missing.
+    ValueError names the file when it cannot be read as integers."""
+    if not os.path.exists(path):
+        write_seeds(path)
+    try:
+        with open(path) as f:
+            return [int(word) for word in f.read().split()]
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read seeds from {path} ({error}); delete it to have it written again")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default=SEEDS_FILE, help="file to write (default: %(default)s)")

@@ -167,7 +167,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                             "process each on the same device, in DATADIR/<seed> (-d names the model folder); each "
                             "trains exactly what --seed S -d DATADIR/S trains alone; features are computed once")
     speed.add_argument("--seeds_file", default=seeds.SEEDS_FILE,
-                       help="the seeds --seeds takes in order (the paper's 100 when the file is missing)")
+                       help="the seeds --seeds takes in order (written with the paper's 100 when missing, as seeds.py does)")
     state = parser.add_argument_group("interruption and logs")
     state.add_argument("--resume", action="store_true",
                        help="continue an interrupted run from its last completed epoch (DATADIR/resume_<stem>.pt); "
@@ -800,10 +800,9 @@ def run_seeds(args, argv: list[str]) -> dict:
                                args.protocol, args.fold)
     done = results.seeds_done(Path(args.datadir) / f"{stem}{metric_suffix(args)}")
     try:
-        candidates = ([int(line) for line in Path(args.seeds_file).read_text().split()]
-                      if Path(args.seeds_file).exists() else seeds.paper_seeds())
-    except (OSError, ValueError) as error:
-        sys.exit(f"error: cannot read seeds from {args.seeds_file} ({error})")
+        candidates = seeds.read_seeds(args.seeds_file)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
     chosen = [seed for seed in candidates if seed not in done][:args.seeds]
     if not chosen:
         print(f"every seed of {args.seeds_file} is in the results file already: nothing to train")

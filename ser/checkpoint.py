@@ -26,6 +26,7 @@ import torch
 import models
 import ser
 from ser import spectral
+from ser.augment import MinMaxScaler
 from ser.dataset import FeatureSettings
 
 FORMAT = "ser-checkpoint/1"
@@ -108,8 +109,9 @@ def scale(checkpoint: dict, maps: np.ndarray) -> np.ndarray:
     """(N, F, T) feature maps with the checkpoint's min-max scaling applied (if it has one)."""
     if checkpoint.get("scaler") is None:
         return maps
-    minimum, factor = (checkpoint["scaler"][k].numpy() for k in ("minimum", "scale"))
-    return ((maps - minimum[None, :, None]) * factor[None, :, None]).astype(np.float32)
+    scaler = MinMaxScaler()
+    scaler.minimum, scaler.scale = (checkpoint["scaler"][k].numpy() for k in ("minimum", "scale"))
+    return scaler.transform(maps)
 
 
 def check_compatible(checkpoint: dict, *, model_name: str | None = None,

@@ -256,17 +256,14 @@ def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]
 
 
 def read_seeds(path: str | os.PathLike) -> list[int]:
-    """The seeds of ``seeds.txt`` in order; the file is written (as ``seeds.py`` does) when missing."""
-    path = Path(path)
-    if not path.exists():
-        if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
-        import seeds
-        seeds.write_seeds(str(path))
+    """The seeds of ``seeds.txt`` in order (``seeds.read_seeds``: written when missing)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import seeds
     try:
-        return [int(line) for line in path.read_text().split()]
-    except (OSError, ValueError) as error:
-        raise SweepError(f"cannot read seeds from {path} ({error}); delete it to have it written again")
+        return seeds.read_seeds(str(path))
+    except ValueError as error:
+        raise SweepError(str(error))
 
 
 def grid_rows(recipes: dict[str, Recipe], names: list[str], models: list[str], subsets: list[str]) -> list[Recipe]:
