@@ -40,6 +40,10 @@ MFCC_PARAMS = dict(n_fft=2048, hop_length=512, win_length=None, window="hann", c
                    pad_mode="constant", power=2.0, n_mels=128, fmin=0.0, fmax=None,
                    htk=False, norm="slaney")
 DB_REF, DB_AMIN, DB_TOP = 1.0, 1e-10, 80.0
+# APCNN's spectrogram: the lowest 400 bins of a 3198-point FFT.
+SPECTROGRAM_NFFT, SPECTROGRAM_BINS = 3198, 400
+# The original's melspectrogram call; n_mels is librosa's default, spelled out.
+MELSPECTROGRAM_PARAMS = dict(n_fft=800, hop_length=400, n_mels=128)
 
 
 def segment_hop(segment_length: float, overlap: float, sr: int) -> int:
@@ -95,10 +99,15 @@ def mfcc(segments: np.ndarray, sr: int, n_mfcc: int = 26) -> np.ndarray:
     return scipy.fft.dct(db, axis=-2, type=2, norm="ortho")[..., :n_mfcc, :]
 
 
+def _frame_count(n: int, frame_len: int, frame_step: int) -> int:
+    """python_speech_features' frame count for ``n`` samples: ``1 + ceil((n - len)/step)``."""
+    return 1 if n <= frame_len else 1 + math.ceil((n - frame_len) / frame_step)
+
+
 def _frames(segments: np.ndarray, frame_len: int, frame_step: int) -> np.ndarray:
     """python_speech_features framing: ``1 + ceil((N - len)/step)`` frames, zero padded end."""
+    count = _frame_count(segments.shape[-1], frame_len, frame_step)
     n = segments.shape[-1]
-    count = 1 if n <= frame_len else 1 + math.ceil((n - frame_len) / frame_step)
     padded_len = (count - 1) * frame_step + frame_len
     padded = np.zeros(segments.shape[:-1] + (padded_len,), dtype=segments.dtype)
     padded[..., :n] = segments
@@ -106,7 +115,7 @@ def _frames(segments: np.ndarray, frame_len: int, frame_step: int) -> np.ndarray
     return padded[..., index]  # (S, frames, frame_len)
 
 
-def spectrogram(segments: np.ndarray, nfft: int = 3198, bins: int = 400) -> np.ndarray:
+def spectrogram(segments: np.ndarray, nfft: int = SPECTROGRAM_NFFT, bins: int = SPECTROGRAM_BINS) -> np.ndarray:
     """APCNN's log power spectrogram, ``(S, 400, frames)``."""
     frames = _frames(segments.astype(np.float64), 640, 160)
     power = np.abs(np.fft.rfft(frames, nfft)) ** 2 / nfft
@@ -115,7 +124,7 @@ def spectrogram(segments: np.ndarray, nfft: int = 3198, bins: int = 400) -> np.n
     return np.swapaxes(log_power, -1, -2)[..., :bins, :]
 
 
-def interspeech2018(segments: np.ndarray, nfft: int = 3198, bins: int = 400) -> np.ndarray:
+def interspeech2018(segments: np.ndarray, nfft: int = SPECTROGRAM_NFFT, bins: int = SPECTROGRAM_BINS) -> np.ndarray:
     """Magnitude spectrum scaled to [-1, 1] by its maximum, then mu-law (mu 255)."""
     frames = _frames(segments.astype(np.float64), 640, 160)
     mag = np.abs(np.fft.rfft(frames, nfft))
@@ -158,7 +167,7 @@ def fbank(segments: np.ndarray, sr: int, nfilt: int, high: float | None = None, 
 
 
 def melspectrogram(segments: np.ndarray, sr: int) -> np.ndarray:
-    mel = librosa.feature.melspectrogram(y=segments, sr=sr, n_fft=800, hop_length=400)
+    mel = librosa.feature.melspectrogram(y=segments, sr=sr, **MELSPECTROGRAM_PARAMS)
     return np.log10(mel)
 
 
@@ -182,10 +191,22 @@ def features_of_segments(segments: np.ndarray, sr: int, kind: str, n_mfcc: int =
 
 
 def feature_shape(kind: str, segment_length: float, sr: int = SAMPLE_RATE, n_mfcc: int = 26) -> tuple[int, int]:
-    """``(F, T)`` of one segment's map, computed on a silent segment."""
-    probe = np.zeros((1, int(segment_length * sr)), dtype=np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):  # log of silence; only the shape matters
-        return tuple(features_of_segments(probe, sr, kind, n_mfcc).shape[1:])
+    """``(F, T)`` of one segment's map, from each kind's framing alone.
+
+    Every run asks for it before reading its cached features; computing a map instead would
+    load librosa and compile its numba kernels, seconds per process for nothing (a test checks
+    these shapes against computed maps for every kind).
+    """
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"unknown feature kind {kind!r}; choose one of: {', '.join(FEATURE_KINDS)}")
+    n = int(segment_length * sr)
+    if kind == "mfcc":  # centred STFT frames
+        return min(n_mfcc, MFCC_PARAMS["n_mels"]), 1 + n // MFCC_PARAMS["hop_length"]
+    if kind in ("spectrogram", "interspeech2018"):
+        return min(SPECTROGRAM_BINS, SPECTROGRAM_NFFT // 2 + 1), _frame_count(n, 640, 160)
+    if kind in ("logfbank", "fbank"):
+        return _frame_count(n, round(0.040 * sr), round(0.010 * sr)), 40 if kind == "logfbank" else 26
+    return MELSPECTROGRAM_PARAMS["n_mels"], 1 + n // MELSPECTROGRAM_PARAMS["hop_length"]  # centred frames
 
 
 def extract(wav: np.ndarray, sr: int, kind: str, segment_length: float, overlap: float,

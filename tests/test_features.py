@@ -100,6 +100,16 @@ def test_every_kind_is_finite_float32(kind):
     assert out.shape[1:] == features.feature_shape(kind, 2.0)
 
 
+@pytest.mark.parametrize("kind", features.FEATURE_KINDS)
+@pytest.mark.parametrize("length, sr", [(0.03, SR), (0.3, SR), (1.8, SR), (2.01, SR), (3.3, SR), (1.8, 8000),
+                                        (2.0, 22050)])
+def test_shape_from_framing_equals_the_computed_maps(kind, length, sr):
+    """feature_shape never computes a map; each kind's framing must still predict its size."""
+    wav = np.random.default_rng(1).standard_normal((2, int(length * sr))).astype(np.float32)
+    computed = features.features_of_segments(wav, sr, kind, n_mfcc=26).shape[1:]
+    assert features.feature_shape(kind, length, sr, n_mfcc=26) == computed
+
+
 def test_unknown_kind_lists_choices():
     with pytest.raises(ValueError, match="mfcc"):
         features.extract(golden_signal(), SR, "wav2vec", 2.0, 1.0)
