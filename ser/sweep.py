@@ -810,9 +810,10 @@ def get_args_parser() -> argparse.ArgumentParser:
                      help="times a failed or killed task is tried again (default: 1)")
     run.add_argument("--warm-cache", action=argparse.BooleanOptionalAction, default=None,
                      help="compute feature caches before the fan-out (default: when tasks run in parallel)")
-    run.add_argument("--train-command", default=DEFAULT_TRAIN_COMMAND,
+    run.add_argument("--train-command", default=os.environ.get("SER_TRAIN_COMMAND", DEFAULT_TRAIN_COMMAND),
                      help="what runs a task ({python}: the task's interpreter, {train}: train.py); to wrap "
-                          "train.py, e.g. 'nice -n 10 {python} {train}' (default: '{python} {train}')")
+                          "train.py, e.g. 'nice -n 10 {python} {train}' (default: env SER_TRAIN_COMMAND, "
+                          "else '{python} {train}'; the env reaches sweeps the recipe scripts start)")
     run.add_argument("--summary", default=None, help="JSON summary (default: RESULTS_DIR/sweep_summary.json)")
     run.add_argument("--dry-run", action="store_true", help="list the tasks and their commands, run nothing")
     return parser

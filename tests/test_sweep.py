@@ -185,6 +185,19 @@ def test_each_visible_gpu_gets_a_worker(fake, monkeypatch):
         sweep.parse_gpus("0,x")
 
 
+def test_train_command_comes_from_the_environment_unless_given(fake, monkeypatch):
+    """SER_TRAIN_COMMAND reaches the sweeps that the recipe scripts start; the flag wins."""
+    command, data, seeds = fake
+    monkeypatch.setenv("SER_TRAIN_COMMAND", command)
+    status, summary = run_sweep("--recipes", "MHCNN", "--seeds", 1, "--gpus", -1, "--no-warm-cache",
+                                "--results-dir", data, "--seeds-file", seeds)
+    assert status == 0 and (Path(summary["runs"][0]["run_dir"]) / "device").read_text() == "-1"
+    assert "fake_train.py" in Path(summary["runs"][0]["log"]).read_text()
+    monkeypatch.setenv("SER_TRAIN_COMMAND", "false")
+    assert sweep.parse_args(cli("--recipes", "MHCNN", "--train-command", command)).train_command == command
+    assert sweep.parse_args(cli("--recipes", "MHCNN")).train_command == "false"
+
+
 def test_killed_task_is_retried_and_succeeds(fake, monkeypatch):
     command, data, seeds = fake
     monkeypatch.setenv("FAKE_KILL_ONCE", str(FIRST_SEEDS[1]))
