@@ -1,4 +1,4 @@
-"""Every sweep recipe in scripts/ runs, resumes, and works when copied to the repository root."""
+"""Every script in scripts/ trains end to end, resumes, and works when copied to the repository root."""
 import json
 import math
 import os
@@ -16,24 +16,33 @@ from ser import results
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = [line.split()[0] for line in (ROOT / "scripts" / "recipes.tsv").read_text().splitlines()
            if line.strip() and not line.startswith("#")]
-# One epoch and sparse segments keep each smoke run to seconds; flags after `--` win.
-SMOKE_FLAGS = ["-e", "1", "--train_overlap", "1", "--test_overlap", "1", "-g", "-1", "--quiet"]
-# Smoke runs, chosen to cover rather than repeat: every script is the same `sweep` file, and a
-# row changes only the model, subset, results folder and train.py flags, whose planned command
-# the dry run checks for every row. So every MFCC model trains once with its own row's flags
-# (the defaults, --batch_size 128, the comparison rows' step/adam flags), every subset at least
-# once, and the README's MACNN name (a link sharing MHCNN's folder) runs. One train.py process
-# per row costs 10-30 s on 2 cores, so all 24 rows would add minutes; the spectrogram rows
-# (attnpooling*: 400x197 maps) take over a minute per epoch even on the tiny corpus, so
-# CNN_AttnPooling trains in tests/test_train_every_model.py (on MFCCs) and its rows are dry-run.
-SMOKE_RECIPES = ["GLAM", "ResMultiConv3", "MACNN", "MHResMultiConv3_script", "AAResMultiConv3_script",
-                 "AACNN_all"]
-SPECTROGRAM_ONLY_MODELS = {"CNN_AttnPooling"}
+TABLES = ["alpha_table", "split811_table"]
+ALPHA_TABLE = ["0", "0.3", "0.5", "0.8", "1", "2", "3"]
+SPLIT811_TABLE = [f"{row}{suffix}" for suffix in ("", "_script", "_all") for row in ("attnpooling", "MHCNN", "AACNN", "GLAM")]
+# One epoch of a smaller batch over unoverlapped segments keeps each run to about a second on the
+# micro corpus (flags after `--` win over the row's); the row's own flags are what the dry run
+# checks. The spectrogram rows' 400x197 maps cost 70 ms a segment to train on two cores, so the
+# corpus is the tiny one less two dialogs in three.
+SMOKE_FLAGS = ["-e", "1", "--train_overlap", "0", "--test_overlap", "0", "-b", "8", "--quiet"]
 
 
 @pytest.fixture(scope="module")
-def workspace(tiny_corpus, tmp_path_factory):
-    """A copy of the repository's code (not its data), using the project's virtual environment."""
+def micro_corpus(tiny_corpus, tmp_path_factory):
+    """Every third dialog of the tiny corpus (its labels and wavs), every class still in each subset."""
+    dialogs = sorted(p.stem for p in Path(tiny_corpus).glob("Session*/dialog/EmoEvaluation/*.txt"))
+    kept = set(dialogs[::5])
+
+    def left_out(folder, names):
+        return [n for n in names if Path(folder).name in ("EmoEvaluation", "wav") and Path(n).stem not in kept]
+
+    return shutil.copytree(tiny_corpus, tmp_path_factory.mktemp("micro") / "IEMOCAP_full_release", ignore=left_out)
+
+
+@pytest.fixture(scope="module")
+def workspace(micro_corpus, tmp_path_factory):
+    """A copy of the repository's code (not its data), using the project's virtual environment,
+    whose sweeps run train.py through a warm server (tests/trainserver.py) instead of a fresh
+    interpreter per run."""
     work = tmp_path_factory.mktemp("repo")
     for name in ("train.py", "path.py", "seeds.py", "requirements.txt", "requirements-test.txt"):
         shutil.copy(ROOT / name, work / name)
@@ -42,7 +51,18 @@ def workspace(tiny_corpus, tmp_path_factory):
                         ignore=shutil.ignore_patterns("__pycache__"))
     env = dict(os.environ, SER_VENV=str(Path(sys.executable).parents[1]),
                SER_CACHE_DIR=str(work / "cache"), PYTHONUNBUFFERED="1")
-    return work, env, tiny_corpus
+    env.pop("RESULTS_DIR", None)
+    server_script, socket_path = ROOT / "tests" / "trainserver.py", work / "train.sock"
+    with open(work / "trainserver.log", "w") as log:
+        server = subprocess.Popen([sys.executable, str(server_script), "serve", str(socket_path)], cwd=work,
+                                  env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready", (work / "trainserver.log").read_text()[-3000:]
+        env["SER_TRAIN_COMMAND"] = shlex.join(["{python}", str(server_script), "run", str(socket_path), "{train}"])
+        yield work, env, micro_corpus
+    finally:
+        server.kill()
+        server.wait()
 
 
 def run_script(script, args, env, cwd):
@@ -56,6 +76,22 @@ def recipe_row(name):
     for line in (ROOT / "scripts" / "recipes.tsv").read_text().splitlines():
         if line.split()[:1] == [name]:
             return line.split()
+
+
+def expected_runs(script: str, results_dir: Path) -> dict[Path, tuple]:
+    """The .metric file each run of ``script`` (one seed) must write: (model, subset, α, protocol)."""
+    rows = {"alpha_table": [("GLAM", alpha) for alpha in ALPHA_TABLE],
+            "split811_table": [(recipe, None) for recipe in SPLIT811_TABLE]}.get(script, [(script, None)])
+    protocol = "811" if script == "split811_table" else "paper"
+    where = results_dir / "split811" if protocol == "811" else results_dir
+    runs = {}
+    for recipe, alpha in rows:
+        _, model, subset, tag, default_alpha, *flags = recipe_row(recipe)
+        alpha = alpha or default_alpha
+        features = flags[flags.index("-f") + 1] if "-f" in flags else "mfcc"
+        stem = results.result_stem(model, features, subset, protocol=protocol)
+        runs[where / tag.replace("{alpha}", alpha) / model / f"{stem}.metric"] = (model, subset, float(alpha), protocol)
+    return runs
 
 
 def test_every_recipe_builds_a_valid_train_command(workspace):
@@ -80,28 +116,31 @@ def test_every_recipe_builds_a_valid_train_command(workspace):
         assert Path(args.datadir).parent == work / "planned" / tag.replace("{alpha}", alpha) / model
 
 
-def test_smoke_runs_cover_every_model_and_subset():
-    """A row added for a new model or subset must join SMOKE_RECIPES (or be explained above)."""
-    rows = [recipe_row(r) for r in RECIPES]
-    smoked = [recipe_row(r) for r in SMOKE_RECIPES]
-    assert {row[1] for row in smoked} == {row[1] for row in rows} - SPECTROGRAM_ONLY_MODELS
-    assert {row[2] for row in smoked} == {row[2] for row in rows}
-    assert all("spectrogram" in row for row in rows if row[1] in SPECTROGRAM_ONLY_MODELS)
+def test_every_script_is_smoke_tested():
+    """A new script in scripts/ must be a recipe row or join TABLES (and expected_runs)."""
+    scripts = {p.name for p in (ROOT / "scripts").iterdir() if p.is_file() and os.access(p, os.X_OK)}
+    assert scripts == {"sweep", *RECIPES, *TABLES}
+    assert len(SPLIT811_TABLE) == 12 and all(recipe_row(r) for r in SPLIT811_TABLE)
 
 
-@pytest.mark.parametrize("recipe", SMOKE_RECIPES)
-def test_recipe_trains_one_seed(recipe, workspace):
+@pytest.mark.parametrize("script", [*RECIPES, *TABLES])
+def test_script_trains_each_of_its_runs(script, workspace):
+    """`scripts/NAME -1 1 -- --data CORPUS -e 1 ...`: every run of the script trains one epoch
+    and lands in its own .metric file, and nothing else is written."""
     work, env, corpus = workspace
-    run_script(work / "scripts" / recipe, ["-1", "1", "--", "--data", str(corpus), *SMOKE_FLAGS], env, work)
-    _, model, subset, tag, alpha, *flags = recipe_row(recipe)
-    features = flags[flags.index("-f") + 1] if "-f" in flags else "mfcc"
-    metric = work / "data" / tag.replace("{alpha}", alpha) / model / f"{model}_{features}_{subset}.metric"
-    [line] = results.read_metric(metric)
-    assert all(0 <= line[score] <= 100 for score in ("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1"))
-    summary = json.loads((metric.parent / str(line["seed"]) / "results.json").read_text())
-    assert (summary["model"]["name"], summary["args"]["impro_or_script"]) == (model, subset)
-    assert summary["args"]["alpha"] == float(alpha) and summary["args"]["epochs"] == 1
-    assert len(summary["epochs"]) == 1 and math.isfinite(summary["epochs"][0]["loss"])
+    results_dir = work / "results" / script
+    run_script(work / "scripts" / script, ["-1", "1", "--", "--data", str(corpus), *SMOKE_FLAGS],
+               dict(env, RESULTS_DIR=str(results_dir)), work)
+    runs = expected_runs(script, results_dir)
+    assert sorted(results_dir.rglob("*.metric")) == sorted(runs)
+    for metric, (model, subset, alpha, protocol) in runs.items():
+        [line] = results.read_metric(metric)
+        assert all(0 <= line[score] <= 100 for score in ("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1"))
+        summary = json.loads((metric.parent / str(line["seed"]) / "results.json").read_text())
+        assert (summary["model"]["name"], summary["args"]["impro_or_script"]) == (model, subset)
+        assert (summary["args"]["alpha"], summary["args"]["protocol"]) == (alpha, protocol)
+        assert summary["args"]["epochs"] == 1 and summary["args"]["batch_size"] == 8
+        assert len(summary["epochs"]) == 1 and math.isfinite(summary["epochs"][0]["loss"])
 
 
 def test_rerun_resumes_at_the_next_seed_and_copy_to_root_works(workspace):
@@ -115,8 +154,18 @@ def test_rerun_resumes_at_the_next_seed_and_copy_to_root_works(workspace):
     assert [r["seed"] for r in results.read_metric(metric)] == [2602656884, 3431165269]
 
 
-def test_unknown_recipe_lists_the_known_ones(workspace):
+@pytest.mark.parametrize("table", TABLES)
+def test_table_scripts_work_when_copied_to_the_root(table, workspace):
+    work, env, corpus = workspace
+    shutil.copy(work / "scripts" / table, work / table)
+    completed = run_script(work / table, ["-1", "0", "--", "--data", str(corpus)],
+                           dict(env, RESULTS_DIR=str(work / "copied")), work)
+    assert "0 runs in the grid" in completed.stdout
+
+
+@pytest.mark.parametrize("rows", ["NoSuchRow", "GLAM,NoSuchRow"])
+def test_unknown_recipe_lists_the_known_ones(rows, workspace):
     work, env, _ = workspace
-    completed = subprocess.run([str(work / "scripts" / "sweep"), "NoSuchRow"], cwd=work, env=env,
+    completed = subprocess.run([str(work / "scripts" / "sweep"), rows], cwd=work, env=env,
                                capture_output=True, text=True)
-    assert completed.returncode == 2 and "GLAM_script" in completed.stderr
+    assert completed.returncode == 2 and "NoSuchRow" in completed.stderr and "GLAM_script" in completed.stderr

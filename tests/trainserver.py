@@ -1,0 +1,99 @@
+"""A warm ``train.py`` for tests that start many short trainings through the sweep scripts.
+
+A fresh ``python train.py ...`` spends about 3 s importing torch, scikit-learn and librosa
+before it trains anything, and the script smoke tests start dozens of them. The server
+imports train.py's modules once; for each request it forks a child that runs train.py as
+``__main__`` with the requester's argv, working directory, environment and standard streams,
+so the child runs the same program a fresh process would, minus the imports. The server
+itself never runs torch code, so no thread pool exists to be broken by the fork.
+
+    python tests/trainserver.py serve SOCKET          prints "ready" once it takes requests
+    python tests/trainserver.py run SOCKET train.py ARGS...    exits with train.py's status
+
+The sweep starts the second form through ``SER_TRAIN_COMMAND``.
+"""
+import json
+import os
+import runpy
+import socket
+import sys
+import traceback
+
+STREAMS = (0, 1, 2)
+
+
+def run(socket_path: str, argv: list[str]) -> int:
+    """Ask the server to run ``argv`` here (cwd, environment, stdin/stdout/stderr); its status."""
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.connect(socket_path)
+        request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+        socket.send_fds(connection, [request], list(STREAMS))
+        connection.shutdown(socket.SHUT_WR)
+        reply = b"".join(iter(lambda: connection.recv(64), b""))
+    return int(reply)
+
+
+def serve(socket_path: str) -> None:
+    sys.path.insert(0, os.getcwd())
+    # What every child imports: train.py's modules, and what a run imports lazily on its way
+    # (torch's optimizers load torch._dynamo on their first step; features load librosa's parts).
+    import librosa.feature  # noqa: F401
+    import torch._dynamo  # noqa: F401
+    import train  # noqa: F401
+
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(socket_path)
+        listener.listen()
+        print("ready", flush=True)
+        while True:
+            connection, _ = listener.accept()
+            with connection:
+                data, fds, _, _ = socket.recv_fds(connection, 1 << 20, len(STREAMS))
+                request = json.loads(data + b"".join(iter(lambda: connection.recv(1 << 16), b"")))
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    connection.close()
+                    run_child(request, fds)
+                for fd in fds:
+                    os.close(fd)
+                _, status = os.waitpid(pid, 0)
+                try:
+                    connection.sendall(str(os.waitstatus_to_exitcode(status)).encode())
+                except OSError:  # the requester was stopped meanwhile; serve the next one
+                    pass
+
+
+def run_child(request: dict, fds: list[int]) -> None:
+    """Become ``python ARGV`` in the requester's place; never returns."""
+    for target, fd in zip(STREAMS, fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.argv = request["argv"]
+    status = 0
+    try:
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    except SystemExit as exit_:
+        if isinstance(exit_.code, int) or exit_.code is None:
+            status = exit_.code or 0
+        else:  # sys.exit("message"): Python prints it and exits with 1
+            print(exit_.code, file=sys.stderr)
+            status = 1
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    mode, path, *rest = sys.argv[1:]
+    if mode == "serve":
+        serve(path)
+    else:
+        status = run(path, rest)
+        sys.exit(128 - status if status < 0 else status)
