@@ -6,12 +6,13 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 import train
-from ser import results
+from ser import corpora, labels, results
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = [line.split()[0] for line in (ROOT / "scripts" / "recipes.tsv").read_text().splitlines()
@@ -21,21 +22,25 @@ ALPHA_TABLE = ["0", "0.3", "0.5", "0.8", "1", "2", "3"]
 SPLIT811_TABLE = [f"{row}{suffix}" for suffix in ("", "_script", "_all") for row in ("attnpooling", "MHCNN", "AACNN", "GLAM")]
 # One epoch of a smaller batch over unoverlapped segments keeps each run to about a second on the
 # micro corpus (flags after `--` win over the row's); the row's own flags are what the dry run
-# checks. The spectrogram rows' 400x197 maps cost 70 ms a segment to train on two cores, so the
-# corpus is the tiny one less two dialogs in three.
+# checks. The spectrogram rows' 400x197 maps cost 70 ms a segment to train on two cores, hence
+# a corpus of every fifth dialog of the tiny one.
 SMOKE_FLAGS = ["-e", "1", "--train_overlap", "0", "--test_overlap", "0", "-b", "8", "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def micro_corpus(tiny_corpus, tmp_path_factory):
-    """Every third dialog of the tiny corpus (its labels and wavs), every class still in each subset."""
+    """Every fifth dialog of the tiny corpus (its labels and wavs), with every class in each subset."""
     dialogs = sorted(p.stem for p in Path(tiny_corpus).glob("Session*/dialog/EmoEvaluation/*.txt"))
     kept = set(dialogs[::5])
 
     def left_out(folder, names):
         return [n for n in names if Path(folder).name in ("EmoEvaluation", "wav") and Path(n).stem not in kept]
 
-    return shutil.copytree(tiny_corpus, tmp_path_factory.mktemp("micro") / "IEMOCAP_full_release", ignore=left_out)
+    micro = shutil.copytree(tiny_corpus, tmp_path_factory.mktemp("micro") / "IEMOCAP_full_release", ignore=left_out)
+    utterances = corpora.scan_iemocap(micro).utterances
+    for subset in corpora.SUBSETS:
+        assert {u.label for u in corpora.select(utterances, subset)} >= set(labels.LABEL_SETS["glam"])
+    return micro
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +57,9 @@ def workspace(micro_corpus, tmp_path_factory):
     env = dict(os.environ, SER_VENV=str(Path(sys.executable).parents[1]),
                SER_CACHE_DIR=str(work / "cache"), PYTHONUNBUFFERED="1")
     env.pop("RESULTS_DIR", None)
-    server_script, socket_path = ROOT / "tests" / "trainserver.py", work / "train.sock"
+    # A socket path must stay under ~100 bytes, which a deep temporary folder can exceed.
+    socket_dir = Path(tempfile.mkdtemp(prefix="ser-"))
+    server_script, socket_path = ROOT / "tests" / "trainserver.py", socket_dir / "train.sock"
     with open(work / "trainserver.log", "w") as log:
         server = subprocess.Popen([sys.executable, str(server_script), "serve", str(socket_path)], cwd=work,
                                   env=env, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -63,6 +70,7 @@ def workspace(micro_corpus, tmp_path_factory):
     finally:
         server.kill()
         server.wait()
+        shutil.rmtree(socket_dir)
 
 
 def run_script(script, args, env, cwd):
