@@ -189,7 +189,7 @@ def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimize
     ``amp``: forward passes and loss in bf16 autocast."""
     model.train()
     order = epoch_permutation(len(y)).to(X.device)
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=X.device)  # as ser.engine.train_one_epoch
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
         with engine.autocast(X.device, amp):
@@ -198,8 +198,8 @@ def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimize
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total += loss.item() * len(index)
-    return total / max(len(order), 1)
+        total += loss.detach().double() * len(index)
+    return total.item() / max(len(order), 1)
 
 
 def selection_key(selection: str) -> Callable[[Scores], float]:

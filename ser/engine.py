@@ -105,7 +105,9 @@ def train_one_epoch(model: nn.Module, data: TrainSegments, X: torch.Tensor, y: t
     model.train()
     device = X.device
     order = epoch_permutation(len(data.y)).to(device)
-    total = 0.0
+    # Summed on the device in float64, the same operations as summing loss.item() in Python,
+    # without making every step wait for the GPU.
+    total = torch.zeros((), dtype=torch.float64, device=device)
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
         x, target = X[index].unsqueeze(1), y[index]
@@ -121,8 +123,8 @@ def train_one_epoch(model: nn.Module, data: TrainSegments, X: torch.Tensor, y: t
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total += loss.item() * len(index)
-    return total / max(len(order), 1)
+        total += loss.detach().double() * len(index)
+    return total.item() / max(len(order), 1)
 
 
 @torch.no_grad()
