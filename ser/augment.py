@@ -156,10 +156,10 @@ def batch_loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor, criterio
     mixing = options.alpha > 0
     if mixing and options.mixup == "glam":
         lam = rng.beta(options.alpha, options.alpha)
-        partner = torch.randperm(len(x)).to(x.device)
+        partner = engine.to_device(torch.randperm(len(x)), x.device)
     elif mixing:
-        partner = torch.randperm(len(x)).to(x.device)
-        lam = torch.as_tensor(sample_lambdas(rng, options.alpha, len(x)), dtype=x.dtype, device=x.device)
+        partner = engine.to_device(torch.randperm(len(x)), x.device)
+        lam = engine.to_device(torch.as_tensor(sample_lambdas(rng, options.alpha, len(x)), dtype=x.dtype), x.device)
 
     def mixed(inputs: torch.Tensor) -> torch.Tensor:
         if not mixing:
@@ -177,7 +177,7 @@ def batch_loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor, criterio
         loss = (lam * per_sample(out, target) + (1 - lam) * per_sample(out, target[partner])).mean()
     if options.stability_weight > 0:
         if noisy is None:
-            noisy = x + options.stability_sigma * torch.randn(x.shape).to(x.device)
+            noisy = x + options.stability_sigma * engine.to_device(torch.randn(x.shape), x.device)
         loss = loss + options.stability_weight * stability_term(out, model(mixed(noisy)), options.stability_loss)
     return loss
 

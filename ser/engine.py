@@ -56,6 +56,15 @@ def epoch_permutation(n: int) -> torch.Tensor:
     return torch.randperm(n, generator=generator)
 
 
+def to_device(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A CPU tensor drawn during a step (the faithful random streams are on the CPU), on the
+    device without waiting for the GPU: a copy from pageable memory synchronises the stream,
+    one from pinned memory is queued behind the step's work."""
+    if device.type != "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)
+
+
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     """The original's Adam and SGD, and seed 004's AdamW (PyTorch's defaults: weight decay 0.01)."""
     if name == "adam":
@@ -113,7 +122,7 @@ def train_one_epoch(model: nn.Module, data: TrainSegments, X: torch.Tensor, y: t
         x, target = X[index].unsqueeze(1), y[index]
         if alpha > 0:
             lam = rng.beta(alpha, alpha)
-            partner = torch.randperm(len(index)).to(device)
+            partner = to_device(torch.randperm(len(index)), device)
             with autocast(device, amp):
                 out = model(lam * x + (1 - lam) * x[partner])
                 loss = lam * criterion(out, target) + (1 - lam) * criterion(out, target[partner])
