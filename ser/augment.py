@@ -23,11 +23,11 @@
   :class:`PairedSegments` (e.g. the white-noise or reverb version of the same wav from
   ``ser.spectral``); with mixup, x' is mixed with the same λ and partner as x.
 
-:func:`fit` is ``ser.engine.fit`` with these options as its epoch step, plus seed 004's model
-selection (validation WA, strictly better) and utterance scoring (mean of segment
-log-softmax); seed 004's AdamW is one of the engine's optimizers. With every option at its
-default it draws the same random numbers in the same order as the engine's own epoch and
-gives identical results (tests/test_augment.py checks this).
+:func:`fit` is ``ser.engine.fit`` with :func:`batch_loss` (these options) as the loss of the
+engine's epoch, plus seed 004's model selection (validation WA, strictly better) and utterance
+scoring (mean of segment log-softmax); seed 004's AdamW is one of the engine's optimizers. With
+every option at its default it draws the same random numbers in the same order as the engine's
+own GLAM loss and gives identical results (tests/test_augment.py checks this).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from ser import engine
 from ser.dataset import TestUtterances, TrainSegments
-from ser.engine import FitResult, epoch_permutation
+from ser.engine import FitResult
 from ser.metrics import Scores
 
 MIXUP_MODES = ("glam", "seed004")
@@ -182,26 +182,6 @@ def batch_loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor, criterio
     return loss
 
 
-def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
-                    criterion: nn.Module, batch_size: int, options: TrainOptions, rng: np.random.RandomState,
-                    noisy: torch.Tensor | None = None, amp: bool = False) -> float:
-    """One shuffled pass (the order ``ser.engine.train_one_epoch`` visits); the mean loss.
-    ``amp``: forward passes and loss in bf16 autocast."""
-    model.train()
-    order = epoch_permutation(len(y)).to(X.device)
-    total = torch.zeros((), dtype=torch.float64, device=X.device)  # as ser.engine.train_one_epoch
-    for start in range(0, len(order), batch_size):
-        index = order[start:start + batch_size]
-        with engine.autocast(X.device, amp):
-            loss = batch_loss(model, X[index].unsqueeze(1), y[index], criterion, options, rng,
-                              None if noisy is None else noisy[index].unsqueeze(1))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total += loss.detach().double() * len(index)
-    return total.item() / max(len(order), 1)
-
-
 def selection_key(selection: str) -> Callable[[Scores], float]:
     """The value epochs are selected on: (WA + UA) / 2 (GLAM) or WA (seed 004)."""
     if selection not in SELECTIONS:
@@ -230,7 +210,9 @@ def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: to
     noisy = torch.from_numpy(train.noisy).to(device) if isinstance(train, PairedSegments) else None
 
     def epoch_step(model, optimizer, criterion):
-        return train_one_epoch(model, X, y, optimizer, criterion, batch_size, options, rng, noisy, amp)
+        def loss(model, x, target, index):
+            return batch_loss(model, x, target, criterion, options, rng, None if noisy is None else noisy[index].unsqueeze(1))
+        return engine.train_one_epoch(model, X, y, optimizer, batch_size, loss, amp)
 
     # ``model`` here is what the engine trains (a compiled model with --compile); the scorer
     # wraps the plain module, which shares its parameters.

@@ -59,7 +59,7 @@ import models
 import ser
 from ser import corpora, results, synth
 from ser.dataset import CacheError, FeatureCache, TestUtterances, TrainSegments
-from ser.engine import evaluate, make_optimizer, seed_everything, train_one_epoch
+from ser.engine import evaluate, make_optimizer, mixup_loss, seed_everything, train_one_epoch
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS = ("GLAM", "MHCNN", "AACNN", "CNN_AttnPooling")
@@ -400,9 +400,8 @@ def _throughput_worker(job: dict, index: int, barrier, results_queue) -> None:
         batch, alpha = job["spec"]["batch_size"], job["spec"]["alpha"]
 
         def run(passes: int, n: int) -> None:
-            segments = TrainSegments(X=X_host[:n], y=y_host[:n])
             for _ in range(passes):
-                train_one_epoch(runner, segments, X[:n], y[:n], optimizer, criterion, batch, alpha, rng, job["amp"])
+                train_one_epoch(runner, X[:n], y[:n], optimizer, batch, mixup_loss(criterion, alpha, rng), job["amp"])
             synchronize(device)
 
         if job["warmup_steps"]:

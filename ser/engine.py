@@ -102,33 +102,39 @@ def autocast(device: torch.device, amp: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
 
 
-def train_one_epoch(model: nn.Module, data: TrainSegments, X: torch.Tensor, y: torch.Tensor,
-                    optimizer: torch.optim.Optimizer, criterion: nn.Module, batch_size: int,
-                    alpha: float, rng: np.random.RandomState, amp: bool = False) -> float:
-    """One pass over the shuffled training segments; returns the mean training loss.
+# One batch's training loss: (model, inputs (B, 1, F, T), targets, the batch's segment indices) -> loss.
+BatchLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
-    ``X``/``y`` are ``data`` already on the device. Mixup (α > 0) mixes each batch with a
-    permutation of itself using one λ ~ Beta(α, α) per batch. ``amp``: forward and loss in
-    bf16 autocast.
+
+def mixup_loss(criterion: nn.Module, alpha: float, rng: np.random.RandomState) -> BatchLoss:
+    """GLAM's batch loss: with α > 0, the batch mixed with a permutation of itself by one
+    λ ~ Beta(α, α) and the loss mixed by the same λ; else plain ``criterion``."""
+    def batch_loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        if alpha <= 0:
+            return criterion(model(x), target)
+        lam = rng.beta(alpha, alpha)
+        partner = to_device(torch.randperm(len(x)), x.device)
+        out = model(lam * x + (1 - lam) * x[partner])
+        return lam * criterion(out, target) + (1 - lam) * criterion(out, target[partner])
+    return batch_loss
+
+
+def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+                    batch_size: int, batch_loss: BatchLoss, amp: bool = False) -> float:
+    """One pass over the shuffled training segments ``X``/``y`` (on the device, in the order a
+    shuffling DataLoader visits them); returns the mean training loss. ``amp``: forward and
+    loss in bf16 autocast.
     """
     model.train()
     device = X.device
-    order = epoch_permutation(len(data.y)).to(device)
+    order = epoch_permutation(len(y)).to(device)
     # Summed on the device in float64, the same operations as summing loss.item() in Python,
     # without making every step wait for the GPU.
     total = torch.zeros((), dtype=torch.float64, device=device)
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
-        x, target = X[index].unsqueeze(1), y[index]
-        if alpha > 0:
-            lam = rng.beta(alpha, alpha)
-            partner = to_device(torch.randperm(len(index)), device)
-            with autocast(device, amp):
-                out = model(lam * x + (1 - lam) * x[partner])
-                loss = lam * criterion(out, target) + (1 - lam) * criterion(out, target[partner])
-        else:
-            with autocast(device, amp):
-                loss = criterion(model(x), target)
+        with autocast(device, amp):
+            loss = batch_loss(model, X[index].unsqueeze(1), y[index], index)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -241,7 +247,7 @@ def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: to
 
         def epoch_step(model, opt, criterion):
             # looked up at call time, so that tests can interrupt a run mid-way
-            return train_one_epoch(model, train, X, y, opt, criterion, batch_size, alpha, rng, amp)
+            return train_one_epoch(model, X, y, opt, batch_size, mixup_loss(criterion, alpha, rng), amp)
     opt = make_optimizer(optimizer, model.parameters(), lr)
     scheduler = make_scheduler(lr_schedule, opt)
     best, history, best_state, first_epoch = None, [], None, 0
