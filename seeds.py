@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from ser.results import write_atomic
+
 SEEDS_FILE = "seeds.txt"
 
 
@@ -21,11 +23,7 @@ def paper_seeds(count: int = 100) -> list[int]:
 
 
 def write_seeds(path: str = SEEDS_FILE) -> None:
-    text = "".join(f"{seed}\n" for seed in paper_seeds())
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, "".join(f"{seed}\n" for seed in paper_seeds()))
 
 
 def read_seeds(path: str = SEEDS_FILE) -> list[int]:

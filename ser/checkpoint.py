@@ -28,6 +28,7 @@ import ser
 from ser import spectral
 from ser.augment import MinMaxScaler
 from ser.dataset import FeatureSettings
+from ser.results import write_via_temporary
 
 FORMAT = "ser-checkpoint/1"
 RESUME_FORMAT = "ser-resume/1"
@@ -71,10 +72,7 @@ def build_checkpoint(model: torch.nn.Module, *, model_name: str, model_options: 
 
 def save(checkpoint: dict, path: str | os.PathLike) -> None:
     """Write atomically: a reader never sees half a checkpoint."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(checkpoint, tmp)
-    os.replace(tmp, path)
+    write_via_temporary(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
 def load(path: str | os.PathLike) -> dict:

@@ -19,7 +19,6 @@ and down-mixed, for the run's summary.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -36,6 +35,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from ser import features
+from ser.results import write_via_temporary
 
 # Bump when a change to ser.features alters the numbers, so old cache entries are ignored.
 FEATURE_CODE_VERSION = 1
@@ -116,17 +116,16 @@ def _identity(path: Path) -> np.ndarray:
     return np.array([stat.st_size, stat.st_mtime_ns], dtype=np.int64)
 
 
-def _save_npz(path: Path, **arrays) -> None:
-    """Write-then-rename, so a killed run leaves no half entry under the final name."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+def save_cache_entry(path: Path, **arrays) -> None:
+    """One feature-cache entry (an ``.npz`` of ``arrays``), written atomically; CacheError
+    when the cache folder cannot take it."""
+    def savez(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
+            np.savez(f, **arrays)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
+        write_via_temporary(path, savez)
     except OSError as error:
-        with contextlib.suppress(OSError):  # the folder itself may be what is broken
-            tmp.unlink(missing_ok=True)
         raise CacheError(f"cannot write the feature cache at {path.parent} ({error}); free some "
                          f"space or pass --cache_dir (env SER_CACHE_DIR) a writable folder") from None
 
@@ -152,7 +151,7 @@ def _compute_entry(job: _Job) -> None:
             raise UnusableAudio(R_NONFINITE_FEATURES, f"{s.kind}, overlap {overlap} s")
         computed.append((target, s.key(overlap), feats))
     for target, key, feats in computed:
-        _save_npz(target, features=feats, identity=identity, format=np.int64(ENTRY_FORMAT),
+        save_cache_entry(target, features=feats, identity=identity, format=np.int64(ENTRY_FORMAT),
                   key=np.str_(key), source=np.str_(str(job.wav_path.resolve())),
                   samples=np.int64(len(audio.samples)), source_rate=np.int64(audio.source_rate),
                   channels=np.int64(audio.channels))

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ser import checkpoint as ckpt
-from ser.results import write_atomic
+from ser.results import write_atomic, write_via_temporary
 
 
 def sidecar(checkpoint: dict) -> dict:
@@ -58,14 +58,12 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike,
     # The exporter warns about optional torchvision operators it cannot find (unused here) and
     # about its own use of a deprecated pytree class: nothing a user can act on.
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-    tmp = out_path.with_name(f".{out_path.name}.tmp{os.getpid()}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
         program = torch.onnx.export(model, (example,), dynamo=True, verbose=verbose, input_names=["features"],
                                     output_names=["logits"], external_data=False,
                                     dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
-    program.save(str(tmp))
-    os.replace(tmp, out_path)
+    write_via_temporary(out_path, lambda tmp: program.save(str(tmp)))
     json_path = out_path.with_suffix(".json")
     write_atomic(json_path, json.dumps(sidecar(checkpoint), indent=2) + "\n")
     return out_path, json_path

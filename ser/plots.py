@@ -37,6 +37,7 @@ from sklearn.manifold import TSNE
 from ser import checkpoint as ckpt
 from ser import corpora, emodb, spectral
 from ser.dataset import CacheError, FeatureCache
+from ser.results import write_via_temporary
 
 FORMATS = ("png", "pdf")
 # One fixed colour per class index, so every panel and figure agrees.
@@ -63,9 +64,7 @@ def save_figure(figure: Figure, out: str | os.PathLike) -> list[Path]:
     written = []
     for kind in FORMATS:
         target = out.with_name(f"{out.name}.{kind}")
-        tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-        figure.savefig(tmp, format=kind, dpi=150, bbox_inches="tight")
-        os.replace(tmp, target)
+        write_via_temporary(target, lambda tmp: figure.savefig(tmp, format=kind, dpi=150, bbox_inches="tight"))
         written.append(target)
     return written
 

@@ -35,6 +35,7 @@ interleave; single-run files are written to a temporary name and renamed into pl
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import fcntl
 import io
@@ -43,6 +44,7 @@ import os
 import pickle
 import re
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -63,12 +65,24 @@ def append_line(path: str | os.PathLike, text: str) -> None:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a whole file so that readers see the old content or the new, never half."""
+def write_via_temporary(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` to a temporary name beside ``path``, then rename it into place: readers
+    and a killed process see the old file or the new one, never half of one. A write that
+    fails takes its temporary file with it."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the folder itself may be what is broken
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a whole file so that readers see the old content or the new, never half."""
+    write_via_temporary(path, lambda tmp: tmp.write_text(text))
 
 
 def write_json(path: str | os.PathLike, obj) -> None:
@@ -76,13 +90,11 @@ def write_json(path: str | os.PathLike, obj) -> None:
 
 
 def write_pickle(path: str | os.PathLike, obj) -> None:
-    """Pickle ``obj`` to a temporary name and rename it into place, so a killed run never
-    leaves half a file under the final name."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    """Pickle ``obj`` atomically (:func:`write_via_temporary`)."""
+    def dump(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+    write_via_temporary(path, dump)
 
 
 def write_csv(path: str | os.PathLike, columns: list[str], rows: list[dict]) -> None:

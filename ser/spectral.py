@@ -61,8 +61,9 @@ import scipy.signal
 import soundfile as sf
 from tqdm import tqdm
 
-from ser.dataset import (R_CHANGED, R_NONFINITE_FEATURES, R_UNDECODABLE, AudioInfo, CacheError, LoadReport,
-                         UnusableAudio, load_audio)
+from ser.dataset import (R_CHANGED, R_NONFINITE_FEATURES, R_UNDECODABLE, AudioInfo, LoadReport,
+                         UnusableAudio, load_audio, save_cache_entry)
+from ser.results import write_via_temporary
 
 SAMPLE_RATE = 16000
 KINDS = ("logspec", "logmelspec", "logmeldeltaspec", "lognrevspec", "logdeltaspec")
@@ -418,18 +419,10 @@ def _compute_job(job: _Job) -> tuple[str, str] | None:
         return error.reason, error.detail
     except Exception as error:  # a file that breaks the decoder must not stop the other workers
         return R_UNDECODABLE, f"{type(error).__name__}: {error}"
-    try:
-        job.entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = job.entry.with_name(f".{job.entry.name}.tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
-            np.savez(f, features=feats, identity=identity, key=np.str_(job.settings.key()),
+    save_cache_entry(job.entry, features=feats, identity=identity, key=np.str_(job.settings.key()),
                      source=np.str_(str(job.wav_path.resolve())), name=np.str_(job.name),
                      samples=np.int64(len(audio.samples)), source_rate=np.int64(audio.source_rate),
                      channels=np.int64(audio.channels))
-        os.replace(tmp, job.entry)
-    except OSError as error:
-        raise CacheError(f"cannot write the feature cache at {job.entry.parent} ({error}); free some space "
-                         f"or pass --cache_dir (env SER_CACHE_DIR) a writable folder") from None
     return None
 
 
@@ -517,10 +510,7 @@ def mix_files(clean_path: str | os.PathLike, noise_path: str | os.PathLike, out_
     clean = load_audio(clean_path, sample_rate).samples
     noise = load_audio(noise_path, sample_rate).samples
     mixed = mix_at_snr(clean, noise, snr_db, utterance_rng(seed, Path(clean_path).name))
-    out = Path(out_path)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    sf.write(tmp, mixed, sample_rate, subtype="FLOAT", format="WAV")
-    os.replace(tmp, out)
+    write_via_temporary(out_path, lambda tmp: sf.write(tmp, mixed, sample_rate, subtype="FLOAT", format="WAV"))
 
 
 def main(argv: list[str] | None = None) -> int:

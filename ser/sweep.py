@@ -497,9 +497,7 @@ def _ray_attempt(command: list[str], cwd: str, root: str, env: dict) -> dict:
 
 def _write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    results.write_via_temporary(path, lambda tmp: tmp.write_bytes(data))
 
 
 def _relocated(value, scratch: str, results_dir: str):

@@ -2,6 +2,8 @@
 import multiprocessing
 import pickle
 
+import pytest
+
 from ser import results
 
 
@@ -50,3 +52,16 @@ def test_write_atomic_leaves_no_temporary(tmp_path):
     results.write_pickle(tmp_path / "allstat.pkl", [("0.5000", [])])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["allstat.pkl", "last.json"]
     assert pickle.loads((tmp_path / "allstat.pkl").read_bytes()) == [("0.5000", [])]
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "model.pth"
+    target.write_text("old")
+
+    def fails_half_way(tmp):
+        tmp.write_text("half of the new")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        results.write_via_temporary(target, fails_half_way)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.pth"]
