@@ -52,6 +52,7 @@ from ser.labels import CLASS_NAMES, LABEL_SETS
 from ser.metrics import confusion, report_text
 from ser.splits import (PROTOCOL_DESCRIPTIONS, PROTOCOLS, SPEAKER_ID, SplitError, fold_count, make_split,
                         pair_protocol)
+from ser.sweep import threads_per_process
 
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 
@@ -816,9 +817,7 @@ def run_seeds(args, argv: list[str]) -> dict:
     flags, running = single_seed_flags(argv), {}
     env = dict(os.environ)
     if args.gpu is not None and args.gpu < 0 or not torch.cuda.is_available():
-        # processes sharing the CPU each get their share of the cores: oversubscribed torch
-        # threads slow everyone down several times
-        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // len(chosen)))
+        env["OMP_NUM_THREADS"] = str(threads_per_process(len(chosen)))
     for seed in chosen:
         run_dir = Path(args.datadir) / str(seed)
         run_dir.mkdir(parents=True, exist_ok=True)

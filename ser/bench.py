@@ -60,6 +60,7 @@ import ser
 from ser import corpora, results, synth
 from ser.dataset import CacheError, FeatureCache, TestUtterances, TrainSegments
 from ser.engine import evaluate, make_optimizer, mixup_loss, seed_everything, train_one_epoch
+from ser.sweep import read_recipes, threads_per_process, usable_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODELS = ("GLAM", "MHCNN", "AACNN", "CNN_AttnPooling")
@@ -266,10 +267,6 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def usable_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def environment(device: torch.device) -> dict:
     env = {"device": str(device), "device_name": cpu_name(), "cpu_name": cpu_name(), "cpu_count": usable_cpus(),
            "torch_threads": torch.get_num_threads(), "torch": torch.__version__, "numpy": np.__version__,
@@ -285,7 +282,6 @@ def environment(device: torch.device) -> dict:
 
 def recipe_flags(model: str) -> list[str]:
     """train.py flags of ``model``'s improvised-subset row of scripts/recipes.tsv (none: GLAM's defaults)."""
-    from ser.sweep import read_recipes  # only here: the sweep module is not needed by the workers
     row = next((r for r in read_recipes().values() if r.model == model and r.subset == "impro"), None)
     return [] if row is None else [*row.flags, "--alpha", row.alpha]
 
@@ -476,7 +472,7 @@ def measure_throughput(run: RunData, spec: dict, settings: Settings, workdir: Pa
                "warmup_steps": settings.warmup_steps, "repeats": settings.repeats, "amp": settings.amp,
                "compile": settings.compile,
                # CPU processes split the cores, as ser.sweep's CPU workers do; GPU processes keep torch's default
-               "threads": max(1, usable_cpus() // k) if settings.device.type == "cpu" else 0}
+               "threads": threads_per_process(k) if settings.device.type == "cpu" else 0}
         windows = run_concurrent(job, k)
         aggregate, per_seed = [], []
         for r in range(settings.repeats):

@@ -402,6 +402,17 @@ def _log_header(task: Task, attempt: int, where: str, command: list[str]) -> str
     return f"=== attempt {attempt} on {where}, {time.strftime('%Y-%m-%d %H:%M:%S')}: {shlex.join(command)}\n"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: a container's or ``taskset``'s share)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def threads_per_process(processes: int) -> int:
+    """Threads for each of ``processes`` CPU processes running at once, so that they share the
+    cores: oversubscribed torch threads slow every process down several times."""
+    return max(1, usable_cpus() // processes)
+
+
 class LocalBackend:
     """Worker slots on this machine (a GPU index each, or -1 for the CPU); each slot runs one
     ``train.py`` process at a time."""
@@ -413,8 +424,7 @@ class LocalBackend:
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         cpu_workers = slots.count(-1)
         if cpu_workers > 1 and "OMP_NUM_THREADS" not in os.environ:
-            # Several CPU runs at once share the cores instead of each taking all of them.
-            self.env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // cpu_workers))
+            self.env["OMP_NUM_THREADS"] = str(threads_per_process(cpu_workers))
         self.running: dict[subprocess.Popen, tuple[Task, int, float, int, object]] = {}
 
     def describe(self) -> str:
