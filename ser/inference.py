@@ -21,7 +21,8 @@ import torch
 
 from ser import checkpoint as ckpt
 from ser import features, spectral
-from ser.dataset import FeatureSettings, load_audio
+from ser.dataset import FeatureSettings, TestUtterances, load_audio
+from ser.engine import predict_utterances
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 
@@ -65,7 +66,6 @@ class Predictor:
         self.device = device
         self.batch_size = batch_size
 
-    @torch.no_grad()
     def predict_wav(self, wav: np.ndarray, name: str = "<array>") -> Prediction:
         """Score a mono signal already at the checkpoint's sample rate."""
         s = self.settings
@@ -74,9 +74,9 @@ class Predictor:
         if not np.isfinite(wav).all():
             raise ValueError("the audio contains NaN or infinite samples")
         maps = ckpt.scale(self.checkpoint, segment_maps(wav, s, self.checkpoint["test_overlap"], name))
-        x = torch.from_numpy(maps).unsqueeze(1)
-        logits = torch.cat([self.model(x[i:i + self.batch_size].to(self.device)).float().cpu()
-                            for i in range(0, len(x), self.batch_size)]).mean(dim=0)
+        # one utterance, scored as training scored its test utterances
+        recording = TestUtterances.from_lists([maps], [0], [name], maps.shape[1:])
+        logits = predict_utterances(self.model, recording, self.device, self.batch_size)[0].cpu()
         probabilities = logits.softmax(dim=0).tolist()
         return Prediction(path=name, label=self.class_names[int(logits.argmax())],
                           probabilities=dict(zip(self.class_names, probabilities)), segments=len(maps),
