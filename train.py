@@ -367,7 +367,7 @@ def check_features_file_args(args) -> None:
                           "emodb (EMODB): pass --labels seed004, --labels seed004exc or --corpus emodb")
     if args.featuresFileName:
         raise ConfigError("give seed 004's features file or --featuresFileName (the GLAM pickle), not both")
-    if args.stability_weight > 0 and args.stability_source != "gaussian":
+    if stability_from_wavs(args):
         raise ConfigError(f"--stability_source {args.stability_source} recomputes the noisy version of each wav; "
                           f"a features file has no wavs: use --stability_source gaussian")
 
@@ -399,6 +399,12 @@ def run_split(args, data: dict, rng: np.random.RandomState):
     if args.val_id is not None and args.fold is None:
         return crossval.pair_split(speakers, args.val_id, args.test_id)
     return make_split(args.protocol, speakers, rng, args.split_rate, args.fold)
+
+
+def stability_from_wavs(args) -> bool:
+    """Stability training on the white-noise or reverb version of each wav, which only a corpus
+    has (features files do not keep their wavs)."""
+    return args.stability_weight > 0 and args.stability_source != "gaussian"
 
 
 def noisy_copies(args, data: dict, order: list[int]) -> np.ndarray:
@@ -652,7 +658,7 @@ def split_data(args, data: dict, rng: np.random.RandomState):
             "train_seg": f"{Counter(train.y.tolist()).items()}"}
     if validation is not None:
         info["validation"] = json.dumps(Counter(labels[split.validation].tolist()))
-    if args.stability_weight > 0 and args.stability_source != "gaussian":
+    if stability_from_wavs(args):
         train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(args, data, train_order))
     return train, test, validation, split.protocol, info
 
@@ -874,7 +880,7 @@ def run_training(args, device: torch.device, corpus: dict | None = None) -> dict
     validation = None
     if (corpus is None and args.features_file is None and args.protocol == "paper" and args.loadFeatures
             and os.path.exists(features_file)):
-        if args.stability_weight > 0 and args.stability_source != "gaussian":
+        if stability_from_wavs(args):
             sys.exit(f"error: --stability_source {args.stability_source} recomputes the noisy version of each wav; "
                      f"the features file {features_file} has no wavs: use --stability_source gaussian, or "
                      f"--no-loadFeatures to compute features from the corpus")
