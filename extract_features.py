@@ -1,4 +1,4 @@
-"""Write seed 004's per-speaker features file from IEMOCAP or emoDB (seed004-spec 1.8, 5.1).
+"""Write seed 004's per-speaker features file from IEMOCAP or emoDB.
 
     python extract_features.py IEMOCAP /path/IEMOCAP_full_release --save_dir data/features
     python extract_features.py EMODB /path/emodb/wav --features logmelspec --save_dir data/features
@@ -12,11 +12,11 @@ The file ``<save_dir>/<DATASET>_<save_label>.pkl`` (default label: kind and bin 
 
 with float32 segments (N, C, F, T) (or (V, N, C, F, T) with ``--mixnoise``: clean, one
 version per noise, reverb), int8 labels (U,) and (N,), and int8 counts (U,) summing to N
-(int16 if an utterance ever has more than 127 segments, which int8 cannot hold, B25).
+(int16 if an utterance ever has more than 127 segments, which int8 cannot hold).
 Speakers are keyed ``1M, 1F, ..., 5M, 5F`` in that order; utterances in sorted path order.
 Without ``--save_dir`` nothing is written and only the per-speaker table is printed, as in
-the seed. Flags and defaults are the seed's (spec 5.1); the feature parameters are documented
-in ``ser/spectral.py``. The default corpus subset and labels are the seed's: IEMOCAP's
+the seed. Flags and defaults are the seed's extraction script's; the feature parameters are
+documented in ``ser/spectral.py``, the file format in ``ser/speaker_features.py``. The default corpus subset and labels are the seed's: IEMOCAP's
 improvised dialogs with ang/sad/hap/neu (``--scripted`` adds scripted dialogs and counts
 exc as hap, the seed's commented-out alternative), emoDB's 7 emotions.
 
@@ -29,26 +29,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
-from ser import corpora, emodb, spectral
-from ser.corpora import CorpusError, Utterance
-from ser.dataset import CacheError, UnusableAudio, load_audio
+from ser import corpora, speaker_features, spectral
+from ser.cache import FeatureCache
+from ser.corpora import CorpusError
+from ser.errors import UserError
+from ser.io import write_pickle
 from ser.labels import LABEL_SETS
-from ser.results import write_pickle
 
-DATASETS = ("IEMOCAP", "EMODB")
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 
 
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Extract seed 004's spectrogram features into a per-speaker pickle.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("dataset", choices=DATASETS, help="corpus layout")
+    parser.add_argument("dataset", choices=speaker_features.DATASETS, help="corpus layout")
     parser.add_argument("dataset_dir", help="IEMOCAP_full_release root, or the folder of emoDB's wavs")
     corpus = parser.add_argument_group("corpus")
     corpus.add_argument("--scripted", action="store_true",
@@ -92,80 +88,6 @@ def settings_from_args(args) -> spectral.SpectralSettings:
                                      reverb_rate=args.reverb_rate or None, seed=args.seed)
 
 
-def select_utterances(dataset: str, root: str, scripted: bool = False,
-                      emodb_files: int | None = None) -> tuple[Path, list[Utterance], str, list[tuple[str, str]]]:
-    """(corpus root, the seed's utterances, label set name, skipped items) of a corpus."""
-    if dataset == "EMODB":
-        scan = emodb.scan_emodb(root, emodb_files)
-        return scan.root, scan.utterances, "emodb", scan.skipped
-    labels = "seed004exc" if scripted else "seed004"
-    scan = corpora.scan_iemocap(root)
-    subset = corpora.select(scan.utterances, "all" if scripted else "impro")
-    return scan.root, [u for u in subset if u.label in LABEL_SETS[labels]], labels, scan.skipped
-
-
-def speaker_order(speakers: set[str]) -> list[str]:
-    """1M, 1F, 2M, ...: session order, M before F, as the seed inserts them."""
-    return sorted(speakers, key=lambda s: (s[:-1], s[-1] != "M", s))
-
-
-def build(utterances: list[Utterance], segments: list[np.ndarray | None], label_map: dict[str, int]) -> dict:
-    """The seed's per-speaker dict from per-utterance segments ((S, C, F, T), or (V, S, C, F, T));
-    utterances without segments (None) are left out."""
-    features = {}
-    for speaker in speaker_order({u.speaker for u in utterances}):
-        chosen = [(u, s) for u, s in zip(utterances, segments) if u.speaker == speaker and s is not None]
-        if not chosen:
-            continue
-        counts = np.array([s.shape[-4] for _, s in chosen])
-        count_type = np.int8 if counts.max() <= np.iinfo(np.int8).max else np.int16
-        labels = np.array([label_map[u.label] for u, _ in chosen], dtype=np.int8)
-        data = np.concatenate([s for _, s in chosen], axis=-4).astype(np.float32)
-        features[speaker] = (data, labels, np.repeat(labels, counts).astype(np.int8), counts.astype(count_type))
-    return features
-
-
-def table(features: dict, class_names: list[str]) -> str:
-    """Per speaker: id, data shape and segments per class (the seed's printout)."""
-    lines = [f"{'speaker':8} {'shape':28} " + " ".join(f"{name:>14}" for name in class_names)]
-    for speaker, (data, _, segment_labels, _) in features.items():
-        per_class = Counter(segment_labels.tolist())
-        lines.append(f"{speaker:8} {str(tuple(data.shape)):28} "
-                     + " ".join(f"{per_class.get(c, 0):>14}" for c in range(len(class_names))))
-    return "\n".join(lines)
-
-
-def class_names_of(label_set: str) -> list[str]:
-    """Class names; merged labels joined with '+', as the seed prints them."""
-    tokens: dict[int, list[str]] = {}
-    for token, index in LABEL_SETS[label_set].items():
-        tokens.setdefault(index, []).append(token)
-    return ["+".join(tokens[i]) for i in sorted(tokens)]
-
-
-def mixnoise_segments(root: Path, utterances: list[Utterance], settings: spectral.SpectralSettings,
-                      noise_dir: str, progress: bool) -> tuple[list[np.ndarray | None], list[tuple[str, str]]]:
-    """(V, S, C, F, T) per utterance: clean, the seed's seven noises, reverb (spec 1.6)."""
-    noises = []
-    for name, snr in spectral.MIXNOISE:
-        path = Path(noise_dir) / f"{name}.wav"
-        if not path.is_file():
-            raise CorpusError(f"--mixnoise needs {path}; put one wav per noise "
-                              f"({', '.join(n for n, _ in spectral.MIXNOISE)}) in --noise_dir")
-        noises.append((load_audio(path, settings.sample_rate).samples, snr))
-    segments, skipped = [], []
-    for u in tqdm(utterances, desc="mixnoise", unit="utt", disable=not progress):
-        try:
-            wav = load_audio(root / u.path, settings.sample_rate).samples
-        except UnusableAudio as error:
-            segments.append(None)
-            skipped.append((u.path, error.reason))
-            continue
-        segments.append(np.stack(spectral.mixnoise_versions(wav, settings, noises,
-                                                            spectral.utterance_rng(settings.seed, u.path))))
-    return segments, skipped
-
-
 def main(argv: list[str] | None = None) -> dict:
     """Extract, print the table, write the file; returns the per-speaker dict."""
     args = get_args_parser().parse_args(argv)
@@ -173,21 +95,23 @@ def main(argv: list[str] | None = None) -> dict:
         settings = settings_from_args(args)
         if args.mixnoise and not args.noise_dir:
             raise CorpusError("--mixnoise needs --noise_dir, the folder with the seven noise wavs")
-        root, utterances, label_set, skipped = select_utterances(args.dataset, args.dataset_dir, args.scripted,
+        root, utterances, label_set, skipped = speaker_features.select_utterances(args.dataset, args.dataset_dir, args.scripted,
                                                                  args.emodb_files)
         if not utterances:
             raise CorpusError(f"no utterances with labels {sorted(LABEL_SETS[label_set])} under {root}")
         if args.mixnoise:
-            segments, unusable = mixnoise_segments(root, utterances, settings, args.noise_dir, not args.quiet)
+            segments, unusable = speaker_features.mixnoise_segments(root, utterances, settings, args.noise_dir,
+                                                                    not args.quiet)
         else:
-            segments, report = spectral.load_corpus_features([root / u.path for u in utterances],
-                                                             [u.path for u in utterances], settings,
-                                                             args.cache_dir, progress=not args.quiet)
+            per_overlap, report = FeatureCache(args.cache_dir).load(
+                [root / u.path for u in utterances], settings, progress=not args.quiet,
+                names=[u.path for u in utterances])
+            segments = per_overlap[None]
             unusable = [(utterances[i].path, reason) for i, reason, _ in report.skipped]
-    except (CorpusError, CacheError, ValueError) as error:
+    except (UserError, ValueError) as error:
         sys.exit(f"error: {error}")
-    features = build(utterances, segments, LABEL_SETS[label_set])
-    print(table(features, class_names_of(label_set)))
+    features = speaker_features.build(utterances, segments, LABEL_SETS[label_set])
+    print(speaker_features.table(features, speaker_features.class_names_of(label_set)))
     left_out = list(skipped) + unusable
     if left_out:
         print(f"left out {len(left_out)}:\n" + "\n".join(corpora.format_skipped(left_out)))

@@ -14,159 +14,16 @@ emotion code).  That stays available, reversibly::
     python handleIEMOCAP.py --undo [--dry-run]     # renames back, removes what --rename added
 
 The corpus root is ``--data`` if given, else ``IEMOCAP_DIR`` from path.py (the environment
-variable ``IEMOCAP_DIR`` overrides the value in that file).
+variable ``IEMOCAP_DIR`` overrides the value in that file). The work is ``ser/prepare.py``.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import pathlib
-import posixpath
 import sys
 
-from ser.corpora import (RENAME_CODES, CorpusError, atomic_write_text, renamed_wav_name,
-                         scan_iemocap, validate_root, write_manifest)
-
-DEFAULT_MANIFEST = os.path.join("data", "iemocap_manifest.csv")
-MAP_NAME = "ser_rename_map.json"
-PAIR_NAME = "pair.json"  # the original tool's turn -> label cache in the corpus root
-MAP_FORMAT = "ser-rename-map/1"
-
-
-class Refused(Exception):
-    """An operation was refused (or stopped) for safety; the message says why and what to do."""
-
-
-def _corpus_root(data: str | None) -> pathlib.Path:
-    if data is None:
-        try:
-            from path import IEMOCAP_DIR
-        except ImportError:
-            # Without path.py (e.g. the tool copied elsewhere) the environment still works.
-            IEMOCAP_DIR = os.environ.get("IEMOCAP_DIR", "")
-        data = IEMOCAP_DIR
-    return validate_root(data)
-
-
-def _make_manifest(root: pathlib.Path, output: str, allow_missing: bool) -> None:
-    out = pathlib.Path(output)
-    if out.resolve().is_relative_to(root.resolve()):
-        raise Refused(f"refusing to write the manifest inside the corpus ({out}); "
-                      f"pick a path outside {root} with -o")
-    scan = scan_iemocap(root, allow_missing_sessions=allow_missing)
-    changed = write_manifest(scan, out)
-    print(scan.summary())
-    print(f"manifest: {out} ({len(scan.utterances)} utterances, "
-          f"{'written' if changed else 'unchanged'})")
-
-
-def _rename(root: pathlib.Path, dry_run: bool, allow_missing: bool) -> None:
-    map_path, pair_path = root / MAP_NAME, root / PAIR_NAME
-    scan = scan_iemocap(root, allow_missing_sessions=allow_missing)
-    plan = []
-    for u in scan.utterances:
-        new = renamed_wav_name(u.turn, u.label)
-        # dis/oth have no code; a wav not under its original name was renamed already.
-        if new is None or posixpath.basename(u.path) != f"{u.turn}.wav":
-            continue
-        plan.append((u.path, f"{posixpath.dirname(u.path)}/{new}"))
-    if not plan:
-        print("nothing to rename: every labelled wav with an emotion code already has its "
-              "GLAM name" + (f" (undo with --undo, map {map_path})" if map_path.exists() else ""))
-        return
-    if map_path.exists():
-        raise Refused(f"{map_path} exists: this tool renamed the corpus before, yet {len(plan)} "
-                      f"wavs still have their original names; run --undo first, then --rename")
-    clashes = [new for _, new in plan if os.path.lexists(root / new)]
-    if clashes:
-        raise Refused(f"{len(clashes)} target names already exist (e.g. {clashes[0]}); "
-                      f"nothing renamed")
-    create_pair = not pair_path.exists()
-    if dry_run:
-        for old, new in plan:
-            print(f"{old} -> {new}")
-        print(f"dry run: would rename {len(plan)} wavs and write {map_path}"
-              + (f" and {pair_path}" if create_pair else ""))
-        return
-
-    # The map is on disk before the first rename, so --undo can always restore the tree.
-    def save_map(renames: list[tuple[str, str]]) -> None:
-        atomic_write_text(map_path, json.dumps(
-            {"format": MAP_FORMAT, "pair_json_created": create_pair, "renames": renames},
-            indent=1) + "\n")
-
-    save_map(plan)
-    if create_pair:
-        pair = {u.turn: u.label for u in sorted(scan.utterances, key=lambda u: u.turn)
-                if u.label in RENAME_CODES}
-        atomic_write_text(pair_path, json.dumps(pair))
-    done: list[tuple[str, str]] = []
-    try:
-        for old, new in plan:
-            os.rename(root / old, root / new)
-            done.append((old, new))
-    except OSError as e:
-        save_map(done)
-        raise Refused(f"renaming stopped ({e}); {len(done)} wavs were renamed and are listed "
-                      f"in {map_path}: run --undo to restore them") from None
-    print(f"renamed {len(done)} wavs to their GLAM names; mapping in {map_path} "
-          f"(restore with --undo)")
-
-
-def _checked_rel(rel: object, map_path: pathlib.Path) -> str:
-    """A map entry must stay inside the corpus: relative, no '..', posix separators."""
-    p = posixpath.normpath(rel) if isinstance(rel, str) and rel else ""
-    if not p or p.startswith("/") or p == ".." or p.startswith("../"):
-        raise Refused(f"{map_path} lists {rel!r}, which is not a path inside the corpus; "
-                      f"nothing changed")
-    return p
-
-
-def _undo(root: pathlib.Path, dry_run: bool) -> None:
-    map_path, pair_path = root / MAP_NAME, root / PAIR_NAME
-    if not map_path.is_file():
-        raise Refused(f"no rename map at {map_path}: nothing to undo (only renames made by "
-                      f"handleIEMOCAP.py --rename can be undone)")
-    try:
-        data = json.loads(map_path.read_text(encoding="utf-8"))
-        if data.get("format") != MAP_FORMAT:
-            raise ValueError(f"format {data.get('format')!r}")
-        created_pair = bool(data["pair_json_created"])
-        renames = [(_checked_rel(a, map_path), _checked_rel(b, map_path))
-                   for a, b in data["renames"]]
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise Refused(f"{map_path} is not a rename map written by this tool ({e}); "
-                      f"nothing changed") from None
-    # All-or-nothing precheck: touch nothing unless every rename back can happen.
-    missing = [new for _, new in renames if not (root / new).is_file()]
-    occupied = [old for old, _ in renames if os.path.lexists(root / old)]
-    if missing or occupied:
-        problems = [f"{len(missing)} renamed wavs missing (e.g. {missing[0]})"] if missing else []
-        if occupied:
-            problems.append(f"{len(occupied)} original names already taken (e.g. {occupied[0]})")
-        raise Refused(f"cannot undo from {map_path}: {'; '.join(problems)}; nothing changed")
-    if dry_run:
-        for old, new in renames:
-            print(f"{new} -> {old}")
-        print(f"dry run: would rename {len(renames)} wavs back and remove {map_path}"
-              + (f" and {pair_path}" if created_pair else ""))
-        return
-    for i, (old, new) in enumerate(renames):
-        try:
-            os.rename(root / new, root / old)
-        except OSError as e:
-            # Keep the map in step with the tree so a rerun of --undo finishes the job.
-            atomic_write_text(map_path, json.dumps(
-                {"format": MAP_FORMAT, "pair_json_created": created_pair,
-                 "renames": renames[i:]}, indent=1) + "\n")
-            raise Refused(f"undo stopped at {new} ({e}); {len(renames) - i} wavs left, "
-                          f"rerun --undo") from None
-    if created_pair:
-        pair_path.unlink(missing_ok=True)
-    map_path.unlink()
-    print(f"restored {len(renames)} original wav names; removed {map_path}"
-          + (f" and {pair_path}" if created_pair else ""))
+import path as corpus_path
+from ser import prepare
+from ser.errors import UserError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -177,14 +34,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="IEMOCAP_full_release folder (default: IEMOCAP_DIR from path.py or "
                         "the environment)")
     p.add_argument("-o", "--output", metavar="MANIFEST",
-                   help=f"manifest CSV to write (default: {DEFAULT_MANIFEST}, relative to the "
+                   help=f"manifest CSV to write (default: {prepare.DEFAULT_MANIFEST}, relative to the "
                         f"current directory; never inside the corpus)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--rename", action="store_true",
                       help="rename labelled wavs in place to the original tool's names, after "
-                           f"saving ROOT/{MAP_NAME} (and {PAIR_NAME})")
+                           f"saving ROOT/{prepare.MAP_NAME} (and {prepare.PAIR_NAME})")
     mode.add_argument("--undo", action="store_true",
-                      help=f"rename back using ROOT/{MAP_NAME}, then remove what --rename added")
+                      help=f"rename back using ROOT/{prepare.MAP_NAME}, then remove what --rename added")
     p.add_argument("--dry-run", action="store_true",
                    help="with --rename/--undo: print what would be renamed, change nothing")
     p.add_argument("--allow-missing-sessions", action="store_true",
@@ -201,14 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.output and (args.rename or args.undo):
         parser.error("-o/--output only applies to the manifest (the default mode)")
     try:
-        root = _corpus_root(args.data)
+        root = prepare.corpus_root(args.data, corpus_path.IEMOCAP_DIR)
         if args.rename:
-            _rename(root, args.dry_run, args.allow_missing_sessions)
+            prepare.rename(root, args.dry_run, args.allow_missing_sessions)
         elif args.undo:
-            _undo(root, args.dry_run)
+            prepare.undo(root, args.dry_run)
         else:
-            _make_manifest(root, args.output or DEFAULT_MANIFEST, args.allow_missing_sessions)
-    except (CorpusError, Refused) as e:
+            prepare.make_manifest(root, args.output or prepare.DEFAULT_MANIFEST, args.allow_missing_sessions)
+    except UserError as e:
         sys.exit(f"error: {e}")
     return 0
 

@@ -9,10 +9,22 @@ a ``SerNet`` (trunk + head) whose ``state_dict`` keys and shapes equal the origi
 Layout: ``layers`` (units, stems, multi-scale blocks), ``trunks``, ``heads``,
 ``area_attention``, ``net`` (the model class), and the declarations in ``glam`` and ``macnn``.
 """
-from . import glam, macnn  # noqa: F401  (importing registers the builders)
-from . import alexnet  # noqa: F401  (seed 004's alexnet, alexnet_gap)
+from . import (  # noqa: F401  (importing registers the builders)
+                       alexnet,  # noqa: F401  (seed 004's alexnet, alexnet_gap)
+                       glam,
+                       macnn,
+)
 from .net import SerNet, print_summary
-from .registry import create_model, list_models, model_options, register_model, resolve_name
+from .registry import (
+                       ModelOptionError,
+                       check_options,
+                       create_model,
+                       list_models,
+                       model_defaults,
+                       model_options,
+                       register_model,
+                       resolve_name,
+)
 
-__all__ = ["SerNet", "create_model", "list_models", "model_options", "print_summary",
-           "register_model", "resolve_name"]
+__all__ = ["ModelOptionError", "SerNet", "check_options", "create_model", "list_models", "model_defaults",
+           "model_options", "print_summary", "register_model", "resolve_name"]

@@ -1,4 +1,4 @@
-"""Seed 004's spectrogram-image models: AlexNet finetuning and FCN+GAP (seed004-spec section 2).
+"""Seed 004's spectrogram-image models: AlexNet finetuning and FCN+GAP (the spectrogram-image system of samsudinng/speech_emo_recognition, "seed 004").
 
 Both are torchvision's AlexNet (the "one weird trick" variant) built here layer by layer,
 under torchvision's attribute names (``features.0`` ... ``features.10``, ``classifier.1/4/6``),
@@ -7,18 +7,18 @@ so an ImageNet AlexNet state dict in torchvision's key layout loads as it is:
 - ``alexnet`` ("AlexNet Finetuning"): conv stack → AdaptiveAvgPool 6×6 → Dropout → 9216→4096
   → ReLU → Dropout → 4096→4096 → ReLU → 4096→num_classes. 57,020,228 parameters with 4 classes.
 - ``alexnet_gap`` ("FCN+GAP"): conv stack → AdaptiveAvgPool 6×6 → 1×1 conv 256→num_classes
-  → AvgPool 6 (the seed averages the 6×6 grid, not the native map, B16; ``native_gap=True``
+  → AvgPool 6 (the seed averages the 6×6 grid, not the native map; ``native_gap=True``
   averages the conv stack's own map instead). 2,470,724 parameters with 4 classes.
 
 Input: the registry's ``(B, 1, F, T)`` maps, scaled to [0, 1] (``ser.augment.MinMaxScaler``);
 a C-channel feature arrives with its channels stacked along F (``ser.spectral.pack``, F = C·F₀)
 and ``in_channels=C``; ``(B, C, F₀, T)`` is accepted too. The model turns it into the image the
-seed fed AlexNet (spec 3.2 step 3), inside ``forward`` so every training loop gets it:
+seed fed AlexNet, inside ``forward`` so every training loop gets it:
 
 1. clip to [0, 1]; with ``quantize`` (default, as the seed) truncate to 256 grey levels;
 2. flip frequency, so the highest frequency is the top row;
 3. a 1-channel map becomes R = G = B; a 3-channel feature supplies R, G, B itself (the seed
-   repeated each channel 3 times and broke, B10);
+   repeated each channel 3 times and broke);
 4. bilinear resize of the shorter side to ``image_size`` (256), aspect kept: 200×300 → 256×384,
    128×300 → 256×600 (with ``quantize``, rounded to 256 levels again, as PIL's uint8 resize);
 5. ImageNet mean/std normalisation.
@@ -38,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .layers import Shape
-from .registry import register_model
+from .registry import ModelOptionError, register_model
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -203,7 +203,21 @@ class SpectrogramAlexNet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-@register_model("alexnet")
+def _checker(head: str):
+    """The options check of an AlexNet model with ``head`` (see ``models.check_options``)."""
+    def check(*, image_size: int | None = None, pretrained: str | None = None, **_) -> None:
+        if image_size is not None and image_size < MIN_IMAGE_SIZE:
+            raise ModelOptionError("image_size", f"image size {image_size}: AlexNet's feature extractor needs "
+                                                 f"images of at least {MIN_IMAGE_SIZE} pixels on the shorter side")
+        if pretrained is not None:
+            try:
+                imagenet_tensors(pretrained, head)
+            except PretrainedWeightsError as error:
+                raise ModelOptionError("pretrained", str(error)) from None
+    return check
+
+
+@register_model("alexnet", check=_checker("fc"))
 def alexnet(*, shape: Shape, num_classes: int = 4, in_channels: int = 1, pretrained: str | None = None,
             image_size: int = 256, quantize: bool = True) -> SpectrogramAlexNet:
     """Seed 004's ``alexnet`` ("AlexNet Finetuning", ``SER_AlexNet``; README: WA 74.0 %, UA 64.4 %
@@ -212,7 +226,7 @@ def alexnet(*, shape: Shape, num_classes: int = 4, in_channels: int = 1, pretrai
                               image_size=image_size, quantize=quantize)
 
 
-@register_model("alexnet_gap")
+@register_model("alexnet_gap", check=_checker("gap"))
 def alexnet_gap(*, shape: Shape, num_classes: int = 4, in_channels: int = 1, pretrained: str | None = None,
                 image_size: int = 256, quantize: bool = True, native_gap: bool = False) -> SpectrogramAlexNet:
     """Seed 004's ``alexnet_gap`` ("FCN+GAP", ``SER_AlexNet_GAP``; README: WA 73.2 %, UA 62.6 %):

@@ -1,4 +1,4 @@
-"""GLAM and its ablations: every model on the GLAM trunk (paper Tables 1-2, spec section 8).
+"""GLAM and its ablations: every model on the GLAM trunk (paper Tables 1-2).
 
 Each builder is a declaration: which trunk variant, which head. Docstrings name the paper row
 and the original class; layer names and sizes match that class for the given (F, T).

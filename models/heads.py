@@ -1,4 +1,4 @@
-"""Heads: what turns a trunk's (B, C, H, W) map into logits (spec section 8).
+"""Heads: what turns a trunk's (B, C, H, W) map into logits.
 
 * ``GmlpHead``: GLAM's global-aware fusion module: one gMLP layer that mixes the
   C channels, each channel's flattened H·W map being one token.

@@ -1,5 +1,5 @@
 """The baselines on the MACNN trunk (Xu et al., 2020): MHCNN, AACNN, APCNN and the variants
-the original code also ships (paper Tables 1-2, spec section 8).
+the original code also ships (paper Tables 1-2).
 
 Each builder is a declaration: stem merge axis and head. Docstrings name the paper row and the
 original class, and spell out where the original's behaviour differs from what its name says.

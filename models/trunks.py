@@ -1,4 +1,4 @@
-"""The two convolutional trunks that all 21 models share (spec section 8).
+"""The two convolutional trunks that all 21 models share.
 
 * ``GlamTrunk``: GLAM's multi-scale trunk, used by GLAM, GLAM5, the ``gMLP*``,
   ``ResMultiConv*``, ``MHResMultiConv3`` and ``AAResMultiConv3`` models.

@@ -2,7 +2,7 @@
 
 A checkpoint is one ``torch.save`` file holding the weights and everything needed to turn
 audio into predictions with them: model name and options, input shape, feature settings
-(the GLAM kinds' ``ser.dataset.FeatureSettings`` or seed 004's
+(the GLAM kinds' ``ser.features.FeatureSettings`` or seed 004's
 ``ser.spectral.SpectralSettings``, told apart by the kind's name), overlaps, the min-max
 scaling fitted on the training data if the run used one, the utterance pooling, class names
 and label set, plus provenance (protocol, seed, best epoch and its scores, project and torch
@@ -25,21 +25,22 @@ import torch
 
 import models
 import ser
-from ser import spectral
-from ser.augment import MinMaxScaler
-from ser.dataset import FeatureSettings
-from ser.results import write_via_temporary
+from ser.dataset import MinMaxScaler
+from ser.errors import UserError
+from ser.features import FeatureSettings
+from ser.featuresets import Settings, settings_from_dict
+from ser.io import write_via_temporary
 
 FORMAT = "ser-checkpoint/1"
 RESUME_FORMAT = "ser-resume/1"
 
 
-class CheckpointError(Exception):
+class CheckpointError(UserError):
     """The file is not a usable checkpoint, or not the one the caller expects."""
 
 
 def build_checkpoint(model: torch.nn.Module, *, model_name: str, model_options: dict,
-                     features: FeatureSettings | spectral.SpectralSettings, train_overlap: float,
+                     features: Settings, train_overlap: float,
                      test_overlap: float, class_names: list[str], labels: str, protocol: str, seed: int,
                      epoch: int, scores: dict, state_dict: dict | None = None,
                      scaler: tuple[np.ndarray, np.ndarray] | None = None, pooling: str = "logits") -> dict:
@@ -92,14 +93,7 @@ def load(path: str | os.PathLike) -> dict:
     return checkpoint
 
 
-def settings_from_dict(described: dict) -> FeatureSettings | spectral.SpectralSettings:
-    """Feature settings saved with ``dataclasses.asdict`` (checkpoints, results.json)."""
-    if described["kind"] in spectral.KINDS:
-        return spectral.SpectralSettings(**described)
-    return FeatureSettings(**described)
-
-
-def feature_settings(checkpoint: dict) -> FeatureSettings | spectral.SpectralSettings:
+def feature_settings(checkpoint: dict) -> Settings:
     return settings_from_dict(checkpoint["features"])
 
 

@@ -26,18 +26,19 @@ import os
 import pathlib
 import posixpath
 import re
-import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 
 import soundfile as sf
 
+from ser.errors import UserError
+from ser.io import write_text
 from ser.labels import CLASS_NAMES, LABEL_SETS  # re-exported: the label sets of every corpus
 
 __all__ = [
     "CLASS_NAMES", "EMO_TOKENS", "LABEL_SETS", "MANIFEST_FIELDS", "RENAME_CODES", "SESSIONS",
-    "CorpusError", "CorpusScan", "Utterance", "atomic_write_text", "format_skipped", "label_lines",
+    "CorpusError", "CorpusScan", "Utterance", "format_skipped", "label_lines",
     "parse_label_line", "read_manifest", "SUBSETS", "renamed_wav_name", "scan_iemocap", "select",
     "split_order_key", "validate_root", "write_manifest",
 ]
@@ -86,7 +87,7 @@ R_RENAMED_TWIN = "renamed copy beside the original-name wav (original used)"
 R_BAD_EVAL = "unreadable evaluation file"
 
 
-class CorpusError(Exception):
+class CorpusError(UserError):
     """The tree cannot be used at all; the message says what is wrong and how to fix it."""
 
 
@@ -386,24 +387,6 @@ def select(utterances: Iterable[Utterance], subset: str) -> list[Utterance]:
     return [u for u in utterances if subset == "all" or u.kind == subset]
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``,
-    so readers never see a half-written file and a crash leaves the old file intact."""
-    path = pathlib.Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 lets the umask decide permissions, as a plain open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_manifest(scan_or_utterances: CorpusScan | Iterable[Utterance],
                    path: str | os.PathLike) -> bool:
     """Write the manifest CSV (header row + one row per utterance, in the given order).
@@ -423,7 +406,7 @@ def write_manifest(scan_or_utterances: CorpusScan | Iterable[Utterance],
     if path.is_file() and path.read_bytes() == text.encode("utf-8"):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
+    write_text(path, text)
     return True
 
 

@@ -4,7 +4,7 @@
     python -m ser.crossval run DATADIR --data EMODB_DIR --corpus emodb
     python -m ser.crossval report DATADIR [--kfold 5] [--five_fold seed004|intended]
 
-**Folds** (seed004-spec 4.1): 10 folds of (validation → test) speakers, each test speaker
+**Folds**: 10 folds of (validation → test) speakers, each test speaker
 validated on the other speaker of its session: 1F→1M, 1M→1F, 2F→2M, ..., 5M→5F. The rest (4
 sessions, 8 speakers) train. These are exactly ``train.py --protocol loso-speaker`` folds 1-10,
 so a fold is run as ``train.py --protocol loso-speaker --fold K -d DATADIR/<seed>`` and leaves
@@ -13,7 +13,7 @@ line the report reads). emoDB's speakers carry the same ids (``ser.emodb``), so 
 folds apply; its "sessions" are speaker pairs.
 
 **Repeats**: the seed ran 5 repeats with seeds 111, 211, 411, 711, 1111 (it added r·100 to a
-running seed, B28; ``--seed_sequence seed004``, the default); ``intended`` gives 111, 211,
+running seed; ``--seed_sequence seed004``, the default); ``intended`` gives 111, 211,
 311, 411, 511. All folds of a repeat share its seed.
 
 **Defaults** are crossval_SER's: ``alexnet_gap`` on ``logspec``, 100 epochs, batch 64, AdamW
@@ -22,7 +22,7 @@ utterances scored by mean log-softmax, and the seed's label set (``seed004`` on 
 ``emodb`` on emoDB). ``--pretrained PATH`` (an ImageNet AlexNet file) must be passed after
 ``--``, as every other train.py flag; later flags override these defaults.
 
-**Report** (spec 4.2), over every fold of every repeat found under DATADIR:
+**Report**, as the seed's ``get_crossval_result.py``, over every fold of every repeat found under DATADIR:
 
 - per repeat: mean and population std (ddof 0) of the folds' test WA and UA;
 - pooled over folds × repeats: Avg, Std, Min, Max;
@@ -33,9 +33,9 @@ WA is plain accuracy; UA follows the seed: the mean recall over the classes pres
 test speaker's true labels (``ser.metrics`` also counts classes that are only predicted, so
 its UA can be lower on a single speaker). ``--kfold 5`` keeps 5 of the 10 folds: the seed's
 indices 0, 3, 5, 7, 9 test 1M, 2F, 3F, 4F, 5F (``--five_fold seed004``) although its comment
-meant 1M, 2F, 3M, 4F, 5F (``intended``, B26); a repeat with fewer than 10 folds uses all of
-them, as the seed did. Result files that cannot be read are listed, not silently skipped (B27).
-Note (B30): the validation speaker shares the test speaker's session, dialogues and microphone
+meant 1M, 2F, 3M, 4F, 5F (``intended``); a repeat with fewer than 10 folds uses all of
+them, as the seed did. Result files that cannot be read are listed, not silently skipped.
+Note: the validation speaker shares the test speaker's session, dialogues and microphone
 crosstalk, so validation scores correlate with test scores; this is the seed's design. The
 seed's per-repeat LOSS row is left out: train.py's results do not keep a test loss. Written to
 ``DATADIR/crossval.json`` and ``DATADIR/crossval.md``, and, for the seed's own
@@ -49,18 +49,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ser.results import write_atomic, write_json, write_pickle
-from ser.splits import Split, SplitError
+from ser import pipeline
+from ser.config import resolve_args
+from ser.errors import UserError
+from ser.io import write_json, write_pickle, write_text
+from ser.splits import SPEAKER_FOLDS as FOLDS
 
 SESSIONS = 5
-# (validation speaker, test speaker) of folds 1..10, as crossval_SER.py lists them.
-FOLDS = tuple((f"{s}{v}", f"{s}{t}") for s in range(1, SESSIONS + 1) for v, t in (("F", "M"), ("M", "F")))
 FIVE_FOLD = {"seed004": (0, 3, 5, 7, 9), "intended": (0, 3, 4, 7, 9)}
 SEED_SEQUENCES = ("seed004", "intended")
 FIRST_SEED = 111
@@ -83,32 +85,14 @@ def seed_sequence(repeats: int, kind: str = "seed004", first: int = FIRST_SEED) 
     return seeds
 
 
-def fold_of(validation_speaker: str, test_speaker: str) -> int | None:
-    """The fold number (1-10) of a session-partner pair, None for any other pair."""
-    pair = (validation_speaker, test_speaker)
-    return FOLDS.index(pair) + 1 if pair in FOLDS else None
-
-
-def pair_split(speakers: Sequence[str], validation_speaker: str, test_speaker: str) -> Split:
-    """Train on every speaker but the two, validate on one, test on the other (train_ser.py)."""
-    if validation_speaker == test_speaker:
-        raise SplitError(f"--val_id and --test_id are both {test_speaker}; choose two different speakers")
-    test = [i for i, s in enumerate(speakers) if s == test_speaker]
-    validation = [i for i, s in enumerate(speakers) if s == validation_speaker]
-    train = [i for i, s in enumerate(speakers) if s not in (test_speaker, validation_speaker)]
-    known = ", ".join(sorted(set(speakers)))
-    for part, members, who in (("test", test, test_speaker), ("validation", validation, validation_speaker),
-                               ("training", train, "the other speakers")):
-        if not members:
-            raise SplitError(f"no {part} utterances ({who}); speakers with usable utterances: {known}")
-    return Split(train=train, test=test, validation=validation, name="speaker-pair",
-                 protocol=(f"speaker pair: validation speaker {validation_speaker} selects the epoch, test speaker "
-                           f"{test_speaker} scored once, the other speakers train (seed 004's train_ser.py)"))
+def train_fold(argv: list[str]) -> dict | None:
+    """One fold as ``train.py ARGV`` trains it (the IEMOCAP root defaults to IEMOCAP_DIR)."""
+    return pipeline.run(resolve_args(argv, default_iemocap=os.environ.get("IEMOCAP_DIR", "")), argv)
 
 
 def run(datadir: str | Path, train_flags: Sequence[str], train_main: Callable[[list[str]], object],
         repeats: int = 5, sequence: str = "seed004", folds: Sequence[int] = tuple(range(1, 11))) -> list[int]:
-    """Train every fold of every repeat (``train_main`` is ``train.main``); returns the seeds.
+    """Train every fold of every repeat (``train_main``: :func:`train_fold`); returns the seeds.
 
     A fold whose seed is already in its ``.metric`` file is skipped by train.py, so an
     interrupted cross-validation resumes where it stopped.
@@ -130,7 +114,7 @@ def seed_style_scores(labels: Sequence[int], predictions: Sequence[int]) -> tupl
 
 def collect(datadir: str | Path) -> tuple[dict[int, dict[int, dict]], list[str]]:
     """({seed: {fold: results.json}} of every finished fold under ``datadir``, the result files
-    that could not be read). The seed's aggregator skipped unreadable files silently (B27)."""
+    that could not be read). The seed's aggregator skipped unreadable files silently."""
     found: dict[int, dict[int, dict]] = {}
     unreadable = []
     for path in sorted(Path(datadir).glob("*/fold*/results.json")):
@@ -220,7 +204,7 @@ def format_report(result: dict) -> str:
 
 
 def seed_tuple(summary: dict) -> tuple:
-    """One fold's results.json as the seed's ``train_ser.main`` returned them (spec 3.7): per-epoch
+    """One fold's results.json as the seed's ``train_ser.main`` returned them: per-epoch
     training losses ('%.4f'), training WA and UA (empty: the seed never filled them), per-epoch
     validation losses, WA and UA ('%.2f'), then test loss, WA, UA and the confusion matrix.
 
@@ -253,7 +237,7 @@ def report(datadir: str | Path, kfold: int = 10, five_fold: str = "seed004", sav
     runs, unreadable = collect(datadir)
     result = {**aggregate(runs, kfold, five_fold), "unreadable": unreadable}
     write_json(Path(datadir) / "crossval.json", result)
-    write_atomic(Path(datadir) / "crossval.md", format_report(result))
+    write_text(Path(datadir) / "crossval.md", format_report(result))
     write_allstat(datadir, runs, save_label or f"{result['model']}_{result['features']}")
     return result
 
@@ -302,11 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         if args.repeats < 1:
             parser.error("--repeats must be at least 1")
-        import train  # the repository root's entry point; run this module from the repository root
-
         flags = [*SEED004_TRAIN_FLAGS, "--corpus", args.corpus, "--labels", LABELS_OF_CORPUS[args.corpus],
                  *(["--data", args.data] if args.data else []), *train_flags]
-        run(args.datadir, flags, train.main, args.repeats, args.seed_sequence, args.folds)
+        try:
+            run(args.datadir, flags, train_fold, args.repeats, args.seed_sequence, args.folds)
+        except UserError as error:
+            print(f"ser.crossval: error: {error}", file=sys.stderr)
+            return 1
     try:
         result = report(args.datadir, args.kfold, args.five_fold, args.save_label)
     except ValueError as error:

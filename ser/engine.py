@@ -1,4 +1,4 @@
-"""Training and evaluation loops (spec sections 5-6), with the data resident on the device.
+"""The one training loop: :func:`fit` trains a model for some epochs and keeps the best epoch.
 
 The whole training array sits on the device and each epoch indexes it with a permutation,
 instead of a DataLoader fetching items one by one. The permutation and every other random
@@ -10,16 +10,18 @@ do, so a seed gives the original's batches, mixing coefficients and pairings:
 - per batch with mixup, λ from the run's numpy RandomState (``beta(α, α)``) and the partner
   permutation from ``torch.randperm(batch)`` on torch's global CPU generator.
 
-Evaluation scores every test segment in a few large batches and averages the logits of each
-utterance's segments on the device before the argmax, which is the original's per-utterance
-scoring done in bulk.
+What a batch costs is not the loop's business: :func:`fit` is given the batch loss (GLAM's
+mixup, :func:`mixup_loss`, or seed 004's options from ``ser.augment``) and a small
+:class:`FitOptions`; everything that happens between epochs for a person or a file (logs,
+CSV, TensorBoard, progress, resume state) belongs to the :class:`EpochObserver` it is given.
+Evaluation is ``ser.metrics``' utterance scoring.
 """
 from __future__ import annotations
 
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -27,10 +29,12 @@ import torch.nn as nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
 
 from ser.dataset import TestUtterances, TrainSegments
-from ser.metrics import Scores, score
+from ser.metrics import Scores, autocast, predict_utterances, score
 
 OPTIMIZERS = ("adam", "sgd", "adamw")
 LR_SCHEDULES = ("exp", "step", "warmstep", "cosine", "constant")
+SELECTIONS = ("WA_UA_mean", "WA")
+POOLINGS = ("logits", "log_softmax")
 
 
 def seed_everything(seed: int) -> np.random.RandomState:
@@ -97,11 +101,6 @@ def inverse_frequency_weights(labels: np.ndarray, num_classes: int) -> torch.Ten
     return torch.tensor(weights, dtype=torch.float32)
 
 
-def autocast(device: torch.device, amp: bool):
-    """bf16 autocast for ``--amp`` (no loss scaling needed: bf16 has fp32's exponent range)."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
-
-
 # One batch's training loss: (model, inputs (B, 1, F, T), targets, the batch's segment indices) -> loss.
 BatchLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -142,24 +141,6 @@ def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimize
     return total.item() / max(len(order), 1)
 
 
-@torch.no_grad()
-def predict_utterances(model: nn.Module, test: TestUtterances, device: torch.device,
-                       batch_size: int = 1024, amp: bool = False) -> torch.Tensor:
-    """Utterance logits: the mean of each utterance's segment logits (in fp32), ``(U, C)``."""
-    model.eval()
-    X = torch.from_numpy(test.X)
-    owner = torch.from_numpy(test.owner).to(device)
-    sums = None
-    for start in range(0, len(X), batch_size):
-        with autocast(device, amp):
-            logits = model(X[start:start + batch_size].to(device).unsqueeze(1)).float()
-        if sums is None:
-            sums = torch.zeros(len(test.y), logits.shape[1], device=device)
-        sums.index_add_(0, owner[start:start + batch_size], logits)
-    counts = torch.bincount(owner, minlength=len(test.y)).clamp(min=1).unsqueeze(1)
-    return sums / counts
-
-
 def evaluate(model: nn.Module, test: TestUtterances, device: torch.device,
              amp: bool = False) -> tuple[Scores, np.ndarray]:
     """Scores and predictions on the test utterances (segment logits averaged per utterance)."""
@@ -185,10 +166,6 @@ class FitResult:
     test: EpochRecord | None = None  # the selected epoch scored on the test set (``best`` without validation)
 
 
-# One training epoch: (model, optimizer, criterion) -> mean training loss.
-EpochStep = Callable[[nn.Module, torch.optim.Optimizer, nn.Module], float]
-
-
 def capture_rng(rng: np.random.RandomState) -> dict:
     """Every random stream a run draws from, so that a resumed run continues them exactly."""
     return {
@@ -209,27 +186,55 @@ def restore_rng(state: dict, rng: np.random.RandomState) -> None:
         torch.cuda.set_rng_state_all(state["torch_cuda"])
 
 
-def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: torch.device, *,
-        epochs: int, batch_size: int, lr: float, lr_min: float, optimizer: str, lr_schedule: str,
-        alpha: float, rng: np.random.RandomState, class_weights: torch.Tensor | None = None,
-        keep_best_state: bool = False, validation: TestUtterances | None = None,
-        on_epoch: Callable[[EpochRecord, EpochRecord], None] | None = None,
-        epoch_step: EpochStep | None = None, scorer: nn.Module | None = None,
-        selection_key: Callable[[Scores], float] = lambda scores: scores.selection,
-        resume: dict | None = None, on_checkpoint: Callable[[dict], None] | None = None,
-        amp: bool = False, compile: bool = False) -> FitResult:
-    """Train for ``epochs`` and keep the epoch with the highest ``selection_key`` on the selection set.
+@dataclass(frozen=True)
+class FitOptions:
+    """How :func:`fit` trains and selects (defaults: the paper's, but epochs and batch size)."""
+    epochs: int
+    batch_size: int
+    lr: float = 1e-3
+    lr_min: float = 1e-6              # the schedule stops once the lr falls below this
+    optimizer: str = "adam"           # see OPTIMIZERS
+    lr_schedule: str = "exp"          # see LR_SCHEDULES
+    selection: str = "WA_UA_mean"     # epochs compete on (WA + UA) / 2 (GLAM) or WA (seed 004)
+    pooling: str = "logits"           # utterance score: mean segment logits (GLAM) or log-softmax (seed 004)
+    keep_best_state: bool = False     # return the selected epoch's weights
+    amp: bool = False                 # bf16 autocast for forward passes and losses
+    compile: bool = False             # train and score through torch.compile(model)
 
-    The selection key defaults to (WA + UA) / 2. Without ``validation`` the selection set is
-    ``test``, as in the paper; ties keep the earlier epoch. With ``validation`` (the honest
-    protocols) every epoch is scored on ``validation`` only, and ``test`` is scored once, after
-    the last epoch, with the selected epoch's weights, which the model keeps.
+    def __post_init__(self):
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZERS),
+                                     ("lr_schedule", self.lr_schedule, LR_SCHEDULES),
+                                     ("selection", self.selection, SELECTIONS), ("pooling", self.pooling, POOLINGS)):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(allowed)}")
 
-    ``epoch_step`` replaces the paper's epoch (:func:`train_one_epoch` over ``train``, with
-    GLAM's mixup) and ``scorer`` the model when scoring utterances (ser.augment uses both).
-    After every epoch ``on_checkpoint`` receives the state to continue from (weights,
-    optimizer, schedule, random streams, history, best so far); passing such a state as
-    ``resume`` continues the run as if it had never stopped.
+    def selection_value(self, scores: Scores) -> float:
+        return scores.WA if self.selection == "WA" else scores.selection
+
+
+class EpochObserver(Protocol):
+    """Everything done between epochs that is not training: logs, files, progress, resume state."""
+
+    def epoch_done(self, record: EpochRecord, best: EpochRecord) -> None:
+        """After each epoch: its record (scored on the selection set) and the best so far."""
+
+    def checkpoint(self, state: dict) -> None:
+        """After each epoch: the state that :func:`fit` continues from when given it as ``resume``."""
+
+
+def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: torch.device,
+        options: FitOptions, batch_loss: BatchLoss, rng: np.random.RandomState, *,
+        validation: TestUtterances | None = None, observer: EpochObserver | None = None,
+        resume: dict | None = None) -> FitResult:
+    """Train for ``options.epochs`` and keep the epoch with the best selection value.
+
+    Without ``validation`` the selection set is ``test``, as in the paper; ties keep the
+    earlier epoch. With ``validation`` (the honest protocols) every epoch is scored on
+    ``validation`` only, and ``test`` is scored once, after the last epoch, with the selected
+    epoch's weights, which the model keeps. Every epoch trains on all of ``train`` in the order
+    a shuffling DataLoader visits it, each batch's loss given by ``batch_loss``; ``rng`` is the
+    run's numpy generator, whose state is part of the resume state. Passing an observer's
+    checkpoint ``state`` as ``resume`` continues the run as if it had never stopped.
 
     Speed options (off by default, as the paper's runs): ``amp`` runs forward passes and losses
     in bf16 autocast (results change within bf16 precision); ``compile`` trains and scores
@@ -237,19 +242,15 @@ def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: to
     and checkpoints are unchanged.
     """
     selection_set = test if validation is None else validation
-    keep_state = keep_best_state or validation is not None
-    runner = torch.compile(model) if compile else model
-    scorer = runner if scorer is None else scorer
-    criterion = nn.CrossEntropyLoss(weight=None if class_weights is None else class_weights.to(device))
-    if epoch_step is None:
-        X = torch.from_numpy(train.X).to(device)
-        y = torch.from_numpy(train.y).to(device)
-
-        def epoch_step(model, opt, criterion):
-            # looked up at call time, so that tests can interrupt a run mid-way
-            return train_one_epoch(model, X, y, opt, batch_size, mixup_loss(criterion, alpha, rng), amp)
-    opt = make_optimizer(optimizer, model.parameters(), lr)
-    scheduler = make_scheduler(lr_schedule, opt)
+    keep_state = options.keep_best_state or validation is not None
+    runner = torch.compile(model) if options.compile else model
+    # seed 004 scores an utterance by its segments' mean log-softmax: the plain module wrapped,
+    # which shares its parameters with whatever trains
+    scorer = runner if options.pooling == "logits" else nn.Sequential(model, nn.LogSoftmax(dim=1))
+    X = torch.from_numpy(train.X).to(device)
+    y = torch.from_numpy(train.y).to(device)
+    opt = make_optimizer(options.optimizer, model.parameters(), options.lr)
+    scheduler = make_scheduler(options.lr_schedule, opt)
     best, history, best_state, first_epoch = None, [], None, 0
     if resume is not None:
         model.load_state_dict(resume["model"])
@@ -258,28 +259,28 @@ def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: to
         restore_rng(resume["rng"], rng)
         history, best_state, first_epoch = list(resume["history"]), resume["best_state"], resume["next_epoch"]
         best = None if resume["best_index"] is None else history[resume["best_index"]]
-    for epoch in range(first_epoch, epochs):
+    for epoch in range(first_epoch, options.epochs):
         started = time.perf_counter()
-        loss = epoch_step(runner, opt, criterion)
-        if opt.param_groups[0]["lr"] >= lr_min:
+        loss = train_one_epoch(runner, X, y, opt, options.batch_size, batch_loss, options.amp)
+        if opt.param_groups[0]["lr"] >= options.lr_min:
             scheduler.step()
         seconds = time.perf_counter() - started
-        scores, predictions = evaluate(scorer, selection_set, device, amp)
+        scores, predictions = evaluate(scorer, selection_set, device, options.amp)
         record = EpochRecord(epoch, opt.param_groups[0]["lr"], loss, seconds, scores, predictions)
         history.append(record)
-        if best is None or selection_key(scores) > selection_key(best.scores):
+        if best is None or options.selection_value(scores) > options.selection_value(best.scores):
             best = record
             if keep_state:
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        if on_epoch is not None:
-            on_epoch(record, best)
-        if on_checkpoint is not None:
-            on_checkpoint({"next_epoch": epoch + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                           "scheduler": scheduler.state_dict(), "rng": capture_rng(rng), "history": history,
-                           "best_index": history.index(best), "best_state": best_state})
+        if observer is not None:
+            observer.epoch_done(record, best)
+            observer.checkpoint({"next_epoch": epoch + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                                 "scheduler": scheduler.state_dict(), "rng": capture_rng(rng), "history": history,
+                                 "best_index": history.index(best), "best_state": best_state})
     tested = best
     if validation is not None and best is not None:
         model.load_state_dict(best_state)
-        scores, predictions = evaluate(scorer, test, device, amp)
+        scores, predictions = evaluate(scorer, test, device, options.amp)
         tested = EpochRecord(best.epoch, best.lr, best.loss, best.seconds, scores, predictions)
-    return FitResult(best=best, history=history, best_state=best_state if keep_best_state else None, test=tested)
+    return FitResult(best=best, history=history, best_state=best_state if options.keep_best_state else None,
+                     test=tested)

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ser import checkpoint as ckpt
-from ser.results import write_atomic, write_via_temporary
+from ser.io import write_text, write_via_temporary
 
 
 def sidecar(checkpoint: dict) -> dict:
@@ -65,5 +65,5 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike,
                                     dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
     write_via_temporary(out_path, lambda tmp: program.save(str(tmp)))
     json_path = out_path.with_suffix(".json")
-    write_atomic(json_path, json.dumps(sidecar(checkpoint), indent=2) + "\n")
+    write_text(json_path, json.dumps(sidecar(checkpoint), indent=2) + "\n")
     return out_path, json_path

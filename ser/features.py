@@ -1,4 +1,4 @@
-"""Segmentation and per-segment features, as the GLAM code computes them (spec sections 3-4).
+"""Segmentation and per-segment features, as the GLAM code computes them.
 
 An utterance is cut into fixed-length segments and each segment becomes one 2-D feature map:
 
@@ -24,7 +24,10 @@ An utterance is cut into fixed-length segments and each segment becomes one 2-D 
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from dataclasses import asdict, dataclass
 
 import librosa
 import numpy as np
@@ -44,6 +47,8 @@ DB_REF, DB_AMIN, DB_TOP = 1.0, 1e-10, 80.0
 SPECTROGRAM_NFFT, SPECTROGRAM_BINS = 3198, 400
 # The original's melspectrogram call; n_mels is librosa's default, spelled out.
 MELSPECTROGRAM_PARAMS = dict(n_fft=800, hop_length=400, n_mels=128)
+# Bump when a change here alters the numbers, so old cache entries are ignored.
+FEATURE_CODE_VERSION = 1
 
 
 def segment_hop(segment_length: float, overlap: float, sr: int) -> int:
@@ -84,7 +89,7 @@ def segment(wav: np.ndarray, sr: int, segment_length: float, overlap: float,
     width = int(seg_len)
     if not starts:
         return np.zeros((0, width), dtype=wav.dtype)
-    # Every segment is int(L·sr) samples (spec section 3). Slicing up to int(start + L·sr)
+    # Every segment is int(L·sr) samples, as in the original. Slicing up to int(start + L·sr)
     # instead gave a sample more at some starts when L·sr falls just below an integer in
     # floating point (2.01 s at 16 kHz is 32159.999999999996), and the stack failed.
     return np.stack([wav[s:s + width] for s in starts])
@@ -219,3 +224,50 @@ def extract(wav: np.ndarray, sr: int, kind: str, segment_length: float, overlap:
     if len(segments) == 0:
         return np.zeros((0, *feature_shape(kind, segment_length, sr, n_mfcc)), dtype=np.float32)
     return features_of_segments(segments, sr, kind, n_mfcc)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Every parameter that changes a GLAM feature map, but the overlap (one setting serves the
+    training and the test overlap). The feature cache and checkpoints key on these."""
+    kind: str = "mfcc"
+    sample_rate: int = SAMPLE_RATE
+    n_mfcc: int = 26
+    segment_length: float = 1.8
+    padding: bool = False
+
+    # GLAM's kinds draw nothing at random, so an entry does not depend on the utterance's name.
+    uses_name = False
+
+    def key(self, overlap: float) -> str:
+        """The cache folder of these settings at ``overlap``."""
+        described = dict(asdict(self), overlap=overlap, version=FEATURE_CODE_VERSION)
+        digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+        return f"{self.kind}_L{self.segment_length}_O{overlap}_{digest}"
+
+    def shape(self) -> tuple[int, int]:
+        """(F, T) of one segment, as the model sees it."""
+        return feature_shape(self.kind, self.segment_length, self.sample_rate, self.n_mfcc)
+
+    def entry_shape(self) -> tuple[int, ...]:
+        """Shape of one segment as the cache stores it (the model's (F, T))."""
+        return self.shape()
+
+    def compute(self, wav: np.ndarray, overlap: float, name: str = "") -> np.ndarray:
+        """(S, F, T) float32 of one utterance; ``name`` is not used (GLAM's kinds draw nothing)."""
+        return extract(wav, self.sample_rate, self.kind, self.segment_length, overlap,
+                       n_mfcc=self.n_mfcc, padding=self.padding)
+
+    def model_input(self, entry: np.ndarray) -> np.ndarray:
+        """A cached entry as the model takes it: GLAM maps are (S, F, T) already."""
+        return entry
+
+    def prediction_input(self, wav: np.ndarray, overlap: float, name: str = "") -> np.ndarray:
+        """The maps of a new recording: a recording shorter than one segment is tiled until
+        one fits (the original's ``--padding`` rule) instead of giving no segment at all."""
+        return extract(wav, self.sample_rate, self.kind, self.segment_length, overlap,
+                       n_mfcc=self.n_mfcc, padding=True)
+
+    def is_tiled(self, samples: int) -> bool:
+        """Whether a recording of ``samples`` samples is shorter than one segment."""
+        return samples < self.segment_length * self.sample_rate

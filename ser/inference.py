@@ -20,26 +20,11 @@ import numpy as np
 import torch
 
 from ser import checkpoint as ckpt
-from ser import features, spectral
-from ser.dataset import FeatureSettings, TestUtterances, load_audio
-from ser.engine import predict_utterances
+from ser.audio import load_audio
+from ser.dataset import TestUtterances
+from ser.metrics import predict_utterances
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
-
-
-def segment_maps(wav: np.ndarray, settings: FeatureSettings | spectral.SpectralSettings, overlap: float,
-                 name: str) -> np.ndarray:
-    """(S, F, T) feature maps of one recording, as training computed them (``name`` seeds the
-    noise channel of lognrevspec, as the corpus path does in training)."""
-    if isinstance(settings, spectral.SpectralSettings):
-        return spectral.pack(spectral.extract(wav, settings, spectral.utterance_rng(settings.seed, name)))
-    return features.extract(wav, settings.sample_rate, settings.kind, settings.segment_length, overlap,
-                            n_mfcc=settings.n_mfcc, padding=True)
-
-
-def too_short(wav: np.ndarray, settings: FeatureSettings | spectral.SpectralSettings) -> bool:
-    """Shorter than one GLAM segment, so tiled (seed 004's segments are padded instead)."""
-    return isinstance(settings, FeatureSettings) and len(wav) < settings.segment_length * settings.sample_rate
 
 
 @dataclass
@@ -73,14 +58,14 @@ class Predictor:
             raise ValueError("the file holds no audio samples")
         if not np.isfinite(wav).all():
             raise ValueError("the audio contains NaN or infinite samples")
-        maps = ckpt.scale(self.checkpoint, segment_maps(wav, s, self.checkpoint["test_overlap"], name))
+        maps = ckpt.scale(self.checkpoint, s.prediction_input(wav, self.checkpoint["test_overlap"], name))
         # one utterance, scored as training scored its test utterances
         recording = TestUtterances.from_lists([maps], [0], [name], maps.shape[1:])
         logits = predict_utterances(self.model, recording, self.device, self.batch_size)[0].cpu()
         probabilities = logits.softmax(dim=0).tolist()
         return Prediction(path=name, label=self.class_names[int(logits.argmax())],
                           probabilities=dict(zip(self.class_names, probabilities)), segments=len(maps),
-                          tiled=too_short(wav, s), seconds=len(wav) / s.sample_rate)
+                          tiled=s.is_tiled(len(wav)), seconds=len(wav) / s.sample_rate)
 
     def predict_file(self, path: str | os.PathLike) -> Prediction:
         return self.predict_wav(load_audio(path, self.settings.sample_rate).samples, str(path))

@@ -2,7 +2,7 @@
 
 Transcribed from the tables in the authors' repository README (our seed document
 ``000``): mean ± std in percent of WA, UA, macro F1 and the column the paper calls "micro
-F1", which is the support-weighted F1 (spec section 6). The README does not say how many
+F1", which is the support-weighted F1 (``ser.metrics``). The README does not say how many
 runs each row averages, nor which standard deviation it prints.
 
 - ``COMPARISON``: Table 1, the paper protocol on the three subsets.
@@ -27,7 +27,7 @@ PAPER_NAMES = {
     "AAResMultiConv3": "Multi-scale + AA",
 }
 
-# The mixup α each paper row was trained with (spec section 8): the GLAM family 0.5, the
+# The mixup α each paper row was trained with in the original scripts: the GLAM family 0.5, the
 # baselines without mixup.
 PAPER_ALPHA = {"CNN_AttnPooling": 0.0, "MHCNN": 0.0, "AACNN": 0.0, "GLAM": 0.5,
                "ResMultiConv3": 0.5, "MHResMultiConv3": 0.5, "AAResMultiConv3": 0.5}

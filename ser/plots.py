@@ -35,16 +35,18 @@ from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
 from ser import checkpoint as ckpt
-from ser import corpora, emodb, spectral
-from ser.dataset import CacheError, FeatureCache
-from ser.results import write_via_temporary
+from ser import corpora, emodb
+from ser.cache import CacheError, FeatureCache
+from ser.errors import UserError
+from ser.featuresets import settings_from_dict
+from ser.io import write_via_temporary
 
 FORMATS = ("png", "pdf")
 # One fixed colour per class index, so every panel and figure agrees.
 CLASS_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#dd8452", "#8172b3", "#937860", "#da8bc3")
 
 
-class PlotError(Exception):
+class PlotError(UserError):
     """A figure cannot be drawn from these runs; the message says what is missing."""
 
 
@@ -154,7 +156,7 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
     if missing:
         raise PlotError(f"{len(missing)} test utterances of {run_dir} are not in {root} (e.g. {missing[0]}); "
                         "pass --data with the corpus it was trained on")
-    settings = ckpt.settings_from_dict(run["feature_settings"])
+    settings = settings_from_dict(run["feature_settings"])
     try:
         saved = ckpt.load(checkpoint)
         ckpt.check_compatible(saved, model_name=run["model"]["name"], features=settings, source=str(checkpoint))
@@ -164,14 +166,9 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
     paths = [root / by_turn[t].path for t in turns]
     overlap = args["test_overlap"]
     try:
-        if isinstance(settings, spectral.SpectralSettings):
-            feats, _ = spectral.load_corpus_features(paths, [by_turn[t].path for t in turns], settings,
-                                                     cache_dir or args["cache_dir"], progress=False)
-            feats = [None if f is None else spectral.pack(f) for f in feats]
-        else:
-            per_overlap, _ = FeatureCache(cache_dir or args["cache_dir"]).load(paths, settings, (overlap,),
-                                                                               progress=False)
-            feats = per_overlap[overlap]
+        per_overlap, _ = FeatureCache(cache_dir or args["cache_dir"]).load(
+            paths, settings, (overlap,), progress=False, names=[by_turn[t].path for t in turns])
+        feats = [None if f is None else settings.model_input(f) for f in per_overlap[overlap]]
     except CacheError as error:
         raise PlotError(str(error)) from None
     if any(f is None or len(f) == 0 for f in feats):

@@ -14,7 +14,7 @@ run whose α is unknown counts for every α. For ``loso``/``loso-speaker`` the p
 are read and every (seed, fold) is one run; the ``..._<protocol>.metric`` files that hold a
 mean over folds are skipped, as they repeat those runs.
 
-Tables (spec section 8; the published numbers are in ``ser.paper_numbers``):
+Tables (the published numbers are in ``ser.paper_numbers``):
 
 - ``comparison_<protocol>``: Table 1's layout, subset × model (APCNN, MHCNN, AACNN, GLAM). For
   ``paper`` it stands beside Table 1, for ``811`` beside the paper's 8:1:1 table.
@@ -44,9 +44,10 @@ import numpy as np
 
 from ser import paper_numbers
 from ser.corpora import SUBSETS
+from ser.io import write_text
 from ser.labels import CLASS_NAMES
 from ser.paper_numbers import METRICS, PAPER_ALPHA, PAPER_NAMES, SUBSET_NAMES, Cell
-from ser.results import parse_stem, read_metric, write_atomic
+from ser.results import parse_stem, read_metric
 from ser.splits import FOLD_COUNTS, PROTOCOL_DESCRIPTIONS, PROTOCOLS
 
 METRIC_TITLES = {"WA": "WA", "UA": "UA", "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
@@ -310,10 +311,10 @@ def write_report(tables: list[Table], out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / "report.md"]
-    write_atomic(written[0], "\n\n".join(to_markdown(t) for t in tables) + "\n")
+    write_text(written[0], "\n\n".join(to_markdown(t) for t in tables) + "\n")
     for table in tables:
         written.append(out_dir / f"{table.name}.csv")
-        write_atomic(written[-1], to_csv(table))
+        write_text(written[-1], to_csv(table))
     return written
 
 

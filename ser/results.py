@@ -29,81 +29,25 @@ with the ``glam`` labels, exactly as the original names it, and anything else ad
   one line per seed with the mean over folds in ``PARENT/..._<protocol>.metric``; the report
   reads the per-fold files, so runs of single folds aggregate the same way.
 
-Shared files get whole lines appended under an exclusive lock, so concurrent runs never
-interleave; single-run files are written to a temporary name and renamed into place.
+:class:`RunFiles` is the one place that names a run's files, and :func:`write_finished_run`
+the one call that writes a finished run's results, the ``.metric`` line last. Shared files get
+whole lines appended under an exclusive lock, so concurrent runs never interleave; single-run
+files are written to a temporary name and renamed into place (``ser.io``).
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
-import fcntl
-import io
-import json
 import os
-import pickle
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ser.corpora import SUBSETS
+from ser.io import append_line, read_shared, write_json
 from ser.labels import LABEL_SETS
 from ser.splits import PAIR_PROTOCOL, PROTOCOLS
-
-
-def append_line(path: str | os.PathLike, text: str) -> None:
-    """Append ``text`` to a file shared by concurrent runs, in one locked write."""
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def write_via_temporary(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """``write(tmp)`` to a temporary name beside ``path``, then rename it into place: readers
-    and a killed process see the old file or the new one, never half of one. A write that
-    fails takes its temporary file with it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):  # the folder itself may be what is broken
-            tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write a whole file so that readers see the old content or the new, never half."""
-    write_via_temporary(path, lambda tmp: tmp.write_text(text))
-
-
-def write_json(path: str | os.PathLike, obj) -> None:
-    write_atomic(path, json.dumps(obj, indent=4, sort_keys=False) + "\n")
-
-
-def write_pickle(path: str | os.PathLike, obj) -> None:
-    """Pickle ``obj`` atomically (:func:`write_via_temporary`)."""
-    def dump(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-    write_via_temporary(path, dump)
-
-
-def write_csv(path: str | os.PathLike, columns: list[str], rows: list[dict]) -> None:
-    """The whole table, atomically (rewritten each time, so a resumed run never repeats a row)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomic(path, buffer.getvalue())
 
 
 def result_stem(model: str, features: str, subset: str, labels: str = "glam", protocol: str = "paper",
@@ -151,14 +95,78 @@ def metric_line(seed: int, selection: float, WA: float, UA: float, macro_f1: flo
     return f"{seed:16}\t{selection:.4f}\t{WA}\t{UA}\t{macro_f1}\t{weighted_f1}\n"
 
 
-def read_shared(path: str | os.PathLike) -> str:
-    """Read a file that concurrent runs append to, under a shared lock: whole lines only."""
-    with open(path) as f:
-        fcntl.flock(f, fcntl.LOCK_SH)
-        try:
-            return f.read()
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+@dataclass(frozen=True)
+class RunFiles:
+    """Every file one run writes, named in one place (see the module doc).
+
+    ``run_dir`` holds the run's own files, ``parent`` the files its sibling runs share.
+    """
+    run_dir: Path
+    parent: Path
+    stem: str
+    model: str
+    suffix: str = ".metric"
+
+    @classmethod
+    def of(cls, datadir: str | os.PathLike, model: str, features: str, subset: str, labels: str = "glam",
+           protocol: str = "paper", fold: int | None = None, suffix: str = ".metric") -> RunFiles:
+        run_dir, parent = run_location(datadir, fold)
+        return cls(run_dir, parent, result_stem(model, features, subset, labels, protocol, fold), model, suffix)
+
+    @property
+    def metric(self) -> Path:
+        return self.parent / f"{self.stem}{self.suffix}"
+
+    @property
+    def log(self) -> Path:
+        return self.parent / f"{self.stem}.log"
+
+    @property
+    def loss(self) -> Path:
+        return self.parent / f"{self.stem}.loss"
+
+    @property
+    def results_json(self) -> Path:
+        return self.run_dir / "results.json"
+
+    @property
+    def last_json(self) -> Path:
+        return self.run_dir / "last.json"
+
+    @property
+    def train_log(self) -> Path:
+        return self.run_dir / f"{self.model}_train.log"
+
+    @property
+    def epochs_csv(self) -> Path:
+        return self.run_dir / f"{self.stem}_epochs.csv"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.run_dir / f"model_{self.stem}.pth"
+
+    @property
+    def resume_state(self) -> Path:
+        return self.run_dir / f"resume_{self.stem}.pt"
+
+    def tensorboard(self, seed: int) -> Path:
+        return self.run_dir / "tensorboard" / f"{self.stem}_seed{seed}"
+
+
+def write_finished_run(files: RunFiles, summary: dict, seed: int, scores: dict, *, log_text: str | None = None,
+                       losses: list[float] | None = None) -> None:
+    """All result files of a finished run: ``results.json``, the ``.log`` entry and the
+    ``.loss`` line when given, and last the ``.metric`` line, which marks the seed finished for
+    sweeps and reruns, so a run killed before it is retried rather than counted with missing
+    files. ``scores``: the reported WA, UA, macro_f1, weighted_f1 and WA_UA_mean."""
+    write_json(files.results_json, summary)
+    if log_text is not None:
+        append_line(files.log, f"-------------------------------------------\n{seed}\n{log_text}"
+                               "-------------------------------------------\n\n")
+    if losses is not None:
+        append_line(files.loss, f"{seed}\t" + "\t".join(str(loss) for loss in losses) + "\n")
+    append_line(files.metric, metric_line(seed, scores["WA_UA_mean"], scores["WA"], scores["UA"], scores["macro_f1"],
+                                          scores["weighted_f1"]))
 
 
 def read_metric(path: str | os.PathLike) -> list[dict]:

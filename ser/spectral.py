@@ -1,12 +1,12 @@
 """Seed 004's spectrogram features: log (mel) spectrograms cut into T-frame segments.
 
-Seed 004 (samsudinng/speech_emo_recognition; ``../shared/reference/seed004-spec.md`` section 1)
+Seed 004 (samsudinng/speech_emo_recognition)
 treats an utterance's spectrogram as an image. Unlike the GLAM features (``ser.features``,
 which cut the *waveform* first), the whole utterance is analysed once and its map is cut:
 
     wav (N,) --pre-emphasis--> --kind--> (C, F, frames) --segment()--> (S, C, F, T) float32
 
-Kinds (spec 1.3; 16 kHz, 40 ms periodic Hamming window = 640 samples zero-padded to n_fft
+Kinds (16 kHz, 40 ms periodic Hamming window = 640 samples zero-padded to n_fft
 800, hop 10 ms = 160, centred frames with reflect padding, so frames = 1 + len // 160):
 
 - ``logspec`` (C=1): 20·log10 of the STFT magnitude relative to the utterance's maximum over
@@ -21,23 +21,22 @@ Kinds (spec 1.3; 16 kHz, 40 ms periodic Hamming window = 640 samples zero-padded
 - ``logdeltaspec`` (C=3, undocumented in the seed): logspec, its width-9 delta and its
   width-9 second-order delta (both librosa ``delta`` with edge mode ``interp``).
 
-Segmentation (spec 1.4): ceil(frames / T) consecutive, non-overlapping segments of T = 300
+Segmentation: ceil(frames / T) consecutive, non-overlapping segments of T = 300
 frames (3 s); the last one is padded at its end. The seed pads with 0.0, which in these dB
-maps is the utterance's *maximum*, so padding looks like the loudest sound (bug B13).
+maps is the utterance's *maximum*, so padding looks like the loudest sound (a bug).
 ``pad="max"`` keeps that (the default, for parity); ``pad="floor"`` pads the dB channels
 with the -80 dB floor (silence) and the delta channels with 0 (no change) instead.
 
 Differences from the seed, each a fix: white noise comes from a generator seeded by (seed,
 utterance name) instead of NumPy's global stream, so a feature does not depend on the order
-of extraction (B19); noise shorter than the speech is tiled instead of failing (B21).
+of extraction; noise shorter than the speech is tiled instead of failing.
 ``reverb_rate`` is the rate SoX is told the audio has: the seed's pysndfx declared 44100 Hz
-for 16 kHz audio, stretching every reverb time ×2.76 (B20); 44100 keeps that, ``None`` uses
+for 16 kHz audio, stretching every reverb time ×2.76; 44100 keeps that, ``None`` uses
 the true rate.
 
-Also here: ``--mixnoise`` versions (spec 1.6: clean, the clean wav mixed with each noise at
+Also here: ``--mixnoise`` versions (clean, the clean wav mixed with each noise at
 its SNR, and reverb applied *before* pre-emphasis, as the seed does), the noise-mixing
-function of ``create_mixed_audio_file.py`` (spec 1.7) and a feature cache for whole corpora
-(:func:`load_corpus_features`). Mix one file by hand with
+function of ``create_mixed_audio_file.py``. Mix one file by hand with
 
     python -m ser.spectral CLEAN.wav NOISE.wav OUT.wav --snr 6
 """
@@ -49,21 +48,16 @@ import json
 import math
 import os
 import sys
-import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import librosa
 import numpy as np
 import scipy.signal
 import soundfile as sf
-from tqdm import tqdm
 
-from ser.dataset import (R_CHANGED, R_NONFINITE_FEATURES, R_UNDECODABLE, AudioInfo, LoadReport,
-                         UnusableAudio, load_audio, save_cache_entry)
-from ser.results import write_via_temporary
+from ser.audio import UnusableAudio, load_audio
+from ser.io import write_via_temporary
 
 SAMPLE_RATE = 16000
 KINDS = ("logspec", "logmelspec", "logmeldeltaspec", "lognrevspec", "logdeltaspec")
@@ -75,9 +69,9 @@ PAD_MODES = ("max", "floor")
 # Paired noisy copies of a whole feature map (stability training, ``ser.augment``).
 PERTURBATIONS = ("white", "reverb")
 TOP_DB = 80.0
-SEED = 100  # the seed's extraction seed (spec 1.8)
+SEED = 100  # the seed's extraction seed
 
-# --mixnoise (spec 1.6): the seven active noises of the seed, in version order, with their SNR
+# --mixnoise: the seven active noises of the seed, in version order, with their SNR
 # in dB. The seed's files are DEMAND-like recordings that this project does not ship; the
 # user supplies one wav per name.
 MIXNOISE = (("cafetaria", 0.0), ("kitchen", 0.0), ("park", 6.0), ("traffic", 6.0),
@@ -89,7 +83,7 @@ FEATURE_CODE_VERSION = 1
 
 @dataclass(frozen=True)
 class SpectralSettings:
-    """Every parameter that changes the numbers (the seed's extraction CLI, spec 5.1)."""
+    """Every parameter that changes the numbers (the seed's extraction command line)."""
     kind: str = "logspec"
     sample_rate: int = SAMPLE_RATE
     window: str = "hamming"
@@ -146,10 +140,35 @@ class SpectralSettings:
         shared pipeline and the model registry take (see :func:`pack`)."""
         return self.channels * self.bins, self.segment_size
 
-    def key(self) -> str:
+    # The noisy channel of lognrevspec draws from a generator seeded by the utterance's name.
+    uses_name = True
+
+    def key(self, overlap: float | None = None) -> str:
+        """The cache folder of these settings; the whole utterance is cut into consecutive
+        segments, so there is no overlap and one entry serves training and testing."""
         described = dict(asdict(self), version=FEATURE_CODE_VERSION)
         digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
         return f"{self.kind}_T{self.segment_size}_{digest}"
+
+    def entry_shape(self) -> tuple[int, int, int]:
+        """Shape of one cached segment, (C, F, T)."""
+        return self.segment_shape()
+
+    def compute(self, wav: np.ndarray, overlap: float | None = None, name: str = "") -> np.ndarray:
+        """(S, C, F, T) float32 of one utterance, its random draws seeded by (seed, ``name``)."""
+        return extract(wav, self, utterance_rng(self.seed, name))
+
+    def model_input(self, entry: np.ndarray) -> np.ndarray:
+        """A cached (S, C, F, T) entry as the model takes it, (S, C·F, T) (see :func:`pack`)."""
+        return pack(entry)
+
+    def prediction_input(self, wav: np.ndarray, overlap: float | None = None, name: str = "") -> np.ndarray:
+        """The model input of a new recording: its last segment padded, as in training."""
+        return pack(self.compute(wav, overlap, name))
+
+    def is_tiled(self, samples: int) -> bool:
+        """Seed 004's segments pad a short recording instead of tiling it."""
+        return False
 
 
 def pack(segments: np.ndarray) -> np.ndarray:
@@ -257,11 +276,11 @@ def sox_reverb(wav: np.ndarray, rate: float, reverberance: float = 50.0, hf_damp
 
 
 def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """``create_mixed_audio_file``'s mix (spec 1.7): in 16-bit units, a noise piece as long as
+    """``create_mixed_audio_file``'s mix: in 16-bit units, a noise piece as long as
     the speech, from a random start, scaled to ``clean_rms / 10**(snr/20)`` and added; a mix
     beyond the int16 range is scaled down as a whole. Returns float32 in [-1, 1].
 
-    Noise shorter than the speech is tiled (the seed failed, B21).
+    Noise shorter than the speech is tiled (the seed failed).
     """
     speech = np.round(np.asarray(clean, dtype=np.float64) * 32767)
     background = np.round(np.asarray(noise, dtype=np.float64) * 32767)
@@ -376,10 +395,10 @@ def extract(wav: np.ndarray, s: SpectralSettings, rng: np.random.Generator) -> n
 
 def mixnoise_versions(wav: np.ndarray, s: SpectralSettings, noises: list[tuple[np.ndarray, float]],
                       rng: np.random.Generator) -> list[np.ndarray]:
-    """``--mixnoise`` (spec 1.6): [clean, one per (noise, snr), reverb], each (S, C, F, T).
+    """``--mixnoise``: [clean, one per (noise, snr), reverb], each (S, C, F, T).
 
     Noise is mixed into the raw wav and reverb applied to it *before* pre-emphasis, as the
-    seed does here (unlike lognrevspec, B19).
+    seed does here (unlike lognrevspec).
     """
     versions = [extract(wav, s, rng)]
     for noise, snr in noises:
@@ -389,124 +408,14 @@ def mixnoise_versions(wav: np.ndarray, s: SpectralSettings, noises: list[tuple[n
 
 
 # ---------------------------------------------------------------------------------------
-# Whole corpora, cached: one entry per utterance, keyed like ser.dataset's cache
-
-
-def _identity(path: Path) -> np.ndarray:
-    stat = path.stat()
-    return np.array([stat.st_size, stat.st_mtime_ns], dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class _Job:
-    wav_path: Path
-    name: str
-    settings: SpectralSettings
-    entry: Path
-
-
-def _compute_job(job: _Job) -> tuple[str, str] | None:
-    """Worker: compute and store one utterance; None on success, else (reason, detail).
-    :class:`CacheError` propagates: no other entry could be written either."""
-    try:
-        identity = _identity(job.wav_path)
-        audio = load_audio(job.wav_path, job.settings.sample_rate)
-        with np.errstate(all="ignore"):  # non-finite results are caught just below
-            feats = extract(audio.samples, job.settings, utterance_rng(job.settings.seed, job.name))
-        if not np.isfinite(feats).all():
-            raise UnusableAudio(R_NONFINITE_FEATURES, job.settings.kind)
-    except UnusableAudio as error:
-        return error.reason, error.detail
-    except Exception as error:  # a file that breaks the decoder must not stop the other workers
-        return R_UNDECODABLE, f"{type(error).__name__}: {error}"
-    save_cache_entry(job.entry, features=feats, identity=identity, key=np.str_(job.settings.key()),
-                     source=np.str_(str(job.wav_path.resolve())), name=np.str_(job.name),
-                     samples=np.int64(len(audio.samples)), source_rate=np.int64(audio.source_rate),
-                     channels=np.int64(audio.channels))
-    return None
-
-
-def _read_entry(entry: Path, job: _Job) -> tuple[np.ndarray, AudioInfo] | None:
-    try:
-        with np.load(entry) as data:
-            if (str(data["key"]) != job.settings.key() or str(data["name"]) != job.name
-                    or str(data["source"]) != str(job.wav_path.resolve())
-                    or not np.array_equal(data["identity"], _identity(job.wav_path))):
-                return None
-            feats = data["features"]
-            info = AudioInfo(int(data["samples"]), int(data["source_rate"]), int(data["channels"]))
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
-        return None
-    if (feats.dtype != np.float32 or feats.ndim != 4 or feats.shape[1:] != job.settings.segment_shape()
-            or not np.isfinite(feats).all()):
-        return None
-    return feats, info
-
-
-def load_corpus_features(wav_paths: list[Path], names: list[str], settings: SpectralSettings,
-                         cache_dir: str | os.PathLike, workers: int | None = None, progress: bool = True
-                         ) -> tuple[list[np.ndarray | None], LoadReport]:
-    """Segments (S, C, F, T) of every wav, None where it was left out (with the reason in the
-    report, as ``ser.dataset.FeatureCache.load``). ``names`` (stable utterance names) seed the
-    random draws, so a feature never depends on which other files are extracted with it.
-    Entries live under ``cache_dir/spectral/<settings key>/`` and are recomputed when the wav
-    or any parameter changes."""
-    root = Path(cache_dir) / "spectral" / settings.key()
-    jobs = []
-    for path, name in zip(wav_paths, names):
-        digest = hashlib.sha1(f"{Path(path).resolve()}|{name}".encode()).hexdigest()
-        jobs.append(_Job(Path(path), name, settings, root / digest[:2] / f"{digest}.npz"))
-    features: list[np.ndarray | None] = [None] * len(jobs)
-    report = LoadReport(audio=[None] * len(jobs))
-    failures: dict[int, tuple[str, str]] = {}
-
-    def read(i: int) -> bool:
-        try:
-            found = _read_entry(jobs[i].entry, jobs[i])
-        except OSError as error:  # the wav vanished since the corpus was scanned
-            failures[i] = (R_UNDECODABLE, f"{type(error).__name__}: {error}")
-            return True
-        if found is not None:
-            features[i], report.audio[i] = found
-        return found is not None
-
-    missing = [i for i in range(len(jobs)) if not read(i)]
-    missing = [i for i in missing if i not in failures]
-    workers = min(workers or os.cpu_count() or 1, max(1, len(missing) // 256))
-    bar = tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress)
-    pool = None
-    try:
-        if workers == 1:
-            outcomes = map(_compute_job, (jobs[i] for i in missing))
-        else:
-            # spawn, not fork: the parent may already run torch's thread pools.
-            pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-            outcomes = pool.map(_compute_job, (jobs[i] for i in missing), chunksize=8)
-        for i, failure in zip(missing, outcomes):
-            if failure is not None:
-                failures[i] = failure
-            elif not read(i):
-                failures[i] = (R_CHANGED, "")
-            bar.update()
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    for i in sorted(failures):
-        report.skipped.append((i, *failures[i]))
-        features[i], report.audio[i] = None, None
-    return features, report
-
-
-# ---------------------------------------------------------------------------------------
-# The standalone noise mixer (spec 1.7)
+# The standalone noise mixer (the seed's create_mixed_audio_file.py)
 
 
 def mix_files(clean_path: str | os.PathLike, noise_path: str | os.PathLike, out_path: str | os.PathLike,
               snr_db: float, seed: int = SEED, sample_rate: int = SAMPLE_RATE) -> None:
     """Mix a noise file into a speech file at ``snr_db`` and write a float WAV (atomically).
 
-    Both are read at ``sample_rate`` (the seed kept the noise file's rate, B21)."""
+    Both are read at ``sample_rate`` (the seed kept the noise file's rate)."""
     clean = load_audio(clean_path, sample_rate).samples
     noise = load_audio(noise_path, sample_rate).samples
     mixed = mix_at_snr(clean, noise, snr_db, utterance_rng(seed, Path(clean_path).name))

@@ -1,13 +1,13 @@
 """Which utterances train, which select the epoch, and which test: the evaluation protocols.
 
-``paper`` (spec section 2) is the protocol of the GLAM paper's main tables: a random 80/20
+``paper`` is the protocol of the GLAM paper's main tables: a random 80/20
 utterance split drawn with numpy's legacy generator right after seeding it with the run
 seed, over the utterances long enough for one segment, in sorted path order. Speakers appear
 on both sides, and the reported epoch is chosen on the test set; results produced with it say
 so. Splits return index lists and never touch features.
 
 Beside it, three protocols choose the epoch on a validation set and score the test set once
-(spec section 9, last item):
+(the original's test-set selection is optimistic):
 
 - ``811``: the paper's last table, a random 8:1:1 train/validation/test utterance split. The
   paper never published its code; here the training part is exactly the ``paper`` split of
@@ -22,7 +22,7 @@ Beside it, three protocols choose the epoch on a validation set and score the te
   5F). The test speaker's session partner is the validation set, the other 4 sessions train.
 
 Seed 004's ``--val_id``/``--test_id`` may also name two speakers of different sessions: one
-split (``ser.crossval.pair_split``) whose protocol is named ``pair-val<V>-test<T>``.
+split (:func:`pair_split`) whose protocol is named ``pair-val<V>-test<T>``.
 
 Folds are numbered from 1 (``train.py --fold K``). Speaker ids are ``<session><F|M>`` as in
 ``ser.corpora.Utterance.speaker``.
@@ -36,6 +36,8 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ser.errors import UserError
 
 PAPER_PROTOCOL = ("paper: random utterance-level split (speakers shared between train and "
                   "test), best epoch selected on the test set, as in the GLAM paper")
@@ -58,9 +60,12 @@ SPEAKER_ID = re.compile(r"[1-5][FM]")
 # Seed 004's --val_id/--test_id with two speakers that are not session partners (partners are
 # a loso-speaker fold): a single split, named after its speakers (see pair_protocol).
 PAIR_PROTOCOL = re.compile(rf"pair-val{SPEAKER_ID.pattern}-test{SPEAKER_ID.pattern}")
+# (validation speaker, test speaker) of loso-speaker folds 1..10, in seed 004's order: each test
+# speaker is validated on the other speaker of its session.
+SPEAKER_FOLDS = tuple((f"{s}{v}", f"{s}{t}") for s in range(1, SESSION_COUNT + 1) for v, t in (("F", "M"), ("M", "F")))
 
 
-class SplitError(ValueError):
+class SplitError(UserError, ValueError):
     """A protocol cannot be applied to these utterances; the message says why."""
 
 
@@ -158,3 +163,26 @@ def make_split(protocol: str, speakers: list[str], rng: np.random.RandomState,
     if fold is None:
         raise SplitError(f"protocol {protocol!r} needs a fold (1..{fold_count(protocol)})")
     return speaker_split(protocol, speakers, fold)
+
+
+def fold_of(validation_speaker: str, test_speaker: str) -> int | None:
+    """The fold number (1-10) of a session-partner pair, None for any other pair."""
+    pair = (validation_speaker, test_speaker)
+    return SPEAKER_FOLDS.index(pair) + 1 if pair in SPEAKER_FOLDS else None
+
+
+def pair_split(speakers: list[str], validation_speaker: str, test_speaker: str) -> Split:
+    """Train on every speaker but the two, validate on one, test on the other (train_ser.py)."""
+    if validation_speaker == test_speaker:
+        raise SplitError(f"--val_id and --test_id are both {test_speaker}; choose two different speakers")
+    test = [i for i, s in enumerate(speakers) if s == test_speaker]
+    validation = [i for i, s in enumerate(speakers) if s == validation_speaker]
+    train = [i for i, s in enumerate(speakers) if s not in (test_speaker, validation_speaker)]
+    known = ", ".join(sorted(set(speakers)))
+    for part, members, who in (("test", test, test_speaker), ("validation", validation, validation_speaker),
+                               ("training", train, "the other speakers")):
+        if not members:
+            raise SplitError(f"no {part} utterances ({who}); speakers with usable utterances: {known}")
+    return Split(train=train, test=test, validation=validation, name="speaker-pair",
+                 protocol=(f"speaker pair: validation speaker {validation_speaker} selects the epoch, test speaker "
+                           f"{test_speaker} scored once, the other speakers train (seed 004's train_ser.py)"))

@@ -1,4 +1,4 @@
-"""Run a grid of ``train.py`` jobs on every GPU of a machine, or on a Ray cluster (issue 9).
+"""Run a grid of ``train.py`` jobs on every GPU of a machine, or on a Ray cluster.
 
     python -m ser.sweep --recipes GLAM GLAM_script GLAM_all --seeds 10
     python -m ser.sweep --models GLAM MHCNN --subsets impro script all --protocols paper loso --seeds 100
@@ -6,7 +6,7 @@
     python -m ser.sweep --recipes MHCNN --seeds 3 --dry-run -- --data /path/to/IEMOCAP_full_release
 
 The grid. Its rows are those of ``scripts/recipes.tsv`` (model, subset, results folder, default
-α and train.py flags of each row of the paper's tables, glam-spec section 8), named directly
+α and train.py flags of each row of the paper's tables, as the original scripts trained them), named directly
 (``--recipes``) or as models × subsets (``--models``, ``--subsets``: the first row with that
 model and subset; a model without one gets train.py's defaults, which are the GLAM row's, in
 the GLAM row's results folder). Each row is crossed with protocols (``--protocols``; each
@@ -68,8 +68,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ser import results
+from ser import results, seeds
+from ser.config import ConfigError, resolve_args
+from ser.config import get_args_parser as train_args_parser
+from ser.config import result_naming as config_naming
 from ser.corpora import SUBSETS
+from ser.data import load_corpus
+from ser.errors import UserError
+from ser.io import append_line, write_json, write_via_temporary
+from ser.machine import threads_per_process, visible_gpus
 from ser.splits import FOLD_COUNTS, PROTOCOLS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +105,7 @@ PROTOCOL_FOLDERS = {"paper": "", "811": "split811", "loso": "loso", "loso-speake
 OUTPUT_TAIL = 8192
 
 
-class SweepError(Exception):
+class SweepError(UserError):
     """A grid that cannot run as given; the message says what to change."""
 
 
@@ -206,39 +213,28 @@ class Task:
         return self.seed in results.seeds_done(self.metric_file)
 
 
-def _flag_parser() -> argparse.ArgumentParser:
-    """The few train.py flags that decide a result file's name, plus the reserved ones."""
+def _reserved_flag_parser() -> argparse.ArgumentParser:
+    """The train.py flags the sweep sets itself."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
-    parser.add_argument("-f", "--features_to_use", default="mfcc")
-    parser.add_argument("--labels", default="glam")
-    parser.add_argument("--corpus", default="iemocap")
-    parser.add_argument("-c", "--config")
-    parser.add_argument("--featuresFileName")
     for names in RESERVED_FLAGS:
         parser.add_argument(*names, dest="reserved_" + names[-1].lstrip("-"), default=None)
     return parser
 
 
 def result_naming(flags: list[str]) -> dict:
-    """Features, labels and file suffix that train.py will name its result file with, given
-    the flags the sweep passes through; rejects flags the sweep sets itself.
-
-    train.py's rules: ``.same`` instead of ``.metric`` when a config file or a features file
-    is given, as in the original (``metric_suffix``); ``--corpus emodb`` means the ``emodb``
-    labels and subset ``all`` (``check_seed004_args``).
-    """
+    """Features, labels, subset and file suffix that train.py will name its result file with,
+    given the flags the sweep passes through (train.py's own rule, ``ser.config.result_naming``);
+    rejects flags the sweep sets itself."""
     try:
-        known, _ = _flag_parser().parse_known_args(flags)
+        reserved, _ = _reserved_flag_parser().parse_known_args(flags)
+        known, _ = train_args_parser(exit_on_error=False).parse_known_args(flags)
     except argparse.ArgumentError as error:
-        raise SweepError(f"train.py flags {shlex.join(flags)}: {error}")
+        raise SweepError(f"train.py flags {shlex.join(flags)}: {error}") from None
     for names, instead in RESERVED_FLAGS.items():
-        if getattr(known, "reserved_" + names[-1].lstrip("-")) is not None:
+        if getattr(reserved, "reserved_" + names[-1].lstrip("-")) is not None:
             raise SweepError(f"train.py flag {names[-1]} decides where a run's results go, which the sweep "
                              f"sets for each task; use {instead}")
-    same = bool(known.config or known.featuresFileName)
-    emodb = known.corpus == "emodb"
-    return dict(features=known.features_to_use, labels="emodb" if emodb else known.labels,
-                suffix=".same" if same else ".metric", subset="all" if emodb else None)
+    return config_naming(known)
 
 
 def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]]:
@@ -256,14 +252,11 @@ def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]
 
 
 def read_seeds(path: str | os.PathLike) -> list[int]:
-    """The seeds of ``seeds.txt`` in order (``seeds.read_seeds``: written when missing)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import seeds
+    """The seeds of ``seeds.txt`` in order (written as seeds.py does when missing)."""
     try:
-        return seeds.read_seeds(str(path))
-    except ValueError as error:
-        raise SweepError(str(error))
+        return seeds.read_seeds(path)
+    except seeds.SeedsFileError as error:
+        raise SweepError(str(error)) from None
 
 
 def grid_rows(recipes: dict[str, Recipe], names: list[str], models: list[str], subsets: list[str]) -> list[Recipe]:
@@ -334,24 +327,6 @@ def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: l
     return list(unique.values())
 
 
-def visible_gpus() -> list[int]:
-    """CUDA devices this process may use, counted without importing torch: CUDA_VISIBLE_DEVICES
-    when set, else ``nvidia-smi -L``."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        entries = [e for e in visible.split(",") if e.strip()]
-        # CUDA stops at the first invalid entry; -1 is the usual way to hide every device.
-        count = next((i for i, e in enumerate(entries) if e.strip().startswith("-")), len(entries))
-        return list(range(count))
-    if shutil.which("nvidia-smi") is None:
-        return []
-    try:
-        listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return list(range(sum(line.startswith("GPU ") for line in listed.splitlines())))
-
-
 def parse_gpus(spec: str) -> list[int] | None:
     """``--gpus``: ``all`` (every visible GPU), ``-1``/``cpu`` (none), or a list like ``0,2``;
     None means "every visible GPU"."""
@@ -400,17 +375,6 @@ class Attempt:
 
 def _log_header(task: Task, attempt: int, where: str, command: list[str]) -> str:
     return f"=== attempt {attempt} on {where}, {time.strftime('%Y-%m-%d %H:%M:%S')}: {shlex.join(command)}\n"
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity: a container's or ``taskset``'s share)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def threads_per_process(processes: int) -> int:
-    """Threads for each of ``processes`` CPU processes running at once, so that they share the
-    cores: oversubscribed torch threads slow every process down several times."""
-    return max(1, usable_cpus() // processes)
 
 
 class LocalBackend:
@@ -507,7 +471,7 @@ def _ray_attempt(command: list[str], cwd: str, root: str, env: dict) -> dict:
 
 def _write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    results.write_via_temporary(path, lambda tmp: tmp.write_bytes(data))
+    write_via_temporary(path, lambda tmp: tmp.write_bytes(data))
 
 
 def _relocated(value, scratch: str, results_dir: str):
@@ -534,12 +498,12 @@ def materialize(task: Task, files: dict[str, bytes], scratch: str) -> None:
             appended.append((target.suffix in (".metric", ".same"), target, data))
         elif target.suffix == ".json":
             target.parent.mkdir(parents=True, exist_ok=True)
-            results.write_json(target, _relocated(json.loads(data), scratch, task.results_dir))
+            write_json(target, _relocated(json.loads(data), scratch, task.results_dir))
         else:
             _write_bytes_atomic(target, data)
     collect.mkdir(parents=True, exist_ok=True)
     for _, target, data in sorted(appended, key=lambda item: item[0]):
-        results.append_line(target, data.decode())
+        append_line(target, data.decode())
 
 
 class RayBackend:
@@ -720,12 +684,6 @@ def warm_feature_caches(tasks: list[Task], extra_flags: list[str], log=print) ->
     """Compute each distinct feature setting's cache once, here, before tasks run in parallel
     (otherwise every worker would compute the same entries at the same time). Also checks every
     distinct set of train.py flags, so a bad flag stops the sweep before any task starts."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import train
-    from ser.corpora import CorpusError
-    from ser.dataset import CacheError
-
     warmed, checked = {}, set()
     for task in tasks:
         argv = [*task.head, "-d", task.datadir, *extra_flags, "--quiet"]
@@ -733,27 +691,26 @@ def warm_feature_caches(tasks: list[Task], extra_flags: list[str], log=print) ->
             continue
         checked.add(tuple(argv))
         try:
-            args = train.resolve_args(argv)
-        except train.ConfigError as error:
-            raise SweepError(f"{task.label}: {error}")
+            config = resolve_args(argv, default_iemocap=os.environ.get("IEMOCAP_DIR", ""))
+        except ConfigError as error:
+            raise SweepError(f"{task.label}: {error}") from None
         except SystemExit:  # argparse has printed what it rejects
-            raise SweepError(f"{task.label}: train.py rejects the flags {shlex.join(argv)}")
-        if args.featuresFileName:
+            raise SweepError(f"{task.label}: train.py rejects the flags {shlex.join(argv)}") from None
+        if config.featuresFileName:
             continue  # such runs read the original's features pickle, not the cache
-        settings = train.feature_settings(args)
-        key = (args.corpus, args.data, args.impro_or_script, args.labels, settings, args.train_overlap,
-               args.test_overlap, args.cache_dir)
+        key = (config.corpus, config.data, config.impro_or_script, config.labels, config.feature_settings(),
+               config.train_overlap, config.test_overlap, config.cache_dir)
         if key in warmed:
             continue
-        described = (f"{args.features_to_use} of {args.corpus} subset {args.impro_or_script} (segment overlaps "
-                     f"{args.train_overlap}/{args.test_overlap} s) in {args.cache_dir}")
+        described = (f"{config.features_to_use} of {config.corpus} subset {config.impro_or_script} (segment "
+                     f"overlaps {config.train_overlap}/{config.test_overlap} s) in {config.cache_dir}")
         log(f"feature cache: {described}")
         started = time.perf_counter()
         try:
-            train.load_corpus_data(args, lambda *a: None)
-        except (CorpusError, CacheError) as error:
+            load_corpus(config, lambda *a: None)
+        except UserError as error:
             raise SweepError(f"{error} (while building the feature cache before the fan-out; --no-warm-cache "
-                             "leaves it to the tasks)")
+                             "leaves it to the tasks)") from None
         warmed[key] = f"{described} ({time.perf_counter() - started:.1f} s)"
     return list(warmed.values())
 
@@ -903,7 +860,7 @@ def write_summary(path: Path, command: list[str], backend: str, outcomes: list[O
                   seconds: float) -> None:
     counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    results.write_json(path, {"command": shlex.join([sys.executable, "-m", "ser.sweep", *command]),
+    write_json(path, {"command": shlex.join([sys.executable, "-m", "ser.sweep", *command]),
                               "backend": backend, "seconds": round(seconds, 1), "counts": counts,
                               "feature_caches_built": warmed, "runs": [o.as_dict() for o in outcomes]})
 

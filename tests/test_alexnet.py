@@ -14,6 +14,7 @@ import train
 from models import create_model, model_options
 from models.alexnet import IMAGENET_MEAN, IMAGENET_STD, MIN_IMAGE_SIZE, PretrainedWeightsError, image_size_for
 from ser import corpora, emodb, synth_emodb
+from ser.config import resolve_args
 from ser.labels import LABEL_SETS
 
 # torchvision's AlexNet state dict (ImageNet head: 1000 classes).
@@ -240,7 +241,7 @@ def test_train_py_rejects_what_it_cannot_use(tmp_path):
 
 
 def test_seed_004s_flag_spellings():
-    args = train.resolve_args(["--ser_model", "alexnet_gap", "-f", "logspec", "--num_epochs", "3", "--lr", "1e-4",
+    args = resolve_args(["--ser_model", "alexnet_gap", "-f", "logspec", "--num_epochs", "3", "--lr", "1e-4",
                                "--oversampling", "--save_label", "fcn_mixup", "-d", "runs"])
     assert (args.model, args.epochs, args.learning_rate, args.oversample) == ("alexnet_gap", 3, 1e-4, "seed004")
     assert (args.datadir, args.SaveModel) == ("runs/fcn_mixup", True)  # the best model is kept in the label's folder

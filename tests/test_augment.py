@@ -13,9 +13,10 @@ import torch
 import torch.nn as nn
 
 import train
-from ser import augment, engine, synth_emodb
-from ser.augment import MinMaxScaler, PairedSegments, TrainOptions
-from ser.dataset import TestUtterances, TrainSegments
+from ser import augment, data, engine, synth_emodb
+from ser.augment import PairedSegments, TrainOptions
+from ser.dataset import MinMaxScaler, TestUtterances, TrainSegments
+from ser.engine import FitOptions
 
 
 def test_minmax_is_per_bin_and_fitted_on_training_data_only():
@@ -43,7 +44,7 @@ def test_oversampling_balances_every_class_reproducibly():
 
 
 def test_seed004_oversampling_balances_only_the_two_smallest_classes():
-    """Two 'minority' passes (B14): the smallest class, then the next smallest, reach the majority."""
+    """Two 'minority' passes: the smallest class, then the next smallest, reach the majority."""
     labels = np.repeat([0, 1, 2, 3], [10, 5, 3, 2])
     index = augment.oversample_indices(labels, np.random.RandomState(7), "seed004")
     assert Counter(labels[index].tolist()) == {0: 10, 1: 5, 2: 10, 3: 10}
@@ -106,16 +107,25 @@ def toy_data(n=48, shape=(3, 4), classes=3, seed=0):
     return TrainSegments(X=X, y=y.astype(np.int64)), test
 
 
-def run_fit(fit, train_set, test, seed=0, **options):
+def fit_with(loss, model, train_set, test, rng, fit_options=FitOptions(epochs=4, batch_size=8, lr=0.05), **options):
+    """ser.engine.fit with GLAM's own batch loss (``loss="engine"``) or seed 004's options."""
+    criterion = nn.CrossEntropyLoss()
+    if loss == "engine":
+        batch_loss = engine.mixup_loss(criterion, options.get("alpha", 0.5), rng)
+    else:
+        noisy = torch.from_numpy(train_set.noisy) if isinstance(train_set, PairedSegments) else None
+        batch_loss = augment.options_loss(TrainOptions(**{"alpha": 0.5, **options}), criterion, rng, noisy)
+    return engine.fit(model, train_set, test, torch.device("cpu"), fit_options, batch_loss, rng)
+
+
+def run_fit(loss, train_set, test, seed=0, **options):
     rng = engine.seed_everything(seed)
-    model = Linear()
-    return fit(model, train_set, test, torch.device("cpu"), epochs=4, batch_size=8, lr=0.05, lr_min=1e-6,
-               optimizer="adam", lr_schedule="exp", alpha=0.5, rng=rng, **options)
+    return fit_with(loss, Linear(), train_set, test, rng, **options)
 
 
 def test_fit_equals_the_engines_when_no_option_is_on():
     train_set, test = toy_data()
-    ours, theirs = run_fit(augment.fit, train_set, test), run_fit(engine.fit, train_set, test)
+    ours, theirs = run_fit("augment", train_set, test), run_fit("engine", train_set, test)
     assert [r.loss for r in ours.history] == [r.loss for r in theirs.history]
     assert [r.predictions.tolist() for r in ours.history] == [r.predictions.tolist() for r in theirs.history]
     assert ours.best.epoch == theirs.best.epoch
@@ -124,10 +134,10 @@ def test_fit_equals_the_engines_when_no_option_is_on():
 def test_identical_noisy_copies_add_no_stability_loss():
     train_set, test = toy_data()
     paired = PairedSegments(X=train_set.X, y=train_set.y, noisy=train_set.X.copy())
-    plain = run_fit(augment.fit, train_set, test)
-    stable = run_fit(augment.fit, paired, test, stability_weight=1.0)
+    plain = run_fit("augment", train_set, test)
+    stable = run_fit("augment", paired, test, stability_weight=1.0)
     assert [r.loss for r in stable.history] == pytest.approx([r.loss for r in plain.history], rel=1e-5)
-    gaussian = run_fit(augment.fit, train_set, test, stability_weight=1.0, stability_sigma=0.5)
+    gaussian = run_fit("augment", train_set, test, stability_weight=1.0, stability_sigma=0.5)
     assert gaussian.history[0].loss > plain.history[0].loss
 
 
@@ -135,9 +145,9 @@ def test_selection_on_wa_and_log_softmax_pooling():
     train_set, test = toy_data()
     rng = engine.seed_everything(0)
     model = Linear()
-    result = augment.fit(model, train_set, test, torch.device("cpu"), epochs=4, batch_size=8, lr=0.05, lr_min=1e-6,
-                         optimizer="adamw", lr_schedule="constant", alpha=0.0, rng=rng, selection="WA",
-                         pooling="log_softmax", mixup="seed004")
+    result = fit_with("augment", model, train_set, test, rng,
+                      FitOptions(epochs=4, batch_size=8, lr=0.05, optimizer="adamw", lr_schedule="constant",
+                                 selection="WA", pooling="log_softmax"), alpha=0.0, mixup="seed004")
     was = [r.scores.WA for r in result.history]
     assert result.best.epoch == was.index(max(was))  # the first epoch with the best WA
     with torch.no_grad():
@@ -170,13 +180,13 @@ def test_options_apply_to_the_paper_protocols_features_file(tiny_corpus, tmp_pat
     """--protocol paper with --featuresFileName: the file keeps the split's own features, and a run
     that loads it oversamples and scales them as a run on the corpus does."""
     prepared = []
-    apply_options = train.apply_training_options
+    apply_options = data.apply_training_options
 
     def spy(*args):
         prepared.append(apply_options(*args))
         return prepared[-1]
 
-    monkeypatch.setattr(train, "apply_training_options", spy)
+    monkeypatch.setattr(data, "apply_training_options", spy)
     features = tmp_path / "features.pkl"
     flags = ["-m", "CNN_AttnPooling", "-f", "logmelspec", "--nmel", "12", "--data", str(tiny_corpus),
              "--featuresFileName", str(features), "--oversample", "--minmax", "-e", "1",

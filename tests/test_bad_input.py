@@ -1,4 +1,4 @@
-"""Bad input and faults (issue 8): every damaged corpus, cache, result file or argument
+"""Bad input and faults: every damaged corpus, cache, result file or argument
 either leaves out what it must, with a reason in the run's one summary, or stops the run
 with one clear line; the corpus is never modified and no NaN reaches the model.
 
@@ -22,11 +22,15 @@ import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+from test_corpora import tree_hash
 
 import train
-from ser import corpora, dataset, features, results
-from ser.dataset import FeatureCache, FeatureSettings
-from test_corpora import tree_hash
+from ser import audio as dataset
+from ser import corpora, features, results
+from ser.cache import FeatureCache
+from ser.config import get_args_parser, resolve_args
+from ser.data import load_corpus
+from ser.features import FeatureSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -72,14 +76,14 @@ def corpus(tmp_path) -> Path:
 def load(root: Path, cache: Path, *flags: str) -> tuple[dict, str]:
     """train.load_corpus_data as train.py calls it; returns the data and the logged summary."""
     logged = []
-    args = train.resolve_args(["--data", str(root), "--cache_dir", str(cache), "--quiet", *flags])
-    data = train.load_corpus_data(args, logged.append)
+    args = resolve_args(["--data", str(root), "--cache_dir", str(cache), "--quiet", *flags])
+    data = load_corpus(args, logged.append)
     return data, "\n".join(logged)
 
 
 def reasons(data: dict) -> dict[str, str]:
     """Left-out item (path without detail) -> reason, from the run's summary."""
-    return {item.split(" (")[0]: reason for item, reason in data["data_summary"]["skipped"]}
+    return {item.split(" (")[0]: reason for item, reason in data.data_summary["skipped"]}
 
 
 def rel(root: Path, path: Path) -> str:
@@ -87,7 +91,7 @@ def rel(root: Path, path: Path) -> str:
 
 
 def all_finite(data: dict) -> bool:
-    return all(np.isfinite(f).all() for f in data["train_feats"] + data["test_feats"])
+    return all(np.isfinite(f).all() for f in data.train_feats + data.test_feats)
 
 
 def one_line_exit(argv: list[str]) -> str:
@@ -139,7 +143,7 @@ def test_missing_evaluation_file_leaves_its_dialog_out(corpus, tmp_path):
     left_out = reasons(data)
     for k in range(4):
         assert left_out[rel(corpus, wav_path(corpus, 2, k))] == corpora.R_NO_EVAL
-    assert data["data_summary"]["used"] == 16 and len(data["utterances"]) == 16
+    assert data.data_summary["used"] == 16 and len(data.utterances) == 16
     assert f"{corpora.R_NO_EVAL}: 4" in summary
 
 
@@ -151,7 +155,7 @@ def test_label_without_wav_and_wav_without_label_are_left_out(corpus, tmp_path):
     left_out = reasons(data)
     assert left_out[wav_path(corpus, 3, 1).stem] == corpora.R_NO_WAV
     assert left_out[rel(corpus, stray)] == corpora.R_NO_LABEL
-    assert data["data_summary"]["used"] == 19
+    assert data.data_summary["used"] == 19
     assert f"{corpora.R_NO_WAV}: 1" in summary and f"{corpora.R_NO_LABEL}: 1" in summary
 
 
@@ -170,7 +174,7 @@ def test_unreadable_or_empty_wav_is_left_out(corpus, tmp_path, damage, reason):
         sf.write(target, np.zeros(0, np.float32), SR)
     data, summary = load(corpus, tmp_path / "cache")
     assert reasons(data)[rel(corpus, target)] == reason
-    assert data["data_summary"]["used"] == 19 and f"{reason}: 1" in summary
+    assert data.data_summary["used"] == 19 and f"{reason}: 1" in summary
 
 
 def test_wav_that_stops_decoding_is_left_out_by_the_cache(tmp_path):
@@ -186,12 +190,12 @@ def test_other_sample_rates_are_resampled_and_summarised(corpus, tmp_path):
     for k, rate in ((0, 8000), (1, 44100), (2, 8000)):
         sf.write(wav_path(corpus, 5, k), voice(2.5, 50 + k, rate), rate)
     data, summary = load(corpus, tmp_path / "cache")
-    assert data["data_summary"]["resampled"] == {"8000": 2, "44100": 1}
+    assert data.data_summary["resampled"] == {"8000": 2, "44100": 1}
     assert "resampled to 16000 Hz: 3 (from 8000 Hz: 2, 44100 Hz: 1)" in summary
     # The features are those of librosa.load(sr=16000), as the original computes them.
-    index = [u.path for u in data["utterances"]].index(rel(corpus, wav_path(corpus, 5, 1)))
+    index = [u.path for u in data.utterances].index(rel(corpus, wav_path(corpus, 5, 1)))
     reference, _ = librosa.load(wav_path(corpus, 5, 1), sr=SR)
-    np.testing.assert_allclose(data["train_feats"][index], features.extract(reference, SR, "mfcc", 1.8, 1.6),
+    np.testing.assert_allclose(data.train_feats[index], features.extract(reference, SR, "mfcc", 1.8, 1.6),
                                rtol=1e-6, atol=1e-5)
 
 
@@ -199,10 +203,10 @@ def test_stereo_is_downmixed_and_summarised(corpus, tmp_path):
     left, right = voice(2.5, 1), voice(2.5, 2)
     sf.write(wav_path(corpus, 1, 3), np.stack([left, right], axis=1), SR, subtype="FLOAT")
     data, summary = load(corpus, tmp_path / "cache")
-    assert data["data_summary"]["downmixed"] == 1 and "down-mixed to mono: 1" in summary
-    index = [u.path for u in data["utterances"]].index(rel(corpus, wav_path(corpus, 1, 3)))
+    assert data.data_summary["downmixed"] == 1 and "down-mixed to mono: 1" in summary
+    index = [u.path for u in data.utterances].index(rel(corpus, wav_path(corpus, 1, 3)))
     mono = (left + right) / 2
-    np.testing.assert_allclose(data["train_feats"][index], features.extract(mono, SR, "mfcc", 1.8, 1.6),
+    np.testing.assert_allclose(data.train_feats[index], features.extract(mono, SR, "mfcc", 1.8, 1.6),
                                rtol=1e-6, atol=1e-5)
 
 
@@ -237,14 +241,14 @@ def test_short_utterances_are_dropped_or_tiled_and_counted(corpus, tmp_path):
     for k, path in enumerate(short):
         sf.write(path, voice(1.0, 40 + k), SR)
     data, summary = load(corpus, tmp_path / "cache")
-    assert data["data_summary"]["used"] == 17
+    assert data.data_summary["used"] == 17
     assert all(reasons(data)[rel(corpus, p)].startswith("shorter than one segment") for p in short)
     assert "shorter than one segment (1.8 s), dropped as in the paper: 3" in summary
 
     tiled, summary = load(corpus, tmp_path / "cache", "--padding")
-    assert tiled["data_summary"]["used"] == 20 and tiled["data_summary"]["tiled"] == 3
+    assert tiled.data_summary["used"] == 20 and tiled.data_summary["tiled"] == 3
     assert "tiled to one segment (--padding): 3" in summary
-    assert all(len(f) >= 1 for f in tiled["train_feats"])
+    assert all(len(f) >= 1 for f in tiled.train_feats)
 
 
 def test_nothing_usable_stops_with_one_line(corpus, tmp_path):
@@ -271,7 +275,7 @@ def test_training_never_modifies_the_corpus_and_a_finished_seed_is_not_rerun(cor
         if str(path).endswith(".log"):
             raise KeyboardInterrupt
         real_append(path, text)
-    monkeypatch.setattr(train.results, "append_line", killed_at_log)
+    monkeypatch.setattr(results, "append_line", killed_at_log)
     with pytest.raises(KeyboardInterrupt):
         train.main(argv)
     monkeypatch.undo()
@@ -461,12 +465,12 @@ def test_impossible_arguments_stop_with_one_line(tmp_path, argv, needles):
 
 
 def test_every_choice_flag_lists_its_choices(capsys):
-    parser = train.get_args_parser()
+    parser = get_args_parser()
     for action in parser._actions:
         if not action.choices or not action.option_strings:
             continue
         with pytest.raises(SystemExit) as stop:
-            train.resolve_args([action.option_strings[-1], "no-such-choice"])
+            resolve_args([action.option_strings[-1], "no-such-choice"])
         assert stop.value.code == 2
         error = capsys.readouterr().err.splitlines()[-1]
         assert "invalid choice: 'no-such-choice'" in error
@@ -498,7 +502,7 @@ def test_unreadable_features_pickle_stops_with_one_line(tmp_path):
 
 
 def test_help_explains_every_flag():
-    parser = train.get_args_parser()
+    parser = get_args_parser()
     undocumented = [action.option_strings for action in parser._actions
                     if action.help != "==SUPPRESS==" and not (action.help or "").strip()]
     assert undocumented == []

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-import train
 from ser import bench
+from ser.config import resolve_args
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_markdown_has_every_measurement_and_the_targets(quick_run):
 def test_full_run_is_train_py_with_the_paper_defaults(tmp_path):
     settings = bench.resolve_settings(["--device", "cpu", "--full-run-epochs", "7", "--corpus", str(tmp_path)])
     command = bench.full_run_command(settings, tmp_path / "run")
-    timed, paper = vars(train.resolve_args(command[2:])), vars(train.resolve_args([]))
+    timed, paper = vars(resolve_args(command[2:])), vars(resolve_args([]))
     where = {"data", "cache_dir", "datadir", "seed", "gpu", "quiet", "force", "epochs"}
     assert {k: v for k, v in timed.items() if k not in where} == {k: v for k, v in paper.items() if k not in where}
     assert timed["epochs"] == 7 and timed["gpu"] == -1

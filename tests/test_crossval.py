@@ -9,32 +9,32 @@ import numpy as np
 import pytest
 
 import report as report_entry
-import train
 from ser import crossval, synth_emodb
-from ser.splits import SplitError, fold_speakers
+from ser.config import resolve_args
+from ser.splits import SplitError, fold_of, fold_speakers, pair_split
 
 
 def test_folds_are_the_seeds_pairs_and_loso_speaker_folds():
     assert crossval.FOLDS[:3] == (("1F", "1M"), ("1M", "1F"), ("2F", "2M"))
     for fold, (validation, test) in enumerate(crossval.FOLDS, 1):
         assert fold_speakers("loso-speaker", fold) == ([test], validation)
-        assert crossval.fold_of(validation, test) == fold
-    assert crossval.fold_of("2F", "1M") is None
+        assert fold_of(validation, test) == fold
+    assert fold_of("2F", "1M") is None
 
 
 def test_seed_sequences():
-    assert crossval.seed_sequence(5) == [111, 211, 411, 711, 1111]  # the seed's running sum (B28)
+    assert crossval.seed_sequence(5) == [111, 211, 411, 711, 1111]  # the seed's running sum
     assert crossval.seed_sequence(5, "intended") == [111, 211, 311, 411, 511]
 
 
 def test_pair_split_partitions_the_speakers():
     speakers = ["1M", "1F", "2M", "2F", "1M", "3F"]
-    split = crossval.pair_split(speakers, "2F", "1M")
+    split = pair_split(speakers, "2F", "1M")
     assert (split.test, split.validation, split.train) == ([0, 4], [3], [1, 2, 5])
     with pytest.raises(SplitError, match="no test utterances \\(4M\\)"):
-        crossval.pair_split(speakers, "2F", "4M")
+        pair_split(speakers, "2F", "4M")
     with pytest.raises(SplitError, match="different"):
-        crossval.pair_split(speakers, "2F", "2F")
+        pair_split(speakers, "2F", "2F")
 
 
 @pytest.mark.parametrize("flags, protocol, fold", [
@@ -42,7 +42,7 @@ def test_pair_split_partitions_the_speakers():
     (["--val_id", "5M", "--test_id", "5F"], "loso-speaker", 10),
     (["--val_id", "2F", "--test_id", "1M"], "pair-val2F-test1M", None)])
 def test_val_and_test_ids_choose_the_split(flags, protocol, fold):
-    args = train.resolve_args(["-m", "alexnet_gap", "-f", "logspec", *flags])
+    args = resolve_args(["-m", "alexnet_gap", "-f", "logspec", *flags])
     assert (args.protocol, args.fold) == (protocol, fold)
 
 

@@ -9,10 +9,38 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
 from ser.dataset import TestUtterances, TrainSegments
-from ser.engine import (epoch_permutation, evaluate, fit, inverse_frequency_weights,
-                        predict_utterances, seed_everything)
+from ser.engine import (
+    FitOptions,
+    epoch_permutation,
+    evaluate,
+    fit,
+    inverse_frequency_weights,
+    mixup_loss,
+    seed_everything,
+)
+from ser.metrics import predict_utterances
 
 CPU = torch.device("cpu")
+
+
+class Checkpoints:
+    """An epoch observer that hands each resume state to ``on_checkpoint``."""
+
+    def __init__(self, on_checkpoint):
+        self.on_checkpoint = on_checkpoint
+
+    def epoch_done(self, record, best):
+        pass
+
+    def checkpoint(self, state):
+        self.on_checkpoint(state)
+
+
+def train_fit(model, train, test, device, *, rng, alpha, on_checkpoint=None, resume=None, **options):
+    """ser.engine.fit with GLAM's mixup loss and the options as FitOptions."""
+    observer = None if on_checkpoint is None else Checkpoints(on_checkpoint)
+    return fit(model, train, test, device, FitOptions(**options), mixup_loss(nn.CrossEntropyLoss(), alpha, rng), rng,
+               observer=observer, resume=resume)
 
 
 class TinyNet(nn.Module):
@@ -102,8 +130,8 @@ def test_fit_equals_the_original_loop(alpha):
 
     rng = seed_everything(123)
     model = TinyNet()
-    result = fit(model, train, test, torch.device("cpu"), epochs=3, batch_size=16, lr=1e-3, lr_min=1e-6,
-                 optimizer="adam", lr_schedule="exp", alpha=alpha, rng=rng)
+    result = train_fit(model, train, test, torch.device("cpu"), epochs=3, batch_size=16, lr=1e-3, lr_min=1e-6,
+                       optimizer="adam", lr_schedule="exp", alpha=alpha, rng=rng)
     np.testing.assert_allclose([r.loss for r in result.history], expected_losses, rtol=1e-6)
     # evaluation draws nothing, so the weights after 3 epochs agree too
     for key, value in model.state_dict().items():
@@ -127,8 +155,8 @@ def test_batched_scoring_equals_per_utterance_loop():
 def test_best_epoch_is_chosen_by_wa_ua_mean():
     train, test = toy_data()
     rng = seed_everything(7)
-    result = fit(TinyNet(), train, test, torch.device("cpu"), epochs=4, batch_size=16, lr=1e-2, lr_min=1e-6,
-                 optimizer="sgd", lr_schedule="step", alpha=0.0, rng=rng, keep_best_state=True)
+    result = train_fit(TinyNet(), train, test, torch.device("cpu"), epochs=4, batch_size=16, lr=1e-2, lr_min=1e-6,
+                       optimizer="sgd", lr_schedule="step", alpha=0.0, rng=rng, keep_best_state=True)
     selections = [r.scores.selection for r in result.history]
     assert result.best.epoch == int(np.argmax(selections))  # first maximum wins ties
     assert result.best_state is not None
@@ -145,7 +173,7 @@ def fit_tiny(seed=11, dropout=0.3, **options):
     rng = seed_everything(seed)
     model = TinyNet(dropout)
     settings = dict(epochs=4, batch_size=16, lr=1e-2, lr_min=1e-6, optimizer="adam", lr_schedule="exp", alpha=0.5)
-    result = fit(model, train, test, CPU, rng=rng, **{**settings, **options})
+    result = train_fit(model, train, test, CPU, rng=rng, **{**settings, **options})
     return model, result
 
 
@@ -180,8 +208,8 @@ def test_amp_runs_forward_passes_in_bf16():
     rng = seed_everything(11)
     model = TinyNet()
     model.conv.register_forward_hook(lambda module, inputs, output: dtypes.append(output.dtype))
-    amp = fit(model, train, test, CPU, epochs=1, batch_size=16, lr=1e-2, lr_min=1e-6, optimizer="adam",
-              lr_schedule="exp", alpha=0.5, rng=rng, amp=True)
+    amp = train_fit(model, train, test, CPU, epochs=1, batch_size=16, lr=1e-2, lr_min=1e-6, optimizer="adam",
+                    lr_schedule="exp", alpha=0.5, rng=rng, amp=True)
     assert set(dtypes) == {torch.bfloat16}
     assert all(p.dtype == torch.float32 for p in model.parameters())  # weights and optimizer stay fp32
     assert amp.history[0].loss == pytest.approx(fp32.history[0].loss, rel=0.05)

@@ -1,4 +1,4 @@
-"""Segmentation and feature kinds (glam-spec sections 3-4)."""
+"""Segmentation and feature kinds, as the original GLAM code computes them."""
 from pathlib import Path
 
 import librosa

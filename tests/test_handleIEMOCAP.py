@@ -10,10 +10,10 @@ import subprocess
 import sys
 
 import pytest
+from test_corpora import make_corpus, tree_hash
 
 import handleIEMOCAP
-from ser import corpora
-from test_corpora import make_corpus, tree_hash
+from ser import corpora, prepare
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 WAV1 = "Session1/sentences/wav/Ses01F_impro01"
@@ -174,7 +174,7 @@ def test_undo_is_all_or_nothing(corpus):
 
 def test_undo_rejects_paths_outside_the_corpus(corpus):
     (corpus / "ser_rename_map.json").write_text(json.dumps(
-        {"format": handleIEMOCAP.MAP_FORMAT, "pair_json_created": False,
+        {"format": prepare.MAP_FORMAT, "pair_json_created": False,
          "renames": [["../escape.wav", f"{WAV1}/Ses01F_impro01_F000.wav"]]}))
     before = tree_hash(corpus)
     assert "not a path inside the corpus" in _fails(["--data", str(corpus), "--undo"])
@@ -190,7 +190,7 @@ def test_interrupted_rename_can_be_undone(corpus, monkeypatch):
         if len(calls) == 3:
             raise OSError("device busy")
         real_rename(src, dst)
-    monkeypatch.setattr(handleIEMOCAP.os, "rename", flaky)
+    monkeypatch.setattr(os, "rename", flaky)
     assert "2 wavs were renamed" in _fails(["--data", str(corpus), "--rename"])
     monkeypatch.undo()
     assert len(json.loads((corpus / "ser_rename_map.json").read_text())["renames"]) == 2
@@ -213,7 +213,7 @@ def test_map_is_on_disk_before_the_first_rename(corpus, monkeypatch):
             mapping = json.loads((corpus / "ser_rename_map.json").read_text())
             seen.append(len(mapping["renames"]))
         real_rename(src, dst)
-    monkeypatch.setattr(handleIEMOCAP.os, "rename", checking)
+    monkeypatch.setattr(os, "rename", checking)
     assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0
     assert seen == [11]  # the whole plan was saved before anything moved
 

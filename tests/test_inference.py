@@ -13,7 +13,7 @@ import predict
 import train
 from ser import checkpoint as ckpt
 from ser import corpora, features
-from ser.dataset import FeatureSettings
+from ser.features import FeatureSettings
 from ser.inference import Predictor
 
 CLASSES = ["neutral", "sad", "angry", "happy(excited)"]

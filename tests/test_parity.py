@@ -4,7 +4,7 @@
 ``data/original_state_dicts.json`` maps each original class to its state_dict entries
 ``[key, shape]`` in the original's registration order. It was derived from the original
 constructors (layer by layer, with g-mlp-pytorch 0.1.5 for the ``gmlp``/``sgu`` sub-keys) and
-checked against the parameter counts the spec gives for seven of the models; the counts below
+checked against the parameter counts of the original classes for seven of the models; the counts below
 for the other fourteen come from the same derivation. Our models register layers in a
 different order (each conv next to its BatchNorm), so keys are compared as a mapping.
 """
@@ -24,7 +24,7 @@ ORIGINAL_STATE_DICTS = json.loads(
 
 
 PARAMETER_COUNTS = {
-    # the seven the spec (section 8) lists
+    # the seven models of the paper's tables
     "GLAM": 904_078,
     "ResMultiConv3": 686_820,
     "MHResMultiConv3": 879_076,

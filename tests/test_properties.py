@@ -1,7 +1,7 @@
 """Property tests (hypothesis) for segmentation and the IEMOCAP label parsers.
 
-Segmentation (ser.features.segment, glam-spec section 3) must, for any utterance length,
-segment length, overlap and sample rate, give the count the spec's loop gives, cover the
+Segmentation (ser.features.segment) must, for any utterance length,
+segment length, overlap and sample rate, give the count the original's loop gives, cover the
 utterance up to a tail shorter than one hop, and never slice out of range. The evaluation
 file parser (ser.corpora.label_lines) must read label lines whatever the spacing, line
 endings and label tokens, and the manifest CSV must round-trip any printable field values.
@@ -33,7 +33,7 @@ segment_lengths = st.one_of(st.integers(5, 400).map(lambda c: c / 100),
 
 
 def expected_starts(n: int, sr: int, length: float, overlap: float) -> list[int]:
-    """Spec section 3: starts 0, hop, 2·hop, … while start + L·sr <= n (in floating point,
+    """The original's rule: starts 0, hop, 2·hop, … while start + L·sr <= n (in floating point,
     as the original compares them)."""
     hop = int((length - overlap) * sr)
     seg_len = length * sr
@@ -59,7 +59,7 @@ def test_segments_follow_the_spec_and_stay_in_range(n, sr, length, overlap_fract
     width = int(length * sr)
     assert segments.shape == (len(starts), width)
     for start, seg in zip(starts, segments):
-        # a contiguous in-range slice starting where the spec says
+        # a contiguous in-range slice starting where the original's loop says
         np.testing.assert_array_equal(seg, np.arange(start, start + width))
     if starts:
         hop = int((length - overlap) * sr)

@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from ser import results
+from ser import io, results
 
 
 def test_metric_line_format():
@@ -48,8 +48,8 @@ def test_summary_table(tmp_path):
 
 
 def test_write_atomic_leaves_no_temporary(tmp_path):
-    results.write_json(tmp_path / "last.json", {"a": 1})
-    results.write_pickle(tmp_path / "allstat.pkl", [("0.5000", [])])
+    io.write_json(tmp_path / "last.json", {"a": 1})
+    io.write_pickle(tmp_path / "allstat.pkl", [("0.5000", [])])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["allstat.pkl", "last.json"]
     assert pickle.loads((tmp_path / "allstat.pkl").read_bytes()) == [("0.5000", [])]
 
@@ -63,5 +63,5 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        results.write_via_temporary(target, fails_half_way)
+        io.write_via_temporary(target, fails_half_way)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.pth"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import train
 from ser import corpora, labels, results
+from ser.config import resolve_args
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = [line.split()[0] for line in (ROOT / "scripts" / "recipes.tsv").read_text().splitlines()
@@ -118,7 +118,7 @@ def test_every_recipe_builds_a_valid_train_command(workspace):
     assert all(recipe_row(r)[1:] == recipe_row(r.replace("MACNN", "MHCNN"))[1:] for r in RECIPES if r.startswith("MACNN"))
     for recipe, command in commands.items():
         _, model, subset, tag, alpha, *flags = recipe_row(recipe)
-        args = train.resolve_args(command[command.index(next(c for c in command if c.endswith("train.py"))) + 1:])
+        args = resolve_args(command[command.index(next(c for c in command if c.endswith("train.py"))) + 1:])
         assert (args.model, args.impro_or_script, args.alpha) == (model, subset, float(alpha))
         assert args.features_to_use == (flags[flags.index("-f") + 1] if "-f" in flags else "mfcc")
         assert Path(args.datadir).parent == work / "planned" / tag.replace("{alpha}", alpha) / model

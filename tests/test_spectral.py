@@ -14,8 +14,15 @@ import soundfile as sf
 
 import extract_features
 from ser import emodb, spectral, synth_emodb
+from ser.cache import FeatureCache
 from ser.labels import LABEL_SETS
 from ser.spectral import SpectralSettings
+
+
+def load_corpus_features(wavs, names, settings, cache_dir):
+    """Every wav's (S, C, F, T) segments and the load report, through the feature cache."""
+    per_overlap, report = FeatureCache(cache_dir).load(wavs, settings, progress=False, names=names)
+    return per_overlap[None], report
 
 SR = 16000
 
@@ -201,16 +208,16 @@ def test_corpus_cache_reuses_and_refreshes_entries(emodb_corpus, tmp_path):
         local[-1].write_bytes(wav.read_bytes())
     names = [p.name for p in local]
     s = SpectralSettings(kind="lognrevspec", segment_size=100)
-    first, report = spectral.load_corpus_features(local, names, s, tmp_path / "cache", progress=False)
+    first, report = load_corpus_features(local, names, s, tmp_path / "cache")
     assert not report.skipped and all(f.shape[1:] == (3, 200, 100) for f in first)
     entries = sorted((tmp_path / "cache").rglob("*.npz"))
     stamps = [e.stat().st_mtime_ns for e in entries]
-    again, _ = spectral.load_corpus_features(local, names, s, tmp_path / "cache", progress=False)
+    again, _ = load_corpus_features(local, names, s, tmp_path / "cache")
     assert [e.stat().st_mtime_ns for e in entries] == stamps  # read, not recomputed
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
     samples, rate = sf.read(local[0], dtype="float32")
     sf.write(local[0], samples[: len(samples) // 2], rate)
-    shorter, _ = spectral.load_corpus_features(local, names, s, tmp_path / "cache", progress=False)
+    shorter, _ = load_corpus_features(local, names, s, tmp_path / "cache")
     assert shorter[0].shape[0] < first[0].shape[0] or not np.array_equal(shorter[0], first[0])
 
 

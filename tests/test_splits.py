@@ -7,10 +7,9 @@ import torch
 import torch.nn as nn
 
 import train
-from ser import engine, results
+from ser import engine, pipeline, results
 from ser.dataset import TestUtterances, TrainSegments
-from ser.splits import (FOLD_COUNTS, PAPER_PROTOCOL, SplitError, fold_speakers, make_split, paper_split,
-                        split_811)
+from ser.splits import FOLD_COUNTS, PAPER_PROTOCOL, SplitError, fold_speakers, make_split, paper_split, split_811
 
 SPEAKERS = [f"{session}{gender}" for session in range(1, 6) for gender in "FM"]
 
@@ -144,9 +143,9 @@ def toy_sets(test_label_seed=0):
 def fit_with_validation(train, validation, test, epochs=5):
     rng = engine.seed_everything(11)
     model = TinyNet()
-    outcome = engine.fit(model, train, test, torch.device("cpu"), epochs=epochs, batch_size=16, lr=0.05,
-                         lr_min=1e-6, optimizer="sgd", lr_schedule="constant", alpha=0.0, rng=rng,
-                         validation=validation)
+    options = engine.FitOptions(epochs=epochs, batch_size=16, lr=0.05, optimizer="sgd", lr_schedule="constant")
+    outcome = engine.fit(model, train, test, torch.device("cpu"), options,
+                         engine.mixup_loss(torch.nn.CrossEntropyLoss(), 0.0, rng), rng, validation=validation)
     return model, outcome
 
 
@@ -184,7 +183,7 @@ def test_selection_does_not_depend_on_test_content():
 
 @pytest.fixture
 def tiny_network(monkeypatch):
-    monkeypatch.setattr(train, "build_model", lambda args, shape, num_classes: TinyNet(num_classes))
+    monkeypatch.setattr(pipeline, "build_model", lambda args, shape, num_classes: TinyNet(num_classes))
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import models
 import train
 from ser import checkpoint as ckpt
 from ser import engine, results
-from ser.dataset import FeatureSettings
+from ser.config import resolve_args
+from ser.features import FeatureSettings
+from ser.machine import threads_per_process
+from ser.runlog import EPOCH_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,14 +95,14 @@ def test_second_seed_reuses_cached_features(glam_run, tiny_corpus, tmp_path):
 
 
 def test_bool_flags_accept_original_spellings():
-    args = train.resolve_args(["--SaveModel", "False", "--padding", "--weight", "true"])
+    args = resolve_args(["--SaveModel", "False", "--padding", "--weight", "true"])
     assert args.SaveModel is False and args.padding is True and args.weight is True
-    assert train.resolve_args(["--no-loadFeatures"]).loadFeatures is False
-    assert train.resolve_args([]).SaveModel is False
+    assert resolve_args(["--no-loadFeatures"]).loadFeatures is False
+    assert resolve_args([]).SaveModel is False
 
 
 def test_defaults_are_the_papers():
-    args = train.resolve_args([])
+    args = resolve_args([])
     assert (args.model, args.features_to_use, args.impro_or_script, args.segment_length,
             args.train_overlap, args.test_overlap, args.epochs, args.batch_size, args.learning_rate,
             args.alpha, args.lr_schedule, args.optimizer, args.seed) == (
@@ -106,7 +110,7 @@ def test_defaults_are_the_papers():
 
 
 def test_aliases_and_test_overlap_rule():
-    args = train.resolve_args(["-m", "MACNN", "--segment_length", "2", "--test_overlap", "2"])
+    args = resolve_args(["-m", "MACNN", "--segment_length", "2", "--test_overlap", "2"])
     assert args.model == "MHCNN" and args.test_overlap == 1.0
 
 
@@ -225,9 +229,9 @@ def test_epoch_csv_and_tensorboard_log_every_epoch(tiny_corpus, tmp_path, cache)
     run_dir = tmp_path / "run" / "1"
     summary = train.main(mhcnn_args(tiny_corpus, run_dir, cache, "-e", "2", "--tensorboard"))
     rows = (run_dir / "MHCNN_mfcc_impro_epochs.csv").read_text().splitlines()
-    assert rows[0].split(",") == train.EPOCH_COLUMNS and len(rows) == 3
+    assert rows[0].split(",") == EPOCH_COLUMNS and len(rows) == 3
     for row, epoch in zip(rows[1:], summary["epochs"]):
-        values = dict(zip(train.EPOCH_COLUMNS, row.split(",")))
+        values = dict(zip(EPOCH_COLUMNS, row.split(",")))
         assert int(values["epoch"]) == epoch["epoch"] and float(values["loss"]) == pytest.approx(epoch["loss"])
         assert float(values["UA"]) == pytest.approx(epoch["UA"], abs=1e-4) and values["scored_on"] == "test"
     events = EventAccumulator(str(run_dir / "tensorboard" / "MHCNN_mfcc_impro_seed987654"))
@@ -242,8 +246,15 @@ def test_seeds_at_once_equal_seeds_one_by_one(tiny_corpus, tmp_path, cache):
     """--seeds 2 trains the first two unfinished seeds of the file concurrently; each equals its solo run."""
     seeds_file = tmp_path / "seeds.txt"
     seeds_file.write_text("11\n22\n33\n")
-    alone = train.main(mhcnn_args(tiny_corpus, tmp_path / "alone" / "MHCNN" / "22", cache, "-e", "1",
-                                  "--seed", "22"))
+    # The concurrent processes get threads_per_process(2) threads each; the solo run gets as many,
+    # so both sum in the same order whatever the machine's core count.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(threads_per_process(2))
+    try:
+        alone = train.main(mhcnn_args(tiny_corpus, tmp_path / "alone" / "MHCNN" / "22", cache, "-e", "1",
+                                      "--seed", "22"))
+    finally:
+        torch.set_num_threads(threads)
     together = tmp_path / "together" / "MHCNN"
     summaries = train.main(mhcnn_args(tiny_corpus, together, cache, "-e", "1", "--seeds", "2",
                                       "--seeds_file", str(seeds_file)))

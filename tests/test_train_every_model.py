@@ -13,7 +13,7 @@ import torch
 
 import models
 import train
-from ser import results
+from ser import pipeline, results
 
 ALEXNETS = [name for name in models.list_models() if name.startswith("alexnet")]
 GLAM_FAMILY = [name for name in models.list_models() if name not in ALEXNETS]
@@ -56,11 +56,11 @@ def train_and_watch(name: str, corpus: Path, workdir: Path) -> WatchedRun:
             parameter.register_hook(lambda grad, key=key: gradients[key].append(grad.abs().max().item()))
         return model
 
-    build = train.build_model
+    build = pipeline.build_model
     run_dir = workdir / "runs" / name / str(SEED)
     flags = ALEXNET_FLAGS if models.resolve_name(name) in ALEXNETS else []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(train, "build_model", build_and_watch)
+        patch.setattr(pipeline, "build_model", build_and_watch)
         summary = train.main(["-m", name, "--data", str(corpus), "-d", str(run_dir),
                               "--cache_dir", str(workdir / "cache"), *CHEAP, *flags])
     args = summary["args"]

@@ -39,6 +39,7 @@ def serve(socket_path: str) -> None:
     # (torch's optimizers load torch._dynamo on their first step; features load librosa's parts).
     import librosa.feature  # noqa: F401
     import torch._dynamo  # noqa: F401
+
     import train  # noqa: F401
 
     parent = os.getppid()

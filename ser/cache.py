@@ -1,0 +1,265 @@
+"""The on-disk feature cache, one for every feature family.
+
+Features are computed once per utterance and feature setting, then reused by every seed,
+model and protocol: a split only picks which cached utterances go where. A feature setting
+(``ser.features.FeatureSettings`` for GLAM's kinds, ``ser.spectral.SpectralSettings`` for seed
+004's) tells the cache what it needs through a few methods: ``key(overlap)`` names the folder
+of its entries (a hash of every parameter that affects the numbers, code version included),
+``entry_shape()`` the shape of one segment, ``compute(wav, overlap, name)`` the segments of
+one utterance, and ``uses_name`` whether the utterance's name seeds random draws (seed 004's
+noisy channel does, so its entries are keyed by name too). GLAM's kinds have one entry per
+overlap; seed 004's cut the whole utterance's map and ignore the overlap, so their key does.
+
+Each entry is one ``.npz`` per utterance (and overlap) under ``ROOT/<key>/``. It records the
+parameters' key, the source wav's path, size and modification time, the utterance name, and a
+checksum of its values, and is only used when all of them still match and its features have
+the expected shape and are finite; zip CRCs catch damaged bytes, the checksum a valid-looking
+file with other values. Anything else (an edited wav, a changed parameter, a truncated,
+corrupt or foreign file) is recomputed, never trusted. Entries are written atomically.
+
+Audio is read by ``ser.audio.load_audio``; an utterance that cannot be used is left out with
+its reason (:class:`LoadReport`), as is one whose features are not finite.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from ser.audio import R_CHANGED, R_NONFINITE_FEATURES, R_UNDECODABLE, UnusableAudio, load_audio
+from ser.errors import UserError
+from ser.io import write_via_temporary
+
+# Bump when the fields of an entry change; entries of another format are rebuilt.
+ENTRY_FORMAT = 3
+
+
+class CacheError(UserError):
+    """The feature cache cannot be written; the message says where and what to do."""
+
+
+class CachedFeatures(Protocol):
+    """What the cache needs from a feature setting (see the module doc)."""
+    kind: str
+    sample_rate: int
+    uses_name: bool
+
+    def key(self, overlap: float | None) -> str: ...
+    def entry_shape(self) -> tuple[int, ...]: ...
+    def compute(self, wav: np.ndarray, overlap: float | None, name: str) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a cache entry remembers of its source audio."""
+    samples: int       # after down-mixing and resampling
+    source_rate: int
+    channels: int
+
+
+@dataclass
+class LoadReport:
+    """What :meth:`FeatureCache.load` met: per wav its :class:`AudioInfo` (None when left
+    out), and ``(index, reason, detail)`` for every wav left out, in input order."""
+    audio: list[AudioInfo | None]
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def resampled(self, sample_rate: int) -> Counter:
+        """Source rate -> number of wavs resampled from it."""
+        return Counter(a.source_rate for a in self.audio if a is not None and a.source_rate != sample_rate)
+
+    def downmixed(self) -> int:
+        return sum(1 for a in self.audio if a is not None and a.channels > 1)
+
+
+def _identity(path: Path) -> np.ndarray:
+    stat = path.stat()
+    return np.array([stat.st_size, stat.st_mtime_ns], dtype=np.int64)
+
+
+def checksum(values: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(values).tobytes(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Job:
+    wav_path: Path
+    name: str
+    settings: CachedFeatures
+    targets: tuple[tuple[float | None, Path], ...]  # (overlap, cache entry) still to compute
+
+
+def _save(entry: Path, **arrays) -> None:
+    def savez(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
+            np.savez(f, **arrays)
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        write_via_temporary(entry, savez)
+    except OSError as error:
+        raise CacheError(f"cannot write the feature cache at {entry.parent} ({error}); free some "
+                         f"space or pass --cache_dir (env SER_CACHE_DIR) a writable folder") from None
+
+
+def _compute_entry(job: _Job) -> None:
+    """Load one wav and write its features for each (overlap, cache entry)."""
+    identity = _identity(job.wav_path)
+    audio = load_audio(job.wav_path, job.settings.sample_rate)
+    computed = []
+    for overlap, entry in job.targets:
+        with np.errstate(all="ignore"):  # non-finite results are caught just below
+            feats = job.settings.compute(audio.samples, overlap, job.name)
+        if not np.isfinite(feats).all():
+            raise UnusableAudio(R_NONFINITE_FEATURES, "" if overlap is None else f"overlap {overlap} s")
+        computed.append((entry, job.settings.key(overlap), feats))
+    for entry, key, feats in computed:
+        _save(entry, features=feats, checksum=np.str_(checksum(feats)), identity=identity,
+              format=np.int64(ENTRY_FORMAT), key=np.str_(key), source=np.str_(str(job.wav_path.resolve())),
+              name=np.str_(job.name), samples=np.int64(len(audio.samples)),
+              source_rate=np.int64(audio.source_rate), channels=np.int64(audio.channels))
+
+
+def _compute_job(job: _Job) -> tuple[str, str] | None:
+    """Process-pool entry point: None on success, else ``(reason, detail)`` of an unusable
+    utterance. :class:`CacheError` propagates: no other entry could be written either."""
+    try:
+        _compute_entry(job)
+        return None
+    except UnusableAudio as error:
+        return error.reason, error.detail
+    except CacheError:
+        raise
+    except Exception as error:  # a file that breaks the decoder must not stop the other workers
+        return R_UNDECODABLE, f"{type(error).__name__}: {error}"
+
+
+class FeatureCache:
+    """Per-utterance features under ``root``, computed on demand by all CPU cores."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def entry_path(self, wav_path: Path, settings: CachedFeatures, overlap: float | None = None,
+                   name: str = "") -> Path:
+        source = str(Path(wav_path).resolve())
+        digest = hashlib.sha1((f"{source}|{name}" if settings.uses_name else source).encode()).hexdigest()
+        return self.root / settings.key(overlap) / digest[:2] / f"{digest}.npz"
+
+    @staticmethod
+    def _read_valid(entry: Path, wav_path: Path, name: str, identity: np.ndarray, key: str,
+                    shape: tuple[int, ...]) -> tuple[np.ndarray, AudioInfo] | None:
+        """The entry's features and audio info if it is intact and still describes this wav
+        with these parameters; None (recompute) otherwise."""
+        try:
+            with np.load(entry) as data:
+                if (int(data["format"]) != ENTRY_FORMAT or str(data["key"]) != key
+                        or str(data["source"]) != str(wav_path.resolve()) or str(data["name"]) != name
+                        or not np.array_equal(data["identity"], identity)):
+                    return None
+                feats = data["features"]  # reading to the end checks the zip CRC
+                stored_checksum = str(data["checksum"])
+                info = AudioInfo(int(data["samples"]), int(data["source_rate"]), int(data["channels"]))
+        except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
+            return None  # missing, truncated, damaged or not ours
+        if (feats.dtype != np.float32 or feats.shape[1:] != tuple(shape) or not np.isfinite(feats).all()
+                or checksum(feats) != stored_checksum):
+            return None
+        return feats, info
+
+    def load(self, wav_paths: list[Path], settings: CachedFeatures, overlaps: tuple[float | None, ...] = (None,),
+             workers: int | None = None, progress: bool = True, names: list[str] | None = None
+             ) -> tuple[dict[float | None, list[np.ndarray | None]], LoadReport]:
+        """Features of every wav for every overlap; ``None`` where a wav was left out.
+
+        Returns ``({overlap: [array (S, ...) or None per wav]}, report)``. ``names`` (default
+        empty) are the utterances' stable names, which seed the draws of settings that
+        ``uses_name``. Overlaps that the settings map to one key share one entry. Raises
+        :class:`CacheError` when entries cannot be written.
+        """
+        names = [""] * len(wav_paths) if names is None else list(names)
+        keys = {o: settings.key(o) for o in dict.fromkeys(overlaps)}
+        distinct = tuple({key: o for o, key in reversed(keys.items())}.values())  # one overlap per key
+        shape = settings.entry_shape()
+        by_key = {keys[o]: [None] * len(wav_paths) for o in distinct}
+        report = LoadReport(audio=[None] * len(wav_paths))
+
+        def read(i: int) -> list[tuple[float | None, Path]]:
+            """Fill wav i from the cache; return the (overlap, entry) pairs still missing."""
+            identity, todo = _identity(wav_paths[i]), []
+            for o in distinct:
+                entry = self.entry_path(wav_paths[i], settings, o, names[i])
+                found = self._read_valid(entry, wav_paths[i], names[i], identity, keys[o], shape)
+                if found is None:
+                    todo.append((o, entry))
+                else:
+                    by_key[keys[o]][i], report.audio[i] = found
+            return todo
+
+        missing, failures = [], {}
+        for i, path in enumerate(wav_paths):
+            try:
+                todo = read(i)
+            except OSError as error:  # deleted or unreadable since the corpus was scanned
+                failures[i] = (R_UNDECODABLE, f"{type(error).__name__}: {error}")
+                continue
+            if todo:
+                missing.append((i, _Job(Path(path), names[i], settings, tuple(todo))))
+        failures.update(self._compute(missing, workers, progress, settings))
+        for i, _ in missing:
+            if i in failures:
+                continue
+            try:
+                changed = bool(read(i))
+            except OSError:
+                changed = True
+            if changed:
+                failures[i] = (R_CHANGED, "")
+        for i in sorted(failures):
+            reason, detail = failures[i]
+            report.skipped.append((i, reason, detail))
+            report.audio[i] = None
+            for values in by_key.values():
+                values[i] = None
+        return {o: by_key[key] for o, key in keys.items()}, report
+
+    def _compute(self, missing: list[tuple[int, _Job]], workers: int | None, progress: bool,
+                 settings: CachedFeatures) -> dict[int, tuple[str, str]]:
+        if not missing:
+            return {}
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CacheError(f"cannot create the feature cache at {self.root} ({error}); pass "
+                             f"--cache_dir (env SER_CACHE_DIR) a writable folder") from None
+        workers = workers or os.cpu_count() or 1
+        # Starting a worker costs seconds (imports, numba compilation) against ~25 ms per
+        # utterance, so a pool only pays off for hundreds of files.
+        workers = min(workers, max(1, len(missing) // 256))
+        bar = tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress)
+        failures = {}
+        pool = None
+        try:
+            if workers == 1:
+                outcomes = map(_compute_job, (job for _, job in missing))
+            else:
+                # spawn, not fork: the parent may already run torch's thread pools.
+                pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+                outcomes = pool.map(_compute_job, (job for _, job in missing), chunksize=8)
+            for (i, _), failure in zip(missing, outcomes):
+                if failure is not None:
+                    failures[i] = failure
+                bar.update()
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        return failures

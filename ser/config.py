@@ -1,0 +1,559 @@
+"""The command line of ``train.py`` and the one resolved, typed configuration of a run.
+
+Every flag of the original ``train.py`` is accepted with its name, short form and default,
+and so are seed 004's spellings (``--ser_model``, ``--num_epochs``, ``--lr``, ...). Flags are
+grouped by what they are about (corpus, split, features, model, training, run, speed, logs),
+not by which paper introduced them. :func:`resolve_args` parses, applies ``-c CONFIG``, checks
+every combination argparse cannot, and returns a :class:`RunConfig`, the only object the
+pipeline reads settings from; its fields keep the flags' names, so ``last.json`` reads as the
+original's.
+
+Two rules differ from the original, on purpose:
+
+- ``-c CONFIG`` (a JSON object of long flag names and values) lies *under* the command line:
+  a flag given on the command line wins, and every value in the file counts, ``0`` and
+  ``false`` included. The original let the file override the command line, and only with
+  values that are true in Python.
+- A model option (``--head``, ``--attn_hidden``, ``--pretrained``, ``--image_size``) is passed
+  to the model only when given; a model that does not take it refuses it with a message,
+  instead of the option being dropped silently, and a value the model cannot take is refused
+  before anything is written (``models.check_options``).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+import models
+from ser import augment, corpora, spectral
+from ser.engine import LR_SCHEDULES, OPTIMIZERS, POOLINGS, SELECTIONS, FitOptions
+from ser.errors import UserError
+from ser.features import MFCC_PARAMS, FeatureSettings
+from ser.featuresets import KINDS, Settings, is_spectral
+from ser.labels import CLASS_NAMES, LABEL_SETS
+from ser.results import RunFiles
+from ser.seeds import SEEDS_FILE
+from ser.splits import PROTOCOLS, SPEAKER_ID, fold_count, fold_of, pair_protocol
+
+DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
+# The flag of each model option, and what it sets (for messages).
+MODEL_OPTION_FLAGS = {"num_heads": ("--head", "attention heads"),
+                      "attn_hidden": ("--attn_hidden", "an attention hidden size"),
+                      "pretrained": ("--pretrained", "ImageNet AlexNet weights"),
+                      "image_size": ("--image_size", "an image size")}
+# Flags that change how a run is watched or where it runs, not its numbers.
+RESUME_FREE_ARGS = ("resume", "quiet", "gpu", "save_resume_state", "tensorboard", "force")
+
+
+class ConfigError(UserError):
+    """A bad combination of arguments; the message says what to change."""
+
+
+def str2bool(value: str) -> bool:
+    """The original's ``type=bool`` flags made ``--SaveModel False`` true; these parse the word."""
+    lowered = str(value).strip().lower()
+    if lowered in ("1", "true", "yes", "y", "on"):
+        return True
+    if lowered in ("0", "false", "no", "n", "off", "none"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")
+
+
+def add_switch(group, name: str, default: bool, help: str) -> None:
+    """``--name`` turns on, ``--name false`` / ``--no-name`` turn off: real on/off flags that
+    still accept the original's ``--name True`` spelling."""
+    dest = name.lstrip("-")
+    group.add_argument(name, dest=dest, nargs="?", const=True, default=default, type=str2bool,
+                       metavar="BOOL", help=help)  # the parser's formatter adds the default
+    group.add_argument(f"--no-{dest}", dest=dest, action="store_false", help=argparse.SUPPRESS)
+
+
+def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Train a speech emotion recogniser (GLAM protocol by default).",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                                     exit_on_error=exit_on_error)
+    corpus = parser.add_argument_group("corpus and labels")
+    corpus.add_argument("features_file", nargs="?", default=None,
+                        help="seed 004's per-speaker features file (extract_features.py, e.g. IEMOCAP_logspec200.pkl): "
+                             "train on its segments instead of a corpus; name its kind with -f and its labels with "
+                             "--labels (or --corpus emodb). Put it first, as seed 004's train_ser.py did")
+    corpus.add_argument("--data", default=None, metavar="PATH",
+                        help="corpus root (IEMOCAP_full_release, or emoDB's wav folder); overrides IEMOCAP_DIR, "
+                             "EMODB_DIR and path.py")
+    corpus.add_argument("--corpus", default="iemocap", choices=("iemocap", "emodb"),
+                        help="emodb: a folder of emoDB wavs (--data or env EMODB_DIR), its 7 emotions, labels "
+                             "'emodb'; speakers 1M..5F as seed 004 maps them")
+    corpus.add_argument("--emodb_files", default=None, type=int,
+                        help="emoDB: expected number of wavs (None: 535, or a synthetic corpus's own count; 0: no check)")
+    corpus.add_argument("-i", "--impro_or_script", default="impro", choices=corpora.SUBSETS,
+                        help="subset: improvised, scripted or all dialogs")
+    corpus.add_argument("--labels", default="glam", choices=sorted(LABEL_SETS),
+                        help="glam: neu/sad/ang/exc (exc as happy, hap dropped); merge: hap folded into exc; "
+                             "seed004: ang/sad/hap/neu (exc dropped); seed004exc: exc as hap; emodb: 7 emotions")
+
+    split = parser.add_argument_group("split and protocol")
+    split.add_argument("--protocol", default="paper", choices=PROTOCOLS,
+                       help="paper: random 80/20 split, epoch chosen on test (the paper's tables); 811: random "
+                            "8:1:1 train/validation/test; loso: leave one session out (5 folds); loso-speaker: "
+                            "leave one speaker out (10 folds); the last three choose the epoch on validation")
+    split.add_argument("--fold", default=None, type=int, metavar="K",
+                       help="run only fold K (loso: 1-5, loso-speaker: 1-10) in DATADIR/foldK; "
+                            "default: every fold, then their mean ± std")
+    split.add_argument("--split_rate", default=0.8, type=float, help="fraction of utterances used for training")
+    split.add_argument("--val_id", default=None, metavar="SPEAKER",
+                       help="validation speaker (e.g. 1F): chooses the epoch; needs --test_id (seed 004)")
+    split.add_argument("--test_id", default=None, metavar="SPEAKER",
+                       help="test speaker (e.g. 1M), scored once; the other speakers train. A session pair "
+                            "is --protocol loso-speaker's fold")
+    split.add_argument("--aug", default=None, choices=["upsampling"],
+                       help="upsampling: repeat training utterances until every class is as large as the largest")
+
+    feats = parser.add_argument_group("features")
+    feats.add_argument("-f", "--features_to_use", default="mfcc", choices=KINDS,
+                       help="feature kind: GLAM's per-segment maps (mfcc, ...) or seed 004's spectrogram images "
+                            "(logspec, ...; see ser/spectral.py)")
+    feats.add_argument("-s", "--sample_rate", default=16000, type=int, help="audio is resampled to this rate")
+    feats.add_argument("-n", "--nmfcc", default=26, type=int, help="MFCC coefficients")
+    feats.add_argument("--segment_length", default=1.8, type=float, help="segment length in seconds")
+    feats.add_argument("--train_overlap", default=1.6, type=float, help="overlap of training segments (s)")
+    feats.add_argument("--test_overlap", default=1.6, type=float,
+                       help="overlap of test segments (s); values >= the segment length become half of it")
+    add_switch(feats, "--padding", False, "tile utterances shorter than one segment instead of dropping them")
+    feats.add_argument("--segment_size", default=300, type=int, help="spectrogram kinds: frames (10 ms) per segment")
+    feats.add_argument("--nfreq", default=200, type=int, help="spectrogram kinds: linear frequency bins kept")
+    feats.add_argument("--nmel", default=128, type=int, help="spectrogram kinds: mel bands")
+    feats.add_argument("--pad", default="max", choices=spectral.PAD_MODES,
+                       help="spectrogram kinds: max pads the last segment with 0 dB, the utterance maximum (seed "
+                            "004); floor with the -80 dB floor (silence)")
+    feats.add_argument("--reverb_rate", default=44100, type=int,
+                       help="spectrogram kinds: rate SoX's reverb is told (44100: seed 004's quirk; 0: the true rate)")
+    feats.add_argument("--cache_dir", default=DEFAULT_CACHE_DIR,
+                       help="feature cache shared by all runs (env SER_CACHE_DIR)")
+    add_switch(feats, "--loadFeatures", True, "reuse cached features; false recomputes them")
+    add_switch(feats, "--toSaveFeatures", False,
+               "also write the split's features as the original's pickle (--featuresFileName)")
+    feats.add_argument("--featuresFileName", default=None,
+                       help="the original's features pickle: loaded when it exists (and --loadFeatures), "
+                            "written with --toSaveFeatures; default DATADIR/features_<kind>_<subset>.pkl")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("-m", "--model", "--ser_model", default="GLAM",
+                       help=f"one of: {', '.join(models.list_models())} (--ser_model: seed 004's spelling)")
+    model.add_argument("--head", default=None, type=int,
+                       help="attention heads (multi-head models; default: the model's, 4)")
+    model.add_argument("--attn_hidden", default=None, type=int,
+                       help="attention hidden size (multi-head models; default: the model's, 64)")
+    model.add_argument("--pretrained", default=None, metavar="PATH",
+                       help="alexnet models: local ImageNet AlexNet state dict (torchvision's alexnet-owt-7be5be79.pth); "
+                            "never downloaded")
+    model.add_argument("--image_size", default=None, type=int,
+                       help="alexnet models: shorter side of the input image (default: the model's, 256)")
+    add_switch(model, "--SaveModel", False, "save the best epoch as a checkpoint, DATADIR/model_<stem>.pth, that "
+               "predict.py and export.py use without the training command (<stem> as the .metric file's)")
+    model.add_argument("--save_label", default=None, metavar="LABEL",
+                       help="seed 004's flag (best model to LABEL.pth): here --SaveModel in the run directory "
+                            "DATADIR/LABEL")
+
+    train = parser.add_argument_group("training")
+    train.add_argument("--seed", default=987654, type=int, help="seeds the split, initialisation and shuffling")
+    train.add_argument("-e", "--epochs", "--num_epochs", default=50, type=int,
+                       help="training epochs; the selection set is scored after each (--num_epochs: seed 004's "
+                            "spelling)")
+    train.add_argument("-b", "--batch_size", default=32, type=int,
+                       help="training segments per step; at most the number of training segments")
+    train.add_argument("-l", "--learning_rate", "--lr", default=0.001, type=float,
+                       help="initial learning rate (--lr: seed 004's spelling)")
+    train.add_argument("--lr_min", default=1e-6, type=float, help="the schedule stops once the lr falls below this")
+    train.add_argument("--lr_schedule", default="exp", choices=LR_SCHEDULES,
+                       help="exp: ×0.95 per epoch; step/warmstep: ×0.1 every 10; cosine: T_max 10")
+    train.add_argument("--optimizer", default="adam", choices=OPTIMIZERS,
+                       help="adam (weight decay 1e-6), sgd (momentum 0.9, Nesterov, weight decay 1e-4) or "
+                            "adamw (weight decay 0.01, seed 004)")
+    train.add_argument("--iter", default=1, type=int, help="train this many times and keep the best")
+    add_switch(train, "--weight", False, "weight the loss by inverse class frequency")
+    train.add_argument("--alpha", default=0.5, type=float, help="mixup Beta(α, α); 0 turns mixup off")
+    train.add_argument("--mixup", default="glam", choices=augment.MIXUP_MODES,
+                       help="glam: one λ per batch; seed004: one λ per sample, folded to >= 0.5 (use --alpha 0.4)")
+    train.add_argument("--stability_weight", default=0.0, type=float,
+                       help="stability training (Zheng et al. 2016) weight; 0 turns it off")
+    train.add_argument("--stability_loss", default="kl", choices=augment.STABILITY_LOSSES,
+                       help="kl: KL(p(x) || p(x')); ce: -sum p(x) log p(x')")
+    train.add_argument("--stability_source", default="gaussian", choices=augment.STABILITY_SOURCES,
+                       help="the noisy copy x': gaussian noise on the input, or the white-noise / reverb version "
+                            "of the wav (spectrogram features only)")
+    train.add_argument("--stability_sigma", default=0.04, type=float, help="σ of the gaussian copy")
+    train.add_argument("--oversample", default=None, nargs="?", const="all", choices=augment.OVERSAMPLE_MODES,
+                       help="random oversampling of training segments: all (every class to the largest) or "
+                            "seed004 (its two 'minority' passes)")
+    train.add_argument("--oversampling", dest="oversample", action="store_const", const="seed004",
+                       help="seed 004's spelling of --oversample seed004")
+    train.add_argument("--minmax", default=None, nargs="?", const=True, type=str2bool, metavar="BOOL",
+                       help="per-bin min-max scaling fitted on training data (default None: on for alexnet models)")
+    train.add_argument("--no-minmax", dest="minmax", action="store_false", help=argparse.SUPPRESS)
+    train.add_argument("--select_on", default="WA_UA_mean", choices=SELECTIONS,
+                       help="epoch selection: (WA+UA)/2 (GLAM) or WA (seed 004)")
+    train.add_argument("--pooling", default="logits", choices=POOLINGS,
+                       help="utterance score: mean segment logits (GLAM) or log-softmax (seed 004)")
+
+    run = parser.add_argument_group("run")
+    run.add_argument("-g", "--gpu", default=None, type=int,
+                     help="CUDA device index; -1 forces the CPU (default None: GPU 0 when there is one)")
+    run.add_argument("-c", "--config", default=None,
+                     help="JSON object of long flag names and values; flags on the command line win over it")
+    run.add_argument("-d", "--datadir", default="data/", help="run directory; results collect in its parent")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    run.add_argument("--force", action="store_true",
+                     help="train even if this seed already has a line in the results file (another line is "
+                          "appended); without it such a run is skipped")
+
+    speed = parser.add_argument_group("speed (off by default: the paper's runs are fp32, eager)")
+    speed.add_argument("--amp", action="store_true",
+                       help="bf16 autocast for forward passes and losses (GPU tensor cores; results change "
+                            "within bf16 precision)")
+    speed.add_argument("--compile", action="store_true",
+                       help="train and score through torch.compile(model) (first epoch slower; checkpoints unchanged)")
+    speed.add_argument("--seeds", default=1, type=int, metavar="N",
+                       help="train the next N seeds of --seeds_file without a line in the results file at once, one "
+                            "process each on the same device, in DATADIR/<seed> (-d names the model folder); each "
+                            "trains exactly what --seed S -d DATADIR/S trains alone; features are computed once")
+    speed.add_argument("--seeds_file", default=SEEDS_FILE,
+                       help="the seeds --seeds takes in order (written with the paper's 100 when missing, as seeds.py "
+                            "does)")
+
+    state = parser.add_argument_group("interruption and logs")
+    state.add_argument("--resume", action="store_true",
+                       help="continue an interrupted run from its last completed epoch (DATADIR/resume_<stem>.pt); "
+                            "the result equals an uninterrupted run's. Without the file it starts afresh")
+    add_switch(state, "--save_resume_state", True, "after every epoch write DATADIR/resume_<stem>.pt (the "
+               "weights, optimizer, schedule, random streams and best so far; removed when the run finishes)")
+    state.add_argument("--tensorboard", action="store_true",
+                       help="also log every epoch's loss, lr and scores for TensorBoard in DATADIR/tensorboard "
+                            "(needs the tensorboard package); DATADIR/<stem>_epochs.csv is always written")
+    return parser
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every setting of one run, resolved and checked (:func:`resolve_args`). Field names are
+    the flags' (the original's spellings), in the order ``last.json`` has always listed them."""
+    # corpus, labels, split
+    data: str | None
+    impro_or_script: str
+    labels: str
+    split_rate: float
+    protocol: str
+    fold: int | None
+    aug: str | None
+    padding: bool
+    # GLAM features and their cache
+    features_to_use: str
+    sample_rate: int
+    nmfcc: int
+    segment_length: float
+    train_overlap: float
+    test_overlap: float
+    cache_dir: str
+    loadFeatures: bool
+    toSaveFeatures: bool
+    featuresFileName: str | None
+    # model
+    model: str
+    head: int | None
+    attn_hidden: int | None
+    SaveModel: bool
+    # training
+    seed: int
+    batch_size: int
+    learning_rate: float
+    lr_min: float
+    lr_schedule: str
+    optimizer: str
+    epochs: int
+    iter: int
+    weight: bool
+    alpha: float
+    # run
+    gpu: int | None
+    config: str | None
+    datadir: str
+    quiet: bool
+    force: bool
+    amp: bool
+    compile: bool
+    seeds: int
+    seeds_file: str
+    resume: bool
+    save_resume_state: bool
+    tensorboard: bool
+    # seed 004: corpus, speaker pair, spectrogram features, AlexNet, training options
+    features_file: str | None
+    corpus: str
+    emodb_files: int | None
+    val_id: str | None
+    test_id: str | None
+    segment_size: int
+    nfreq: int
+    nmel: int
+    pad: str
+    reverb_rate: int
+    pretrained: str | None
+    image_size: int | None
+    save_label: str | None
+    mixup: str
+    stability_weight: float
+    stability_loss: str
+    stability_source: str
+    stability_sigma: float
+    oversample: str | None
+    minmax: bool | None
+    select_on: str
+    pooling: str
+    user_config: bool = False  # -c was given: results go to .same files, as the original's
+    default_iemocap: str = ""  # the IEMOCAP root when --data is not given (path.py's, from train.py)
+
+    def resolved_args(self) -> dict:
+        """The arguments as ``last.json`` and ``results.json`` record them."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in ("config", "user_config", "default_iemocap")}
+
+    def resume_args(self) -> dict:
+        """The arguments an interrupted run must share with its resumption."""
+        return {k: v for k, v in self.resolved_args().items() if k not in RESUME_FREE_ARGS}
+
+    @property
+    def class_names(self) -> list[str]:
+        return CLASS_NAMES[self.labels]
+
+    @property
+    def suffix(self) -> str:
+        return result_naming(self)["suffix"]
+
+    def files(self, fold: int | None = None) -> RunFiles:
+        """The files of this run (of fold ``fold``; default: this config's own fold)."""
+        fold = self.fold if fold is None else fold
+        return RunFiles.of(self.datadir, self.model, self.features_to_use, self.impro_or_script, self.labels,
+                           self.protocol, fold, self.suffix)
+
+    @property
+    def features_pickle(self) -> str:
+        """The original's features pickle of this run (``--featuresFileName``)."""
+        return self.featuresFileName or f"{self.datadir}/features_{self.features_to_use}_{self.impro_or_script}.pkl"
+
+    def feature_settings(self) -> Settings:
+        if is_spectral(self.features_to_use):
+            return spectral.SpectralSettings(kind=self.features_to_use, sample_rate=self.sample_rate,
+                                             n_freq=self.nfreq, n_mels=self.nmel, segment_size=self.segment_size,
+                                             pad=self.pad, reverb_rate=self.reverb_rate or None)
+        return FeatureSettings(kind=self.features_to_use, sample_rate=self.sample_rate, n_mfcc=self.nmfcc,
+                               segment_length=self.segment_length, padding=self.padding)
+
+    def given_model_options(self) -> dict:
+        """The model options set by flags (None: not given), by the builder's option names."""
+        return {"num_heads": self.head, "attn_hidden": self.attn_hidden, "pretrained": self.pretrained,
+                "image_size": self.image_size}
+
+    def model_options(self) -> dict:
+        """The keyword arguments of ``models.create_model`` this run sets: the options given
+        and, for a model that takes it, the input's channel count."""
+        options = {k: v for k, v in self.given_model_options().items() if v is not None}
+        if "in_channels" in models.model_options(self.model):
+            options["in_channels"] = spectral.CHANNELS.get(self.features_to_use, 1)
+        return options
+
+    def effective_model_options(self) -> dict:
+        """Every option of the model with the value this run builds it with (results.json)."""
+        return {**models.model_defaults(self.model), **self.model_options()}
+
+    def fit_options(self) -> FitOptions:
+        return FitOptions(epochs=self.epochs, batch_size=self.batch_size, lr=self.learning_rate, lr_min=self.lr_min,
+                          optimizer=self.optimizer, lr_schedule=self.lr_schedule, selection=self.select_on,
+                          pooling=self.pooling, keep_best_state=self.SaveModel, amp=self.amp, compile=self.compile)
+
+    @property
+    def stability_from_wavs(self) -> bool:
+        """Stability training on the white-noise or reverb version of each wav, which only a
+        corpus has (features files do not keep their wavs)."""
+        return self.stability_weight > 0 and self.stability_source != "gaussian"
+
+    @property
+    def runs_every_fold(self) -> bool:
+        """A multi-fold protocol without ``--fold``: every fold, then their mean (a speaker pair's
+        protocol is one split)."""
+        return self.fold is None and self.protocol in PROTOCOLS and fold_count(self.protocol) > 1
+
+
+def result_naming(flags) -> dict:
+    """What the flags (a parsed namespace or a RunConfig) decide of a run's result-file name
+    beyond model, subset, protocol and fold: the feature kind; the label set and subset, which
+    emoDB fixes (``emodb``, ``all``; subset None: the one given); and ``.same`` instead of
+    ``.metric`` for runs on a features pickle or a config file, as the original names them."""
+    emodb = flags.corpus == "emodb"
+    return dict(features=flags.features_to_use, labels="emodb" if emodb else flags.labels,
+                suffix=".same" if (flags.featuresFileName or flags.config) else ".metric",
+                subset="all" if emodb else None)
+
+
+def _read_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
+    try:
+        values = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"cannot read config {path}: {error}") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"config {path} must hold a JSON object of argument names and values")
+    known = {action.dest for action in parser._actions} - {"help"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"config {path} has unknown keys: {', '.join(unknown)}; "
+                          f"valid keys are the long flag names of train.py --help")
+    # The file's values become defaults, which argparse neither converts (unless strings) nor
+    # checks against choices: check those here.
+    for action in parser._actions:
+        value = values.get(action.dest)
+        if action.choices is not None and value is not None and value not in action.choices:
+            raise ConfigError(f"config {path} sets {action.dest} to {value!r}; "
+                              f"choose one of: {', '.join(map(str, action.choices))}")
+    return values
+
+
+def parse_namespace(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line with ``-c CONFIG`` laid under it (see the module doc)."""
+    parser = get_args_parser()
+    args = parser.parse_args(argv)
+    if args.config:
+        parser.set_defaults(**_read_config_file(args.config, parser))
+        args = parser.parse_args(argv)
+    args.user_config = bool(args.config)
+    return args
+
+
+def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> RunConfig:
+    """Parse ``argv``, apply ``-c``, resolve and check everything; ConfigError says what to
+    change. ``default_iemocap`` is the IEMOCAP root when ``--data`` is not given (path.py's;
+    the package cannot import the top-level file itself)."""
+    a = parse_namespace(argv)
+    a.default_iemocap = default_iemocap
+    a.datadir = a.datadir.rstrip("/") or "."
+    if a.model in models.list_models(include_aliases=True):
+        a.model = models.resolve_name(a.model)
+    else:
+        raise ConfigError(f"unknown model {a.model!r}; choose one of: {', '.join(models.list_models(include_aliases=True))}")
+    if a.segment_length <= a.train_overlap:
+        raise ConfigError(f"--train_overlap ({a.train_overlap}) must be smaller than --segment_length "
+                          f"({a.segment_length}): segments would never advance")
+    if a.test_overlap >= a.segment_length:
+        a.test_overlap = a.segment_length / 2  # the original's rule
+    for name in ("epochs", "batch_size", "iter", "seeds"):
+        if getattr(a, name) < 1:
+            raise ConfigError(f"--{name} must be at least 1")
+    if not 0 < a.split_rate < 1:
+        raise ConfigError("--split_rate must be between 0 and 1")
+    folds = fold_count(a.protocol)
+    if a.fold is not None and folds == 1:
+        raise ConfigError(f"--fold applies to --protocol loso (folds 1-5) and loso-speaker (1-10), not {a.protocol}")
+    if a.fold is not None and not 1 <= a.fold <= folds:
+        raise ConfigError(f"--fold {a.fold}: --protocol {a.protocol} has folds 1..{folds}")
+    if a.protocol != "paper" and (a.featuresFileName or a.toSaveFeatures):
+        raise ConfigError("--featuresFileName and --toSaveFeatures hold the paper protocol's fixed "
+                          "train/test split; use them with --protocol paper only")
+    if a.alpha < 0:
+        raise ConfigError("--alpha must be >= 0")
+    if a.sample_rate <= 0 or a.segment_length <= 0 or a.learning_rate <= 0:
+        raise ConfigError("--sample_rate, --segment_length and --learning_rate must be positive")
+    if a.features_to_use == "mfcc" and not 1 <= a.nmfcc <= MFCC_PARAMS["n_mels"]:
+        raise ConfigError(f"--nmfcc must be between 1 and {MFCC_PARAMS['n_mels']} "
+                          f"(the number of mel bands it is computed from)")
+    _resolve_corpus_and_split(a)
+    _resolve_training_options(a)
+    _check_model_options(a)
+    return RunConfig(**vars(a))
+
+
+def _resolve_corpus_and_split(a: argparse.Namespace) -> None:
+    if a.corpus == "emodb":
+        if a.labels not in ("emodb", "glam", "merge"):
+            raise ConfigError(f"--labels {a.labels} is an IEMOCAP label set; emoDB has only 'emodb'")
+        naming = result_naming(a)  # emoDB has one label set and no subsets
+        a.labels, a.impro_or_script = naming["labels"], naming["subset"]
+    elif a.labels == "emodb":
+        raise ConfigError("--labels emodb needs --corpus emodb")
+    if a.features_file is not None:
+        _check_features_file(a)
+    if a.save_label is not None:
+        # seed 004 saved its best model as <save_label>.pth; here the label names the run directory
+        a.datadir, a.SaveModel = f"{a.datadir}/{a.save_label}", True
+    if (a.val_id is None) != (a.test_id is None):
+        raise ConfigError("--val_id and --test_id go together: the validation and the test speaker")
+    if a.val_id is not None:
+        for flag, value in (("--val_id", a.val_id), ("--test_id", a.test_id)):
+            if not SPEAKER_ID.fullmatch(value):
+                raise ConfigError(f"{flag} {value}: speakers are 1F, 1M, ..., 5F, 5M (emoDB's are mapped onto them)")
+        if a.val_id == a.test_id:
+            raise ConfigError("--val_id and --test_id must be two different speakers")
+        if a.protocol != "paper" or a.fold is not None:
+            raise ConfigError("--val_id/--test_id choose the split themselves; drop --protocol/--fold")
+        fold = fold_of(a.val_id, a.test_id)
+        # a session pair is a loso-speaker fold: the same run, the same result files
+        a.protocol, a.fold = ("loso-speaker", fold) if fold else (pair_protocol(a.val_id, a.test_id), None)
+
+
+def _check_features_file(a: argparse.Namespace) -> None:
+    """What a seed-004 features file needs (see ser.speaker_features)."""
+    if not is_spectral(a.features_to_use):
+        raise ConfigError(f"{a.features_file} holds spectrogram segments: name their kind with -f "
+                          f"({', '.join(spectral.KINDS)})")
+    if a.labels in ("glam", "merge"):
+        raise ConfigError("extract_features.py writes the labels seed004 (IEMOCAP; seed004exc with --scripted) or "
+                          "emodb (EMODB): pass --labels seed004, --labels seed004exc or --corpus emodb")
+    if a.featuresFileName:
+        raise ConfigError("give seed 004's features file or --featuresFileName (the GLAM pickle), not both")
+    if a.stability_weight > 0 and a.stability_source != "gaussian":
+        raise ConfigError(f"--stability_source {a.stability_source} recomputes the noisy version of each wav; "
+                          f"a features file has no wavs: use --stability_source gaussian")
+
+
+def _resolve_training_options(a: argparse.Namespace) -> None:
+    if a.stability_source != "gaussian" and not is_spectral(a.features_to_use):
+        raise ConfigError(f"--stability_source {a.stability_source} needs a spectrogram feature kind "
+                          f"({', '.join(spectral.KINDS)}); with -f {a.features_to_use} use gaussian")
+    if a.stability_weight < 0 or a.stability_sigma < 0:
+        raise ConfigError("--stability_weight and --stability_sigma must be >= 0")
+    if min(a.segment_size, a.nfreq, a.nmel) < 1:
+        raise ConfigError("--segment_size, --nfreq and --nmel must be positive")
+    if a.minmax is None:
+        a.minmax = a.model in ("alexnet", "alexnet_gap")  # their images need [0, 1] inputs
+
+
+def _check_model_options(a: argparse.Namespace) -> None:
+    """The model's own check of the options given (models.check_options), as flags."""
+    given = {"num_heads": a.head, "attn_hidden": a.attn_hidden, "pretrained": a.pretrained,
+             "image_size": a.image_size}
+    accepted = models.model_options(a.model)
+    for option, value in given.items():
+        if value is not None and option not in accepted:
+            flag, what = MODEL_OPTION_FLAGS[option]
+            having = [m for m in models.list_models() if option in models.model_options(m)]
+            raise ConfigError(f"{flag} sets {what}; -m {a.model} has none (models with it: {', '.join(having)})")
+    try:
+        models.check_options(a.model, **given)
+    except models.ModelOptionError as error:
+        raise ConfigError(f"{error} (change {MODEL_OPTION_FLAGS[error.option][0]})") from None
+
+
+def resolve_device(gpu: int | None) -> torch.device:
+    """The run's one device: ``-g K`` (checked against this machine), ``-1`` the CPU, default
+    the first GPU when there is one."""
+    if gpu is None:
+        return torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
+    if gpu < 0:
+        return torch.device("cpu")
+    available = torch.cuda.device_count()
+    if gpu >= available:
+        raise ConfigError(f"-g {gpu}: this machine has {available} CUDA device(s)"
+                          + (f"; use 0..{available - 1}" if available else "; use -g -1 for the CPU"))
+    return torch.device(f"cuda:{gpu}")

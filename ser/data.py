@@ -1,0 +1,307 @@
+"""Corpus → features → split: everything a run trains and scores on, in two calls.
+
+- :func:`load_corpus` scans the corpus (``ser.corpora`` for IEMOCAP, ``ser.emodb``), keeps the
+  subset and label set, and reads or computes every utterance's features through the feature
+  cache (``ser.cache``): a :class:`CorpusData`. What cannot be used is left out with a
+  reason, and one summary of it is logged and kept (``results.json``'s ``data``). Seed 004's
+  per-speaker features file (``ser.speaker_features``) gives the same :class:`CorpusData`.
+- :func:`prepare_run` splits it by the protocol (``ser.splits``; the run's numpy generator,
+  straight after seeding, draws the paper's split), stacks the training segments in the
+  original's order, applies the training options (upsampling, oversampling, min-max scaling
+  fitted on training data) and returns a :class:`RunData`. With the paper protocol and an
+  existing features pickle of the original code (``--featuresFileName``) that pickle is the
+  split instead, as in the original.
+
+As in the original, utterances shorter than one segment leave before the split
+(``--padding`` tiles them instead).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ser import augment, corpora, emodb
+from ser.cache import CacheError, FeatureCache
+from ser.config import RunConfig
+from ser.dataset import MinMaxScaler, TestUtterances, TrainSegments, stack_segments
+from ser.errors import UserError
+from ser.io import write_pickle
+from ser.labels import LABEL_SETS
+from ser.speaker_features import read_speaker_file
+from ser.splits import Split, make_split, pair_split
+
+MARKER_NAME = "SYNTHETIC_CORPUS.txt"  # what ser.synth and its siblings leave in a generated corpus
+
+
+class DataError(UserError):
+    """The data cannot be split or trained on as asked; the message says what to change."""
+
+
+@dataclass
+class CorpusData:
+    """The usable utterances of a corpus with their features, in split order."""
+    root: Path
+    utterances: list[corpora.Utterance]
+    labels: np.ndarray                # (U,) int64 class indices
+    train_feats: list[np.ndarray]     # per utterance (S, F, T) at the training overlap
+    test_feats: list[np.ndarray]      # per utterance at the test overlap
+    shape: tuple[int, int]            # (F, T) of one segment
+    synthetic: bool
+    data_summary: dict                # what was used, left out (and why) or repaired
+
+
+@dataclass
+class RunData:
+    """What one run trains and scores on."""
+    train: TrainSegments              # augment.PairedSegments when stability training takes wavs' copies
+    test: TestUtterances
+    validation: TestUtterances | None  # None: the epoch is chosen on test (the paper protocol)
+    protocol: str                     # the protocol's description, for results
+    info: dict                        # class counts of the parts, as the original's log
+    scaler: MinMaxScaler | None       # the training set's min-max fit (--minmax)
+    corpus: CorpusData | None         # None when the original's features pickle was the split
+
+    @property
+    def selection(self) -> TestUtterances:
+        return self.test if self.validation is None else self.validation
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.train.X.shape[1:])
+
+
+def corpus_root(config: RunConfig) -> Path:
+    """The corpus folder: ``--data``, else path.py's / IEMOCAP_DIR (EMODB_DIR for emoDB)."""
+    if config.corpus == "emodb":
+        return emodb.validate_root(config.data or os.environ.get("EMODB_DIR"))
+    root = config.data or config.default_iemocap or os.environ.get("IEMOCAP_DIR", "")
+    if not root:
+        raise corpora.CorpusError(
+            "no IEMOCAP corpus configured: set IEMOCAP_DIR, edit path.py, or pass --data PATH "
+            "(the IEMOCAP_full_release folder holding Session1..Session5). "
+            "./run trains on a synthetic demo corpus when none is set.")
+    try:
+        return corpora.validate_root(root)
+    except corpora.CorpusError as error:
+        if emodb.looks_like_emodb(root):
+            raise corpora.CorpusError(f"{error}. It holds emoDB wavs: pass --corpus emodb") from None
+        raise
+
+
+def load_corpus(config: RunConfig, log) -> CorpusData:
+    """Scan the corpus and compute/cache features: everything the split needs (from seed 004's
+    features file instead, when the run is given one)."""
+    if config.features_file is not None:
+        read = read_speaker_file(config.features_file, config.labels, config.features_to_use,
+                                 config.impro_or_script, config.sample_rate, log)
+        log(data_summary_text(read.summary))
+        return CorpusData(root=Path(config.features_file), utterances=read.utterances, labels=read.labels,
+                          train_feats=read.feats, test_feats=read.feats, shape=read.shape, synthetic=False,
+                          data_summary=read.summary)
+    root = corpus_root(config)
+    scan = emodb.scan_emodb(root, config.emodb_files) if config.corpus == "emodb" else corpora.scan_iemocap(root)
+    label_map = LABEL_SETS[config.labels]
+    chosen = [u for u in corpora.select(scan.utterances, config.impro_or_script) if u.label in label_map]
+    if not chosen:
+        raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset "
+                                  f"{config.impro_or_script!r} under {root}")
+    settings = config.feature_settings()
+    per_overlap, report = FeatureCache(config.cache_dir).load(
+        [root / u.path for u in chosen], settings, (config.train_overlap, config.test_overlap),
+        progress=not config.quiet, names=[u.path for u in chosen])
+    train_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.train_overlap]]
+    test_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.test_overlap]]
+    usable = [i for i, f in enumerate(train_feats) if f is not None and len(f) > 0]
+    skipped = list(scan.skipped)
+    skipped += [(f"{chosen[i].path} ({detail})" if detail else chosen[i].path, reason)
+                for i, reason, detail in report.skipped]
+    skipped += [(chosen[i].path, f"shorter than one segment ({config.segment_length} s), dropped as in the paper")
+                for i, f in enumerate(train_feats) if f is not None and len(f) == 0]
+    segment_samples = config.segment_length * config.sample_rate
+    summary = {
+        "corpus": str(root), "labelled_turns": len(scan.utterances), "subset": config.impro_or_script,
+        "classes": sorted(label_map), "selected": len(chosen), "used": len(usable),
+        "skipped": [list(item) for item in skipped],
+        "tiled": sum(a is not None and a.samples < segment_samples for a in report.audio) if config.padding else 0,
+        "sample_rate": config.sample_rate,
+        "resampled": {str(rate): n for rate, n in sorted(report.resampled(config.sample_rate).items())},
+        "downmixed": report.downmixed(),
+    }
+    log(data_summary_text(summary))
+    if not usable:
+        raise corpora.CorpusError(f"none of the {len(chosen)} selected utterances under {root} can be used "
+                                  f"(reasons in the summary above); check the corpus and --segment_length")
+    labels = np.array([label_map[chosen[i].label] for i in usable], dtype=np.int64)
+    return CorpusData(root=root, utterances=[chosen[i] for i in usable], labels=labels,
+                      train_feats=[train_feats[i] for i in usable], test_feats=[test_feats[i] for i in usable],
+                      shape=settings.shape(), synthetic=(root / MARKER_NAME).exists(), data_summary=summary)
+
+
+def data_summary_text(summary: dict) -> str:
+    """The run's one summary of its data: what was used, left out (and why) or repaired."""
+    lines = [f"Data: {summary['labelled_turns']} labelled turns under {summary['corpus']}; "
+             f"{summary['selected']} in subset {summary['subset']!r} with classes "
+             f"{'/'.join(summary['classes'])}; {summary['used']} used."]
+    skipped = summary["skipped"]
+    lines.append(f"  left out {len(skipped)}:" if skipped else "  left out: none")
+    lines += corpora.format_skipped(skipped)
+    if summary["tiled"]:
+        lines.append(f"  tiled to one segment (--padding): {summary['tiled']}")
+    if summary["resampled"]:
+        rates = ", ".join(f"{rate} Hz: {n}" for rate, n in summary["resampled"].items())
+        lines.append(f"  resampled to {summary['sample_rate']} Hz: {sum(summary['resampled'].values())} "
+                     f"(from {rates})")
+    if summary["downmixed"]:
+        lines.append(f"  down-mixed to mono: {summary['downmixed']}")
+    return "\n".join(lines)
+
+
+def split_corpus(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState) -> Split:
+    """``make_split`` for the protocols, or seed 004's speaker pair (--val_id/--test_id)."""
+    speakers = [u.speaker for u in corpus.utterances]
+    if config.val_id is not None and config.fold is None:
+        return pair_split(speakers, config.val_id, config.test_id)
+    return make_split(config.protocol, speakers, rng, config.split_rate, config.fold)
+
+
+def upsample(train: list[int], labels: np.ndarray, rng: np.random.RandomState) -> list[int]:
+    """``--aug upsampling``: draw extra utterances of each smaller class until all match the largest.
+
+    The original's version indexed classes by name against integer labels and could not run,
+    and shuffled with Python's unseeded ``random``; this one draws from the run's generator.
+    """
+    by_class = {c: [i for i in train if labels[i] == c] for c in sorted(set(labels[train].tolist()))}
+    largest = max(len(members) for members in by_class.values())
+    extra = [members[j] for members in by_class.values()
+             for j in rng.choice(len(members), largest - len(members), replace=True)]
+    combined = train + extra
+    rng.shuffle(combined)
+    return combined
+
+
+def noisy_copies(config: RunConfig, corpus: CorpusData, order: list[int]) -> np.ndarray:
+    """Training segments of the white-noise or reverb version of each wav (stability training)."""
+    settings = dataclasses.replace(config.feature_settings(), perturbation=config.stability_source)
+    chosen = [corpus.utterances[i] for i in order]
+    per_overlap, report = FeatureCache(config.cache_dir).load(
+        [corpus.root / u.path for u in chosen], settings, progress=not config.quiet, names=[u.path for u in chosen])
+    if report.skipped:
+        raise CacheError(f"the {config.stability_source} version of {chosen[report.skipped[0][0]].path} cannot be "
+                         f"computed ({report.skipped[0][1]}); use --stability_source gaussian")
+    return np.concatenate([settings.model_input(f) for f in per_overlap[None]])
+
+
+def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState):
+    """Split the usable utterances by ``--protocol`` (and ``--fold``, see ser/splits.py).
+
+    Returns training segments (paired with their noisy copies when stability training takes
+    them from the wavs), test utterances, validation utterances (None for ``paper``, which
+    chooses the epoch on test), the protocol's description and the parts' class counts.
+    """
+    labels = corpus.labels
+    split = split_corpus(config, corpus, rng)
+    train_order = upsample(split.train, labels, rng) if config.aug == "upsampling" else split.train
+    train = stack_segments([corpus.train_feats[i] for i in train_order], labels[train_order], corpus.shape)
+
+    def scored_utterances(part: list[int]) -> TestUtterances:
+        return TestUtterances.from_lists([corpus.test_feats[i] for i in part], labels[part],
+                                         [corpus.utterances[i].turn for i in part], corpus.shape)
+
+    test = scored_utterances(split.test)
+    validation = scored_utterances(split.validation) if split.validation else None
+    info = {"train": json.dumps(Counter(labels[split.train].tolist())),
+            "test": json.dumps(Counter(labels[split.test].tolist())),
+            "train_seg": f"{Counter(train.y.tolist()).items()}"}
+    if validation is not None:
+        info["validation"] = json.dumps(Counter(labels[split.validation].tolist()))
+    if config.stability_from_wavs:
+        train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(config, corpus, train_order))
+    return train, test, validation, split.protocol, info
+
+
+def apply_training_options(config: RunConfig, train: TrainSegments, test: TestUtterances,
+                           validation: TestUtterances | None, rng: np.random.RandomState):
+    """Oversampling, then min-max scaling fitted on the training segments, whichever way the
+    split was made (from the corpus, or loaded from the paper protocol's features pickle).
+
+    Returns the three parts and the fitted ``MinMaxScaler`` (None without --minmax), which
+    checkpoints keep so that predictions scale new audio the same way."""
+    scaler = None
+    if config.oversample:
+        train = augment.take(train, augment.oversample_indices(train.y, rng, config.oversample))
+    if config.minmax:
+        scaler = MinMaxScaler().fit(train.X)
+        if isinstance(train, augment.PairedSegments):
+            train = augment.PairedSegments(X=scaler.transform(train.X), y=train.y, noisy=scaler.transform(train.noisy))
+        else:
+            train = TrainSegments(X=scaler.transform(train.X), y=train.y)
+        test, validation = (None if part is None else dataclasses.replace(part, X=scaler.transform(part.X))
+                            for part in (test, validation))
+    return train, test, validation, scaler
+
+
+def load_original_pickle(file: str) -> tuple[TrainSegments, TestUtterances, dict]:
+    """Features saved by the original ``process.py`` (``train_X, train_y, val_dict, info``)."""
+    with open(file, "rb") as f:
+        saved = pickle.load(f)
+    train = TrainSegments(X=np.asarray(saved["train_X"], dtype=np.float32), y=np.asarray(saved["train_y"], dtype=np.int64))
+    val = saved["val_dict"]
+    test = TestUtterances.from_lists([np.asarray(v["X"], dtype=np.float32) for v in val], [v["y"] for v in val],
+                                     [str(i) for i in range(len(val))], train.X.shape[1:])
+    return train, test, saved.get("info", "")
+
+
+def save_original_pickle(file: str, train: TrainSegments, test: TestUtterances, info) -> None:
+    val_dict = [{"X": test.X[test.owner == u], "y": int(test.y[u])} for u in range(len(test.y))]
+    write_pickle(file, {"train_X": train.X, "train_y": train.y, "val_dict": val_dict, "info": info})
+
+
+def uses_original_pickle(config: RunConfig) -> bool:
+    """The paper protocol with an existing features pickle of the original code: it is the split."""
+    return (config.features_file is None and config.protocol == "paper" and config.loadFeatures
+            and os.path.exists(config.features_pickle))
+
+
+def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.RandomState, log) -> RunData:
+    """The run's training, test and validation sets (see the module doc); ``corpus`` is
+    :func:`load_corpus`'s result when the caller has loaded it already."""
+    validation = None
+    if corpus is None and uses_original_pickle(config):
+        features_file = config.features_pickle
+        if config.stability_from_wavs:
+            raise DataError(f"--stability_source {config.stability_source} recomputes the noisy version of each "
+                            f"wav; the features file {features_file} has no wavs: use --stability_source gaussian, or "
+                            f"--no-loadFeatures to compute features from the corpus")
+        try:
+            train, test, info = load_original_pickle(features_file)
+        except (OSError, EOFError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as error:
+            raise DataError(f"cannot read the features file {features_file} ({type(error).__name__}: {error}); "
+                            f"delete it or pass --no-loadFeatures to compute features from the corpus") from None
+        if not (np.isfinite(train.X).all() and np.isfinite(test.X).all()):
+            raise DataError(f"the features file {features_file} holds NaN/Inf values; delete it or pass "
+                            f"--no-loadFeatures to compute features from the corpus")
+        protocol = f"features loaded from {features_file}"
+    else:
+        if corpus is None:
+            corpus = load_corpus(config, log)
+        train, test, validation, protocol, info = split_data(config, corpus, rng)
+        if corpus.synthetic:
+            corpus_name = "emoDB" if config.corpus == "emodb" else "IEMOCAP"
+            log(f"NOTE: this is a synthetic corpus; its numbers say nothing about {corpus_name}.")
+    if config.toSaveFeatures:
+        # the split's own features: a run that loads them applies the training options itself
+        save_original_pickle(config.features_pickle, train, test, info)
+    if len(train.y) == 0 or len(test.y) == 0:
+        raise DataError("the split left no training segments or no test utterances; use a larger corpus or subset")
+    train, test, validation, scaler = apply_training_options(config, train, test, validation, rng)
+    if config.batch_size > len(train.y):
+        raise DataError(f"--batch_size {config.batch_size} is larger than the training set ({len(train.y)} segments); "
+                        f"use -b {len(train.y)} or less, or a larger corpus or subset")
+    return RunData(train, test, validation, protocol, info, scaler, corpus)

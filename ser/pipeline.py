@@ -1,0 +1,319 @@
+"""One training run as a short recipe, and the runs around it (every fold, several seeds).
+
+    config = ser.config.resolve_args(["-m", "GLAM", "--data", ROOT])
+    summary = ser.pipeline.run(config)          # results.json's content; None when skipped
+
+:func:`run_training` is the whole of one run, in the order a reader expects: seed everything,
+load and split the data (``ser.data``), build the model (``models``), train it
+(``ser.engine.fit``, observed by ``ser.runlog.RunLog``) ``--iter`` times keeping the best,
+then write every result file (``ser.results``, the ``.metric`` line last) and the
+checkpoint. :func:`run_all_folds` runs every fold of a multi-fold protocol on the corpus
+loaded once and writes their mean; :func:`run_seeds` the next N seeds of the seeds file at
+once. :func:`run` picks among them as ``train.py`` does.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import models
+import ser
+from ser import augment, engine, results
+from ser.checkpoint import build_checkpoint
+from ser.checkpoint import save as save_checkpoint
+from ser.config import RunConfig, resolve_device
+from ser.data import CorpusData, RunData, load_corpus, prepare_run
+from ser.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
+from ser.errors import UserError
+from ser.io import write_json
+from ser.machine import threads_per_process
+from ser.metrics import confusion, report_text
+from ser.runlog import BestSoFar, RunLog, resume_state
+from ser.seeds import read_seeds
+from ser.splits import PROTOCOL_DESCRIPTIONS, fold_count
+
+TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
+
+
+class RunError(UserError):
+    """A run cannot start or finish as asked; the message says what to change."""
+
+
+def run(config: RunConfig, argv: list[str] | None = None) -> dict | None:
+    """What ``train.py`` does with ``config``: N seeds at once (``--seeds N``; ``argv`` is the
+    command line they share), every fold of a multi-fold protocol, or one run. Returns the
+    results.json summary (per seed for ``--seeds``), or None when the seed is finished already."""
+    device = resolve_device(config.gpu)
+    if config.seeds > 1:
+        return run_seeds(config, argv or [])
+    if config.runs_every_fold:
+        return run_all_folds(config, device)
+    return run_training(config, device)
+
+
+def log_for(config: RunConfig):
+    return (lambda *a: None) if config.quiet else print
+
+
+def build_model(config: RunConfig, shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    return models.create_model(config.model, shape=shape, num_classes=num_classes, **config.model_options())
+
+
+def batch_loss(config: RunConfig, train, criterion: nn.Module, rng: np.random.RandomState,
+               device: torch.device) -> engine.BatchLoss:
+    """GLAM's mixup loss, or seed 004's options (``ser.augment``) when any of them is on."""
+    if config.mixup == "glam" and config.stability_weight == 0:
+        return engine.mixup_loss(criterion, config.alpha, rng)
+    options = augment.TrainOptions(config.alpha, config.mixup, config.stability_weight, config.stability_loss,
+                                   config.stability_sigma)
+    noisy = torch.from_numpy(train.noisy).to(device) if isinstance(train, augment.PairedSegments) else None
+    return augment.options_loss(options, criterion, rng, noisy)
+
+
+def train_iterations(config: RunConfig, data: RunData, device: torch.device, rng: np.random.RandomState,
+                     files: results.RunFiles, log) -> tuple[BestSoFar, float]:
+    """Train ``--iter`` times (continuing a resume state), keep the best; (best, seconds)."""
+    num_classes = len(config.class_names)
+    weights = inverse_frequency_weights(data.train.y, num_classes) if config.weight else None
+    criterion = nn.CrossEntropyLoss(weight=None if weights is None else weights.to(device))
+    state = resume_state(config.resume, files, config.resume_args(), log)
+    with RunLog(files, state, seed=config.seed, model=config.model, epochs=config.epochs,
+                class_names=config.class_names, selection_labels=data.selection.y,
+                validated=data.validation is not None, save_resume=config.save_resume_state,
+                tensorboard=config.tensorboard, quiet=config.quiet) as runlog:
+        for iteration in range(state.iteration, config.iter):
+            fit_state = state.fit if iteration == state.iteration else None
+            if fit_state is None and state.rng is not None:
+                restore_rng(state.rng, rng)  # a resumed run at the start of this iteration
+            log(f"Model: {config.model}")
+            model = build_model(config, data.shape, num_classes)
+            if not config.quiet:
+                models.print_summary(model, data.shape)  # eval-mode pass: draws nothing, changes nothing
+            model.to(device)
+            runlog.start_iteration(iteration, 0 if fit_state is None else fit_state["next_epoch"])
+            outcome = engine.fit(model, data.train, data.test, device, config.fit_options(),
+                                 batch_loss(config, data.train, criterion, rng, device), rng,
+                                 validation=data.validation, observer=runlog, resume=fit_state)
+            runlog.end_iteration()
+            # Iterations compete on the selection set: the test set in the paper protocol, else validation.
+            best = state.best_so_far.best
+            if best is None or outcome.best.scores.selection > best.scores.selection:
+                state.best_so_far = BestSoFar(outcome.best, outcome.history, outcome.best_state, outcome.test)
+            if iteration + 1 < config.iter:
+                runlog.between_iterations(iteration + 1, capture_rng(rng))
+        return state.best_so_far, runlog.running_time
+
+
+def run_summary(config: RunConfig, data: RunData, best: BestSoFar, device: torch.device, feature_seconds: float,
+                running_time: float, files: results.RunFiles) -> dict:
+    """``results.json`` of a finished run."""
+    class_names = config.class_names
+    tested, corpus = best.tested, data.corpus
+    return {
+        "args": config.resolved_args(),
+        "protocol": data.protocol,
+        "protocol_name": config.protocol,
+        "fold": config.fold,
+        # the set each epoch was scored on and the best epoch chosen by ("epochs", "selection_best")
+        "selected_on": "test" if data.validation is None else "validation",
+        "labels": config.labels,
+        "model": {"name": config.model, "options": config.effective_model_options()},
+        "checkpoint": files.checkpoint.name if config.SaveModel else None,
+        "corpus": None if corpus is None else {"root": str(corpus.root), "synthetic": corpus.synthetic},
+        "data": None if corpus is None else corpus.data_summary,
+        "class_names": class_names,
+        "split": {"train_segments": int(len(data.train.y)), "test_utterances": int(len(data.test.y)),
+                  "validation_utterances": 0 if data.validation is None else int(len(data.validation.y)),
+                  "info": data.info},
+        "feature_shape": list(data.shape),
+        # what the feature settings need to recompute the test features (figures)
+        "feature_settings": None if corpus is None else dataclasses.asdict(config.feature_settings()),
+        "best_epoch": best.best.epoch,
+        "best": tested.scores.as_dict(),
+        "selection_best": best.best.scores.as_dict(),
+        "test_utterances": {"turns": list(data.test.names), "labels": data.test.y.tolist(),
+                            "predictions": tested.predictions.tolist()},
+        "validation_turns": None if data.validation is None else list(data.validation.names),
+        "confusion_matrix": {"rows_true_columns_predicted": class_names,
+                             "counts": confusion(data.test.y, tested.predictions, len(class_names)).tolist()},
+        "classification_report": report_text(data.test.y, tested.predictions, class_names),
+        "epochs": [{"epoch": r.epoch, "lr": r.lr, "loss": r.loss, "seconds": r.seconds, **r.scores.as_dict()}
+                   for r in best.history],
+        "timing": {"features_and_split_s": feature_seconds, "training_s": running_time},
+        "epochs_csv": files.epochs_csv.name,
+        "device": str(device),
+        "versions": {"ser": ser.__version__, "torch": torch.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def save_model(config: RunConfig, data: RunData, best: BestSoFar, files: results.RunFiles) -> None:
+    """``--SaveModel``: the selected epoch as a self-describing checkpoint."""
+    # the weights come with the checkpoint: rebuilding it needs no ImageNet file
+    options = {k: v for k, v in config.effective_model_options().items() if k != "pretrained"}
+    checkpoint = build_checkpoint(
+        None, model_name=config.model, model_options=options, features=config.feature_settings(),
+        train_overlap=config.train_overlap, test_overlap=config.test_overlap, class_names=config.class_names,
+        labels=config.labels, protocol=config.protocol, seed=config.seed, epoch=best.best.epoch,
+        scores=best.tested.scores.as_dict(), state_dict=best.state,
+        scaler=None if data.scaler is None else (data.scaler.minimum, data.scaler.scale), pooling=config.pooling)
+    save_checkpoint(checkpoint, files.checkpoint)
+
+
+def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | None = None) -> dict | None:
+    """One run on one split (one fold), trained ``--iter`` times; writes its result files.
+
+    ``corpus`` is :func:`ser.data.load_corpus`'s result when the caller has loaded it already.
+    Returns the results.json summary, or None when the seed is finished already (--force).
+    """
+    log = log_for(config)
+    rng = seed_everything(config.seed)
+    files = config.files()
+    # A finished seed has its line in the results file (written last): running it again
+    # would add a second line that sweeps and tables count twice.
+    if not config.force and config.seed in results.seeds_done(files.metric):
+        print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
+        return None
+    try:
+        files.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"cannot create the run directory {files.run_dir} ({error}); pass -d a writable path") from None
+    write_json(files.last_json, config.resolved_args())
+
+    log("Load features...")
+    started = time.perf_counter()
+    data = prepare_run(config, corpus, rng, log)
+    log(f"Training segments: {len(data.train.y)}, test utterances: {len(data.test.y)}"
+        + ("" if data.validation is None else f", validation utterances: {len(data.validation.y)}")
+        + f", features {data.shape}, device {device}")
+    feature_seconds = time.perf_counter() - started
+
+    best, running_time = train_iterations(config, data, device, rng, files, log)
+
+    summary = run_summary(config, data, best, device, feature_seconds, running_time, files)
+    if config.SaveModel:
+        save_model(config, data, best, files)
+    matrix = np.asarray(summary["confusion_matrix"]["counts"])
+    results.write_finished_run(
+        files, summary, config.seed, summary["best"], losses=[r.loss for r in best.history],
+        log_text=(f"{summary['classification_report']}\n{matrix}\n{data.info}\n"
+                  f"Running time with {config.iter} iterations: {running_time}\n"))
+    files.resume_state.unlink(missing_ok=True)
+    s = best.tested.scores
+    log(f"{config.model} seed {config.seed}{'' if config.fold is None else f' fold {config.fold}'}: best epoch "
+        f"{best.best.epoch}: WA {s.WA:.2f}%, UA {s.UA:.2f}%, macro F1 {s.macro_f1:.2f}%, "
+        f"weighted F1 {s.weighted_f1:.2f}%  [{data.protocol}]")
+    return summary
+
+
+def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
+    """Every fold of ``--protocol`` in turn (``DATADIR/fold<K>``, the corpus loaded once), then
+    their mean ± std (population std, as the tables): ``DATADIR/results.json`` and one line
+    per seed in ``PARENT/<stem>_<protocol>.metric``. Returns that summary, or None when this
+    seed's line is there already (see ``--force``)."""
+    log = log_for(config)
+    files = config.files()
+    if not config.force and config.seed in results.seeds_done(files.metric):
+        print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
+        return None
+    corpus = load_corpus(config, log)
+    folds = []
+    for fold in range(1, fold_count(config.protocol) + 1):
+        # A fold finished earlier is skipped by run_training; its results.json still counts.
+        run_training(dataclasses.replace(config, fold=fold), device, corpus)
+        fold_json = config.files(fold).results_json
+        try:
+            summary = json.loads(fold_json.read_text())
+        except (OSError, ValueError):
+            summary = None
+        if summary is None or summary["args"]["seed"] != config.seed:
+            raise RunError(f"fold {fold} of seed {config.seed} is listed as finished but {fold_json} does not "
+                           "hold its results; rerun with --force")
+        folds.append(summary)
+
+    metrics = ("WA", "UA", "macro_f1", "weighted_f1", "WA_UA_mean")
+    values = {m: [f["best"][m] for f in folds] for m in metrics}
+    mean = {m: float(np.mean(v)) for m, v in values.items()}
+    std = {m: float(np.std(v)) for m, v in values.items()}
+    class_names = folds[0]["class_names"]
+    counts = np.sum([f["confusion_matrix"]["counts"] for f in folds], axis=0)
+    aggregate = {
+        "args": config.resolved_args(),
+        "protocol": PROTOCOL_DESCRIPTIONS[config.protocol],
+        "protocol_name": config.protocol,
+        "fold": None,
+        "labels": config.labels,
+        "class_names": class_names,
+        "folds": [{"fold": f["fold"], "run_dir": str(config.files(f["fold"]).run_dir),
+                   "test_utterances": f["split"]["test_utterances"], "best_epoch": f["best_epoch"], **f["best"]}
+                  for f in folds],
+        "mean": mean,
+        "std": std,
+        "std_kind": "population (numpy ddof=0) over folds",
+        "confusion_matrix": {"rows_true_columns_predicted": class_names, "counts": counts.tolist(),
+                             "summed_over_folds": True},
+    }
+    write_json(files.last_json, config.resolved_args())
+    results.write_finished_run(files, aggregate, config.seed, mean)
+    log(f"{config.model} seed {config.seed}, {config.protocol} over {len(folds)} folds: "
+        + ", ".join(f"{name} {mean[m]:.2f} ± {std[m]:.2f}%" for name, m in
+                    (("WA", "WA"), ("UA", "UA"), ("macro F1", "macro_f1"), ("weighted F1", "weighted_f1"))))
+    return aggregate
+
+
+def single_seed_flags(argv: list[str]) -> list[str]:
+    """``argv`` without the flags ``--seeds`` sets for each process (seed, run folder, output)."""
+    chosen = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for names in (("--seeds",), ("--seed",), ("-d", "--datadir")):
+        chosen.add_argument(*names)
+    chosen.add_argument("--quiet", action="store_true")
+    return chosen.parse_known_args(argv)[1]
+
+
+def run_seeds(config: RunConfig, argv: list[str]) -> dict:
+    """``--seeds N``: the next N unfinished seeds, each a ``train.py --seed S -d DATADIR/S``
+    process, all running at once on the same device once this process has computed (and
+    cached) the features they share. Returns each seed's results.json summary (None for a
+    seed that failed; its output is in DATADIR/S/train_output.log)."""
+    log = log_for(config)
+    # -d names the model folder here: each seed's run folder is DATADIR/<seed>, so the
+    # results file is in DATADIR itself
+    done = results.seeds_done(Path(config.datadir) / config.files().metric.name)
+    chosen = [seed for seed in read_seeds(config.seeds_file) if seed not in done][:config.seeds]
+    if not chosen:
+        print(f"every seed of {config.seeds_file} is in the results file already: nothing to train")
+        return {}
+    if not (config.featuresFileName or config.features_file):
+        load_corpus(config, log)  # the processes then read the features from the cache
+    log(f"training seeds {', '.join(map(str, chosen))} at once")
+    flags, running = single_seed_flags(argv), {}
+    env = dict(os.environ)
+    if config.gpu is not None and config.gpu < 0 or not torch.cuda.is_available():
+        env["OMP_NUM_THREADS"] = str(threads_per_process(len(chosen)))
+    for seed in chosen:
+        run_dir = Path(config.datadir) / str(seed)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / "train_output.log", "w") as output:
+            running[seed] = subprocess.Popen(
+                [sys.executable, str(TRAIN_SCRIPT), *flags, "--seed", str(seed), "-d", str(run_dir), "--quiet"],
+                stdout=output, stderr=subprocess.STDOUT, env=env)
+    summaries = {}
+    for seed, process in running.items():
+        finished = process.wait() == 0
+        summaries[seed] = json.loads((Path(config.datadir) / str(seed) / "results.json").read_text()) if finished else None
+        log(f"seed {seed}: " + ("done" if finished else f"failed (exit {process.returncode}), see "
+                                f"{Path(config.datadir) / str(seed) / 'train_output.log'}"))
+    if any(summary is None for summary in summaries.values()):
+        raise RunError(f"{sum(s is None for s in summaries.values())} of {len(chosen)} seeds failed")
+    return summaries
