@@ -101,7 +101,7 @@ def pair_split(speakers: Sequence[str], validation_speaker: str, test_speaker: s
                                ("training", train, "the other speakers")):
         if not members:
             raise SplitError(f"no {part} utterances ({who}); speakers with usable utterances: {known}")
-    return Split(train=train, test=test, validation=validation, name="speaker-pair",
+    return Split(train=train, test=test, validation=validation, name="speaker-pair", speaker_independent=True,
                  protocol=(f"speaker pair: validation speaker {validation_speaker} selects the epoch, test speaker "
                            f"{test_speaker} scored once, the other speakers train (seed 004's train_ser.py)"))
 

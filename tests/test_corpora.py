@@ -150,9 +150,9 @@ def test_fields_of_each_utterance(corpus):
     assert by_turn["Ses01F_impro01_F000"] == Utterance(
         path="Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_F000.wav",
         turn="Ses01F_impro01_F000", session=1, speaker="1F", dialog="Ses01F_impro01",
-        kind="impro", label="neu", start=6.2901, end=8.2357, duration=0.25)
+        kind="impro", label="neu", start=6.2901, end=8.2357, duration=0.25, gender="F", official_split="")
     # The speaker is the turn suffix's letter, not the dialog's recording side.
-    assert by_turn["Ses01F_impro01_M000"].speaker == "1M"
+    assert (by_turn["Ses01F_impro01_M000"].speaker, by_turn["Ses01F_impro01_M000"].gender) == ("1M", "M")
     script = by_turn["Ses03M_script03_2_F032"]
     assert (script.session, script.speaker, script.dialog, script.kind) == (
         3, "3F", "Ses03M_script03_2", "script")
@@ -297,7 +297,7 @@ def test_manifest_round_trip_atomic_and_idempotent(corpus, tmp_path):
     assert corpora.write_manifest(scan, out) is True
     assert corpora.read_manifest(out) == scan.utterances
     assert out.read_text().splitlines()[0] == \
-        "path,turn,session,speaker,dialog,kind,label,start,end,duration"
+        "path,turn,session,speaker,dialog,kind,label,start,end,duration,gender,official_split"
     first = out.read_bytes()
     assert corpora.write_manifest(corpora.scan_iemocap(corpus).utterances, out) is False
     assert out.read_bytes() == first
