@@ -1,6 +1,6 @@
 """Seed 004's corpora beside GLAM's: the emoDB reader and seed 004's label sets.
 
-emoDB (Berlin Database of Emotional Speech, Burkhardt et al. 2005; seed004-spec section 1.5)
+emoDB (Berlin Database of Emotional Speech, Burkhardt et al. 2005)
 is 535 wavs of 10 actors reading 10 German sentences in 7 emotions, all in one folder. A file
 name ``SSTTTEV.wav`` (e.g. ``03a01Fa.wav``) says the speaker (``SS``), the text (``TTT``), the
 emotion letter (index 5) and the version (``V``). Rows come out as the same
@@ -17,7 +17,7 @@ shared:
   ``official_split``: "" (emoDB defines no split).
 
 The seed walked the folder recursively but joined each name to the *last* directory walked,
-so only a flat folder worked, and it asserted exactly 535 files (B22). Here every ``*.wav``
+so only a flat folder worked, and it asserted exactly 535 files. Here every ``*.wav``
 below the root is found (sorted, ``.wav`` in any case; the usual download keeps them in ``wav/``), names that do
 not follow the convention are listed as skipped with the reason, and the file count is
 checked against 535 unless the caller passes another count (``expected_files``; 0 skips the

@@ -13,7 +13,7 @@ IEMOCAP (``ser.corpora``; tokens as in its EmoEvaluation files):
 - ``glam``: the GLAM paper's 4 classes; excited stands in for happy and the real ``hap`` is
   dropped.
 - ``merge``: the common alternative that folds ``hap`` into the same class.
-- ``seed004``: seed 004's map (seed004-spec 1.5), ang 0, sad 1, hap 2, neu 3; excited is
+- ``seed004``: seed 004's map, ang 0, sad 1, hap 2, neu 3; excited is
   *not* merged into happy.
 - ``seed004exc``: the seed's commented-out alternative (the 5531-utterance set with scripted
   dialogs): ``exc`` joins ``hap`` as class 2.
@@ -21,7 +21,7 @@ IEMOCAP (``ser.corpora``; tokens as in its EmoEvaluation files):
 emoDB (``ser.emodb``; tokens from the file names' emotion letters):
 
 - ``emodb``: neutral 0, happy 1, sad 2, angry 3, bored 4, fear 5, disgust 6 (all 7 trainable;
-  the seed's training code was hard-wired to 4 classes, B11).
+  the seed's training code was hard-wired to 4 classes).
 
 Each further corpus has a set of all its own emotion classes, in the order its documentation
 lists them: ``ravdess`` (8, calm kept apart from neutral), ``cremad`` (6), ``esd`` (5) and
