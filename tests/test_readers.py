@@ -177,6 +177,19 @@ def test_esd_rows_and_official_parts(corpus_tree):
     assert esd.GENDERS["0001"] == "F" and esd.GENDERS["0011"] == "M" and esd.language("0011") == "en"
 
 
+@pytest.mark.parametrize("number, emotion, part", [
+    # Paths of the real download: 0011/Neutral/evaluation/0011_000001.wav, .../test/0011_000021.wav,
+    # Angry/evaluation/0011_000351, Angry/test/0011_000371, Happy/test/0011_000721,
+    # Sad/evaluation/0011_001057, Sad/test/0011_001071, Surprise/evaluation/0011_001420,
+    # Surprise/test/0011_001421; the last 300 of each emotion train.
+    (1, "Neutral", "evaluation"), (20, "Neutral", "evaluation"), (21, "Neutral", "test"), (50, "Neutral", "test"),
+    (51, "Neutral", "train"), (350, "Neutral", "train"), (351, "Angry", "evaluation"), (371, "Angry", "test"),
+    (721, "Happy", "test"), (1057, "Sad", "evaluation"), (1071, "Sad", "test"), (1420, "Surprise", "evaluation"),
+    (1421, "Surprise", "test"), (1750, "Surprise", "train")])
+def test_esd_numbering_follows_the_real_partition(number, emotion, part):
+    assert (esd.emotion_of_number(number), esd.part_of_number(number)) == (emotion, part)
+
+
 def test_esd_copies_without_part_folders_take_the_part_from_the_number(corpus_tree, tmp_path):
     nested = esd.scan_esd(corpus_tree("esd")).utterances
     root = _copy(corpus_tree, "esd", tmp_path)
