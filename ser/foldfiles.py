@@ -51,7 +51,6 @@ from ser.corpora import CorpusError, Utterance, format_skipped
 from ser.labels import LABEL_SETS, normalise_token
 from ser.splits import Split, speaker_independent
 
-FORMATS = ("emobox", "s3prl")
 VALIDATION_RULES = ("next-fold", "none")
 PARTS = ("train", "valid", "test")
 

@@ -276,6 +276,8 @@ def test_msppodcast_damaged_copy(corpus_tree, tmp_path):
     labels.write_text("\n".join([*lines, *extra]) + "\n")
     audio = root / "Audios"
     shutil.copy(audio / first[0], audio / "MSP-PODCAST_9999_0009.wav")     # no row
+    (audio / "zz").mkdir()
+    shutil.copy(audio / first[0], audio / "zz" / first[0])                 # a second copy
     _no_frames(audio / "MSP-PODCAST_9999_0005.wav")
     (audio / first[0]).rename(audio / first[0].replace(".wav", ".WAV"))
     scan = msppodcast.scan_msppodcast(root)
@@ -288,7 +290,8 @@ def test_msppodcast_damaged_copy(corpus_tree, tmp_path):
         (f"{first[0]} ({where}:{n + 4})", msppodcast.R_DUPLICATE),
         (f"{where}:{n + 5}", msppodcast.R_SHORT_ROW),
         ("Audios/MSP-PODCAST_9999_0005.wav", corpora.R_EMPTY),
-        ("Audios/MSP-PODCAST_9999_0009.wav", corpora.R_NO_LABEL)}
+        ("Audios/MSP-PODCAST_9999_0009.wav", corpora.R_NO_LABEL),
+        (f"Audios/zz/{first[0]}", msppodcast.R_DUPLICATE_WAV)}
     assert f"Audios/{first[0][:-4]}.WAV" in {u.path for u in scan.utterances}
 
 
