@@ -49,7 +49,7 @@ from ser.corpora import (
     list_wavs,
     probe_wav,
 )
-from ser.labels import ALIASES, normalise_token
+from ser.labels import TOKENS, normalise_token
 
 MANIFEST_NAMES = ("manifest.csv", "manifest.tsv")
 REQUIRED = ("path", "label")
@@ -95,7 +95,7 @@ def looks_like_folder(root: os.PathLike | str) -> bool:
     if any((path / name).is_file() for name in MANIFEST_NAMES):
         return True
     folders = label_folders(path)
-    return len(folders) >= 2 and all(p.name.strip().lower().replace("_", " ") in ALIASES for p in folders)
+    return len(folders) >= 2 and all(normalise_token(p.name) in TOKENS for p in folders)
 
 
 def _header(fields: list[str] | None, manifest: pathlib.Path) -> dict[str, int]:

@@ -49,7 +49,8 @@ The protocols above are IEMOCAP's. Any corpus (``ser.readers``) also has the pro
 Utterances whose speaker is unknown (id "") are left out of the speaker protocols, since
 they could be anyone. :attr:`Split.speaker_independent` says whether the three parts share
 no speaker: false for ``paper`` and ``811`` (random utterance splits), true for the speaker
-protocols, computed from the rows for ``official`` and ``manifest-folds``.
+protocols, computed from the rows for ``official`` and ``manifest-folds`` (false too where a
+part holds an utterance of an unknown speaker, since then nobody can tell).
 """
 from __future__ import annotations
 
@@ -190,8 +191,8 @@ def make_split(protocol: str, speakers: list[str], rng: np.random.RandomState,
 
 CORPUS_PROTOCOL_DESCRIPTIONS = {
     "speaker-kfold": ("speaker-kfold: K folds of whole speakers (seeded order, sizes differ by at most one); "
-                      "fold K tests its speakers, the speakers of the next fold are the validation set that "
-                      "selects the best epoch, the rest train; test scored once"),
+                      "fold K tests its speakers, the speakers of the next fold (half of them with K = 2) are the "
+                      "validation set that selects the best epoch, the rest train; test scored once"),
     "leave-one-speaker-out": ("leave-one-speaker-out: one fold per speaker in sorted id order; the next speaker "
                               "is the validation set that selects the best epoch, the rest train; test speaker "
                               "scored once"),
