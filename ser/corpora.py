@@ -17,6 +17,10 @@ groups them.
 
 Wavs that the original GLAM ``handleIEMOCAP.py`` already renamed in place
 (``Ses01F-impro01-01-01-F000.wav``) are recognised and used where they lie.
+
+The row type (:class:`Utterance`), the scan result, the manifest and the small file helpers
+here are shared by every corpus reader (``ser.readers`` lists them), so features, splits,
+training and reports work the same on each corpus.
 """
 from __future__ import annotations
 
@@ -37,10 +41,18 @@ from ser.io import write_text
 from ser.labels import CLASS_NAMES, LABEL_SETS  # re-exported: the label sets of every corpus
 
 __all__ = [
+<<<<<<< HEAD
     "CLASS_NAMES", "EMO_TOKENS", "LABEL_SETS", "MANIFEST_FIELDS", "RENAME_CODES", "SESSIONS",
     "CorpusError", "CorpusScan", "Utterance", "format_skipped", "label_lines",
     "parse_label_line", "read_manifest", "SUBSETS", "renamed_wav_name", "scan_iemocap", "select",
     "split_order_key", "validate_root", "write_manifest",
+=======
+    "CLASS_NAMES", "EMO_TOKENS", "GENDERS", "LABEL_SETS", "LEGACY_MANIFEST_FIELDS", "MANIFEST_FIELDS",
+    "OFFICIAL_SPLITS", "RENAME_CODES", "SESSIONS", "CorpusError", "CorpusScan", "Utterance",
+    "atomic_write_text", "corpus_folder", "format_skipped", "how_to_point", "is_wav_name", "label_lines", "list_wavs",
+    "parse_label_line", "probe_wav", "read_manifest", "SUBSETS", "renamed_wav_name", "scan_iemocap",
+    "select", "split_order_key", "validate_root", "write_manifest",
+>>>>>>> corpora
 ]
 
 SESSIONS = tuple(f"Session{i}" for i in range(1, 6))
@@ -57,8 +69,15 @@ RENAME_CODES = {"neu": "01", "fru": "02", "hap": "03", "sad": "04", "ang": "05",
 
 SUBSETS = ("impro", "script", "all")
 
-MANIFEST_FIELDS = ("path", "turn", "session", "speaker", "dialog", "kind", "label",
-                   "start", "end", "duration")
+# Manifests written before the rows had a gender and an official split lack the last two
+# columns; read_manifest still reads them (both default to "").
+LEGACY_MANIFEST_FIELDS = ("path", "turn", "session", "speaker", "dialog", "kind", "label",
+                          "start", "end", "duration")
+MANIFEST_FIELDS = (*LEGACY_MANIFEST_FIELDS, "gender", "official_split")
+
+# Values of Utterance.gender and Utterance.official_split; "" means unknown / not in one.
+GENDERS = ("F", "M", "")
+OFFICIAL_SPLITS = ("train", "validation", "test")
 
 _HOW_TO_SET = "set IEMOCAP_DIR, edit path.py, or pass --data PATH"
 _LAYOUT = ("an IEMOCAP_full_release folder holding Session1..Session5, each with "
@@ -93,7 +112,13 @@ class CorpusError(UserError):
 
 @dataclass(frozen=True)
 class Utterance:
-    """One labelled turn with audio; ``path`` is relative to the corpus root (posix)."""
+    """One labelled turn with audio; ``path`` is relative to the corpus root (posix).
+
+    ``turn`` names the utterance uniquely within its corpus and ``speaker`` is a speaker id
+    unique within it ("" when the corpus does not know who speaks). ``gender`` is "F", "M"
+    or "" (unknown); ``official_split`` is the part the corpus itself assigns ("train",
+    "validation", "test"), "" when it has no such split or leaves this utterance out of it.
+    """
 
     path: str
     turn: str
@@ -105,18 +130,55 @@ class Utterance:
     start: float
     end: float
     duration: float
+    gender: str = ""
+    official_split: str = ""
 
 
 @dataclass
 class CorpusScan:
-    """Result of :func:`scan_iemocap`: usable utterances plus what was left out and why."""
+    """Result of a corpus reader: usable utterances plus what was left out and why.
+
+    ``corpus`` is the reader's registry name (``ser.readers.CORPORA``).
+    """
 
     root: pathlib.Path
     utterances: list[Utterance]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    corpus: str = "iemocap"
 
     def summary(self, examples: int = 3) -> str:
-        """Counts per subset, label token and session/speaker, then skipped items by reason."""
+        """Counts per label, speaker and part, then skipped items by reason.
+
+        IEMOCAP's summary also counts its subsets, sessions and the paper's 4-class set.
+        """
+        lines = self._iemocap_lines() if self.corpus == "iemocap" else self._corpus_lines()
+        if not self.skipped:
+            lines.append("  skipped: none")
+            return "\n".join(lines)
+        lines.append(f"  skipped {len(self.skipped)}:")
+        lines.extend(format_skipped(self.skipped, examples))
+        return "\n".join(lines)
+
+    def _corpus_lines(self) -> list[str]:
+        utts = self.utterances
+        speakers = {u.speaker for u in utts if u.speaker}
+        genders = Counter(u.gender for u in utts)
+        hours = sum(u.duration for u in utts) / 3600
+        unknown = sum(not u.speaker for u in utts)
+        lines = [f"{self.corpus} at {self.root}: {len(utts)} labelled utterances with audio ({hours:.2f} h), "
+                 f"{len(speakers)} speakers" + (f" (+{unknown} utterances of unknown speakers)" if unknown else "")
+                 + f"; utterances by gender F {genders['F']}, M {genders['M']}, unknown {genders['']}"]
+        labels = Counter(u.label for u in utts)
+        lines.append("  labels: " + ", ".join(f"{t} {labels[t]}" for t in sorted(labels)))
+        parts = Counter(u.official_split for u in utts)
+        if set(parts) == {""}:
+            lines.append("  official split: none")
+        else:
+            lines.append("  official split: " + ", ".join(f"{p} {parts[p]}" for p in OFFICIAL_SPLITS)
+                         + f", in none {parts['']}")
+        return lines
+
+    def _iemocap_lines(self) -> list[str]:
         utts = self.utterances
         kinds = Counter(u.kind for u in utts)
         speakers = {u.speaker for u in utts}
@@ -141,12 +203,7 @@ class CorpusScan:
         lines.append(
             f"  4-class 'glam' set ({'/'.join(glam)}): all {len(in_set)}, "
             + ", ".join(f"{k} {sum(u.kind == k for u in in_set)}" for k in ("impro", "script")))
-        if not self.skipped:
-            lines.append("  skipped: none")
-            return "\n".join(lines)
-        lines.append(f"  skipped {len(self.skipped)}:")
-        lines.extend(format_skipped(self.skipped, examples))
-        return "\n".join(lines)
+        return lines
 
 
 def format_skipped(skipped: Iterable[tuple[str, str]], examples: int = 3,
@@ -160,6 +217,51 @@ def format_skipped(skipped: Iterable[tuple[str, str]], examples: int = 3,
         shown = ", ".join(items[:examples]) + (", ..." if len(items) > examples else "")
         lines.append(f"{indent}{reason}: {len(items)} (e.g. {shown})")
     return lines
+
+
+def is_wav_name(name: str) -> bool:
+    """True for ``x.wav`` in any letter case, false for hidden files (``._x.wav`` copies)."""
+    return name.lower().endswith(".wav") and not name.startswith(".")
+
+
+def list_wavs(folder: pathlib.Path, recursive: bool = True) -> list[pathlib.Path]:
+    """Every wav (any case of ``.wav``) in ``folder``, below it too if ``recursive``, in sorted
+    path order; hidden files and folders are left out."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
+        found.extend(pathlib.Path(dirpath, n) for n in filenames if is_wav_name(n))
+    return sorted(found)
+
+
+def probe_wav(path: pathlib.Path) -> float | str:
+    """The duration in seconds of a readable wav with samples, else the skip reason
+    (:data:`R_UNREADABLE` or :data:`R_EMPTY`)."""
+    try:
+        info = sf.info(str(path))
+    except (sf.SoundFileError, RuntimeError, OSError):
+        return R_UNREADABLE
+    if info.frames <= 0 or info.samplerate <= 0:
+        return R_EMPTY
+    return info.frames / info.samplerate
+
+
+def how_to_point(corpus: str) -> str:
+    """The remedy every corpus error ends with, for registry name ``corpus``."""
+    return f"pass --data PATH (with --corpus {corpus} where the layout is not detected)"
+
+
+def corpus_folder(root: str | os.PathLike | None, corpus: str, title: str, layout: str) -> pathlib.Path:
+    """``root`` as a Path if it is a folder, else CorpusError naming the corpus (``title``),
+    what is wrong, the ``layout`` expected and how to point at it (registry name ``corpus``)."""
+    text = os.fspath(root) if root is not None else ""
+    if not text.strip():
+        raise CorpusError(f"no {title} location given; expected {layout}; {how_to_point(corpus)}")
+    path = pathlib.Path(text).expanduser()
+    if not path.is_dir():
+        why = "not a folder" if path.exists() else "no such folder"
+        raise CorpusError(f"{title} not found at {path} ({why}); expected {layout}; {how_to_point(corpus)}")
+    return path
 
 
 def renamed_wav_name(turn: str, label: str) -> str | None:
@@ -366,8 +468,10 @@ def scan_iemocap(root: str | os.PathLike, *, allow_missing_sessions: bool = Fals
             skipped.append((rel, R_EMPTY))
             continue
         session, speaker, dialog, kind = parsed
+        # IEMOCAP has no official split; its speaker id ends with the actor's gender letter.
         utterances.append(Utterance(rel, lab.turn, session, speaker, dialog, kind, lab.label,
-                                    lab.start, lab.end, info.frames / info.samplerate))
+                                    lab.start, lab.end, info.frames / info.samplerate,
+                                    gender=speaker[-1]))
     for turn, rel in sorted(wavs.items(), key=lambda kv: kv[1]):
         if turn not in used:
             session, *_, dialog, _ = rel.split("/")
@@ -411,7 +515,11 @@ def write_manifest(scan_or_utterances: CorpusScan | Iterable[Utterance],
 
 
 def read_manifest(path: str | os.PathLike) -> list[Utterance]:
-    """Read a manifest written by :func:`write_manifest`; CorpusError if missing or invalid."""
+    """Read a manifest written by :func:`write_manifest`; CorpusError if missing or invalid.
+
+    A manifest with the older header (:data:`LEGACY_MANIFEST_FIELDS`) is read too; its rows
+    get an unknown gender and no official split.
+    """
     path = pathlib.Path(path)
     remedy = "create it with: python handleIEMOCAP.py --data PATH -o MANIFEST"
     try:
@@ -422,17 +530,23 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
         raise CorpusError(f"manifest {path} cannot be read ({e}); {remedy}") from None
     rows = csv.reader(io.StringIO(text))
     header = next(rows, None)
-    if header is None or tuple(header) != MANIFEST_FIELDS:
+    if header is None or tuple(header) not in (MANIFEST_FIELDS, LEGACY_MANIFEST_FIELDS):
         raise CorpusError(f"manifest {path} has header {header}, expected "
                           f"{','.join(MANIFEST_FIELDS)}; {remedy}")
-    types = [f.type for f in fields(Utterance)]
+    types = [f.type for f in fields(Utterance)][:len(header)]
     convert = {"str": str, "int": int, "float": float}
     out = []
     for lineno, row in enumerate(rows, 2):
         try:
-            if len(row) != len(MANIFEST_FIELDS):
+            if len(row) != len(header):
                 raise ValueError(f"{len(row)} fields")
-            out.append(Utterance(*(convert[t](v) for t, v in zip(types, row))))
+            u = Utterance(*(convert[t](v) for t, v in zip(types, row)))
+            if u.gender not in GENDERS:
+                raise ValueError(f"gender {u.gender!r} is none of F, M or empty")
+            if u.official_split not in (*OFFICIAL_SPLITS, ""):
+                raise ValueError(f"official split {u.official_split!r} is none of {', '.join(OFFICIAL_SPLITS)} "
+                                 "or empty")
+            out.append(u)
         except ValueError as e:
             raise CorpusError(f"manifest {path} line {lineno} is invalid ({e}); "
                               f"{remedy}") from None

@@ -13,11 +13,13 @@ shared:
   (a pair of speakers, not a recording session).
 - ``dialog``: the text code; ``kind``: ``script`` (read sentences); ``label``: a token of
   :data:`EMOTION_LETTERS`; ``start`` 0 and ``end`` the duration.
+- ``gender``: the id's letter (emoDB's five actresses are 08, 09, 13, 14 and 16);
+  ``official_split``: "" (emoDB defines no split).
 
 The seed walked the folder recursively but joined each name to the *last* directory walked,
 so only a flat folder worked, and it asserted exactly 535 files. Here every ``*.wav``
-below the root is found (sorted; the usual download keeps them in ``wav/``), names that do
-not follow the convention are listed as skipped with the reason, and the file count is
+below the root is found (sorted, ``.wav`` in any case; the usual download keeps them in
+``wav/``), names that do not follow the convention are listed as skipped with the reason, and the file count is
 checked against 535 unless the caller passes another count (``expected_files``; 0 skips the
 check) or the folder is a synthetic corpus (``ser.synth_emodb``), whose marker file gives its
 own count.
@@ -34,9 +36,7 @@ import os
 import pathlib
 import re
 
-import soundfile as sf
-
-from ser.corpora import R_EMPTY, R_UNREADABLE, CorpusError, CorpusScan, Utterance
+from ser.corpora import CorpusError, CorpusScan, Utterance, list_wavs, probe_wav
 
 EMODB_FILES = 535
 MARKER_NAME = "SYNTHETIC_CORPUS.txt"  # as ser.synth; ser.synth_emodb writes ``files: N`` in it
@@ -83,13 +83,19 @@ def looks_like_emodb(root: str | os.PathLike) -> bool:
     """True if ``root`` or its ``wav/`` holds a wav named by emoDB's convention (for hints; not
     recursive, so a wrong path to a large tree stays cheap)."""
     path = pathlib.Path(root)
-    return any(folder.is_dir() and any(_NAME.fullmatch(p.name) for p in folder.glob("*.wav"))
+    return any(folder.is_dir() and any(_NAME.fullmatch(_canonical(p.name)) for p in list_wavs(folder, recursive=False))
                for folder in (path, path / "wav"))
+
+
+def _canonical(name: str) -> str:
+    """The name with its suffix in lower case, as emoDB spells it (``.WAV`` copies exist)."""
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}{dot}{suffix.lower()}" if dot else name
 
 
 def parse_name(name: str) -> tuple[str, str, str, str] | None:
     """(speaker id, text, label token, version) of ``03a01Fa.wav``-style names, else None."""
-    m = _NAME.fullmatch(name)
+    m = _NAME.fullmatch(_canonical(name))
     if m is None or m.group(1) not in SPEAKER_IDS or m.group(3) not in EMOTION_LETTERS:
         return None
     code, text, letter, version = m.groups()
@@ -103,8 +109,7 @@ def scan_emodb(root: str | os.PathLike, expected_files: int | None = None) -> Co
     the number of wavs found, as the seed does; 0 turns the check off.
     """
     path = validate_root(root)
-    wavs = sorted(p for p in path.rglob("*.wav")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    wavs = list_wavs(path)
     expected = expected_count(path) if expected_files is None else expected_files
     if expected and len(wavs) != expected:
         raise CorpusError(f"found {len(wavs)} wavs under {path}, emoDB has {expected}; check the download "
@@ -115,7 +120,8 @@ def scan_emodb(root: str | os.PathLike, expected_files: int | None = None) -> Co
     seen: set[str] = set()
     for wav in wavs:
         rel = wav.relative_to(path).as_posix()
-        m = _NAME.fullmatch(wav.name)
+        name = _canonical(wav.name)
+        m = _NAME.fullmatch(name)
         if m is None:
             skipped.append((rel, R_BAD_NAME))
             continue
@@ -125,23 +131,18 @@ def scan_emodb(root: str | os.PathLike, expected_files: int | None = None) -> Co
         if m.group(3) not in EMOTION_LETTERS:
             skipped.append((rel, R_UNKNOWN_EMOTION))
             continue
-        if wav.name in seen:
+        if name in seen:
             skipped.append((rel, R_DUPLICATE))
             continue
-        seen.add(wav.name)
-        try:
-            info = sf.info(str(wav))
-        except (sf.SoundFileError, RuntimeError, OSError):
-            skipped.append((rel, R_UNREADABLE))
+        seen.add(name)
+        duration = probe_wav(wav)
+        if isinstance(duration, str):
+            skipped.append((rel, duration))
             continue
-        if info.frames <= 0 or info.samplerate <= 0:
-            skipped.append((rel, R_EMPTY))
-            continue
-        speaker, text, label, _ = parse_name(wav.name)
-        duration = info.frames / info.samplerate
-        utterances.append(Utterance(rel, wav.name[:-4], int(speaker[0]), speaker, text, "script", label,
-                                    0.0, duration, duration))
+        speaker, text, label, _ = parse_name(name)
+        utterances.append(Utterance(rel, name[:-4], int(speaker[0]), speaker, text, "script", label,
+                                    0.0, duration, duration, gender=speaker[-1]))
     if not utterances:
         raise CorpusError(f"no emoDB utterance with readable audio under {path} ({len(skipped)} files skipped); "
                           f"expected {_LAYOUT}")
-    return CorpusScan(path, utterances, skipped)
+    return CorpusScan(path, utterances, skipped, corpus="emodb")

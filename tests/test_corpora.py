@@ -150,9 +150,9 @@ def test_fields_of_each_utterance(corpus):
     assert by_turn["Ses01F_impro01_F000"] == Utterance(
         path="Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_F000.wav",
         turn="Ses01F_impro01_F000", session=1, speaker="1F", dialog="Ses01F_impro01",
-        kind="impro", label="neu", start=6.2901, end=8.2357, duration=0.25)
+        kind="impro", label="neu", start=6.2901, end=8.2357, duration=0.25, gender="F", official_split="")
     # The speaker is the turn suffix's letter, not the dialog's recording side.
-    assert by_turn["Ses01F_impro01_M000"].speaker == "1M"
+    assert (by_turn["Ses01F_impro01_M000"].speaker, by_turn["Ses01F_impro01_M000"].gender) == ("1M", "M")
     script = by_turn["Ses03M_script03_2_F032"]
     assert (script.session, script.speaker, script.dialog, script.kind) == (
         3, "3F", "Ses03M_script03_2", "script")
@@ -297,7 +297,7 @@ def test_manifest_round_trip_atomic_and_idempotent(corpus, tmp_path):
     assert corpora.write_manifest(scan, out) is True
     assert corpora.read_manifest(out) == scan.utterances
     assert out.read_text().splitlines()[0] == \
-        "path,turn,session,speaker,dialog,kind,label,start,end,duration"
+        "path,turn,session,speaker,dialog,kind,label,start,end,duration,gender,official_split"
     first = out.read_bytes()
     assert corpora.write_manifest(corpora.scan_iemocap(corpus).utterances, out) is False
     assert out.read_bytes() == first
@@ -330,3 +330,43 @@ def test_read_manifest_errors(tmp_path):
     bad.write_text(",".join(corpora.MANIFEST_FIELDS) + "\na,b,notanint,d,e,f,g,1,2,3\n")
     with pytest.raises(CorpusError, match="line 2"):
         corpora.read_manifest(bad)
+
+
+def test_manifest_keeps_gender_and_official_split(tmp_path):
+    rows = [Utterance("a.wav", "a", 1, "s1", "", "script", "ang", 0.0, 1.5, 1.5, gender="F", official_split="test"),
+            Utterance("b.wav", "b", 0, "", "", "", "neu", 0.0, 0.5, 0.5)]
+    path = tmp_path / "m.csv"
+    corpora.write_manifest(rows, path)
+    assert path.read_text().splitlines()[1] == "a.wav,a,1,s1,,script,ang,0.0,1.5,1.5,F,test"
+    assert corpora.read_manifest(path) == rows
+
+
+def test_manifest_with_the_old_header_is_still_read(corpus, tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text(",".join(corpora.LEGACY_MANIFEST_FIELDS) + "\n"
+                   "Session1/x.wav,Ses01F_impro01_F000,1,1F,Ses01F_impro01,impro,neu,6.2901,8.2357,0.25\n")
+    (row,) = corpora.read_manifest(old)
+    assert (row.speaker, row.label, row.duration, row.gender, row.official_split) == ("1F", "neu", 0.25, "", "")
+    # a row of the old width under the new header is an error, not a silent shift
+    bad = tmp_path / "bad.csv"
+    bad.write_text(",".join(corpora.MANIFEST_FIELDS) + "\n" + old.read_text().splitlines()[1] + "\n")
+    with pytest.raises(CorpusError, match="line 2 is invalid \\(10 fields\\)"):
+        corpora.read_manifest(bad)
+
+
+@pytest.mark.parametrize("tail, message", [(",X,test", "gender 'X'"), (",F,holdout", "official split 'holdout'")])
+def test_manifest_refuses_unknown_gender_or_split(tmp_path, tail, message):
+    path = tmp_path / "m.csv"
+    path.write_text(",".join(corpora.MANIFEST_FIELDS) + "\na.wav,a,1,s,,,neu,0.0,1.0,1.0" + tail + "\n")
+    with pytest.raises(CorpusError, match=message):
+        corpora.read_manifest(path)
+
+
+def test_summary_of_another_corpus(tmp_path):
+    rows = [Utterance("a.wav", "a", 1, "s1", "", "script", "ang", 0.0, 1.0, 1.0, gender="F", official_split="train"),
+            Utterance("b.wav", "b", 1, "", "", "script", "neu", 0.0, 1.0, 1.0)]
+    text = corpora.CorpusScan(tmp_path, rows, [("c.wav", corpora.R_EMPTY)], corpus="ravdess").summary()
+    assert text.startswith(f"ravdess at {tmp_path}: 2 labelled utterances")
+    assert "1 speakers (+1 utterances of unknown speakers)" in text and "F 1, M 0, unknown 1" in text
+    assert "labels: ang 1, neu 1" in text and "official split: train 1, validation 0, test 0, in none 1" in text
+    assert f"{corpora.R_EMPTY}: 1 (e.g. c.wav)" in text

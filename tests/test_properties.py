@@ -178,7 +178,8 @@ field_text = st.text(st.characters(exclude_categories=["Cs", "Cc"]), max_size=12
 finite = st.floats(allow_nan=False, allow_infinity=False)
 utterances = st.builds(Utterance, path=field_text, turn=field_text, session=st.integers(-9, 99),
                        speaker=field_text, dialog=field_text, kind=field_text, label=field_text,
-                       start=finite, end=finite, duration=finite)
+                       start=finite, end=finite, duration=finite, gender=st.sampled_from(corpora.GENDERS),
+                       official_split=st.sampled_from(["", *corpora.OFFICIAL_SPLITS]))
 
 
 @FILES

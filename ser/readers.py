@@ -1,0 +1,91 @@
+"""The corpus readers by name, and which one a tree calls for.
+
+Every reader takes the corpus root and returns a ``ser.corpora.CorpusScan`` of the same
+``Utterance`` rows; :data:`LAYOUTS` says in one line what each expects.
+
+    from ser import readers
+    name = readers.detect("/data/RAVDESS")          # "ravdess"
+    scan = readers.scan(name, "/data/RAVDESS")
+
+:func:`detect` only looks at a corpus's signature (a few names near the root, nothing is
+read): IEMOCAP's Session folders, emoDB-named wavs in the root or ``wav/``, RAVDESS's
+``Actor_XX`` folders, CREMA-D's ``AudioWAV``, ESD's speaker/emotion folders, MSP-Podcast's
+``Labels/labels_consensus.csv``, and for "folder" a manifest or label folders all named by
+known emotions (label folders with other names need ``--corpus folder``). A tree matching
+no signature, or several, is a CorpusError that lists the layouts or the candidates.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+from collections.abc import Callable
+
+from ser import corpora, cremad, emodb, esd, folder, msppodcast, ravdess
+from ser.corpora import CorpusError, CorpusScan
+
+CORPORA: dict[str, Callable[..., CorpusScan]] = {
+    "iemocap": corpora.scan_iemocap,
+    "emodb": emodb.scan_emodb,
+    "ravdess": ravdess.scan_ravdess,
+    "cremad": cremad.scan_cremad,
+    "esd": esd.scan_esd,
+    "msppodcast": msppodcast.scan_msppodcast,
+    "folder": folder.scan_folder,
+}
+
+LAYOUTS = {
+    "iemocap": "IEMOCAP_full_release with Session1..Session5 (sentences/wav, dialog/EmoEvaluation)",
+    "emodb": "emoDB's wavs named like 03a01Fa.wav, in the folder or its wav/",
+    "ravdess": "RAVDESS speech: Actor_01..Actor_24 folders of wavs named like 03-01-05-01-02-01-12.wav",
+    "cremad": "CREMA-D: AudioWAV/ of wavs named like 1001_DFA_ANG_XX.wav, and VideoDemographics.csv",
+    "esd": "ESD: speaker folders 0001..0020 with Neutral/Angry/Happy/Sad/Surprise folders",
+    "msppodcast": "MSP-Podcast: Audios/ and Labels/labels_consensus.csv",
+    "folder": "any wavs with a manifest.csv/.tsv (path,label[,speaker][,split|fold]) or one folder per label",
+}
+
+
+def _looks_like_iemocap(root: pathlib.Path) -> bool:
+    return any((root / session / "sentences" / "wav").is_dir() for session in corpora.SESSIONS)
+
+
+SIGNATURES: dict[str, Callable[[pathlib.Path], bool]] = {
+    "iemocap": _looks_like_iemocap,
+    "emodb": emodb.looks_like_emodb,
+    "ravdess": ravdess.looks_like_ravdess,
+    "cremad": cremad.looks_like_cremad,
+    "esd": esd.looks_like_esd,
+    "msppodcast": msppodcast.looks_like_msppodcast,
+    "folder": folder.looks_like_folder,
+}
+
+
+def _layouts() -> str:
+    return "; ".join(f"{name}: {layout}" for name, layout in LAYOUTS.items())
+
+
+def matches(root: str | os.PathLike) -> list[str]:
+    """Every corpus whose signature ``root`` shows, in registry order."""
+    path = pathlib.Path(root)
+    return [name for name, looks in SIGNATURES.items() if looks(path)]
+
+
+def detect(root: str | os.PathLike) -> str:
+    """The one corpus layout ``root`` shows; CorpusError when it shows none or several."""
+    path = corpora.corpus_folder(root, "NAME", "corpus", f"one of: {_layouts()}")
+    found = matches(path)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise CorpusError(f"{path} looks like several corpora ({', '.join(found)}); choose one with --corpus NAME")
+    nested = sorted(f"{p} ({', '.join(m)})" for p in path.iterdir()
+                    if p.is_dir() and not p.name.startswith(".") and (m := matches(p)))
+    hint = f"; did you mean {nested[0]}?" if nested else ""
+    raise CorpusError(f"{path} matches no known corpus layout{hint}; expected one of: {_layouts()}; "
+                      "pass --corpus NAME if the layout is right but not recognised")
+
+
+def scan(name: str, root: str | os.PathLike, **options) -> CorpusScan:
+    """Read corpus ``name`` at ``root`` with its reader (``options`` go to the reader)."""
+    if name not in CORPORA:
+        raise CorpusError(f"unknown corpus {name!r}; choose one of: {', '.join(CORPORA)}")
+    return CORPORA[name](root, **options)
