@@ -41,18 +41,11 @@ from ser.io import write_text
 from ser.labels import CLASS_NAMES, LABEL_SETS  # re-exported: the label sets of every corpus
 
 __all__ = [
-<<<<<<< HEAD
-    "CLASS_NAMES", "EMO_TOKENS", "LABEL_SETS", "MANIFEST_FIELDS", "RENAME_CODES", "SESSIONS",
-    "CorpusError", "CorpusScan", "Utterance", "format_skipped", "label_lines",
-    "parse_label_line", "read_manifest", "SUBSETS", "renamed_wav_name", "scan_iemocap", "select",
-    "split_order_key", "validate_root", "write_manifest",
-=======
     "CLASS_NAMES", "EMO_TOKENS", "GENDERS", "LABEL_SETS", "LEGACY_MANIFEST_FIELDS", "MANIFEST_FIELDS",
     "OFFICIAL_SPLITS", "RENAME_CODES", "SESSIONS", "CorpusError", "CorpusScan", "Utterance",
-    "atomic_write_text", "corpus_folder", "format_skipped", "how_to_point", "is_wav_name", "label_lines", "list_wavs",
+    "corpus_folder", "format_skipped", "how_to_point", "is_wav_name", "label_lines", "list_wavs",
     "parse_label_line", "probe_wav", "read_manifest", "SUBSETS", "renamed_wav_name", "scan_iemocap",
     "select", "split_order_key", "validate_root", "write_manifest",
->>>>>>> corpora
 ]
 
 SESSIONS = tuple(f"Session{i}" for i in range(1, 6))
