@@ -16,9 +16,10 @@ version per noise, reverb), int8 labels (U,) and (N,), and int8 counts (U,) summ
 Speakers are keyed ``1M, 1F, ..., 5M, 5F`` in that order; utterances in sorted path order.
 Without ``--save_dir`` nothing is written and only the per-speaker table is printed, as in
 the seed. Flags and defaults are the seed's extraction script's; the feature parameters are
-documented in ``ser/spectral.py``, the file format in ``ser/speaker_features.py``. The default corpus subset and labels are the seed's: IEMOCAP's
-improvised dialogs with ang/sad/hap/neu (``--scripted`` adds scripted dialogs and counts
-exc as hap, the seed's commented-out alternative), emoDB's 7 emotions.
+documented in ``ser/spectral.py``, the file format in ``ser/speaker_features.py``. The default
+corpus subset and labels are the seed's: IEMOCAP's improvised dialogs with ang/sad/hap/neu
+(``--scripted`` adds scripted dialogs and counts exc as hap, the seed's commented-out
+alternative), emoDB's 7 emotions.
 
 ``--mixnoise`` needs one wav per noise of the seed's list (cafetaria, kitchen, park,
 traffic, presto, river, square), named ``<noise>.wav`` in ``--noise_dir``; they are not part
@@ -50,7 +51,8 @@ def get_args_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--scripted", action="store_true",
                         help="IEMOCAP: also scripted dialogs, with exc counted as hap (the seed's alternative)")
     corpus.add_argument("--emodb_files", type=int, default=None,
-                        help="emoDB: expected number of wavs (default 535, or a synthetic corpus's own count; 0: no check)")
+                        help="emoDB: expected number of wavs (default 535, or a synthetic corpus's own count; "
+                             "0: no check)")
     feats = parser.add_argument_group("features")
     feats.add_argument("--features", default="logspec", choices=spectral.KINDS, help="feature kind")
     feats.add_argument("--window", default="hamming", help="any scipy window name")
@@ -95,8 +97,8 @@ def main(argv: list[str] | None = None) -> dict:
         settings = settings_from_args(args)
         if args.mixnoise and not args.noise_dir:
             raise CorpusError("--mixnoise needs --noise_dir, the folder with the seven noise wavs")
-        root, utterances, label_set, skipped = speaker_features.select_utterances(args.dataset, args.dataset_dir, args.scripted,
-                                                                 args.emodb_files)
+        root, utterances, label_set, skipped = speaker_features.select_utterances(
+            args.dataset, args.dataset_dir, args.scripted, args.emodb_files)
         if not utterances:
             raise CorpusError(f"no utterances with labels {sorted(LABEL_SETS[label_set])} under {root}")
         if args.mixnoise:

@@ -51,7 +51,8 @@ def format_predictions(predictions, class_names: list[str], style: str) -> str:
     rows = []
     for p in predictions:
         probabilities = "  ".join(f"{c} {p.probabilities[c]:.3f}" for c in class_names)
-        rows.append(f"{p.path}\t{p.label}\t{probabilities}" + ("\t(tiled: shorter than one segment)" if p.tiled else ""))
+        tiled = "\t(tiled: shorter than one segment)" if p.tiled else ""
+        rows.append(f"{p.path}\t{p.label}\t{probabilities}{tiled}")
     return "\n".join(rows) + ("\n" if rows else "")
 
 

@@ -1,4 +1,6 @@
-"""Seed 004's spectrogram-image models: AlexNet finetuning and FCN+GAP (the spectrogram-image system of samsudinng/speech_emo_recognition, "seed 004").
+"""Seed 004's spectrogram-image models: AlexNet finetuning and FCN+GAP.
+
+Seed 004 is the spectrogram-image system of samsudinng/speech_emo_recognition.
 
 Both are torchvision's AlexNet (the "one weird trick" variant) built here layer by layer,
 under torchvision's attribute names (``features.0`` ... ``features.10``, ``classifier.1/4/6``),

@@ -161,5 +161,6 @@ def options_loss(options: TrainOptions, criterion: nn.Module, rng: np.random.Ran
     """:func:`batch_loss` with these options as the batch loss ``ser.engine.fit`` is given;
     ``noisy`` (on the training device) holds the paired noisy copy of every training segment."""
     def loss(model: nn.Module, x: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        return batch_loss(model, x, target, criterion, options, rng, None if noisy is None else noisy[index].unsqueeze(1))
+        paired = None if noisy is None else noisy[index].unsqueeze(1)
+        return batch_loss(model, x, target, criterion, options, rng, paired)
     return loss

@@ -434,7 +434,8 @@ def run_concurrent(job: dict, k: int) -> list[list[tuple[float, float]]]:
             except queue.Empty:
                 dead = [p for p in processes if p.exitcode not in (None, 0)]
                 if dead:
-                    raise BenchError(f"a training process died (exit code {dead[0].exitcode}; out of memory?)")
+                    raise BenchError(f"a training process died (exit code {dead[0].exitcode}; "
+                                     "out of memory?)") from None
                 continue
             if error is not None:
                 raise BenchError(f"training process {index} failed:\n{error}")

@@ -84,7 +84,7 @@ def load(path: str | os.PathLike) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a damaged or foreign file
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})")
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is a bare state_dict or another format, not a {FORMAT} checkpoint; "
@@ -126,7 +126,7 @@ def build_model(checkpoint: dict) -> torch.nn.Module:
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:
-        raise CheckpointError(f"weights do not fit a {checkpoint['model']} model: {error}")
+        raise CheckpointError(f"weights do not fit a {checkpoint['model']} model: {error}") from None
     return model.eval()
 
 
@@ -138,7 +138,7 @@ def load_original_weights(path: str | os.PathLike, model_name: str, shape: tuple
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise CheckpointError(f"{path} does not hold {model_name} weights for input {shape}: {error}")
+        raise CheckpointError(f"{path} does not hold {model_name} weights for input {shape}: {error}") from None
     return model.eval()
 
 
@@ -154,7 +154,7 @@ def load_resume_state(path: str | os.PathLike) -> dict:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises many types for a damaged or foreign file
         raise CheckpointError(f"cannot resume from {path} ({type(error).__name__}: {error}); "
-                              "delete it to start the run afresh")
+                              "delete it to start the run afresh") from None
     if not isinstance(state, dict) or state.get("format") != RESUME_FORMAT:
         raise CheckpointError(f"{path} is not a {RESUME_FORMAT} file; delete it to start the run afresh")
     return state

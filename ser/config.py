@@ -90,7 +90,8 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                         help="emodb: a folder of emoDB wavs (--data or env EMODB_DIR), its 7 emotions, labels "
                              "'emodb'; speakers 1M..5F as seed 004 maps them")
     corpus.add_argument("--emodb_files", default=None, type=int,
-                        help="emoDB: expected number of wavs (None: 535, or a synthetic corpus's own count; 0: no check)")
+                        help="emoDB: expected number of wavs (None: 535, or a synthetic corpus's own count; "
+                             "0: no check)")
     corpus.add_argument("-i", "--impro_or_script", default="impro", choices=corpora.SUBSETS,
                         help="subset: improvised, scripted or all dialogs")
     corpus.add_argument("--labels", default="glam", choices=sorted(LABEL_SETS),
@@ -150,8 +151,8 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
     model.add_argument("--attn_hidden", default=None, type=int,
                        help="attention hidden size (multi-head models; default: the model's, 64)")
     model.add_argument("--pretrained", default=None, metavar="PATH",
-                       help="alexnet models: local ImageNet AlexNet state dict (torchvision's alexnet-owt-7be5be79.pth); "
-                            "never downloaded")
+                       help="alexnet models: local ImageNet AlexNet state dict (torchvision's "
+                            "alexnet-owt-7be5be79.pth); never downloaded")
     model.add_argument("--image_size", default=None, type=int,
                        help="alexnet models: shorter side of the input image (default: the model's, 256)")
     add_switch(model, "--SaveModel", False, "save the best epoch as a checkpoint, DATADIR/model_<stem>.pth, that "
@@ -442,7 +443,8 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
     if a.model in models.list_models(include_aliases=True):
         a.model = models.resolve_name(a.model)
     else:
-        raise ConfigError(f"unknown model {a.model!r}; choose one of: {', '.join(models.list_models(include_aliases=True))}")
+        known = ", ".join(models.list_models(include_aliases=True))
+        raise ConfigError(f"unknown model {a.model!r}; choose one of: {known}")
     if a.segment_length <= a.train_overlap:
         raise ConfigError(f"--train_overlap ({a.train_overlap}) must be smaller than --segment_length "
                           f"({a.segment_length}): segments would never advance")

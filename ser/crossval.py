@@ -181,7 +181,8 @@ def format_report(result: dict) -> str:
              + (f", 5 folds: {result['five_fold']}" if result["five_fold"] else ""), "",
              "| | WA | UA |", "|---|---|---|"]
     for stat in ("avg", "std", "min", "max"):
-        lines.append(f"| {stat.capitalize()} | {result['pooled']['WA'][stat]:.1f} | {result['pooled']['UA'][stat]:.1f} |")
+        pooled = result["pooled"]
+        lines.append(f"| {stat.capitalize()} | {pooled['WA'][stat]:.1f} | {pooled['UA'][stat]:.1f} |")
     lines += ["", "| run | " + " | ".join(f"{group}{s} [M,F]" for s in range(1, SESSIONS + 1)) + " | --> Mean | Std |",
               "|---" * (SESSIONS + 3) + "|"]
     for r, run_result in enumerate(result["per_run"]):

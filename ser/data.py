@@ -251,7 +251,8 @@ def load_original_pickle(file: str) -> tuple[TrainSegments, TestUtterances, dict
     """Features saved by the original ``process.py`` (``train_X, train_y, val_dict, info``)."""
     with open(file, "rb") as f:
         saved = pickle.load(f)
-    train = TrainSegments(X=np.asarray(saved["train_X"], dtype=np.float32), y=np.asarray(saved["train_y"], dtype=np.int64))
+    train = TrainSegments(X=np.asarray(saved["train_X"], dtype=np.float32),
+                          y=np.asarray(saved["train_y"], dtype=np.int64))
     val = saved["val_dict"]
     test = TestUtterances.from_lists([np.asarray(v["X"], dtype=np.float32) for v in val], [v["y"] for v in val],
                                      [str(i) for i in range(len(val))], train.X.shape[1:])

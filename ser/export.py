@@ -50,7 +50,7 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike,
         import onnxscript  # noqa: F401
     except ImportError as error:
         raise RuntimeError(f"ONNX export needs the optional packages onnx and onnxscript "
-                           f"(pip install onnx onnxscript): {error}")
+                           f"(pip install onnx onnxscript): {error}") from None
     checkpoint = ckpt.load(checkpoint_path)
     model = ckpt.build_model(checkpoint)
     out_path = Path(out_path)

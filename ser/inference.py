@@ -40,11 +40,12 @@ class Prediction:
 class Predictor:
     """A checkpoint's model and feature settings, ready to score files."""
 
-    def __init__(self, checkpoint_path: str | os.PathLike, device: torch.device = torch.device("cpu"),
+    def __init__(self, checkpoint_path: str | os.PathLike, device: torch.device | None = None,
                  batch_size: int = 256):
         self.checkpoint = ckpt.load(checkpoint_path)
         self.settings = ckpt.feature_settings(self.checkpoint)
         self.class_names = self.checkpoint["class_names"]
+        device = torch.device("cpu") if device is None else device
         self.model = ckpt.build_model(self.checkpoint).to(device)
         if self.checkpoint.get("pooling", "logits") == "log_softmax":
             self.model = torch.nn.Sequential(self.model, torch.nn.LogSoftmax(dim=1))

@@ -311,7 +311,8 @@ def run_seeds(config: RunConfig, argv: list[str]) -> dict:
     summaries = {}
     for seed, process in running.items():
         finished = process.wait() == 0
-        summaries[seed] = json.loads((Path(config.datadir) / str(seed) / "results.json").read_text()) if finished else None
+        results_json = Path(config.datadir) / str(seed) / "results.json"
+        summaries[seed] = json.loads(results_json.read_text()) if finished else None
         log(f"seed {seed}: " + ("done" if finished else f"failed (exit {process.returncode}), see "
                                 f"{Path(config.datadir) / str(seed) / 'train_output.log'}"))
     if any(summary is None for summary in summaries.values()):

@@ -66,7 +66,8 @@ def save_figure(figure: Figure, out: str | os.PathLike) -> list[Path]:
     written = []
     for kind in FORMATS:
         target = out.with_name(f"{out.name}.{kind}")
-        write_via_temporary(target, lambda tmp: figure.savefig(tmp, format=kind, dpi=150, bbox_inches="tight"))
+        write_via_temporary(target, lambda tmp, kind=kind: figure.savefig(tmp, format=kind, dpi=150,
+                                                                           bbox_inches="tight"))
         written.append(target)
     return written
 

@@ -126,7 +126,7 @@ def read_recipes(path: str | os.PathLike = RECIPES_FILE) -> dict[str, Recipe]:
     try:
         lines = Path(path).read_text().splitlines()
     except OSError as error:
-        raise SweepError(f"cannot read the recipes table {path} ({error})")
+        raise SweepError(f"cannot read the recipes table {path} ({error})") from None
     recipes = {}
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -247,7 +247,7 @@ def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]
     try:
         known, rest = parser.parse_known_args(flags)
     except argparse.ArgumentError as error:
-        raise SweepError(f"train.py flags {shlex.join(flags)}: {error}")
+        raise SweepError(f"train.py flags {shlex.join(flags)}: {error}") from None
     return known.protocol, known.fold, rest
 
 
@@ -516,7 +516,7 @@ class RayBackend:
             import ray
         except ImportError:
             raise SweepError("the ray backend needs Ray: pip install ray==2.60.0 (or pip install -r "
-                             "requirements-test.txt); --backend local needs nothing more")
+                             "requirements-test.txt); --backend local needs nothing more") from None
         self.ray = ray
         self.started_here = not ray.is_initialized()
         if self.started_here:
@@ -524,7 +524,7 @@ class RayBackend:
                 ray.init(address=None if address in (None, "local") else address, include_dashboard=False,
                          log_to_driver=False)
             except Exception as error:  # Ray raises several unrelated types for an unreachable cluster
-                raise SweepError(f"cannot start or reach Ray at {address or 'a new local instance'}: {error}")
+                raise SweepError(f"cannot start or reach Ray at {address or 'a new local instance'}: {error}") from None
         gpus = ray.cluster_resources().get("GPU", 0) if use_gpus else 0
         self.resources = dict(num_gpus=1, num_cpus=1) if gpus else dict(num_gpus=0, num_cpus=cpus_per_task)
         self.env = {"PYTHONUNBUFFERED": "1"}
@@ -789,21 +789,22 @@ def load_grid_file(path: str, parser: argparse.ArgumentParser) -> dict:
     try:
         text = Path(path).read_text()
     except OSError as error:
-        raise SweepError(f"cannot read the grid file {path}: {error}")
+        raise SweepError(f"cannot read the grid file {path}: {error}") from None
     if Path(path).suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError:
-            raise SweepError(f"{path}: YAML grids need PyYAML (pip install -r requirements.txt); or write it as JSON")
+            raise SweepError(f"{path}: YAML grids need PyYAML (pip install -r requirements.txt); "
+                             "or write it as JSON") from None
         try:
             values = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            raise SweepError(f"cannot read the grid file {path}: {error}")
+            raise SweepError(f"cannot read the grid file {path}: {error}") from None
     else:
         try:
             values = json.loads(text)
         except ValueError as error:
-            raise SweepError(f"cannot read the grid file {path} as JSON (.yaml/.yml for YAML): {error}")
+            raise SweepError(f"cannot read the grid file {path} as JSON (.yaml/.yml for YAML): {error}") from None
     if not isinstance(values, dict):
         raise SweepError(f"grid file {path} must hold a mapping of option names to values")
     actions = {a.dest: a for a in parser._actions}

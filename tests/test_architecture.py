@@ -112,6 +112,7 @@ def test_only_entry_points_exit():
         calls = [node for node in ast.walk(ast.parse(path.read_text()))
                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "exit"
                  and isinstance(node.func.value, ast.Name) and node.func.value.id == "sys"]
-        own_main = any(isinstance(n, ast.If) and "__main__" in ast.unparse(n.test) for n in ast.parse(path.read_text()).body)
+        body = ast.parse(path.read_text()).body
+        own_main = any(isinstance(n, ast.If) and "__main__" in ast.unparse(n.test) for n in body)
         if calls:
             assert own_main, f"{name} calls sys.exit but is not a command-line module"

@@ -107,8 +107,9 @@ def toy_data(n=48, shape=(3, 4), classes=3, seed=0):
     return TrainSegments(X=X, y=y.astype(np.int64)), test
 
 
-def fit_with(loss, model, train_set, test, rng, fit_options=FitOptions(epochs=4, batch_size=8, lr=0.05), **options):
+def fit_with(loss, model, train_set, test, rng, fit_options=None, **options):
     """ser.engine.fit with GLAM's own batch loss (``loss="engine"``) or seed 004's options."""
+    fit_options = fit_options or FitOptions(epochs=4, batch_size=8, lr=0.05)
     criterion = nn.CrossEntropyLoss()
     if loss == "engine":
         batch_loss = engine.mixup_loss(criterion, options.get("alpha", 0.5), rng)

@@ -57,7 +57,8 @@ def test_names_map_to_the_seeds_speakers_and_labels():
 
 def test_rows_are_shared_utterance_rows(emodb_corpus):
     u = emodb.scan_emodb(emodb_corpus).utterances[0]
-    assert (u.path, u.turn, u.session, u.speaker, u.dialog, u.kind) == ("03a01Wa.wav", "03a01Wa", 1, "1M", "a01", "script")
+    assert (u.path, u.turn, u.session, u.speaker, u.dialog, u.kind) == (
+        "03a01Wa.wav", "03a01Wa", 1, "1M", "a01", "script")
     assert u.label == "ang" and u.start == 0.0 and u.end == u.duration > 1.0
 
 

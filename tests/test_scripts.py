@@ -19,7 +19,8 @@ RECIPES = [line.split()[0] for line in (ROOT / "scripts" / "recipes.tsv").read_t
            if line.strip() and not line.startswith("#")]
 TABLES = ["alpha_table", "split811_table"]
 ALPHA_TABLE = ["0", "0.3", "0.5", "0.8", "1", "2", "3"]
-SPLIT811_TABLE = [f"{row}{suffix}" for suffix in ("", "_script", "_all") for row in ("attnpooling", "MHCNN", "AACNN", "GLAM")]
+SPLIT811_TABLE = [f"{row}{suffix}" for suffix in ("", "_script", "_all")
+                  for row in ("attnpooling", "MHCNN", "AACNN", "GLAM")]
 # One epoch of a smaller batch over unoverlapped segments keeps each run to about a second on the
 # micro corpus (flags after `--` win over the row's); the row's own flags are what the dry run
 # checks. The spectrogram rows' 400x197 maps cost 70 ms a segment to train on two cores, hence
@@ -115,7 +116,8 @@ def test_every_recipe_builds_a_valid_train_command(workspace):
                 for line in completed.stdout.splitlines() if "train.py" in line}
     # MACNN* rows are the MHCNN* runs under the README's name (same folder): planned once.
     assert sorted(commands) == sorted(r for r in RECIPES if not r.startswith("MACNN"))
-    assert all(recipe_row(r)[1:] == recipe_row(r.replace("MACNN", "MHCNN"))[1:] for r in RECIPES if r.startswith("MACNN"))
+    assert all(recipe_row(r)[1:] == recipe_row(r.replace("MACNN", "MHCNN"))[1:]
+               for r in RECIPES if r.startswith("MACNN"))
     for recipe, command in commands.items():
         _, model, subset, tag, alpha, *flags = recipe_row(recipe)
         args = resolve_args(command[command.index(next(c for c in command if c.endswith("train.py"))) + 1:])

@@ -58,7 +58,7 @@ def serve(socket_path: str) -> None:
             connection.settimeout(None)
             with connection:
                 data, fds, _, _ = socket.recv_fds(connection, 1 << 20, len(STREAMS))
-                request = json.loads(data + b"".join(iter(lambda: connection.recv(1 << 16), b"")))
+                request = json.loads(data + b"".join(iter(lambda c=connection: c.recv(1 << 16), b"")))
                 pid = os.fork()
                 if pid == 0:
                     listener.close()
