@@ -42,4 +42,9 @@ def main(argv: list[str] | None = None) -> dict | None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        # every file is whole (written atomically); the resume state holds the last epoch
+        sys.exit("interrupted: nothing of this epoch was recorded; rerun the command with --resume to continue "
+                 "from the last finished epoch")

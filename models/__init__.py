@@ -9,22 +9,20 @@ a ``SerNet`` (trunk + head) whose ``state_dict`` keys and shapes equal the origi
 Layout: ``layers`` (units, stems, multi-scale blocks), ``trunks``, ``heads``,
 ``area_attention``, ``net`` (the model class), and the declarations in ``glam`` and ``macnn``.
 """
-from . import (  # noqa: F401  (importing registers the builders)
-                       alexnet,  # noqa: F401  (seed 004's alexnet, alexnet_gap)
-                       glam,
-                       macnn,
-)
+# importing the families registers their builders (glam, macnn: GLAM's; alexnet: seed 004's)
+from . import alexnet, glam, macnn  # noqa: F401
 from .net import SerNet, print_summary
 from .registry import (
-                       ModelOptionError,
-                       check_options,
-                       create_model,
-                       list_models,
-                       model_defaults,
-                       model_options,
-                       register_model,
-                       resolve_name,
+    ModelOptionError,
+    check_input,
+    check_options,
+    create_model,
+    list_models,
+    model_defaults,
+    model_options,
+    register_model,
+    resolve_name,
 )
 
-__all__ = ["ModelOptionError", "SerNet", "check_options", "create_model", "list_models", "model_defaults",
-           "model_options", "print_summary", "register_model", "resolve_name"]
+__all__ = ["ModelOptionError", "SerNet", "check_input", "check_options", "create_model", "list_models",
+           "model_defaults", "model_options", "print_summary", "register_model", "resolve_name"]

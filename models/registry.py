@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 from typing import Callable, TypeVar
 
+import torch
 import torch.nn as nn
 
 Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
@@ -91,6 +92,22 @@ def check_options(name: str, **options) -> None:
             raise ModelOptionError(key, f"{name}: {key} must be at least 1, not {given[key]}")
     if name in _CHECKS:
         _CHECKS[name](**given)
+
+
+def check_input(name: str, shape: tuple[int, ...], num_classes: int = 4, **options) -> None:
+    """Refuse an input shape the model cannot take, by building it on the meta device (no
+    memory, no random numbers) and passing a batch of that shape through it; the
+    ModelOptionError (option ``shape``) carries the model's own complaint."""
+    try:
+        with torch.device("meta"):
+            model = create_model(name, shape=shape, num_classes=num_classes, **options)
+            model.eval()(torch.empty(2, 1, *shape))
+    except NotImplementedError:
+        return  # an operator without a meta kernel: nothing can be said without real tensors
+    except (RuntimeError, ValueError, IndexError, ZeroDivisionError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelOptionError("shape", f"{resolve_name(name)} cannot take {'×'.join(map(str, shape))} "
+                                        f"inputs ({first})") from None
 
 
 def create_model(name: str, shape: tuple[int, int] = (26, 57), num_classes: int = 4,

@@ -72,8 +72,14 @@ def build_checkpoint(model: torch.nn.Module, *, model_name: str, model_options: 
 
 
 def save(checkpoint: dict, path: str | os.PathLike) -> None:
-    """Write atomically: a reader never sees half a checkpoint."""
-    write_via_temporary(path, lambda tmp: torch.save(checkpoint, tmp))
+    """Write atomically: a reader never sees half a checkpoint. A write that fails (torch
+    reports a full disk as a RuntimeError of its zip writer) is a CheckpointError."""
+    try:
+        write_via_temporary(path, lambda tmp: torch.save(checkpoint, tmp))
+    except (OSError, RuntimeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"cannot write {path} ({first}); is the disk full? Free some space or pass -d a "
+                              "folder on another disk") from None
 
 
 def load(path: str | os.PathLike) -> dict:

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import json
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,10 +77,30 @@ def add_switch(group, name: str, default: bool, help: str) -> None:
     group.add_argument(f"--no-{dest}", dest=dest, action="store_false", help=argparse.SUPPRESS)
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in the help, but not the ``None`` of flags whose help says what unset means."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: an invalid choice says which choice it probably meant."""
+
+    def error(self, message: str):
+        bad = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if bad:
+            choices = re.findall(r"'?([^',\s]+)'?", bad.group(2))
+            near = difflib.get_close_matches(bad.group(1), choices, n=1, cutoff=0.5) or [
+                c for c in choices if c.lower() == bad.group(1).lower()]
+            if near:
+                message += f"; did you mean {near[0]}?"
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Train a speech emotion recogniser (GLAM protocol by default).",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                     exit_on_error=exit_on_error)
+    parser = Parser(description="Train a speech emotion recogniser (GLAM protocol by default).",
+                    formatter_class=HelpFormatter, exit_on_error=exit_on_error)
     corpus = parser.add_argument_group("corpus and labels")
     corpus.add_argument("features_file", nargs="?", default=None,
                         help="seed 004's per-speaker features file (extract_features.py, e.g. IEMOCAP_logspec200.pkl): "
@@ -144,8 +167,11 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                             "written with --toSaveFeatures; default DATADIR/features_<kind>_<subset>.pkl")
 
     model = parser.add_argument_group("model")
+    aliases = ", ".join(f"{alias} (= {models.resolve_name(alias)})"
+                        for alias in sorted(set(models.list_models(include_aliases=True)) - set(models.list_models())))
     model.add_argument("-m", "--model", "--ser_model", default="GLAM",
-                       help=f"one of: {', '.join(models.list_models())} (--ser_model: seed 004's spelling)")
+                       help=f"one of: {', '.join(models.list_models())}; also accepted: {aliases}; any case "
+                            "(--ser_model: seed 004's spelling)")
     model.add_argument("--head", default=None, type=int,
                        help="attention heads (multi-head models; default: the model's, 4)")
     model.add_argument("--attn_hidden", default=None, type=int,
@@ -204,7 +230,7 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
 
     run = parser.add_argument_group("run")
     run.add_argument("-g", "--gpu", default=None, type=int,
-                     help="CUDA device index; -1 forces the CPU (default None: GPU 0 when there is one)")
+                     help="CUDA device index; -1 forces the CPU (default: GPU 0 when there is one)")
     run.add_argument("-c", "--config", default=None,
                      help="JSON object of long flag names and values; flags on the command line win over it")
     run.add_argument("-d", "--datadir", default="data/", help="run directory; results collect in its parent")
@@ -317,11 +343,13 @@ class RunConfig:
     pooling: str
     user_config: bool = False  # -c was given: results go to .same files, as the original's
     default_iemocap: str = ""  # the IEMOCAP root when --data is not given (path.py's, from train.py)
+    given: tuple[str, ...] = ()  # the settings the command line or the config file set
+    notes: tuple[str, ...] = ()  # what the resolution decided that a user should hear about
 
     def resolved_args(self) -> dict:
         """The arguments as ``last.json`` and ``results.json`` record them."""
         return {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in ("config", "user_config", "default_iemocap")}
+                if k not in ("config", "user_config", "default_iemocap", "given", "notes")}
 
     def resume_args(self) -> dict:
         """The arguments an interrupted run must share with its resumption."""
@@ -339,7 +367,7 @@ class RunConfig:
         """The files of this run (of fold ``fold``; default: this config's own fold)."""
         fold = self.fold if fold is None else fold
         return RunFiles.of(self.datadir, self.model, self.features_to_use, self.impro_or_script, self.labels,
-                           self.protocol, fold, self.suffix)
+                           self.protocol, fold, self.suffix, self.seed)
 
     @property
     def features_pickle(self) -> str:
@@ -375,6 +403,32 @@ class RunConfig:
         return FitOptions(epochs=self.epochs, batch_size=self.batch_size, lr=self.learning_rate, lr_min=self.lr_min,
                           optimizer=self.optimizer, lr_schedule=self.lr_schedule, selection=self.select_on,
                           pooling=self.pooling, keep_best_state=self.SaveModel, amp=self.amp, compile=self.compile)
+
+    def identity_settings(self) -> dict:
+        """Every setting that changes this run's result, but the seed and the corpus (which the
+        data stage identifies): what makes two runs of one seed the same run. How a run is
+        watched or where it runs (devices, logs, caches, --compile, --seeds) is left out."""
+        spectral_kind = is_spectral(self.features_to_use)
+        settings = {
+            "corpus": self.corpus, "subset": self.impro_or_script, "labels": self.labels,
+            "protocol": self.protocol, "fold": self.fold, "aug": self.aug,
+            "model": self.model, "model_options": self.effective_model_options(),
+            "features": dataclasses.asdict(self.feature_settings()),
+            "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+            "lr_min": self.lr_min, "lr_schedule": self.lr_schedule, "optimizer": self.optimizer, "iter": self.iter,
+            "weight": self.weight, "alpha": self.alpha, "mixup": self.mixup, "oversample": self.oversample,
+            "minmax": self.minmax, "select_on": self.select_on, "pooling": self.pooling, "amp": self.amp,
+        }
+        if not spectral_kind:  # seed 004's kinds cut whole utterances: no overlaps
+            settings.update(train_overlap=self.train_overlap, test_overlap=self.test_overlap)
+        if self.protocol in ("paper", "811"):
+            settings["split_rate"] = self.split_rate
+        if self.stability_weight > 0:
+            settings.update(stability_weight=self.stability_weight, stability_loss=self.stability_loss,
+                            stability_source=self.stability_source)
+            if self.stability_source == "gaussian":
+                settings["stability_sigma"] = self.stability_sigma
+        return settings
 
     @property
     def stability_from_wavs(self) -> bool:
@@ -422,15 +476,51 @@ def _read_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
     return values
 
 
+# Seed 004's own training recipe (its train_ser.py defaults: AdamW, lr 1e-4 without a schedule,
+# no mixup, the epoch chosen on validation WA, utterances scored by their segments' mean
+# log-softmax, 200 epochs of batch 32, its own label set), which its models train with unless a
+# flag says otherwise; labels are per corpus (emoDB has its own).
+SEED004_MODELS = ("alexnet", "alexnet_gap")
+SEED004_RECIPE = {"features_to_use": "logspec", "optimizer": "adamw", "learning_rate": 1e-4,
+                  "lr_schedule": "constant", "alpha": 0.0, "select_on": "WA", "pooling": "log_softmax",
+                  "epochs": 200, "batch_size": 32}
+SEED004_LABELS = {"iemocap": "seed004", "emodb": "emodb"}
+
+
 def parse_namespace(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line with ``-c CONFIG`` laid under it (see the module doc)."""
+    """The command line with ``-c CONFIG`` laid under it (see the module doc); ``given`` lists
+    the destinations the command line or the config file set."""
     parser = get_args_parser()
     args = parser.parse_args(argv)
+    file_values = {}
     if args.config:
-        parser.set_defaults(**_read_config_file(args.config, parser))
+        file_values = _read_config_file(args.config, parser)
+        parser.set_defaults(**file_values)
         args = parser.parse_args(argv)
     args.user_config = bool(args.config)
+    args.given = sorted(set(file_values) | _given_on_the_command_line(argv))
     return args
+
+
+def _given_on_the_command_line(argv: list[str] | None) -> set[str]:
+    """The destinations ``argv`` sets itself (a parse in which nothing has a default)."""
+    parser = get_args_parser()
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def _apply_seed004_recipe(a: argparse.Namespace) -> None:
+    """Seed 004's models train with seed 004's recipe unless a flag sets another value."""
+    if a.model not in SEED004_MODELS:
+        return
+    recipe = {**SEED004_RECIPE, "labels": SEED004_LABELS.get(a.corpus, "seed004")}
+    taken = {dest: value for dest, value in recipe.items() if dest not in a.given}
+    for dest, value in taken.items():
+        setattr(a, dest, value)
+    if taken:
+        a.notes.append(f"-m {a.model} trains with seed 004's own recipe where no flag says otherwise: "
+                       + ", ".join(f"--{dest} {value}" for dest, value in taken.items()))
 
 
 def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> RunConfig:
@@ -438,23 +528,16 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
     change. ``default_iemocap`` is the IEMOCAP root when ``--data`` is not given (path.py's;
     the package cannot import the top-level file itself)."""
     a = parse_namespace(argv)
-    a.default_iemocap = default_iemocap
+    a.default_iemocap, a.notes = default_iemocap, []
     a.datadir = a.datadir.rstrip("/") or "."
-    if a.model in models.list_models(include_aliases=True):
-        a.model = models.resolve_name(a.model)
-    else:
-        known = ", ".join(models.list_models(include_aliases=True))
-        raise ConfigError(f"unknown model {a.model!r}; choose one of: {known}")
+    a.model = _model_name(a)
+    _apply_seed004_recipe(a)
+    _check_numbers(a)
     if a.segment_length <= a.train_overlap:
         raise ConfigError(f"--train_overlap ({a.train_overlap}) must be smaller than --segment_length "
                           f"({a.segment_length}): segments would never advance")
     if a.test_overlap >= a.segment_length:
         a.test_overlap = a.segment_length / 2  # the original's rule
-    for name in ("epochs", "batch_size", "iter", "seeds"):
-        if getattr(a, name) < 1:
-            raise ConfigError(f"--{name} must be at least 1")
-    if not 0 < a.split_rate < 1:
-        raise ConfigError("--split_rate must be between 0 and 1")
     folds = fold_count(a.protocol)
     if a.fold is not None and folds == 1:
         raise ConfigError(f"--fold applies to --protocol loso (folds 1-5) and loso-speaker (1-10), not {a.protocol}")
@@ -463,17 +546,71 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
     if a.protocol != "paper" and (a.featuresFileName or a.toSaveFeatures):
         raise ConfigError("--featuresFileName and --toSaveFeatures hold the paper protocol's fixed "
                           "train/test split; use them with --protocol paper only")
-    if a.alpha < 0:
-        raise ConfigError("--alpha must be >= 0")
-    if a.sample_rate <= 0 or a.segment_length <= 0 or a.learning_rate <= 0:
-        raise ConfigError("--sample_rate, --segment_length and --learning_rate must be positive")
     if a.features_to_use == "mfcc" and not 1 <= a.nmfcc <= MFCC_PARAMS["n_mels"]:
         raise ConfigError(f"--nmfcc must be between 1 and {MFCC_PARAMS['n_mels']} "
                           f"(the number of mel bands it is computed from)")
     _resolve_corpus_and_split(a)
     _resolve_training_options(a)
     _check_model_options(a)
-    return RunConfig(**vars(a))
+    config = RunConfig(**{**vars(a), "given": tuple(a.given), "notes": tuple(a.notes)})
+    if config.features_file is None:  # a features file's maps are checked once it is read
+        check_input_shape(config, config.feature_settings().shape())
+    return config
+
+
+# Per flag: (the smallest allowed value, whether the smallest itself is allowed). Every one
+# must also be a finite number: NaN passes every comparison and would train on garbage.
+_NUMBER_RANGES = {
+    "segment_length": (0.0, False), "train_overlap": (0.0, True), "test_overlap": (0.0, True),
+    "split_rate": (0.0, False), "learning_rate": (0.0, False), "lr_min": (0.0, True), "alpha": (0.0, True),
+    "stability_weight": (0.0, True), "stability_sigma": (0.0, True), "sample_rate": (1, True),
+    "epochs": (1, True), "batch_size": (1, True), "iter": (1, True), "seeds": (1, True),
+    "segment_size": (1, True), "nfreq": (1, True), "nmel": (1, True), "reverb_rate": (0, True),
+}
+SEED_RANGE = (0, 2**32 - 1)  # numpy's legacy generator takes these seeds
+
+
+def _check_numbers(a: argparse.Namespace) -> None:
+    """Each numeric flag on its own, naming the flag: finite, and in its range."""
+    for name, (low, inclusive) in _NUMBER_RANGES.items():
+        value = getattr(a, name)
+        if not math.isfinite(value):
+            raise ConfigError(f"--{name} must be a finite number, not {value}")
+        if value < low or (value == low and not inclusive):
+            bound = f"at least {low}" if inclusive else f"greater than {low}"
+            raise ConfigError(f"--{name} must be {bound}, not {value}")
+    if not a.split_rate < 1:
+        raise ConfigError(f"--split_rate must be below 1 (the rest is the test set), not {a.split_rate}")
+    if not SEED_RANGE[0] <= a.seed <= SEED_RANGE[1]:
+        raise ConfigError(f"--seed must be between {SEED_RANGE[0]} and {SEED_RANGE[1]} (2**32 - 1), not {a.seed}")
+
+
+def check_input_shape(config: RunConfig, shape: tuple[int, ...]) -> None:
+    """Refuse, before anything is written, feature maps the model cannot take, naming the flags
+    that set their size."""
+    try:
+        models.check_input(config.model, shape, len(config.class_names), **config.model_options())
+    except models.ModelOptionError as error:
+        flags = ("--segment_size, --nfreq or --nmel" if is_spectral(config.features_to_use)
+                 else "--segment_length, --sample_rate or --nmfcc")
+        raise ConfigError(f"{error}: these maps come from -f {config.features_to_use} with {flags}; "
+                          f"make them larger, or pick another -m") from None
+
+
+def _model_name(a: argparse.Namespace) -> str:
+    """The registered name of ``-m``: exact, an alias, or the one name that matches it in
+    another case (with a note); else one line with the closest names."""
+    names = models.list_models(include_aliases=True)
+    if a.model in names:
+        return models.resolve_name(a.model)
+    folded = [name for name in names if name.lower() == a.model.lower()]
+    if len(folded) == 1:
+        a.notes.append(f"-m {a.model}: taken as {folded[0]}")
+        return models.resolve_name(folded[0])
+    near = difflib.get_close_matches(a.model, names, n=3, cutoff=0.5) or difflib.get_close_matches(
+        a.model.lower(), [n.lower() for n in names], n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise ConfigError(f"unknown model {a.model!r}{hint} (choose one of: {', '.join(names)})")
 
 
 def _resolve_corpus_and_split(a: argparse.Namespace) -> None:
@@ -525,8 +662,6 @@ def _resolve_training_options(a: argparse.Namespace) -> None:
                           f"({', '.join(spectral.KINDS)}); with -f {a.features_to_use} use gaussian")
     if a.stability_weight < 0 or a.stability_sigma < 0:
         raise ConfigError("--stability_weight and --stability_sigma must be >= 0")
-    if min(a.segment_size, a.nfreq, a.nmel) < 1:
-        raise ConfigError("--segment_size, --nfreq and --nmel must be positive")
     if a.minmax is None:
         a.minmax = a.model in ("alexnet", "alexnet_gap")  # their images need [0, 1] inputs
 

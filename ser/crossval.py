@@ -289,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--repeats must be at least 1")
         flags = [*SEED004_TRAIN_FLAGS, "--corpus", args.corpus, "--labels", LABELS_OF_CORPUS[args.corpus],
                  *(["--data", args.data] if args.data else []), *train_flags]
+        if "--pretrained" not in train_flags:
+            print("warning: seed 004's published numbers come from ImageNet-initialised AlexNet; without "
+                  "-- --pretrained PATH (torchvision's alexnet-owt-7be5be79.pth) these folds train from random "
+                  "weights", file=sys.stderr)
         try:
             run(args.datadir, flags, train_fold, args.repeats, args.seed_sequence, args.folds)
         except UserError as error:

@@ -18,6 +18,7 @@ As in the original, utterances shorter than one segment leave before the split
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import pickle
@@ -55,6 +56,7 @@ class CorpusData:
     shape: tuple[int, int]            # (F, T) of one segment
     synthetic: bool
     data_summary: dict                # what was used, left out (and why) or repaired
+    identity: dict                    # what makes two runs' data the same (data_identity)
 
 
 @dataclass
@@ -95,16 +97,31 @@ def corpus_root(config: RunConfig) -> Path:
         raise
 
 
-def load_corpus(config: RunConfig, log) -> CorpusData:
-    """Scan the corpus and compute/cache features: everything the split needs (from seed 004's
-    features file instead, when the run is given one)."""
-    if config.features_file is not None:
-        read = read_speaker_file(config.features_file, config.labels, config.features_to_use,
-                                 config.impro_or_script, config.sample_rate, log)
-        log(data_summary_text(read.summary))
-        return CorpusData(root=Path(config.features_file), utterances=read.utterances, labels=read.labels,
-                          train_feats=read.feats, test_feats=read.feats, shape=read.shape, synthetic=False,
-                          data_summary=read.summary)
+@dataclass
+class ScannedCorpus:
+    """A corpus's rows before any feature is computed: enough to name the data a run uses."""
+    root: Path
+    scan: corpora.CorpusScan
+    chosen: list[corpora.Utterance]   # the subset's rows with labels of the label set
+    identity: dict                    # see :func:`corpus_identity`
+
+
+def _stamp(path: Path) -> dict:
+    """A file's identity without reading it whole: resolved path, size, modification time."""
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def corpus_identity(root: Path, chosen: list[corpora.Utterance], synthetic: bool) -> dict:
+    """What makes two runs' data the same: the corpus root, a digest of the manifest rows the
+    run selects (path, label, speaker, duration of every utterance), and whether it is synthetic."""
+    rows = "\n".join(f"{u.path}\t{u.label}\t{u.speaker}\t{u.duration!r}" for u in chosen)
+    return {"root": str(root.resolve()), "manifest_sha256": hashlib.sha256(rows.encode()).hexdigest(),
+            "utterances": len(chosen), "synthetic": synthetic}
+
+
+def scan_corpus(config: RunConfig) -> ScannedCorpus:
+    """The corpus's rows of the run's subset and label set (no audio read beyond headers)."""
     root = corpus_root(config)
     scan = emodb.scan_emodb(root, config.emodb_files) if config.corpus == "emodb" else corpora.scan_iemocap(root)
     label_map = LABEL_SETS[config.labels]
@@ -112,6 +129,34 @@ def load_corpus(config: RunConfig, log) -> CorpusData:
     if not chosen:
         raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset "
                                   f"{config.impro_or_script!r} under {root}")
+    return ScannedCorpus(root, scan, chosen, corpus_identity(root, chosen, (root / MARKER_NAME).exists()))
+
+
+def data_identity(config: RunConfig) -> tuple[dict, ScannedCorpus | None]:
+    """The identity of the data a run would use, cheaply (before features): the corpus's
+    (:func:`corpus_identity`), or that of the features file or the original's features pickle it
+    trains on; and the scan, for :func:`load_corpus` to reuse."""
+    if config.features_file is not None:
+        return {"features_file": _stamp(Path(config.features_file)), "synthetic": False}, None
+    if uses_original_pickle(config):
+        return {"features_pickle": _stamp(Path(config.features_pickle)), "synthetic": False}, None
+    scanned = scan_corpus(config)
+    return scanned.identity, scanned
+
+
+def load_corpus(config: RunConfig, log, scanned: ScannedCorpus | None = None) -> CorpusData:
+    """Scan the corpus (or take ``scanned``) and compute/cache features: everything the split
+    needs (from seed 004's features file instead, when the run is given one)."""
+    if config.features_file is not None:
+        read = read_speaker_file(config.features_file, config.labels, config.features_to_use,
+                                 config.impro_or_script, config.sample_rate, log)
+        log(data_summary_text(read.summary))
+        return CorpusData(root=Path(config.features_file), utterances=read.utterances, labels=read.labels,
+                          train_feats=read.feats, test_feats=read.feats, shape=read.shape, synthetic=False,
+                          data_summary=read.summary, identity=data_identity(config)[0])
+    scanned = scanned or scan_corpus(config)
+    root, scan, chosen = scanned.root, scanned.scan, scanned.chosen
+    label_map = LABEL_SETS[config.labels]
     settings = config.feature_settings()
     per_overlap, report = FeatureCache(config.cache_dir).load(
         [root / u.path for u in chosen], settings, (config.train_overlap, config.test_overlap),
@@ -141,7 +186,8 @@ def load_corpus(config: RunConfig, log) -> CorpusData:
     labels = np.array([label_map[chosen[i].label] for i in usable], dtype=np.int64)
     return CorpusData(root=root, utterances=[chosen[i] for i in usable], labels=labels,
                       train_feats=[train_feats[i] for i in usable], test_feats=[test_feats[i] for i in usable],
-                      shape=settings.shape(), synthetic=(root / MARKER_NAME).exists(), data_summary=summary)
+                      shape=settings.shape(), synthetic=scanned.identity["synthetic"], data_summary=summary,
+                      identity=scanned.identity)
 
 
 def data_summary_text(summary: dict) -> str:
@@ -270,9 +316,11 @@ def uses_original_pickle(config: RunConfig) -> bool:
             and os.path.exists(config.features_pickle))
 
 
-def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.RandomState, log) -> RunData:
+def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.RandomState, log,
+                scanned: ScannedCorpus | None = None) -> RunData:
     """The run's training, test and validation sets (see the module doc); ``corpus`` is
-    :func:`load_corpus`'s result when the caller has loaded it already."""
+    :func:`load_corpus`'s result when the caller has loaded it already (else ``scanned``, the
+    corpus's rows, saves scanning it again)."""
     validation = None
     if corpus is None and uses_original_pickle(config):
         features_file = config.features_pickle
@@ -291,7 +339,7 @@ def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.Ran
         protocol = f"features loaded from {features_file}"
     else:
         if corpus is None:
-            corpus = load_corpus(config, log)
+            corpus = load_corpus(config, log, scanned)
         train, test, validation, protocol, info = split_data(config, corpus, rng)
         if corpus.synthetic:
             corpus_name = "emoDB" if config.corpus == "emodb" else "IEMOCAP"

@@ -18,6 +18,7 @@ Evaluation is ``ser.metrics``' utterance scoring.
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -29,12 +30,17 @@ import torch.nn as nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
 
 from ser.dataset import TestUtterances, TrainSegments
+from ser.errors import UserError
 from ser.metrics import Scores, autocast, predict_utterances, score
 
 OPTIMIZERS = ("adam", "sgd", "adamw")
 LR_SCHEDULES = ("exp", "step", "warmstep", "cosine", "constant")
 SELECTIONS = ("WA_UA_mean", "WA")
 POOLINGS = ("logits", "log_softmax")
+
+
+class DivergedError(UserError):
+    """Training produced a non-finite loss; the message names the epoch."""
 
 
 def seed_everything(seed: int) -> np.random.RandomState:
@@ -262,6 +268,10 @@ def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: to
     for epoch in range(first_epoch, options.epochs):
         started = time.perf_counter()
         loss = train_one_epoch(runner, X, y, opt, options.batch_size, batch_loss, options.amp)
+        if not math.isfinite(loss):
+            raise DivergedError(f"the training loss became {loss} in epoch {epoch + 1} of {options.epochs}; the "
+                                "run stops and is not recorded as finished: lower the learning rate (-l) or check "
+                                "the hyperparameters and features")
         if opt.param_groups[0]["lr"] >= options.lr_min:
             scheduler.step()
         seconds = time.perf_counter() - started

@@ -64,23 +64,114 @@ def write_csv(path: str | os.PathLike, columns: list[str], rows: list[dict]) -> 
     write_text(path, buffer.getvalue())
 
 
-def append_line(path: str | os.PathLike, text: str) -> None:
-    """Append ``text`` to a file shared by concurrent runs, in one locked write."""
+@contextlib.contextmanager
+def locked_for_append(path: str | os.PathLike):
+    """An exclusive lock on ``path`` (created if missing) while the block appends to it, and
+    to files that belong to it (a file's index): concurrent appenders wait for each other."""
     with open(path, "a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _append(path: str | os.PathLike, text: str) -> None:
+    """Append ``text``, first ending a torn last line (a writer killed mid-line, a full disk)
+    so that the torn line never swallows the new one; on disk before returning."""
+    with open(path, "ab+") as f:
+        if f.seek(0, os.SEEK_END) > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        f.write(text.encode("utf-8"))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def append_line(path: str | os.PathLike, text: str) -> None:
+    """Append whole lines to a file shared by concurrent runs, under its exclusive lock."""
+    with locked_for_append(path):
+        _append(path, text)
+
+
+def append_lines(lines: list[tuple[str | os.PathLike, str]], lock: str | os.PathLike) -> None:
+    """Append each ``(path, text)`` in order while holding ``lock``'s exclusive lock: related
+    files (a result line and its index entry) change together for every reader that takes it."""
+    with locked_for_append(lock):
+        for path, text in lines:
+            _append(path, text)
 
 
 def read_shared(path: str | os.PathLike) -> str:
-    """Read a file that concurrent runs append to, under a shared lock: whole lines only."""
-    with open(path) as f:
+    """Read a file that concurrent runs append to, under a shared lock: whole lines only.
+    Bytes that are not UTF-8 (a damaged or foreign file) come back replaced, never raise."""
+    with open(path, "rb") as f:
         fcntl.flock(f, fcntl.LOCK_SH)
         try:
-            return f.read()
+            return f.read().decode("utf-8", errors="replace")
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class Busy(Exception):
+    """A claim is held by another live process; ``holder`` is what it wrote into the lock."""
+
+    def __init__(self, path: Path, holder: str):
+        super().__init__(f"{path} is held by {holder or 'another process'}")
+        self.path, self.holder = path, holder
+
+
+class Claim:
+    """An exclusive, non-blocking claim on ``path`` that dies with its process (flock).
+
+    The lock file is removed on release; whoever opened the old file before it went away
+    finds the name pointing elsewhere after locking and tries again, so at most one live
+    process ever holds a name.
+    """
+
+    def __init__(self, path: str | os.PathLike, holder: str):
+        self.path, self.holder, self.fd = Path(path), holder, None
+
+    def __enter__(self) -> Claim:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 4096, 0).decode("utf-8", errors="replace").strip()
+                os.close(fd)
+                raise Busy(self.path, holder) from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # released and removed meanwhile: claim the new file
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, self.holder.encode("utf-8"), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        os.close(self.fd)
+        self.fd = None
+
+
+def is_claimed(path: str | os.PathLike) -> bool:
+    """Whether a live process holds the claim on ``path`` (a leftover file of a dead one is not)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)

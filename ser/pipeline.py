@@ -14,6 +14,7 @@ once. :func:`run` picks among them as ``train.py`` does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -32,11 +33,12 @@ import ser
 from ser import augment, engine, results
 from ser.checkpoint import build_checkpoint
 from ser.checkpoint import save as save_checkpoint
-from ser.config import RunConfig, resolve_device
+from ser.config import RunConfig, check_input_shape, resolve_device
 from ser.data import CorpusData, RunData, load_corpus, prepare_run
+from ser.data import data_identity as identify_data
 from ser.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
 from ser.errors import UserError
-from ser.io import write_json
+from ser.io import Busy, Claim, write_json
 from ser.machine import threads_per_process
 from ser.metrics import confusion, report_text
 from ser.runlog import BestSoFar, RunLog, resume_state
@@ -55,6 +57,8 @@ def run(config: RunConfig, argv: list[str] | None = None) -> dict | None:
     command line they share), every fold of a multi-fold protocol, or one run. Returns the
     results.json summary (per seed for ``--seeds``), or None when the seed is finished already."""
     device = resolve_device(config.gpu)
+    for note in config.notes:
+        log_for(config)(note)
     if config.seeds > 1:
         return run_seeds(config, argv or [])
     if config.runs_every_fold:
@@ -171,49 +175,124 @@ def save_model(config: RunConfig, data: RunData, best: BestSoFar, files: results
     save_checkpoint(checkpoint, files.checkpoint)
 
 
+def run_identity(config: RunConfig, data_identity: dict) -> dict:
+    """What makes this run this run (``results.json`` and the results index): the seed, every
+    setting that changes the result, and the data's identity; compared as JSON."""
+    return json.loads(json.dumps({"seed": config.seed, "settings": config.identity_settings(),
+                                  "corpus": data_identity}))
+
+
+def already_finished(config: RunConfig, files: results.RunFiles, identity: dict) -> bool:
+    """Whether a finished run of this seed with this identity is in the results file already
+    (skip it), None-identity lines (the original code's) counting as the same. The same seed
+    with other settings is refused unless --force, which appends a second line on purpose."""
+    if config.force:
+        return False
+    same, other = [], []
+    for run in results.finished_runs(files.metric):
+        if run.seed == config.seed:
+            recorded = None if run.identity is None else {k: run.identity.get(k) for k in ("settings", "corpus")}
+            (same if recorded in (None, {k: identity[k] for k in ("settings", "corpus")}) else other).append(run)
+    if same:
+        print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
+        return True
+    if other:
+        changed = results.differences({k: other[-1].identity[k] for k in ("settings", "corpus")},
+                                      {k: identity[k] for k in ("settings", "corpus")})
+        raise RunError(f"seed {config.seed} is already in {files.metric} with other settings ("
+                       + "; ".join(changed) + "); give these settings a results folder of their own (another "
+                       "-d, or RESULTS_DIR for the scripts), or pass --force to append a second line on purpose")
+    return False
+
+
+@contextlib.contextmanager
+def claimed(config: RunConfig, files: results.RunFiles):
+    """Hold this seed's claim from the "already finished?" check to its ``.metric`` line, so a
+    second run of the same seed refuses instead of training it twice."""
+    try:
+        files.parent.mkdir(parents=True, exist_ok=True)
+        with Claim(files.claim(config.seed), f"pid {os.getpid()} on {platform.node()}, since {time.ctime()}"):
+            yield
+    except Busy as busy:
+        raise RunError(f"seed {config.seed} of {files.metric} is being trained right now by another run "
+                       f"({busy.holder}); wait for it, or give this one another -d") from None
+    except OSError as error:
+        raise RunError(f"cannot write to the results folder {files.parent} ({error}); pass -d a writable "
+                       "path") from None
+
+
+def refuse_writing_into_the_corpus(config: RunConfig, files: results.RunFiles, root: Path | None) -> None:
+    """The corpus is read, never written: refuse results or a feature cache inside it (links
+    resolved, so a symlinked results folder cannot sneak in)."""
+    if root is None:
+        return
+    corpus = root.resolve()
+    for flag, where in (("-d", files.parent), ("-d", files.run_dir), ("--cache_dir", Path(config.cache_dir))):
+        if where.resolve().is_relative_to(corpus):
+            raise RunError(f"{flag} {where} is inside the corpus {root}: the corpus is only read, so results and "
+                           f"feature caches go elsewhere; pass {flag} a folder outside it")
+
+
 def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | None = None) -> dict | None:
     """One run on one split (one fold), trained ``--iter`` times; writes its result files.
 
     ``corpus`` is :func:`ser.data.load_corpus`'s result when the caller has loaded it already.
     Returns the results.json summary, or None when the seed is finished already (--force).
+    Every check (the data, the split, the model's input) happens before anything of the run is
+    written; its folder and ``last.json`` appear only when training starts.
     """
     log = log_for(config)
-    rng = seed_everything(config.seed)
     files = config.files()
-    # A finished seed has its line in the results file (written last): running it again
-    # would add a second line that sweeps and tables count twice.
-    if not config.force and config.seed in results.seeds_done(files.metric):
-        print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
+    if corpus is None:
+        data_identity, scanned = identify_data(config)
+    else:
+        data_identity, scanned = corpus.identity, None
+    refuse_writing_into_the_corpus(config, files, corpus.root if corpus else scanned and scanned.root)
+    identity = run_identity(config, data_identity)
+    if already_finished(config, files, identity):
         return None
-    try:
-        files.run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise RunError(f"cannot create the run directory {files.run_dir} ({error}); pass -d a writable path") from None
-    write_json(files.last_json, config.resolved_args())
+    with claimed(config, files):
+        if already_finished(config, files, identity):  # finished by another run meanwhile
+            return None
+        rng = seed_everything(config.seed)
+        log("Load features...")
+        started = time.perf_counter()
+        data = prepare_run(config, corpus, rng, log, scanned)
+        check_input_shape(config, data.shape)
+        log(f"Training segments: {len(data.train.y)}, test utterances: {len(data.test.y)}"
+            + ("" if data.validation is None else f", validation utterances: {len(data.validation.y)}")
+            + f", features {data.shape}, device {device}")
+        feature_seconds = time.perf_counter() - started
+        try:
+            files.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(files.last_json, config.resolved_args())
+        except OSError as error:
+            raise RunError(f"cannot write the run directory {files.run_dir} ({error}); pass -d a writable "
+                           "path") from None
 
-    log("Load features...")
-    started = time.perf_counter()
-    data = prepare_run(config, corpus, rng, log)
-    log(f"Training segments: {len(data.train.y)}, test utterances: {len(data.test.y)}"
-        + ("" if data.validation is None else f", validation utterances: {len(data.validation.y)}")
-        + f", features {data.shape}, device {device}")
-    feature_seconds = time.perf_counter() - started
+        best, running_time = train_iterations(config, data, device, rng, files, log)
 
-    best, running_time = train_iterations(config, data, device, rng, files, log)
-
-    summary = run_summary(config, data, best, device, feature_seconds, running_time, files)
-    if config.SaveModel:
-        save_model(config, data, best, files)
-    matrix = np.asarray(summary["confusion_matrix"]["counts"])
-    results.write_finished_run(
-        files, summary, config.seed, summary["best"], losses=[r.loss for r in best.history],
-        log_text=(f"{summary['classification_report']}\n{matrix}\n{data.info}\n"
-                  f"Running time with {config.iter} iterations: {running_time}\n"))
+        summary = {**run_summary(config, data, best, device, feature_seconds, running_time, files),
+                   "identity": identity}
+        matrix = np.asarray(summary["confusion_matrix"]["counts"])
+        try:
+            if config.SaveModel:
+                save_model(config, data, best, files)
+            results.write_finished_run(
+                files, summary, config.seed, summary["best"], identity, losses=[r.loss for r in best.history],
+                log_text=(f"{summary['classification_report']}\n{matrix}\n{data.info}\n"
+                          f"Running time with {config.iter} iterations: {running_time}\n"))
+        except OSError as error:
+            raise RunError(f"cannot write the results of seed {config.seed} ({error}); free some space or pass -d "
+                           "a writable path, then rerun (the seed is not recorded as finished)") from None
     files.resume_state.unlink(missing_ok=True)
     s = best.tested.scores
-    log(f"{config.model} seed {config.seed}{'' if config.fold is None else f' fold {config.fold}'}: best epoch "
-        f"{best.best.epoch}: WA {s.WA:.2f}%, UA {s.UA:.2f}%, macro F1 {s.macro_f1:.2f}%, "
-        f"weighted F1 {s.weighted_f1:.2f}%  [{data.protocol}]")
+    # the result line is printed even with --quiet: it is what the run was for
+    print(f"{config.model} seed {config.seed}{'' if config.fold is None else f' fold {config.fold}'}: best epoch "
+          f"{best.best.epoch + 1} of {config.epochs}: WA {s.WA:.2f}%, UA {s.UA:.2f}%, macro F1 {s.macro_f1:.2f}%, "
+          f"weighted F1 {s.weighted_f1:.2f}%  [{data.protocol}]")
+    print(f"results: {files.results_json} and the line in {files.metric}"
+          + (f"; model: {files.checkpoint}" if config.SaveModel else ""))
     return summary
 
 
@@ -224,10 +303,17 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
     seed's line is there already (see ``--force``)."""
     log = log_for(config)
     files = config.files()
-    if not config.force and config.seed in results.seeds_done(files.metric):
-        print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
+    data_identity, scanned = identify_data(config)
+    refuse_writing_into_the_corpus(config, files, scanned and scanned.root)
+    identity = run_identity(config, data_identity)
+    if already_finished(config, files, identity):
         return None
-    corpus = load_corpus(config, log)
+    with claimed(config, files):
+        return _all_folds(config, device, files, identity, load_corpus(config, log, scanned), log)
+
+
+def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles, identity: dict,
+               corpus: CorpusData, log) -> dict:
     folds = []
     for fold in range(1, fold_count(config.protocol) + 1):
         # A fold finished earlier is skipped by run_training; its results.json still counts.
@@ -264,10 +350,16 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
         "confusion_matrix": {"rows_true_columns_predicted": class_names, "counts": counts.tolist(),
                              "summed_over_folds": True},
     }
-    write_json(files.last_json, config.resolved_args())
-    results.write_finished_run(files, aggregate, config.seed, mean)
-    log(f"{config.model} seed {config.seed}, {config.protocol} over {len(folds)} folds: "
-        + ", ".join(f"{name} {mean[m]:.2f} ± {std[m]:.2f}%" for name, m in
+    aggregate["identity"] = identity
+    try:
+        files.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(files.last_json, config.resolved_args())
+        results.write_finished_run(files, aggregate, config.seed, mean, identity)
+    except OSError as error:
+        raise RunError(f"cannot write the fold mean of seed {config.seed} ({error}); free some space or pass -d "
+                       "a writable path") from None
+    print(f"{config.model} seed {config.seed}, {config.protocol} over {len(folds)} folds: "
+          + ", ".join(f"{name} {mean[m]:.2f} ± {std[m]:.2f}%" for name, m in
                     (("WA", "WA"), ("UA", "UA"), ("macro F1", "macro_f1"), ("weighted F1", "weighted_f1"))))
     return aggregate
 

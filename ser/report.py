@@ -47,7 +47,7 @@ from ser.corpora import SUBSETS
 from ser.io import write_text
 from ser.labels import CLASS_NAMES
 from ser.paper_numbers import METRICS, PAPER_ALPHA, PAPER_NAMES, SUBSET_NAMES, Cell
-from ser.results import parse_stem, read_metric
+from ser.results import finished_runs, flatten, parse_stem
 from ser.splits import FOLD_COUNTS, PROTOCOL_DESCRIPTIONS, PROTOCOLS
 
 METRIC_TITLES = {"WA": "WA", "UA": "UA", "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
@@ -67,7 +67,7 @@ class ReportError(Exception):
 
 @dataclass(frozen=True)
 class Run:
-    """One finished training run: one ``.metric`` line."""
+    """One finished training run: one ``.metric`` line, with the settings its index recorded."""
     model: str
     features: str
     subset: str
@@ -78,6 +78,18 @@ class Run:
     alpha: float | None
     scores: dict[str, float] = field(hash=False)
     source: str = ""
+    # every setting and the corpus, but the seed and the fold (None: recorded without them,
+    # e.g. by the original code: grouped by file and α alone, as the original's tables were)
+    identity: dict | None = field(default=None, hash=False, compare=False)
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.identity and self.identity["corpus"].get("synthetic"))
+
+    @property
+    def group(self) -> str:
+        """Runs of one group differ in their seed (and fold) only."""
+        return "" if self.identity is None else json.dumps(self.identity, sort_keys=True)
 
 
 @dataclass
@@ -87,6 +99,7 @@ class Row:
     alpha: str
     runs: list[Run]
     paper: Cell | None
+    settings: str = ""    # what sets this row's runs apart from the table's other rows of the same cell
 
     def stats(self) -> dict[str, tuple[float, float]] | None:
         """metric -> (mean, population std) over the runs; None without runs."""
@@ -136,11 +149,36 @@ def find_runs(folders: list[str | Path]) -> list[Run]:
             # (a seed-004 speaker pair, pair-val<V>-test<T>, is one split without folds)
             if parsed["fold"] is None and FOLD_COUNTS.get(parsed["protocol"], 1) > 1:
                 continue  # means over folds: the per-fold files hold the same runs
-            for line in read_metric(metric_file):
-                runs.append(Run(**parsed, seed=line["seed"],
-                                alpha=_alpha_of(metric_file, line["seed"], parsed["fold"]),
-                                scores={m: line[m] for m in METRICS}, source=str(metric_file)))
+            for run in finished_runs(metric_file):
+                identity = _without_seed(run.identity)
+                alpha = (identity["settings"]["alpha"] if identity is not None
+                         else _alpha_of(metric_file, run.seed, parsed["fold"]))
+                runs.append(Run(**parsed, seed=run.seed, alpha=alpha, scores={m: run.scores[m] for m in METRICS},
+                                source=str(metric_file), identity=identity))
     return runs
+
+
+def _without_seed(identity: dict | None) -> dict | None:
+    """The identity of a run's group: its settings and corpus without the seed and the fold."""
+    if identity is None:
+        return None
+    settings = {k: v for k, v in identity["settings"].items() if k != "fold"}
+    return {"settings": settings, "corpus": identity["corpus"]}
+
+
+def _distinctions(groups: list[list[Run]]) -> list[str]:
+    """For runs grouped by identity, what sets each group apart from the others (one text each)."""
+    flat = [flatten(members[0].identity) if members[0].identity else {} for members in groups]
+    varying = sorted({key for f in flat for key in f if len({json.dumps(g.get(key)) for g in flat}) > 1})
+    texts = []
+    for f, members in zip(flat, groups):
+        if members[0].identity is None:
+            texts.append("recorded without settings (the original code's result file)")
+        else:
+            texts.append(", ".join(f"{key.split('.', 1)[-1]}={f.get(key)}" for key in varying
+                                   if key not in ("corpus.manifest_sha256", "corpus.utterances"))
+                         or "the same settings")
+    return texts
 
 
 def _format_alpha(alpha: float | None) -> str:
@@ -148,14 +186,18 @@ def _format_alpha(alpha: float | None) -> str:
 
 
 def _rows_for(keys: dict[str, str], runs: list[Run], paper: Cell | None) -> list[Row]:
-    """One row per feature kind among ``runs`` (one empty row when there are none)."""
-    by_features: dict[str, list[Run]] = defaultdict(list)
+    """One row per group of runs that share every setting but the seed (and fold), the
+    settings that set it apart named; one empty row when there are none. Unlike runs are
+    never pooled into one mean."""
+    by_group: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for run in runs:
-        by_features[run.features].append(run)
-    if not by_features:
+        by_group[(run.features, run.group)].append(run)
+    if not by_group:
         return [Row(keys, NO_VALUE, NO_VALUE, [], paper)]
-    return [Row(keys, features, ", ".join(sorted({_format_alpha(r.alpha) for r in members})), members, paper)
-            for features, members in sorted(by_features.items())]
+    groups = [by_group[key] for key in sorted(by_group)]
+    texts = _distinctions(groups) if len(groups) > 1 else [""]
+    return [Row(keys, members[0].features, ", ".join(sorted({_format_alpha(r.alpha) for r in members})), members,
+                paper, text) for members, text in zip(groups, texts)]
 
 
 def _select(runs: list[Run], protocol: str, labels: str, subset: str, model: str,
@@ -180,10 +222,11 @@ def _caption(protocol: str, labels: str, paper_source: str | None) -> str:
             f"{published}.")
 
 
-def comparison_table(runs: list[Run], protocol: str, labels: str) -> Table:
+def comparison_table(runs: list[Run], protocol: str, labels: str, synthetic: bool = False) -> Table:
     """Table 1's layout: subset × (APCNN, MHCNN, AACNN, GLAM), each at the paper's α."""
-    published = {"paper": (paper_numbers.COMPARISON, "Zhu & Li 2022, the comparison table"),
-                 "811": (paper_numbers.SPLIT_811, "Zhu & Li 2022, the 8:1:1 table")}.get(protocol)
+    published = None if synthetic else {
+        "paper": (paper_numbers.COMPARISON, "Zhu & Li 2022, the comparison table"),
+        "811": (paper_numbers.SPLIT_811, "Zhu & Li 2022, the 8:1:1 table")}.get(protocol)
     rows = []
     for subset in SUBSETS:
         for model in COMPARISON_MODELS:
@@ -192,28 +235,27 @@ def comparison_table(runs: list[Run], protocol: str, labels: str) -> Table:
             rows += _rows_for(keys, _select(runs, protocol, labels, subset, model, PAPER_ALPHA[model]), cell)
     title = ("Comparison on three subsets" if protocol != "811"
              else "Train/validation/test split at a ratio of 8:1:1")
-    return Table(f"comparison_{protocol}", title,
-                 _caption(protocol, labels, published[1] if published else None),
-                 ["Dataset", "Model"], rows)
+    return _table(f"comparison_{protocol}", title, _caption(protocol, labels, published[1] if published else None),
+                  ["Dataset", "Model"], rows, synthetic)
 
 
-def ablation_table(runs: list[Run], protocol: str, labels: str) -> Table:
+def ablation_table(runs: list[Run], protocol: str, labels: str, synthetic: bool = False) -> Table:
     """The multi-scale / global-aware module table on the improvised subset."""
-    published = protocol == "paper"
+    published = protocol == "paper" and not synthetic
     rows = []
     for model in ABLATION_MODELS:
         cell = paper_numbers.ABLATION[model] if published else None
         rows += _rows_for({"Model": PAPER_NAMES[model]},
                           _select(runs, protocol, labels, "impro", model, PAPER_ALPHA[model]), cell)
     title = "Multi-scale and global-aware modules on the improvised subset"
-    return Table(f"ablation_{protocol}", title,
-                 _caption(protocol, labels, "Zhu & Li 2022, the ablation table" if published else None),
-                 ["Model"], rows)
+    return _table(f"ablation_{protocol}", title,
+                  _caption(protocol, labels, "Zhu & Li 2022, the ablation table" if published else None),
+                  ["Model"], rows, synthetic)
 
 
-def alpha_table(runs: list[Run], protocol: str, labels: str) -> Table:
+def alpha_table(runs: list[Run], protocol: str, labels: str, synthetic: bool = False) -> Table:
     """GLAM on the improvised subset per mixup α: the paper's α and any other found."""
-    published = protocol == "paper"
+    published = protocol == "paper" and not synthetic
     found = {r.alpha for r in runs if r.alpha is not None and (r.protocol, r.labels, r.subset, r.model)
              == (protocol, labels, "impro", ALPHA_MODEL)}
     rows = []
@@ -222,42 +264,72 @@ def alpha_table(runs: list[Run], protocol: str, labels: str) -> Table:
                    == (protocol, labels, "impro", ALPHA_MODEL, alpha)]
         rows += _rows_for({"α": f"{alpha:g}"}, members, paper_numbers.ALPHA.get(alpha) if published else None)
     title = "Mixup α for GLAM on the improvised subset"
-    return Table(f"alpha_{protocol}", title,
-                 _caption(protocol, labels, "Zhu & Li 2022, the α table" if published else None),
-                 ["α"], rows)
+    return _table(f"alpha_{protocol}", title,
+                  _caption(protocol, labels, "Zhu & Li 2022, the α table" if published else None),
+                  ["α"], rows, synthetic)
+
+
+SYNTHETIC_NOTE = ("These runs are on a SYNTHETIC corpus (ser.synth and its siblings): their numbers say nothing "
+                  "about the real corpus and are never set beside the paper's.")
+
+
+def _table(name: str, title: str, caption: str, key_columns: list[str], rows: list[Row], synthetic: bool) -> Table:
+    """A table, marked as synthetic (name, title, caption) when its runs are."""
+    if synthetic:
+        return Table(f"{name}_synthetic", f"SYNTHETIC corpus: {title}", f"{SYNTHETIC_NOTE} {caption}", key_columns,
+                     rows)
+    return Table(name, title, caption, key_columns, rows)
+
+
+def corpus_label(run: Run) -> str:
+    """The corpus a run trained on, as a reader recognises it (SYNTHETIC marked)."""
+    if run.identity is None:
+        return "not recorded"
+    corpus, settings = run.identity["corpus"], run.identity["settings"]
+    where = next((Path(corpus[key]["path"]).name for key in ("features_file", "features_pickle") if key in corpus),
+                 Path(corpus.get("root", "")).name)
+    return f"{settings['corpus']} ({where}){', SYNTHETIC' if run.synthetic else ''}"
 
 
 def all_results_table(runs: list[Run]) -> Table:
-    """Every (protocol, labels, subset, model, features, α) group, with no published numbers."""
-    groups: dict[tuple, list[Run]] = defaultdict(list)
+    """Every group of runs that share all settings but the seed, per corpus, protocol, label
+    set, subset and model, with no published numbers."""
+    cells: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
-        groups[(run.protocol, run.labels, run.subset, run.model, run.features, run.alpha)].append(run)
+        cells[(run.protocol, run.labels, run.subset, run.model, corpus_label(run))].append(run)
 
     def order(key):
-        protocol, labels, subset, model, features, alpha = key
+        protocol, labels, subset, model, corpus = key
         # the named protocols in their order, then seed 004's speaker pairs by name
         rank = PROTOCOLS.index(protocol) if protocol in PROTOCOLS else len(PROTOCOLS)
-        return (rank, protocol, labels, SUBSETS.index(subset), model, features,
-                -1.0 if alpha is None else alpha)
+        return (corpus, rank, protocol, labels, SUBSETS.index(subset), model)
 
-    rows = [Row({"Protocol": protocol, "Labels": labels, "Dataset": SUBSET_NAMES[subset], "Model": model},
-                features, _format_alpha(alpha), groups[(protocol, labels, subset, model, features, alpha)], None)
-            for protocol, labels, subset, model, features, alpha in sorted(groups, key=order)]
-    caption = ("Every group of runs found. Each cell: mean ± population std (numpy, ddof=0) over n runs "
-               "(seeds; for loso and loso-speaker every fold of every seed). Protocols: "
-               + "; ".join(PROTOCOL_DESCRIPTIONS[p] for p in PROTOCOLS)
+    rows = []
+    for protocol, labels, subset, model, corpus in sorted(cells, key=order):
+        keys = {"Corpus": corpus, "Protocol": protocol, "Labels": labels, "Dataset": SUBSET_NAMES[subset],
+                "Model": model}
+        rows += _rows_for(keys, cells[(protocol, labels, subset, model, corpus)], None)
+    caption = ("Every group of runs found: runs that differ in anything but the seed (corpus, epochs, learning "
+               "rate, ...) are separate rows, the settings column naming what differs. Each cell: mean ± "
+               "population std (numpy, ddof=0) over n runs (seeds; for loso and loso-speaker every fold of "
+               "every seed). Protocols: " + "; ".join(PROTOCOL_DESCRIPTIONS[p] for p in PROTOCOLS)
                + "; pair-val<V>-test<T>: seed 004's speaker pair, validation speaker V, test speaker T.")
-    return Table("all_results", "All results", caption, ["Protocol", "Labels", "Dataset", "Model"], rows)
+    return Table("all_results", "All results", caption, ["Corpus", "Protocol", "Labels", "Dataset", "Model"], rows)
 
 
 def build_tables(runs: list[Run], labels: str = "glam") -> list[Table]:
-    """The paper's tables for each protocol (those with published numbers or runs), then all results."""
+    """The paper's tables for each protocol (those with published numbers or runs), then all
+    results; runs on a synthetic corpus get tables of their own, never beside the paper's."""
     tables = []
-    for protocol in PROTOCOLS:
-        for make in (comparison_table, ablation_table, alpha_table):
-            table = make(runs, protocol, labels)
-            if any(row.runs or row.paper for row in table.rows):
-                tables.append(table)
+    real, synthetic = [r for r in runs if not r.synthetic], [r for r in runs if r.synthetic]
+    for members, is_synthetic in ((real, False), (synthetic, True)):
+        if is_synthetic and not members:
+            continue
+        for protocol in PROTOCOLS:
+            for make in (comparison_table, ablation_table, alpha_table):
+                table = make(members, protocol, labels, is_synthetic)
+                if any(row.runs or row.paper for row in table.rows):
+                    tables.append(table)
     tables.append(all_results_table(runs))
     return tables
 
@@ -269,7 +341,9 @@ def _cell_text(value: tuple[float, float] | None) -> str:
 def to_markdown(table: Table) -> str:
     show_paper = any(row.paper for row in table.rows)
     show_alpha = "α" not in table.key_columns  # the α table has it as its key already
-    header = [*table.key_columns, "features", *(["α"] if show_alpha else []), "n"]
+    show_settings = any(row.settings for row in table.rows)
+    header = [*table.key_columns, "features", *(["α"] if show_alpha else []), *(["settings"] if show_settings else []),
+              "n"]
     for m in METRICS:
         header.append(METRIC_TITLES[m])
         if show_paper:
@@ -278,7 +352,8 @@ def to_markdown(table: Table) -> str:
              "|" + "---|" * len(header)]
     for row in table.rows:
         stats = row.stats()
-        cells = [*row.keys.values(), row.features, *([row.alpha] if show_alpha else []), str(len(row.runs))]
+        cells = [*row.keys.values(), row.features, *([row.alpha] if show_alpha else []),
+                 *([row.settings] if show_settings else []), str(len(row.runs))]
         for m in METRICS:
             cells.append(_cell_text(stats[m] if stats else None))
             if show_paper:
@@ -291,13 +366,13 @@ def to_csv(table: Table) -> str:
     """Machine-readable twin of :func:`to_markdown`: means and stds in separate columns."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    header = [*table.key_columns, "features", "alpha", "runs"]
+    header = [*table.key_columns, "features", "alpha", "settings", "runs"]
     for m in METRICS:
         header += [f"{m}_mean", f"{m}_std", f"paper_{m}_mean", f"paper_{m}_std"]
     writer.writerow(header)
     for row in table.rows:
         stats = row.stats()
-        cells = [*row.keys.values(), row.features, row.alpha, len(row.runs)]
+        cells = [*row.keys.values(), row.features, row.alpha, row.settings, len(row.runs)]
         for m in METRICS:
             ours = stats[m] if stats else ("", "")
             paper = row.paper[m] if row.paper else ("", "")

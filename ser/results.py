@@ -37,17 +37,21 @@ files are written to a temporary name and renamed into place (``ser.io``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ser.corpora import SUBSETS
-from ser.io import append_line, read_shared, write_json
+from ser.io import append_line, append_lines, read_shared, write_json
 from ser.labels import LABEL_SETS
 from ser.splits import PAIR_PROTOCOL, PROTOCOLS
+
+METRICS = ("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1")
 
 
 def result_stem(model: str, features: str, subset: str, labels: str = "glam", protocol: str = "paper",
@@ -109,8 +113,17 @@ class RunFiles:
 
     @classmethod
     def of(cls, datadir: str | os.PathLike, model: str, features: str, subset: str, labels: str = "glam",
-           protocol: str = "paper", fold: int | None = None, suffix: str = ".metric") -> RunFiles:
+           protocol: str = "paper", fold: int | None = None, suffix: str = ".metric",
+           seed: int | None = None) -> RunFiles:
+        """The files of ``train.py -d datadir``. A ``datadir`` named by a number is a run folder
+        of its own (the scripts' ``<MODEL>/<seed>``); any other (the default ``data``, or a
+        results folder) holds many runs, so the run's own files go to ``datadir/<stem>/<seed>``
+        and never overwrite another run's. The shared files stay where the original puts
+        them (:func:`run_location`)."""
         run_dir, parent = run_location(datadir, fold)
+        if seed is not None and not Path(datadir).name.isdigit():
+            own = Path(datadir) / result_stem(model, features, subset, labels, protocol) / str(seed)
+            run_dir = own if fold is None else own / f"fold{fold}"
         return cls(run_dir, parent, result_stem(model, features, subset, labels, protocol, fold), model, suffix)
 
     @property
@@ -152,33 +165,136 @@ class RunFiles:
     def tensorboard(self, seed: int) -> Path:
         return self.run_dir / "tensorboard" / f"{self.stem}_seed{seed}"
 
+    @property
+    def index(self) -> Path:
+        """One JSON line per ``.metric`` line: the run's identity and where its files are."""
+        return index_path(self.metric)
 
-def write_finished_run(files: RunFiles, summary: dict, seed: int, scores: dict, *, log_text: str | None = None,
-                       losses: list[float] | None = None) -> None:
+    def claim(self, seed: int) -> Path:
+        """The lock a live run of ``seed`` holds from its "already finished?" check to its line."""
+        return claim_path(self.metric, seed)
+
+
+def index_path(metric_file: str | os.PathLike) -> Path:
+    metric_file = Path(metric_file)
+    return metric_file.with_name(f"{metric_file.name}.index.jsonl")
+
+
+def claim_path(metric_file: str | os.PathLike, seed: int) -> Path:
+    metric_file = Path(metric_file)
+    return metric_file.parent / ".claims" / f"{metric_file.name}.{seed}.lock"
+
+
+def write_finished_run(files: RunFiles, summary: dict, seed: int, scores: dict, identity: dict, *,
+                       log_text: str | None = None, losses: list[float] | None = None) -> None:
     """All result files of a finished run: ``results.json``, the ``.log`` entry and the
-    ``.loss`` line when given, and last the ``.metric`` line, which marks the seed finished for
-    sweeps and reruns, so a run killed before it is retried rather than counted with missing
-    files. ``scores``: the reported WA, UA, macro_f1, weighted_f1 and WA_UA_mean."""
+    ``.loss`` line when given, and last the ``.metric`` line with its index entry (the run's
+    ``identity``), both appended under the ``.metric`` file's lock. That line marks the seed
+    finished for sweeps and reruns, so a run killed before it is retried rather than counted
+    with missing files. ``scores``: the reported WA, UA, macro_f1, weighted_f1 and WA_UA_mean."""
     write_json(files.results_json, summary)
     if log_text is not None:
         append_line(files.log, f"-------------------------------------------\n{seed}\n{log_text}"
                                "-------------------------------------------\n\n")
     if losses is not None:
         append_line(files.loss, f"{seed}\t" + "\t".join(str(loss) for loss in losses) + "\n")
-    append_line(files.metric, metric_line(seed, scores["WA_UA_mean"], scores["WA"], scores["UA"], scores["macro_f1"],
-                                          scores["weighted_f1"]))
+    line = metric_line(seed, scores["WA_UA_mean"], scores["WA"], scores["UA"], scores["macro_f1"],
+                       scores["weighted_f1"])
+    entry = {"seed": seed, "line": line.rstrip("\n"), "identity": identity,
+             "results_json": os.path.relpath(files.results_json, files.parent)}
+    # The index entry first: a reader pairs each .metric line with its entry, and an entry whose
+    # line never came (a kill in between) pairs with nothing.
+    append_lines([(files.index, json.dumps(entry, sort_keys=True) + "\n"), (files.metric, line)], lock=files.metric)
 
 
-def read_metric(path: str | os.PathLike) -> list[dict]:
-    """Parse a ``.metric`` file into dicts (seed, WA_UA_mean, WA, UA, macro_f1, weighted_f1)."""
+def flatten(settings: dict, prefix: str = "") -> dict:
+    """Nested settings as one level of dotted names (``features.n_mfcc``)."""
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def differences(old: dict, new: dict) -> list[str]:
+    """``name: old → new`` for every setting that differs between two identities."""
+    before, after = flatten(old), flatten(new)
+    return [f"{name}: {before.get(name, '(none)')!r} → {after.get(name, '(none)')!r}"
+            for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """One ``.metric`` line with what its index entry says of it (None: written without one,
+    e.g. by the original code)."""
+    seed: int
+    scores: dict
+    identity: dict | None
+    results_json: Path | None
+
+
+def _warn(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
+def _index_entries(metric_file: Path, warn) -> dict[str, list[dict]]:
+    """The index entries of ``metric_file`` by their line, in file order."""
+    path = index_path(metric_file)
+    entries: dict[str, list[dict]] = {}
+    if not path.exists():
+        return entries
+    for number, text in enumerate(read_shared(path).splitlines(), 1):
+        try:
+            entry = json.loads(text)
+            entries.setdefault(entry["line"], []).append(entry)
+        except (ValueError, KeyError, TypeError):
+            warn(f"{path} line {number} is not an index entry; skipped")
+    return entries
+
+
+def finished_runs(metric_file: str | os.PathLike, warn=_warn) -> list[FinishedRun]:
+    """Every run of a ``.metric`` file, paired with its index entry."""
+    metric_file = Path(metric_file)
+    if not metric_file.exists():
+        return []
+    rows = read_metric(metric_file, warn)
+    entries = _index_entries(metric_file, warn)
+    runs = []
+    for row in rows:
+        matching = entries.get(row["line"], [])
+        entry = matching.pop(0) if matching else None
+        results_json = None if entry is None else metric_file.parent / entry["results_json"]
+        runs.append(FinishedRun(row["seed"], {k: row[k] for k in METRICS},
+                                None if entry is None else entry["identity"], results_json))
+    return runs
+
+
+def read_metric(path: str | os.PathLike, warn=_warn) -> list[dict]:
+    """Parse a ``.metric`` file into dicts (seed, WA_UA_mean, WA, UA, macro_f1, weighted_f1 and
+    the line itself). A line that is not six tab-separated numbers, or a last line without its
+    line end (a writer stopped mid-line), is skipped and ``warn`` names the file and line."""
+    text = read_shared(path)
+    lines = text.splitlines()
     rows = []
-    for line in read_shared(path).splitlines():
-        fields = line.split("\t")
-        if len(fields) != 6:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
             continue
-        seed, *values = fields
-        rows.append(dict(seed=int(seed), **dict(zip(("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1"),
-                                                   map(float, values)))))
+        if number == len(lines) and not text.endswith("\n"):
+            warn(f"{path} line {number} is torn (no line end: a writer stopped mid-line); skipped")
+            continue
+        fields = line.split("\t")
+        try:
+            if len(fields) != 6:
+                raise ValueError(f"{len(fields)} fields")
+            seed, *values = int(fields[0]), *map(float, fields[1:])
+            if not 0 <= seed < 2**32:
+                raise ValueError(f"seed {seed}")
+        except ValueError as error:
+            warn(f"{path} line {number} is not a result line ({error}); skipped")
+            continue
+        rows.append(dict(seed=seed, line=line, **dict(zip(METRICS, values))))
     return rows
 
 
@@ -187,14 +303,25 @@ def seeds_done(path: str | os.PathLike) -> set[int]:
 
 
 def summary_table(paths: list[str | os.PathLike]) -> str:
-    """A Markdown table of mean ± std (numpy's population std) per ``.metric`` file."""
+    """A Markdown table of mean ± std (numpy's population std) per ``.metric`` file, then a note
+    for each file whose lines come from different settings (their mean mixes unlike runs)."""
     lines = ["| results | runs | WA | UA | macro F1 | weighted F1 |", "|---|---|---|---|---|---|"]
+    notes = []
     for path in paths:
-        rows = read_metric(path) if Path(path).exists() else []
-        cells = [f"{np.mean([r[k] for r in rows]):.2f} ± {np.std([r[k] for r in rows]):.2f}" if rows else "-"
-                 for k in ("WA", "UA", "macro_f1", "weighted_f1")]
-        lines.append(f"| {Path(path).stem} | {len(rows)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        runs = finished_runs(path)
+        cells = [f"{np.mean([r.scores[k] for r in runs]):.2f} ± {np.std([r.scores[k] for r in runs]):.2f}"
+                 if runs else "-" for k in ("WA", "UA", "macro_f1", "weighted_f1")]
+        lines.append(f"| {Path(path).stem} | {len(runs)} | " + " | ".join(cells) + " |")
+        settings = {json.dumps({k: run.identity[k] for k in ("settings", "corpus")}, sort_keys=True)
+                    for run in runs if run.identity is not None}
+        if len(settings) > 1:
+            first, *others = [json.loads(text) for text in sorted(settings)]
+            changed = sorted({d.split(":")[0] for other in others for d in differences(first, other)})
+            notes.append(f"note: {path} holds runs of {len(settings)} different settings (differing: "
+                         f"{', '.join(changed)}); its mean mixes them: report.py keeps them apart")
+        if any(run.identity is not None and run.identity["corpus"].get("synthetic") for run in runs):
+            notes.append(f"note: {path} holds runs on a SYNTHETIC corpus: they say nothing about the real one")
+    return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def main(argv=None) -> None:

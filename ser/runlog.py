@@ -148,10 +148,14 @@ class RunLog:
         self.bar.close()
 
     def epoch_done(self, record: EpochRecord, best: EpochRecord) -> None:
-        self.train_log.write(epoch_log_text(record, best, self.class_names, self.selection_labels))
-        self.train_log.flush()
         self.state.epoch_rows.append(epoch_row(self.seed, self.iteration, record, best, self.validated))
-        write_csv(self.files.epochs_csv, EPOCH_COLUMNS, self.state.epoch_rows)
+        try:
+            self.train_log.write(epoch_log_text(record, best, self.class_names, self.selection_labels))
+            self.train_log.flush()
+            write_csv(self.files.epochs_csv, EPOCH_COLUMNS, self.state.epoch_rows)
+        except OSError as error:
+            raise RunLogError(f"cannot write the epoch logs in {self.files.run_dir} ({error}); free some space "
+                              "or pass -d a writable path") from None
         if self.writer is not None:
             step = self.iteration * self.epochs + record.epoch
             self.writer.add_scalar("train/loss", record.loss, step)
@@ -176,7 +180,10 @@ class RunLog:
                                 self.state.epoch_rows, rng_state, self.running_time))
 
     def _save(self, state: RunState) -> None:
-        save_resume_state(self.files.resume_state, state.as_dict())
+        try:
+            save_resume_state(self.files.resume_state, state.as_dict())
+        except CheckpointError as error:
+            raise RunLogError(f"{error} (or turn the resume state off: --no-save_resume_state)") from None
 
     def close(self) -> None:
         if not self.train_log.closed:

@@ -14,7 +14,8 @@ protocol but ``paper`` in its own folder, ``RESULTS_DIR/split811``, ``/loso``, `
 ``loso`` and ``loso-speaker`` give one task per fold, ``--folds`` picks some, then one that
 writes the mean over folds), mixup α (``--alphas``, default the row's) and seeds of
 ``seeds.txt`` (``--seeds N``: the first N; ``--seed-list``; ``--next N``: per grid cell, the
-next N seeds neither finished nor started, which is how ``scripts/sweep`` counts). Flags after
+next N seeds neither finished nor being trained right now, which is how ``scripts/sweep``
+counts: a seed whose run failed or was killed is left to the next call). Flags after
 ``--`` go to every train.py call; train.py's ``--protocol P`` and ``--fold K`` there act as
 ``--protocols P --folds K`` but keep the runs in ``RESULTS_DIR`` itself, as
 ``scripts/RECIPE -- --protocol P`` always has. ``--grid FILE`` (``.json``, ``.yaml``) holds
@@ -75,7 +76,7 @@ from ser.config import result_naming as config_naming
 from ser.corpora import SUBSETS
 from ser.data import load_corpus
 from ser.errors import UserError
-from ser.io import append_line, write_json, write_via_temporary
+from ser.io import append_line, is_claimed, write_json, write_via_temporary
 from ser.machine import threads_per_process, visible_gpus
 from ser.splits import FOLD_COUNTS, PROTOCOLS
 
@@ -212,6 +213,10 @@ class Task:
     def finished(self) -> bool:
         return self.seed in results.seeds_done(self.metric_file)
 
+    def running(self) -> bool:
+        """Whether a live train.py holds this seed's claim (one that died holds nothing)."""
+        return is_claimed(results.claim_path(self.metric_file, self.seed))
+
 
 def _reserved_flag_parser() -> argparse.ArgumentParser:
     """The train.py flags the sweep sets itself."""
@@ -305,7 +310,7 @@ def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: l
                         for candidate in map(make, seeds):
                             if len(cell) == value:
                                 break
-                            if not candidate.finished() and not candidate.run_dir.exists():
+                            if not candidate.finished() and not candidate.running():
                                 cell.append(candidate)
                     else:
                         cell = [make(seed) for seed in (seeds[:value] if kind == "first" else value)]
@@ -362,6 +367,16 @@ def failure_reason(returncode: int, output: str) -> str:
     detail = next((line for line in reversed(lines) if line.startswith("error:") or "Error" in line),
                   lines[-1] if lines else "")
     return f"{how}: {detail}" if detail else how
+
+
+def permanent_failure(attempt: Attempt) -> bool:
+    """A run that stopped with train.py's own ``error:`` line (bad arguments, a missing corpus, a
+    seed recorded with other settings): trying again gives the same line, so it is not retried.
+    A crash, a kill or a lost worker may be passing and is."""
+    if attempt.lost or attempt.returncode <= 0:
+        return False
+    lines = [line.strip() for line in attempt.output.replace("\r", "\n").splitlines() if line.strip()]
+    return bool(lines) and lines[-1].startswith("error:")
 
 
 @dataclass
@@ -668,7 +683,7 @@ def run_tasks(tasks: list[Task], backend, retries: int, progress: Progress) -> l
                 reason = (f"train.py exited 0 but {task.metric_file} has no line for seed {task.seed}; do the "
                           "train.py flags change the result file's name?")
             outcome.reasons.append(reason)
-            if outcome.attempts <= retries:
+            if outcome.attempts <= retries and not permanent_failure(attempt):
                 queue.append(task)
                 progress.event(f"retry  {task.label} (attempt {outcome.attempts} failed: {reason})", finished=False)
             else:
@@ -749,7 +764,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     grid.add_argument("--seed-list", dest="seed_choice", action=SeedChoice, const="list", type=int, nargs="+",
                       metavar="SEED", help="these seeds")
     grid.add_argument("--next", dest="seed_choice", action=SeedChoice, const="next", type=int, metavar="N",
-                      help="per grid cell, the next N seeds of the seeds file neither finished nor started "
+                      help="per grid cell, the next N seeds of the seeds file neither finished nor being trained "
                            "(scripts/sweep's count)")
     grid.add_argument("--seeds-file", default="seeds.txt",
                       help="default: seeds.txt, written as seeds.py does when missing")

@@ -456,6 +456,26 @@ def test_an_unwritable_cache_stops_with_one_line(corpus, tmp_path, blocked):
     (["-n", "0"], ["--nmfcc", "128"]),
     (["--segment_length", "0"], ["--segment_length"]),
     (["-e", "0"], ["--epochs"]),
+    # NaN and infinite values pass every range comparison: each is refused by name
+    (["--alpha", "nan"], ["--alpha", "finite"]),
+    (["--alpha", "inf"], ["--alpha", "finite"]),
+    (["-l", "inf"], ["--learning_rate", "finite"]),
+    (["-l", "nan"], ["--learning_rate", "finite"]),
+    (["--lr", "-1"], ["--learning_rate", "greater than 0"]),
+    (["--segment_length", "nan"], ["--segment_length", "finite"]),
+    (["--train_overlap", "nan"], ["--train_overlap", "finite"]),
+    (["--train_overlap", "-1"], ["--train_overlap", "at least 0"]),
+    (["--test_overlap", "-1"], ["--test_overlap", "at least 0"]),
+    (["--seed", "-1"], ["--seed", "4294967295"]),
+    (["--seed", "4294967296"], ["--seed", "4294967295"]),
+    # settings the model cannot take are refused before anything is written, naming the flag
+    (["-m", "MHCNN", "-n", "1"], ["MHCNN cannot take 1×57", "--nmfcc"]),
+    (["-m", "MHCNN", "-s", "100"], ["MHCNN cannot take", "--sample_rate"]),
+    (["-m", "MHCNN", "--segment_length", "0.05", "--train_overlap", "0.02", "--test_overlap", "0.02"],
+     ["MHCNN cannot take", "--segment_length"]),
+    (["-m", "MHCNN", "--head", "0"], ["num_heads must be at least 1", "--head"]),
+    (["-m", "MHCNN", "--attn_hidden", "0"], ["attn_hidden must be at least 1", "--attn_hidden"]),
+    (["-m", "GLAM", "--head", "8"], ["--head", "GLAM has none"]),
 ])
 def test_impossible_arguments_stop_with_one_line(tmp_path, argv, needles):
     message = one_line_exit([*argv, "-d", str(tmp_path / "run")])

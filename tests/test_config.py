@@ -10,7 +10,7 @@ from ser.config import ConfigError, RunConfig, get_args_parser, resolve_args
 def test_every_flag_is_a_field_of_the_run_configuration():
     dests = {action.dest for action in get_args_parser()._actions} - {"help"}
     fields = {field.name for field in dataclasses.fields(RunConfig)}
-    assert fields - dests == {"user_config", "default_iemocap"} and dests <= fields
+    assert fields - dests == {"user_config", "default_iemocap", "given", "notes"} and dests <= fields
 
 
 def test_a_config_file_lies_under_the_command_line(tmp_path):
@@ -50,3 +50,22 @@ def test_given_options_reach_the_model_and_the_rest_are_the_models_own():
     assert chosen.model_options() == {"num_heads": 2}
     assert chosen.effective_model_options() == {"num_heads": 2, "attn_hidden": 64}
     assert resolve_args(["-m", "alexnet_gap", "-f", "logspec"]).model_options() == {"in_channels": 1}
+
+
+def test_seed_004s_models_train_with_seed_004s_recipe_unless_a_flag_says_otherwise(tmp_path):
+    plain = resolve_args(["-m", "alexnet_gap"])
+    assert (plain.optimizer, plain.learning_rate, plain.lr_schedule, plain.alpha, plain.select_on, plain.pooling,
+            plain.labels, plain.features_to_use, plain.minmax) == (
+        "adamw", 1e-4, "constant", 0.0, "WA", "log_softmax", "seed004", "logspec", True)
+    assert len(plain.notes) == 1 and "seed 004's own recipe" in plain.notes[0] and "--optimizer adamw" in plain.notes[0]
+    emodb = resolve_args(["-m", "alexnet", "--corpus", "emodb"])
+    assert emodb.labels == "emodb" and emodb.epochs == 200
+    chosen = resolve_args(["-m", "alexnet_gap", "--optimizer", "adam", "--alpha", "0.4", "-e", "3",
+                           "--labels", "seed004exc"])
+    assert (chosen.optimizer, chosen.alpha, chosen.epochs, chosen.labels, chosen.learning_rate) == (
+        "adam", 0.4, 3, "seed004exc", 1e-4)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"learning_rate": 0.01}))
+    assert resolve_args(["-m", "alexnet_gap", "-c", str(config)]).learning_rate == 0.01  # the file's value wins too
+    glam = resolve_args([])
+    assert (glam.optimizer, glam.alpha, glam.notes) == ("adam", 0.5, ())  # GLAM's models keep GLAM's recipe
