@@ -281,27 +281,28 @@ def _dropout_calls(model: nn.Module, shape: tuple[int, int]) -> list[tuple[float
     return calls
 
 
-def _unpack(packed: torch.Tensor, per_sample: tuple[int, ...], scale: torch.Tensor) -> torch.Tensor:
+def _unpack(packed: torch.Tensor, per_sample: tuple[int, ...], scale: torch.Tensor,
+            shifts: torch.Tensor) -> torch.Tensor:
     """(G, b, bytes) packed bits -> (G, b, *per_sample) masks of 0 and ``scale``."""
-    shifts = torch.tensor(_BIT_SHIFTS, dtype=torch.uint8, device=packed.device)
     bits = packed.unsqueeze(-1).bitwise_right_shift(shifts).bitwise_and_(1).flatten(-2)
     return bits[..., :prod(per_sample)].view(*packed.shape[:2], *per_sample).float() * scale
 
 
 class StackedOptimizer:
-    """``ser.engine.make_optimizer``'s Adam, SGD or AdamW on tensors stacked over seeds (row k
-    is seed k's), with the same hyper-parameters and the same arithmetic as torch.optim's
-    per-tensor update; each seed has its own step count, and a step touches only its group."""
+    """``ser.engine.make_optimizer``'s Adam, SGD or AdamW on every seed's parameters flattened
+    into one row of a (K, P) tensor, with the same hyper-parameters and the same elementwise
+    arithmetic as torch.optim's per-tensor update (a handful of kernels per step for all
+    parameters of all seeds); each seed has its own step count, and a step touches only the
+    seeds of its group."""
 
-    def __init__(self, name: str, hyper: dict, params: dict[str, torch.Tensor], seeds: int):
+    def __init__(self, name: str, hyper: dict, params: torch.Tensor):
         self.name = name
         self.hyper = hyper
-        self.steps = [0] * seeds
-        slot_names = ("momentum",) if name == "sgd" else ("exp_avg", "exp_avg_sq")
+        self.steps = [0] * len(params)
         # A zero momentum buffer makes SGD's first update buf = 0 * momentum + grad = grad
         # exactly, as torch's copy of the first gradient does.
-        self.slots = {slot: {n: torch.zeros_like(p, requires_grad=False) for n, p in params.items()}
-                      for slot in slot_names}
+        self.slots = {slot: torch.zeros_like(params, requires_grad=False)
+                      for slot in (("momentum",) if name == "sgd" else ("exp_avg", "exp_avg_sq"))}
 
     def bias_corrections(self, steps: Sequence[int], lr: float) -> tuple[np.ndarray, np.ndarray]:
         """Adam's -step size and sqrt(1 - β2^t) for seeds at steps ``t``, computed in double
@@ -311,23 +312,19 @@ class StackedOptimizer:
         return (-(lr / (1 - beta1 ** t))).astype(np.float32), ((1 - beta2 ** t) ** 0.5).astype(np.float32)
 
     @torch.no_grad()
-    def update(self, group: StepGroup, params: dict[str, torch.Tensor], grads: Sequence[torch.Tensor],
-               lr: float) -> None:
-        """Update the group's rows ``params`` (the stacked tensors themselves when the group is
-        all seeds, else gathered copies the caller scatters back) from their gradients."""
+    def update(self, group: StepGroup, params: torch.Tensor, grad: torch.Tensor, lr: float) -> None:
+        """Update the group's rows ``params`` (G, P) from their gradients: the stacked tensor
+        itself when the group is all seeds, else a gathered copy the caller scatters back."""
         gathered = group.index is not None
-        for (name, param), grad in zip(params.items(), grads):
-            state = {slot: tensors[name][group.index] if gathered else tensors[name]
-                     for slot, tensors in self.slots.items()}
-            view = (-1,) + (1,) * (param.dim() - 1)
-            if self.name == "sgd":
-                self._sgd(param, grad, state["momentum"], lr)
-            else:
-                self._adam(param, grad, state["exp_avg"], state["exp_avg_sq"], lr,
-                           group.step_size.view(view), group.bias2_root.view(view))
-            if gathered:
-                for slot, tensor in state.items():
-                    self.slots[slot][name].index_copy_(0, group.index, tensor)
+        state = {slot: tensor[group.index] if gathered else tensor for slot, tensor in self.slots.items()}
+        if self.name == "sgd":
+            self._sgd(params, grad, state["momentum"], lr)
+        else:
+            self._adam(params, grad, state["exp_avg"], state["exp_avg_sq"], lr,
+                       group.step_size.unsqueeze(1), group.bias2_root.unsqueeze(1))
+        if gathered:
+            for slot, tensor in state.items():
+                self.slots[slot].index_copy_(0, group.index, tensor)
         for seed in group.seeds:
             self.steps[seed] += 1
 
@@ -380,7 +377,11 @@ class MultiSeedTrainer:
                 self.template.set_submodule(name, _ReplayedDropout(module.p, self.feed))
         self.keys = list(nets[0].state_dict())
         params, buffers = stack_module_state(nets)
-        self.params = {n: p.detach().to(device).requires_grad_() for n, p in params.items()}
+        # Every seed's parameters flattened into one row, so that the optimizer updates all of
+        # them in a few kernels; the model sees them as views.
+        self.layout = [(n, tuple(p.shape[1:])) for n, p in params.items()]
+        self.flat = torch.cat([p.detach().reshape(len(nets), -1) for p in params.values()], dim=1)
+        self.flat = self.flat.to(device).requires_grad_()
         self.buffers = {n: b.to(device) for n, b in buffers.items()}
         # The schedule is the engine's own, on an optimizer holding one parameter that never has
         # a gradient: its lr is every seed's lr, and its hyper-parameters are the update's.
@@ -388,14 +389,27 @@ class MultiSeedTrainer:
                                                         options.lr)
         self.scheduler = engine.make_scheduler(options.lr_schedule, self.schedule_optimizer)
         self.schedule_optimizer.step()  # a no-op that tells the scheduler the optimizer has stepped
-        self.optimizer = StackedOptimizer(options.optimizer, self.schedule_optimizer.param_groups[0],
-                                           self.params, len(runs))
+        self.optimizer = StackedOptimizer(options.optimizer, self.schedule_optimizer.param_groups[0], self.flat)
         self.train_X = torch.from_numpy(train_pool.X).to(device)
         self.train_y = torch.from_numpy(train_pool.y).to(device)
         self.eval_X = torch.from_numpy(eval_pool.X).to(device)
         self.weights = (None if runs[0].class_weights is None else
                         torch.stack([run.class_weights.float() for run in runs]).to(device))
         self.dropout_scales = [torch.ones(1).div_(1 - p).to(device) for p, _ in self.dropout_calls]
+        self.bit_shifts = torch.tensor(_BIT_SHIFTS, dtype=torch.uint8, device=device)
+
+    def named(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Views of (G, P) flattened rows as the model's (G, *shape) parameters."""
+        views, start = {}, 0
+        for name, shape in self.layout:
+            views[name] = flat[:, start:start + prod(shape)].view(-1, *shape)
+            start += prod(shape)
+        return views
+
+    @property
+    def params(self) -> dict[str, torch.Tensor]:
+        """The stacked parameters, (K, *shape) views of the flat rows."""
+        return self.named(self.flat)
 
     @property
     def lr(self) -> float:
@@ -505,11 +519,11 @@ class MultiSeedTrainer:
         for group in groups:
             gathered = group.index is not None
             if gathered:
-                params = {n: p.detach()[group.index].requires_grad_() for n, p in self.params.items()}
+                flat = self.flat.detach()[group.index].requires_grad_()
                 buffers = {n: b[group.index] for n, b in self.buffers.items()}
             else:
-                params, buffers = self.params, self.buffers
-            masks = [_unpack(packed, per_sample, scale) for packed, (_, per_sample), scale
+                flat, buffers = self.flat, self.buffers
+            masks = [_unpack(packed, per_sample, scale, self.bit_shifts) for packed, (_, per_sample), scale
                      in zip(group.masks, self.dropout_calls, self.dropout_scales)]
             weight = None if self.weights is None else (self.weights[group.index] if gathered else self.weights)
             mixing = group.partner is not None
@@ -517,14 +531,13 @@ class MultiSeedTrainer:
                        None if weight is None else 0)
             with engine.autocast(self.device, self.options.amp):
                 loss = vmap(self._seed_loss, in_dims=in_dims)(
-                    params, buffers, self.train_X[group.rows].unsqueeze(2), self.train_y[group.rows],
+                    self.named(flat), buffers, self.train_X[group.rows].unsqueeze(2), self.train_y[group.rows],
                     group.lam, group.rest, group.partner, masks, weight)
-            grads = torch.autograd.grad(loss.sum(), list(params.values()))
-            self.optimizer.update(group, params, grads, self.lr)
+            grad, = torch.autograd.grad(loss.sum(), flat)
+            self.optimizer.update(group, flat, grad, self.lr)
             if gathered:
                 with torch.no_grad():
-                    for n in self.params:
-                        self.params[n].index_copy_(0, group.index, params[n])
+                    self.flat.index_copy_(0, group.index, flat)
                     for n in self.buffers:
                         self.buffers[n].index_copy_(0, group.index, buffers[n])
             losses.append(loss.detach())
@@ -598,7 +611,7 @@ class MultiSeedTrainer:
 
         return MultiSeedState(
             next_epoch=next_epoch, params=cpu(self.params), buffers=cpu(self.buffers),
-            slots={slot: cpu(tensors) for slot, tensors in self.optimizer.slots.items()},
+            slots={slot: cpu(self.named(tensor)) for slot, tensor in self.optimizer.slots.items()},
             steps=list(self.optimizer.steps), lr=self.lr, scheduler=self.scheduler.state_dict(),
             generators=[run.generator.get_state() for run in self.runs],
             rngs=[run.rng.get_state() for run in self.runs],
@@ -606,11 +619,11 @@ class MultiSeedTrainer:
 
     @torch.no_grad()
     def load_state(self, state: MultiSeedState) -> None:
-        if len(state.steps) != len(self.runs) or state.params.keys() != self.params.keys():
+        if len(state.steps) != len(self.runs) or list(state.params) != [name for name, _ in self.layout]:
             raise MultiSeedError(f"the resume state holds {len(state.steps)} seeds of another model or size; "
                                  f"it cannot continue these {len(self.runs)} seeds")
         for mine, saved in ((self.params, state.params), (self.buffers, state.buffers),
-                            *((self.optimizer.slots[s], state.slots[s]) for s in self.optimizer.slots)):
+                            *((self.named(self.optimizer.slots[s]), state.slots[s]) for s in self.optimizer.slots)):
             for name, tensor in mine.items():
                 tensor.copy_(saved[name])
         self.optimizer.steps = list(state.steps)

@@ -163,9 +163,10 @@ def compare_step(k, solo, multi, name, before):
         # square roots of the squared moments: on the scale of the gradients, like the rest
         root = (lambda t: t.sqrt()) if mine == "exp_avg_sq" else (lambda t: t)
         scale = max(root(solo.optimizer.state[p][theirs]).abs().max().item() for p in params.values())
+        engine_slot = multi.named(multi.optimizer.slots[mine])
         for n, p in params.items():
             if n not in cancelled:
-                assert_close(root(multi.optimizer.slots[mine][n][k]), root(solo.optimizer.state[p][theirs]),
+                assert_close(root(engine_slot[n][k]), root(solo.optimizer.state[p][theirs]),
                              f"{name} seed {k} {n} {mine}", scale)
     for p in params.values():
         if "step" in solo.optimizer.state[p]:
@@ -180,7 +181,7 @@ def sync_to_solo(k, solo, multi):
     with torch.no_grad():
         for n, p in solo.model.named_parameters():
             for mine, theirs in slots.items():
-                multi.optimizer.slots[mine][n][k].copy_(solo.optimizer.state[p][theirs])
+                multi.named(multi.optimizer.slots[mine])[n][k].copy_(solo.optimizer.state[p][theirs])
     if "step" in solo.optimizer.state[next(solo.model.parameters())]:
         multi.optimizer.steps[k] = int(solo.optimizer.state[next(solo.model.parameters())]["step"])
 
@@ -223,32 +224,30 @@ def test_plain_cross_entropy_with_class_weights_per_seed():
 
 @pytest.mark.parametrize("name", ["adam", "sgd", "adamw"])
 def test_stacked_optimizer_is_torchs_update_seed_by_seed(name):
-    """Given the same gradients, each seed's row gets exactly torch.optim's update, also when
-    only some seeds step and the seeds are at different step counts."""
+    """Given the same gradients, each seed's row gets exactly torch.optim's update of its two
+    parameters, also when only some seeds step and the seeds are at different step counts."""
     draws = torch.Generator().manual_seed(0)
     K, lr = 3, 1e-3
-    stacked = {"w": torch.randn(K, 5, 3, generator=draws), "b": torch.randn(K, 4, generator=draws)}
-    solo = [{n: t[k].clone().requires_grad_() for n, t in stacked.items()} for k in range(K)]
-    solo_optimizers = [engine.make_optimizer(name, list(params.values()), lr) for params in solo]
-    optimizer = ms.StackedOptimizer(name, solo_optimizers[0].param_groups[0], stacked, K)
+    stacked = torch.randn(K, 19, generator=draws)  # a (5, 3) weight and a (4,) bias per seed
+    solo = [[stacked[k, :15].view(5, 3).clone().requires_grad_(), stacked[k, 15:].clone().requires_grad_()]
+            for k in range(K)]
+    solo_optimizers = [engine.make_optimizer(name, params, lr) for params in solo]
+    optimizer = ms.StackedOptimizer(name, solo_optimizers[0].param_groups[0], stacked)
     for seeds in ([0, 1, 2], [0, 2], [1], [1], [0, 1, 2]):
-        grads = {n: torch.randn(t.shape, generator=draws) for n, t in stacked.items()}
+        grad = torch.randn(K, 19, generator=draws)
         index = None if len(seeds) == K else torch.tensor(seeds)
         corrections = (None, None) if name == "sgd" else \
             map(torch.from_numpy, optimizer.bias_corrections([optimizer.steps[k] + 1 for k in seeds], lr))
         group = ms.StepGroup(seeds, index, torch.empty(0), None, None, None, [], *corrections)
-        rows = stacked if index is None else {n: t[index] for n, t in stacked.items()}
-        optimizer.update(group, rows, [g if index is None else g[index] for g in grads.values()], lr)
+        rows = stacked if index is None else stacked[index]
+        optimizer.update(group, rows, grad if index is None else grad[index], lr)
         if index is not None:
-            for n, t in stacked.items():
-                t.index_copy_(0, index, rows[n])
+            stacked.index_copy_(0, index, rows)
         for k in seeds:
-            for n, p in solo[k].items():
-                p.grad = grads[n][k].clone()
+            solo[k][0].grad, solo[k][1].grad = grad[k, :15].view(5, 3).clone(), grad[k, 15:].clone()
             solo_optimizers[k].step()
         for k in range(K):
-            for n, p in solo[k].items():
-                assert torch.equal(stacked[n][k], p.detach()), (name, seeds, k, n)
+            assert torch.equal(stacked[k], torch.cat([p.detach().flatten() for p in solo[k]])), (name, seeds, k)
     assert optimizer.steps == [3, 4, 3]
 
 
@@ -291,8 +290,7 @@ def test_a_seed_without_a_batch_is_untouched():
     multi.train_step(plan.steps[0])
 
     def snapshot(k):
-        slots = {f"{slot} {n}": t[k].clone() for slot, tensors in multi.optimizer.slots.items()
-                 for n, t in tensors.items()}
+        slots = {slot: tensor[k].clone() for slot, tensor in multi.optimizer.slots.items()}
         return {**multi.seed_state_dict(k), **slots}, multi.optimizer.steps[k]
 
     before = [snapshot(k) for k in (0, 1)]
