@@ -566,10 +566,16 @@ class MultiSeedTrainer:
             means.append(total / max(n, 1))
         return EpochLosses(loss=means, step_losses=step_losses)
 
-    @torch.no_grad()
     def predict(self, sets: Sequence[ScoredRows]) -> list[np.ndarray]:
         """Each seed's predictions on its set ``sets[k]``: the argmax of each utterance's mean
-        segment logits, as ``ser.engine.evaluate``; all seeds in the same passes."""
+        segment logits, as ``ser.engine.evaluate``."""
+        return [logits.argmax(dim=1).numpy() for logits in self.utterance_logits(sets)]
+
+    @torch.no_grad()
+    def utterance_logits(self, sets: Sequence[ScoredRows]) -> list[torch.Tensor]:
+        """Each seed's (U, C) utterance logits on its set ``sets[k]`` (on the CPU): the mean of
+        each utterance's segment logits, as ``ser.engine.predict_utterances``; all seeds are
+        scored in the same passes, the shorter sets padded with rows whose logits are dropped."""
         self.template.eval()
         K, C = len(sets), self.template.num_classes
         width = max(len(s.rows) for s in sets)
@@ -592,8 +598,8 @@ class MultiSeedTrainer:
                 out = vmap(logits)(self.params, self.buffers, self.eval_X[rows[:, chunk]].unsqueeze(2)).float()
             sums.index_add_(0, owner[:, chunk].reshape(-1), out.reshape(-1, C))
         counts = torch.bincount(owner.reshape(-1), minlength=dummy + 1).clamp(min=1).unsqueeze(1)
-        predictions = (sums / counts)[:dummy].view(K, utterances, C).argmax(dim=2).cpu().numpy()
-        return [predictions[k, :len(s.y)] for k, s in enumerate(sets)]
+        means = (sums / counts)[:dummy].view(K, utterances, C).cpu()
+        return [means[k, :len(s.y)] for k, s in enumerate(sets)]
 
     def seed_state_dict(self, k: int) -> dict[str, torch.Tensor]:
         """Seed ``k``'s model ``state_dict`` (CPU copies), as a solo run's model would give it."""

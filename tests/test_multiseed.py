@@ -332,26 +332,30 @@ def test_batched_scoring_equals_the_engines():
                        test=pool.scored(test)) for k, test in enumerate(tests)]
     multi = trainer("MHCNN", runs, pool, eval_batch_size=7)
     multi.run_epoch()
-    predictions = multi.predict([run.test for run in runs])
+    mine = multi.utterance_logits([run.test for run in runs])
     for k, test in enumerate(tests):
         model = models.create_model("MHCNN", shape=SMALL)
         model.load_state_dict(multi.seed_state_dict(k))
-        logits = engine.predict_utterances(model, pool_test(feats, labels, test), CPU)
-        assert np.array_equal(predictions[k], logits.argmax(dim=1).numpy())
+        theirs = engine.predict_utterances(model, pool_test(feats, labels, test), CPU)
+        assert mine[k].shape == theirs.shape
+        assert_close(mine[k], theirs, f"seed {k} utterance logits")
 
 
-def fit_both(name, seeds, sizes, epochs, validation=False, **options):
+def fit_both(name, seeds, sizes, epochs, validation=False, scored=8, **options):
+    """Solo ser.engine.fit runs and one fit_seeds run of the same seeds; ``scored`` utterances
+    are the test set, or halved into test and validation sets."""
     feats, labels = corpus(SMALL)
     train_sets = [utterances_with_segments(feats, seed, size) for seed, size in zip(seeds, sizes)]
     pool, runs = seed_runs(seeds, feats, labels, train_sets)
     solo_results = []
     for k, (seed, train_utts) in enumerate(zip(seeds, train_sets)):
         solo = Solo(name, seed, feats, labels, train_utts)
-        test_utts = split(np.random.RandomState(seed), len(train_utts))[1]
-        parts = [pool_test(feats, labels, part) for part in (test_utts[:4], test_utts[4:])]
-        if validation:
-            runs[k] = ms.SeedRun(seed=seed, rng=runs[k].rng, train=runs[k].train, test=pool.scored(test_utts[:4]),
-                                 validation=pool.scored(test_utts[4:]))
+        test_utts = split(np.random.RandomState(seed), len(train_utts), scored)[1]
+        halves = test_utts[:scored // 2], test_utts[scored // 2:]
+        parts = [pool_test(feats, labels, part) for part in halves]
+        runs[k] = ms.SeedRun(seed=seed, rng=runs[k].rng, train=runs[k].train,
+                             test=pool.scored(halves[0] if validation else test_utts),
+                             validation=pool.scored(halves[1]) if validation else None)
         solo_results.append(engine.fit(
             solo.model, stack_segments([feats[i] for i in train_utts], labels[train_utts], SMALL),
             parts[0] if validation else pool_test(feats, labels, test_utts), CPU, epochs=epochs, batch_size=4,
@@ -378,10 +382,12 @@ def test_two_epochs_score_within_one_utterance_of_the_solo_runs():
 
 
 def test_validation_selects_the_epoch_and_scores_test_once_with_its_weights():
-    solo, multi = fit_both("CNN_AttnPooling", (2, 7), (10, 13), epochs=3, validation=True, keep_best_state=True)
+    solo, multi = fit_both("CNN_AttnPooling", (2, 7), (10, 13), epochs=4, validation=True, scored=24,
+                           keep_best_state=True)
+    assert all(mine.best.epoch < 3 for mine in multi)  # so the last epoch's weights would score differently
     for theirs, mine in zip(solo, multi):
         assert mine.best.epoch == theirs.best.epoch
-        assert len(mine.test.predictions) == 4 and np.sum(mine.test.predictions != theirs.test.predictions) <= 1
+        assert len(mine.test.predictions) == 12 and np.sum(mine.test.predictions != theirs.test.predictions) <= 1
         assert mine.best_state is not None and theirs.best_state is None
 
 
