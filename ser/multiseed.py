@@ -27,18 +27,27 @@ while every seed trains exactly as its solo run of ``ser.engine.fit`` would:
   arithmetic) on stacked tensors with a step count per seed; the learning-rate schedule is the
   engine's, shared, since every seed runs the same epochs.
 
-Equal in law, close in numbers: a batched convolution sums in another order than a plain one,
-so weights agree with a solo run's to float rounding after a step and drift apart slowly over
-a run (tests/test_multiseed.py measures how close). A conv bias in front of a training-mode
-BatchNorm has a gradient that is zero but for rounding noise, which Adam normalises; such a
-bias takes different (and irrelevant: BatchNorm removes it) values here and solo.
+Same draws, close numbers: a batched convolution sums in another order than a plain one, so
+gradients agree with a solo run's to float rounding and weights drift apart slowly over a run
+(tests/test_multiseed.py measures how close). Adam divides each gradient entry by its own
+size, so an entry at rounding level (the bias of a convolution in front of a training-mode
+BatchNorm, whose gradient is zero in exact arithmetic) takes a step of up to the learning rate
+in a direction no two summation orders agree on; a solo run on 2 threads differs from the same
+run on 1 thread in the same way.
 
 On CUDA a solo run still draws its shuffling and mixup permutations on the CPU, so they match;
 its dropout masks come from the CUDA generator, which this engine does not replay: the AA
 models' masks here are those of a solo CPU run.
 
     from ser.multiseed import MultiSeedOptions, SeedRun, SegmentPool, fit_seeds
-    results = fit_seeds("GLAM", (26, 57), 4, runs, train_pool, test_pool, device, MultiSeedOptions(epochs=50))
+    train_pool = SegmentPool.from_utterances(train_feats, labels, shape)  # every usable utterance
+    test_pool = SegmentPool.from_utterances(test_feats, labels, shape)
+    runs = []
+    for seed in seeds:
+        rng = seed_everything(seed)
+        split = make_split(...)  # draws from rng, as the solo run does
+        runs.append(SeedRun(seed, rng, train_pool.train_rows(split.train), test_pool.scored(split.test)))
+    results = fit_seeds("GLAM", shape, 4, runs, train_pool, test_pool, device, MultiSeedOptions(epochs=50))
 """
 from __future__ import annotations
 
@@ -61,9 +70,10 @@ from ser.engine import EpochRecord, FitResult
 from ser.metrics import score
 
 # Every registered model built from the GLAM and MACNN trunks (tests/test_multiseed.py checks
-# each one's batched step against its solo step). Not seed 004's alexnet models: each seed
-# scales their inputs with its own fitted min-max scaler, so one shared copy of the features
-# cannot serve them, and they train one process per seed.
+# each one's batched step against its solo step). Not seed 004's alexnet models, which train one
+# process per seed: their recipe scales each seed's inputs with a min-max scaler fitted on that
+# seed's training set, so one shared copy of the features cannot serve them, and their image
+# resizing is not checked under vmap.
 SUPPORTED_MODELS = (
     "AACNN", "AACNN_HeadConcat", "AAResMultiConv3", "CNN_Area", "CNN_AttnPooling", "CNN_GAP", "GLAM",
     "GLAM5", "MHCNN", "MHCNN_AreaConcat", "MHCNN_AreaConcat_gap", "MHCNN_AreaConcat_gap1", "MHResMultiConv3",
@@ -390,9 +400,9 @@ class MultiSeedTrainer:
         self.scheduler = engine.make_scheduler(options.lr_schedule, self.schedule_optimizer)
         self.schedule_optimizer.step()  # a no-op that tells the scheduler the optimizer has stepped
         self.optimizer = StackedOptimizer(options.optimizer, self.schedule_optimizer.param_groups[0], self.flat)
-        self.train_X = torch.from_numpy(train_pool.X).to(device)
+        self.train_X = torch.from_numpy(np.asarray(train_pool.X, dtype=np.float32)).to(device)
         self.train_y = torch.from_numpy(train_pool.y).to(device)
-        self.eval_X = torch.from_numpy(eval_pool.X).to(device)
+        self.eval_X = torch.from_numpy(np.asarray(eval_pool.X, dtype=np.float32)).to(device)
         self.weights = (None if runs[0].class_weights is None else
                         torch.stack([run.class_weights.float() for run in runs]).to(device))
         self.dropout_scales = [torch.ones(1).div_(1 - p).to(device) for p, _ in self.dropout_calls]

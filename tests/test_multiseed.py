@@ -15,7 +15,7 @@ from ser.dataset import TestUtterances, stack_segments
 
 CPU = torch.device("cpu")
 SHAPE = (26, 57)  # the paper's 1.8 s MFCC segments
-SMALL = (14, 21)  # the smallest maps the MACNN trunk takes, for runs of several epochs
+SMALL = (14, 21)  # small maps every supported model takes, for runs of several epochs
 UTTERANCES = 60
 TOLERANCE = 1e-5  # relative to the largest entry of each tensor
 
