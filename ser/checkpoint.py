@@ -85,6 +85,12 @@ def save(checkpoint: dict, path: str | os.PathLike) -> None:
 def load(path: str | os.PathLike) -> dict:
     """Read a checkpoint written by :func:`save`; CheckpointError if it is something else."""
     path = Path(path)
+    if path.is_dir():
+        # A run folder is the common slip: train.py --SaveModel writes model_<run>.pth inside it.
+        inside = sorted(p.name for p in path.glob("model_*.pth") if p.is_file())
+        hint = (f"it holds {', '.join(inside)}: pass one of them" if inside
+                else "pass the model_*.pth file that train.py --SaveModel wrote")
+        raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file; {hint}")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:

@@ -2,8 +2,8 @@
 
 Layout read::
 
-    ROOT/SessionN/sentences/wav/<dialog>/<turn>.wav         16 kHz mono audio
-    ROOT/SessionN/dialog/EmoEvaluation/<dialog>.txt         one label line per turn
+    ROOT/SessionN/sentences/wav/<dialog>/<turn>.wav         16 kHz mono audio (.wav in any case)
+    ROOT/SessionN/dialog/EmoEvaluation/<dialog>.txt         one label line per turn of <dialog>
 
 A label line reads ``[START - END]<TAB>TURN<TAB>EMO<TAB>[V, A, D]``; every other line of an
 evaluation file (header, ``C-E1:``/``A-E3:``/``C-F1:`` annotator detail, blanks) is skipped.
@@ -11,7 +11,7 @@ evaluation file (header, ``C-E1:``/``A-E3:``/``C-F1:`` annotator detail, blanks)
 Corpus-level problems (no corpus, no sessions, a session without its label or audio folder)
 raise :class:`CorpusError` with one actionable message.  Problems with single items (a turn
 without audio, audio without a label, a dialog without its evaluation file, an unreadable or
-empty wav, a malformed line) never raise:
+empty wav, a malformed line, a label line in another dialog's file) never raise:
 they are listed in :attr:`CorpusScan.skipped` with a reason, and :meth:`CorpusScan.summary`
 groups them.
 
@@ -96,6 +96,8 @@ R_MALFORMED_LINE = "malformed label line"
 R_MALFORMED_TURN = "malformed turn name"
 R_DUPLICATE = "duplicate label line (first kept)"
 R_RENAMED_TWIN = "renamed copy beside the original-name wav (original used)"
+R_SAME_TURN_WAV = "second wav of the same turn (first in name order used)"
+R_OTHER_DIALOG = "label line in the evaluation file of another dialog or session"
 R_BAD_EVAL = "unreadable evaluation file"
 
 
@@ -323,9 +325,10 @@ def _session_problems(root: pathlib.Path) -> list[tuple[str, str]]:
 
 
 def _index_wavs(root: pathlib.Path, skipped: list[tuple[str, str]]) -> dict[str, str]:
-    """Map turn name -> wav relpath for every ``Ses*.wav`` under SessionN/sentences/wav/*/."""
+    """Map turn name -> wav relpath for every ``Ses*.wav`` (any case of ``.wav``) under
+    SessionN/sentences/wav/*/."""
     found: dict[str, str] = {}
-    twins: list[str] = []
+    twins: list[tuple[str, str]] = []
     for s in SESSIONS:
         wav_root = root.joinpath(s, *WAV_DIR)
         if not wav_root.is_dir():
@@ -335,19 +338,20 @@ def _index_wavs(root: pathlib.Path, skipped: list[tuple[str, str]]) -> dict[str,
                          if d.name.startswith("Ses") and d.is_dir())
         for dialog in dialogs:
             names = sorted(e.name for e in os.scandir(wav_root / dialog)
-                           if e.name.startswith("Ses") and e.name.endswith(".wav")
-                           and e.is_file())
+                           if e.name.startswith("Ses") and is_wav_name(e.name) and e.is_file())
             for name in names:
                 rel = f"{s}/{'/'.join(WAV_DIR)}/{dialog}/{name}"
                 turn = _turn_of_wav(name[:-4])
-                if turn in found:
-                    # A renamed copy beside the untouched original: keep the original name.
-                    if name == f"{turn}.wav":
-                        found[turn], rel = rel, found[turn]
-                    twins.append(rel)
-                else:
+                if turn not in found:
                     found[turn] = rel
-    skipped.extend((rel, R_RENAMED_TWIN) for rel in twins)
+                    continue
+                original, kept_original = name[:-4] == turn, posixpath.basename(found[turn])[:-4] == turn
+                if original and not kept_original:
+                    # A renamed copy beside the untouched original: keep the original name.
+                    found[turn], rel = rel, found[turn]
+                # Two wavs of one kind (say X.WAV and X.wav): the first in name order is used.
+                twins.append((rel, R_RENAMED_TWIN if original != kept_original else R_SAME_TURN_WAV))
+    skipped.extend(twins)
     return found
 
 
@@ -358,12 +362,14 @@ class _Label:
     start: float
     end: float
     where: str  # "relpath:lineno", for messages
+    file_session: int  # the session folder and dialog of the evaluation file holding the line
+    file_dialog: str
 
 
 def _read_labels(root: pathlib.Path, skipped: list[tuple[str, str]]) -> list[_Label]:
     """Label lines from the top-level ``Ses*.txt`` files of every EmoEvaluation folder."""
     labels: list[_Label] = []
-    for s in SESSIONS:
+    for session, s in enumerate(SESSIONS, 1):
         eval_root = root.joinpath(s, *EVAL_DIR)
         if not eval_root.is_dir():
             continue
@@ -384,7 +390,7 @@ def _read_labels(root: pathlib.Path, skipped: list[tuple[str, str]]) -> list[_La
                     skipped.append((where, R_MALFORMED_LINE))
                     continue
                 start, end, turn, token = parsed
-                labels.append(_Label(turn, token, start, end, where))
+                labels.append(_Label(turn, token, start, end, where, session, name[:-4]))
     return labels
 
 
@@ -444,6 +450,13 @@ def scan_iemocap(root: str | os.PathLike, *, allow_missing_sessions: bool = Fals
         if parsed is None:
             skipped.append((f"{lab.turn} ({lab.where})", R_MALFORMED_TURN))
             continue
+        session, speaker, dialog, kind = parsed
+        # A turn's label belongs in its own dialog's file; a stray copy elsewhere (an edited or
+        # misplaced file) must neither label the turn nor shadow its real line, whatever the
+        # order in which the files are read.
+        if (session, dialog) != (lab.file_session, lab.file_dialog):
+            skipped.append((f"{lab.turn} ({lab.where})", R_OTHER_DIALOG))
+            continue
         if lab.turn in used:
             skipped.append((f"{lab.turn} ({lab.where})", R_DUPLICATE))
             continue
@@ -460,7 +473,6 @@ def scan_iemocap(root: str | os.PathLike, *, allow_missing_sessions: bool = Fals
         if info.frames <= 0 or info.samplerate <= 0:
             skipped.append((rel, R_EMPTY))
             continue
-        session, speaker, dialog, kind = parsed
         # IEMOCAP has no official split; its speaker id ends with the actor's gender letter.
         utterances.append(Utterance(rel, lab.turn, session, speaker, dialog, kind, lab.label,
                                     lab.start, lab.end, info.frames / info.samplerate,

@@ -9,6 +9,7 @@ root first, so :func:`undo` can always restore the tree.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -33,10 +34,20 @@ def corpus_root(data: str | None, default: str = "") -> pathlib.Path:
     return validate_root(data if data is not None else default or os.environ.get("IEMOCAP_DIR", ""))
 
 
+def _real(path: pathlib.Path) -> pathlib.Path:
+    """``path`` with every symlink and ``..`` resolved (also where it does not exist yet)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop: RuntimeError or OSError, by Python version
+        raise Refused(f"cannot follow the links in {path} ({e}); nothing written") from None
+
+
 def make_manifest(root: pathlib.Path, output: str, allow_missing: bool) -> None:
     out = pathlib.Path(output)
-    if out.resolve().is_relative_to(root.resolve()):
-        raise Refused(f"refusing to write the manifest inside the corpus ({out}); "
+    # Compared after resolving links on both sides: a link to the corpus (or a corpus given
+    # through a link) must not let the manifest be written into the corpus itself.
+    if _real(out).is_relative_to(_real(root)):
+        raise Refused(f"refusing to write the manifest inside the corpus ({out} is in {_real(root)}); "
                       f"pick a path outside {root} with -o")
     scan = scan_iemocap(root, allow_missing_sessions=allow_missing)
     changed = write_manifest(scan, out)
@@ -45,14 +56,29 @@ def make_manifest(root: pathlib.Path, output: str, allow_missing: bool) -> None:
           f"{'written' if changed else 'unchanged'})")
 
 
+def _refuse_unless_writable(root: pathlib.Path, folders: set[pathlib.Path], undoing: bool) -> None:
+    """Refuse before changing anything when a folder the renames would change cannot be written
+    (a read-only copy or mount), instead of failing on the first file written."""
+    blocked = sorted(f for f in folders if not os.access(f, os.W_OK))
+    if blocked:
+        done = "nothing was restored" if undoing else "nothing was renamed"
+        raise Refused(f"the corpus at {root} is not writable ({len(blocked)} folders, e.g. {blocked[0]}); {done}; "
+                      "make it writable or work on a writable copy (the default mode, the manifest, only reads it)")
+
+
+def _planned_folders(root: pathlib.Path, rels: list[str]) -> set[pathlib.Path]:
+    """The corpus root (its map and pair.json) and every folder holding a file to rename."""
+    return {root} | {(root / rel).parent for rel in rels}
+
+
 def rename(root: pathlib.Path, dry_run: bool, allow_missing: bool) -> None:
     map_path, pair_path = root / MAP_NAME, root / PAIR_NAME
     scan = scan_iemocap(root, allow_missing_sessions=allow_missing)
     plan = []
     for u in scan.utterances:
         new = renamed_wav_name(u.turn, u.label)
-        # dis/oth have no code; a wav not under its original name was renamed already.
-        if new is None or posixpath.basename(u.path) != f"{u.turn}.wav":
+        # dis/oth have no code; a wav not under its original name (any case of .wav) was renamed already.
+        if new is None or posixpath.splitext(posixpath.basename(u.path))[0] != u.turn:
             continue
         plan.append((u.path, f"{posixpath.dirname(u.path)}/{new}"))
     if not plan:
@@ -66,6 +92,7 @@ def rename(root: pathlib.Path, dry_run: bool, allow_missing: bool) -> None:
     if clashes:
         raise Refused(f"{len(clashes)} target names already exist (e.g. {clashes[0]}); "
                       f"nothing renamed")
+    _refuse_unless_writable(root, _planned_folders(root, [old for old, _ in plan]), undoing=False)
     create_pair = not pair_path.exists()
     if dry_run:
         for old, new in plan:
@@ -80,11 +107,18 @@ def rename(root: pathlib.Path, dry_run: bool, allow_missing: bool) -> None:
             {"format": MAP_FORMAT, "pair_json_created": create_pair, "renames": renames},
             indent=1) + "\n")
 
-    save_map(plan)
-    if create_pair:
-        pair = {u.turn: u.label for u in sorted(scan.utterances, key=lambda u: u.turn)
-                if u.label in RENAME_CODES}
-        write_text(pair_path, json.dumps(pair))
+    try:
+        save_map(plan)
+        if create_pair:
+            pair = {u.turn: u.label for u in sorted(scan.utterances, key=lambda u: u.turn)
+                    if u.label in RENAME_CODES}
+            write_text(pair_path, json.dumps(pair))
+    except OSError as e:
+        # Nothing is renamed yet: a map left behind would make the next --rename refuse.
+        with contextlib.suppress(OSError):
+            map_path.unlink(missing_ok=True)
+        raise Refused(f"cannot write {map_path.name} or {pair_path.name} in the corpus at {root} "
+                      f"({e.strerror or e}); nothing was renamed") from None
     done: list[tuple[str, str]] = []
     try:
         for old, new in plan:
@@ -130,6 +164,7 @@ def undo(root: pathlib.Path, dry_run: bool) -> None:
         if occupied:
             problems.append(f"{len(occupied)} original names already taken (e.g. {occupied[0]})")
         raise Refused(f"cannot undo from {map_path}: {'; '.join(problems)}; nothing changed")
+    _refuse_unless_writable(root, _planned_folders(root, [new for _, new in renames]), undoing=True)
     if dry_run:
         for old, new in renames:
             print(f"{new} -> {old}")

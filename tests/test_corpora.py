@@ -206,6 +206,49 @@ def test_renamed_twin_beside_original_is_reported(corpus):
             corpora.R_RENAMED_TWIN) in scan.skipped
 
 
+def test_a_label_line_in_another_dialogs_file_never_labels_the_turn(corpus):
+    """Session 1's files are read first: a stray line there for a Session 2 turn, in another
+    dialog's file or in a same-named file of the wrong session, must not win over the real line."""
+    ev1 = "Session1/dialog/EmoEvaluation"
+    with open(corpus / ev1 / "Ses01F_impro01.txt", "a") as f:
+        f.write("[1.0 - 5.0]\tSes02F_impro02_F000\tneu\t[3,3,3]\n")
+    stray_file = corpus / ev1 / "Ses02F_impro02.txt"
+    _eval_file(stray_file, _block("2.0", "3.0", "Ses02F_impro02_M000", "sad"))
+    scan = corpora.scan_iemocap(corpus)
+    assert {u.turn: u.label for u in scan.utterances} == EXPECTED_LABELS  # ang and hap, as in Session 2
+    foreign = {(f"Ses02F_impro02_F000 ({ev1}/Ses01F_impro01.txt:24)", corpora.R_OTHER_DIALOG),
+               (f"Ses02F_impro02_M000 ({ev1}/Ses02F_impro02.txt:3)", corpora.R_OTHER_DIALOG)}
+    # The real lines are not reported as duplicates; the real duplicate in Session 2 still is.
+    assert set(scan.skipped) == EXPECTED_SKIPPED | foreign and len(scan.skipped) == len(EXPECTED_SKIPPED) + 2
+
+
+def test_upper_case_wav_extensions_are_found(corpus):
+    wav_dir = corpus / "Session1/sentences/wav/Ses01F_impro01"
+    os.rename(wav_dir / "Ses01F_impro01_M000.wav", wav_dir / "Ses01F_impro01_M000.WAV")
+    os.rename(wav_dir / "Ses01F_impro01_F001.wav", wav_dir / "Ses01F-impro01-07-01-F001.Wav")
+    scan = corpora.scan_iemocap(corpus)
+    by_turn = {u.turn: u for u in scan.utterances}
+    assert {t: u.label for t, u in by_turn.items()} == EXPECTED_LABELS
+    assert by_turn["Ses01F_impro01_M000"].path.endswith("/Ses01F_impro01_M000.WAV")
+    assert by_turn["Ses01F_impro01_F001"].path.endswith("/Ses01F-impro01-07-01-F001.Wav")
+    assert set(scan.skipped) == EXPECTED_SKIPPED
+    # the order does not depend on the extension's case either
+    assert scan.utterances == sorted(scan.utterances, key=corpora.split_order_key)
+    assert [u.turn for u in scan.utterances] == [u.turn for u in corpora.scan_iemocap(make_corpus(
+        corpus.parent / "fresh" / "IEMOCAP_full_release")).utterances]
+
+
+def test_two_wavs_of_one_turn_differing_in_case_are_reported(corpus):
+    wav_dir = corpus / "Session1/sentences/wav/Ses01F_impro01"
+    (wav_dir / "Ses01F_impro01_M000.WAV").write_bytes((wav_dir / "Ses01F_impro01_M000.wav").read_bytes())
+    scan = corpora.scan_iemocap(corpus)
+    # Both carry the turn's original name; the first in name order (upper case sorts first) is used.
+    used = next(u for u in scan.utterances if u.turn == "Ses01F_impro01_M000")
+    assert used.path.endswith("/Ses01F_impro01_M000.WAV")
+    assert set(scan.skipped) == EXPECTED_SKIPPED | {
+        ("Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_M000.wav", corpora.R_SAME_TURN_WAV)}
+
+
 def test_renamed_wav_name_matches_the_original_tool():
     assert corpora.renamed_wav_name("Ses01F_impro01_F000", "neu") == \
         "Ses01F-impro01-01-01-F000.wav"

@@ -228,3 +228,105 @@ def test_rename_and_undo_on_the_synthetic_corpus_restore_every_byte(tiny_corpus,
     assert handleIEMOCAP.main(["--data", str(corpus), "--undo"]) == 0
     assert tree_hash(corpus) == before
     assert "nothing to undo" in _fails(["--data", str(corpus), "--undo"])
+
+
+def _symlinked_manifest_paths(corpus: pathlib.Path, kind: str) -> list[str]:
+    """Arguments whose manifest would land in the corpus once links (and '..') are followed."""
+    base = corpus.parent
+    if kind == "linked output folder":
+        (base / "link").symlink_to(corpus)
+        return ["--data", str(corpus), "-o", str(base / "link" / "m.csv")]
+    if kind == "linked corpus root":
+        (base / "link").symlink_to(corpus)
+        return ["--data", str(base / "link"), "-o", str(corpus / "m.csv")]
+    if kind == "dot-dot through a link":
+        (base / "out").mkdir()
+        (base / "out" / "deep").symlink_to(corpus / "Session1")
+        return ["--data", str(corpus), "-o", str(base / "out" / "deep" / ".." / "m.csv")]
+    if kind == "linked manifest file":
+        (base / "m.csv").symlink_to(corpus / "m.csv")  # dangling until written
+        return ["--data", str(corpus), "-o", str(base / "m.csv")]
+    (base / "loop_a").symlink_to(base / "loop_b")
+    (base / "loop_b").symlink_to(base / "loop_a")
+    return ["--data", str(corpus), "-o", str(base / "loop_a" / "m.csv")]
+
+
+@pytest.mark.parametrize("kind", ["linked output folder", "linked corpus root", "dot-dot through a link",
+                                  "linked manifest file", "symlink loop"])
+def test_a_manifest_path_reaching_the_corpus_through_links_is_refused(corpus, kind):
+    argv = _symlinked_manifest_paths(corpus, kind)
+    before = tree_hash(corpus)
+    message = _fails(argv)
+    assert ("inside the corpus" if kind != "symlink loop" else "cannot follow the links") in message
+    assert tree_hash(corpus) == before and not (corpus / "m.csv").exists()
+
+
+def test_upper_case_wavs_are_renamed_and_restored(corpus):
+    os.rename(corpus / f"{WAV1}/Ses01F_impro01_M000.wav", corpus / f"{WAV1}/Ses01F_impro01_M000.WAV")
+    before = tree_hash(corpus)
+    assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0
+    assert (corpus / f"{WAV1}/Ses01F-impro01-02-01-M000.wav").is_file()
+    assert len(json.loads((corpus / "ser_rename_map.json").read_text())["renames"]) == 11
+    assert handleIEMOCAP.main(["--data", str(corpus), "--undo"]) == 0
+    assert tree_hash(corpus) == before and (corpus / f"{WAV1}/Ses01F_impro01_M000.WAV").is_file()
+
+
+def _read_only(root: pathlib.Path) -> None:
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        folder.chmod(0o555)
+
+
+def _writable(root: pathlib.Path) -> None:
+    for folder in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("mode", ["--rename", "--undo"])
+def test_a_read_only_corpus_is_refused_with_one_line(corpus, mode):
+    if mode == "--undo":
+        assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0
+    _read_only(corpus)
+    try:
+        try:  # some users (root) write whatever the mode bits say: nothing to test then
+            (corpus / "probe").write_text("")
+        except PermissionError:
+            pass
+        else:
+            pytest.skip("chmod does not deny writes to this user (e.g. root)")
+        before = tree_hash(corpus)
+        message = _fails(["--data", str(corpus), mode])
+        assert "not writable" in message and ("nothing was renamed" if mode == "--rename"
+                                              else "nothing was restored") in message
+        assert tree_hash(corpus) == before
+    finally:
+        _writable(corpus)
+
+
+@pytest.mark.parametrize("mode", ["--rename", "--undo"])
+def test_a_corpus_the_user_may_not_write_is_refused_before_any_change(corpus, mode, monkeypatch):
+    """As the read-only test, for every user: the access check itself says no."""
+    if mode == "--undo":
+        assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0
+    before = tree_hash(corpus)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, how: how != os.W_OK and real_access(path, how))
+    message = _fails(["--data", str(corpus), mode])
+    assert "not writable" in message and str(corpus) in message
+    assert tree_hash(corpus) == before
+
+
+@pytest.mark.parametrize("failing", ["ser_rename_map.json", "pair.json"])
+def test_a_failed_map_write_renames_nothing_and_leaves_no_map(corpus, failing, monkeypatch):
+    real_write = prepare.write_text
+
+    def refusing(path, text):
+        if pathlib.Path(path).name == failing:
+            raise PermissionError(13, "Permission denied", str(path))
+        real_write(path, text)
+    monkeypatch.setattr(prepare, "write_text", refusing)
+    before = tree_hash(corpus)
+    message = _fails(["--data", str(corpus), "--rename"])
+    assert "Permission denied" in message and "nothing was renamed" in message
+    assert tree_hash(corpus) == before
+    monkeypatch.undo()
+    assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0  # no leftover map blocks a rerun

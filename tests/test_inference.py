@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -12,33 +13,54 @@ import export
 import predict
 import train
 from ser import checkpoint as ckpt
-from ser import corpora, features
+from ser import corpora, engine, features
+from ser.dataset import TestUtterances
 from ser.features import FeatureSettings
 from ser.inference import Predictor
+from ser.metrics import predict_utterances
 
 CLASSES = ["neutral", "sad", "angry", "happy(excited)"]
 SETTINGS = FeatureSettings(kind="mfcc", segment_length=1.8)
 
 
+@dataclass
+class Scored:
+    """What the run's own model gave while training: its test utterances and, per epoch, their logits."""
+    test: TestUtterances | None = None
+    logits: list[torch.Tensor] = field(default_factory=list)
+
+
 @pytest.fixture(scope="module")
 def trained_run(tiny_corpus, tmp_path_factory):
-    """MHCNN trained for two epochs on the synthetic corpus by train.py --SaveModel."""
+    """MHCNN trained for two epochs on the synthetic corpus by train.py --SaveModel, with the
+    utterance logits of the trained model itself recorded each time the run scored its test set."""
     work = tmp_path_factory.mktemp("trained")
-    summary = train.main(["-m", "MHCNN", "-e", "2", "--data", str(tiny_corpus), "--quiet", "-g", "-1",
-                          "--train_overlap", "0", "-d", str(work / "run" / "1"), "--cache_dir", str(work / "cache"),
-                          "--SaveModel"])
-    return work / "run" / "1" / summary["checkpoint"], summary
+    scored = Scored()
+    real_evaluate = engine.evaluate
+
+    def recording(model, test, device, amp=False):
+        # predict_utterances in eval mode draws nothing, so the run goes on exactly as unobserved
+        scored.test = test
+        scored.logits.append(predict_utterances(model, test, device, amp=amp).detach().cpu())
+        return real_evaluate(model, test, device, amp)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "evaluate", recording)
+        summary = train.main(["-m", "MHCNN", "-e", "2", "--data", str(tiny_corpus), "--quiet", "-g", "-1",
+                              "--train_overlap", "0", "-d", str(work / "run" / "1"), "--cache_dir",
+                              str(work / "cache"), "--SaveModel"])
+    return work / "run" / "1" / summary["checkpoint"], summary, scored
 
 
 @pytest.fixture(scope="module")
 def checkpoint_file(trained_run):
-    path, _ = trained_run
+    path, _, _ = trained_run
     return path, ckpt.build_model(ckpt.load(path))
 
 
 def test_predictions_of_the_test_wavs_are_the_runs(trained_run, tiny_corpus):
     """predict.py scores a recording as training scored a test utterance."""
-    path, summary = trained_run
+    path, summary, _ = trained_run
     turns = summary["test_utterances"]["turns"]
     by_turn = {u.turn: u for u in corpora.scan_iemocap(tiny_corpus).utterances}
     predictor = Predictor(path)
@@ -71,13 +93,16 @@ def voice(seconds, sr, seed=0):
             + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
 
 
-def test_checkpoint_round_trip_gives_the_same_model(checkpoint_file):
-    path, model = checkpoint_file
+def test_checkpoint_round_trip_gives_the_trained_model(trained_run):
+    """The checkpoint's model scores the test utterances as the run's model did at its best epoch."""
+    path, summary, scored = trained_run
     saved = ckpt.load(path)
     assert saved["model"] == "MHCNN" and saved["input_shape"] == [26, 57] and saved["class_names"] == CLASSES
-    rebuilt = ckpt.build_model(saved)
-    x = torch.randn(3, 1, 26, 57)
-    torch.testing.assert_close(rebuilt(x), model(x))
+    assert len(scored.logits) == len(summary["epochs"]) == 2  # scored once per epoch (on test: the paper protocol)
+    with torch.no_grad():
+        logits = predict_utterances(ckpt.build_model(saved), scored.test, torch.device("cpu"))
+    torch.testing.assert_close(logits, scored.logits[summary["best_epoch"]])
+    assert logits.argmax(1).tolist() == summary["test_utterances"]["predictions"]
 
 
 def test_incompatible_checkpoints_are_refused_clearly(checkpoint_file, tmp_path):
@@ -152,6 +177,21 @@ def test_predict_with_a_bad_checkpoint_exits_with_a_message(tmp_path):
     (tmp_path / "x.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(SystemExit, match="not a readable checkpoint"):
         predict.main([str(tmp_path / "x.pth"), str(tmp_path)])
+
+
+def test_a_folder_given_as_the_checkpoint_is_named_with_the_checkpoints_in_it(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(ckpt.CheckpointError, match="is a folder") as refused:
+        ckpt.load(run)
+    assert "does not exist" not in str(refused.value) and "model_*.pth" in str(refused.value)
+    for name in ("model_MHCNN_mfcc_impro.pth", "model_GLAM_mfcc_impro.pth", "resume_MHCNN_mfcc_impro.pt"):
+        (run / name).write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_info:
+        predict.main([str(run), str(tmp_path)])
+    message = str(exit_info.value.code)
+    assert message.startswith("error: ") and "\n" not in message and "is a folder" in message
+    assert "model_GLAM_mfcc_impro.pth, model_MHCNN_mfcc_impro.pth" in message and "resume_" not in message
 
 
 def test_onnx_export_matches_pytorch(checkpoint_file, tmp_path):

@@ -5,15 +5,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 import models
 import train
 from ser import checkpoint as ckpt
-from ser import engine, results
+from ser import corpora, engine, results
 from ser.config import resolve_args
 from ser.features import FeatureSettings
+from ser.labels import LABEL_SETS
 from ser.machine import threads_per_process
 from ser.runlog import EPOCH_COLUMNS
 
@@ -72,7 +75,7 @@ def test_results_json_and_run_files(glam_run):
 
 
 def test_paper_split_counts(glam_run, tiny_corpus):
-    """80/20 of the usable utterances; every training segment comes from a training utterance."""
+    """80/20 of the usable utterances, counted per class in results.json."""
     run_dir, _ = glam_run
     split = json.loads((run_dir / "results.json").read_text())["split"]
     train_counts = json.loads(split["info"]["train"])
@@ -80,6 +83,25 @@ def test_paper_split_counts(glam_run, tiny_corpus):
     n_train, n_test = sum(train_counts.values()), sum(test_counts.values())
     assert n_train == int((n_train + n_test) * 0.8)
     assert n_test == split["test_utterances"]
+
+
+def test_the_split_is_the_seeds_first_draw_over_the_sorted_usable_turns(glam_run, tiny_corpus):
+    """Training = ``RandomState(seed).choice(n, int(0.8 n), replace=False)`` over the usable turns in
+    split order, drawn straight after seeding as the original does: any draw before it moves the split."""
+    run_dir, _ = glam_run
+    summary = json.loads((run_dir / "results.json").read_text())
+    seed, segment_length = summary["args"]["seed"], summary["args"]["segment_length"]
+    scan = corpora.scan_iemocap(tiny_corpus)
+    # usable: improvised, one of the four classes, at least one whole segment long (shorter ones leave)
+    usable = [u.turn for u in sorted(scan.utterances, key=corpora.split_order_key)
+              if u.kind == "impro" and u.label in LABEL_SETS["glam"]
+              and sf.info(str(tiny_corpus / u.path)).frames >= segment_length * 16000]
+    n = len(usable)
+    assert n == summary["data"]["used"] and n > 20
+    train_turns = {usable[i] for i in np.random.RandomState(seed).choice(n, int(n * 0.8), replace=False)}
+    test_turns = summary["test_utterances"]["turns"]
+    assert len(test_turns) == n - len(train_turns)
+    assert set(test_turns) == set(usable) - train_turns
 
 
 def test_second_seed_reuses_cached_features(glam_run, tiny_corpus, tmp_path):
