@@ -13,6 +13,9 @@ state of an unfinished run, see :func:`save_resume_state`.
 
 Weights saved by the original GLAM code (a bare ``state_dict``) load too, given the model
 name and input shape, since our models keep the original parameter names.
+
+A file that is not a checkpoint (audio, a run's ``results.json``, a resume file, a folder) is
+refused with a message that says what it is and where checkpoints are written.
 """
 from __future__ import annotations
 
@@ -139,10 +142,8 @@ def _identify(path: Path) -> None:
         text = path.read_text(errors="replace")
         raise _not_a_checkpoint(path, _results_json_hint(path, text))
     if head[:1] != b"\x80":  # every pickle PyTorch writes starts with the protocol byte
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _not_a_checkpoint(path, "not a file PyTorch wrote") from None
+        if b"\x00" in head:
+            raise _not_a_checkpoint(path, "not a file PyTorch wrote")
         raise _not_a_checkpoint(path, f"a text file ({path.suffix or 'no extension'})")
 
 

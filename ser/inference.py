@@ -56,7 +56,7 @@ def inference_device(gpu: int) -> torch.device:
         raise InferenceError(f"-g {gpu}: this machine has no CUDA device; use -g -1 for the CPU")
     if gpu >= available:
         raise InferenceError(f"-g {gpu}: this machine has {available} CUDA device(s); use -g 0"
-                          + (f"..{available - 1}" if available > 1 else "") + " or -g -1 for the CPU")
+                             + (f"..{available - 1}" if available > 1 else "") + " or -g -1 for the CPU")
     return torch.device(f"cuda:{gpu}")
 
 
@@ -75,6 +75,8 @@ class Predictor:
 
     def __init__(self, checkpoint_path: str | os.PathLike, device: torch.device | None = None,
                  batch_size: int = 256):
+        if device is not None and device.type == "cuda":  # one error line, not torch's assertion
+            inference_device(device.index or 0)
         self.checkpoint = ckpt.load(checkpoint_path)
         self.settings = ckpt.feature_settings(self.checkpoint)
         self.class_names = self.checkpoint["class_names"]

@@ -18,7 +18,7 @@ from ser import checkpoint as ckpt
 from ser import corpora, features
 from ser import export as ser_export
 from ser.features import FeatureSettings
-from ser.inference import Predictor
+from ser.inference import InferenceError, Predictor
 from ser.spectral import SpectralSettings
 
 CLASSES = ["neutral", "sad", "angry", "happy(excited)"]
@@ -207,6 +207,8 @@ def test_no_cuda_device_is_one_error_line(checkpoint_file, tmp_path, monkeypatch
     with pytest.raises(SystemExit) as excinfo:
         predict.main([str(checkpoint_file[0]), str(tmp_path), "-g", "0"])
     assert error_line(excinfo) == "error: -g 0: this machine has no CUDA device; use -g -1 for the CPU"
+    with pytest.raises(InferenceError, match="no CUDA device"):
+        Predictor(checkpoint_file[0], torch.device("cuda:0"))
 
 
 def test_output_folders_are_checked_before_any_work(checkpoint_file, tmp_path, monkeypatch, capsys):
@@ -335,10 +337,12 @@ def mfcc_from_recipe(wav: np.ndarray, recipe: dict) -> np.ndarray:
 @pytest.mark.parametrize("seconds", [3.3, 0.7])
 def test_sidecar_alone_reproduces_the_mfcc_inputs(seconds):
     """Outside Python one needs the JSON only: a reimplementation driven by it gives the same maps,
-    for a recording with a tail to drop and for one shorter than a segment (tiled)."""
+    for a recording with a tail to drop and for one shorter than a segment (tiled). A stretch of
+    digital silence puts frames on the 80 dB floor."""
     recipe = recipe_of(SETTINGS)
     assert recipe["segmentation"]["segment_samples"] == 28800 and recipe["segmentation"]["hop_samples"] == 3199
     wav = voice(seconds, 16000, seed=7)
+    wav[len(wav) // 4:len(wav) // 2] = 0.0
     expected = SETTINGS.prediction_input(wav, 1.6)
     ours = mfcc_from_recipe(wav, recipe)
     assert ours.shape == expected.shape and len(ours) == (1 + (len(wav) - 28800) // 3199 if seconds > 1.8 else 2)
