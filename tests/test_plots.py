@@ -166,12 +166,13 @@ def test_curves_number_epochs_from_one_and_mark_the_reported_epoch(tmp_path):
 
 
 def test_curves_of_several_iterations_mark_the_reported_one(tmp_path):
-    rows = [(0, 0, 1.5, 40.0, 30.0), (0, 1, 1.4, 42.0, 31.0), (1, 0, 1.6, 45.0, 35.0), (1, 1, 1.3, 60.0, 58.0)]
-    figure = plots.draw_curves([write_epochs(tmp_path / "run", rows, best_epoch=1, reported_iteration=1)])
+    rows = [(0, 0, 1.5, 60.0, 58.0), (0, 1, 1.4, 42.0, 31.0), (1, 0, 1.6, 45.0, 35.0), (1, 1, 1.3, 50.0, 48.0)]
+    figure = plots.draw_curves([write_epochs(tmp_path / "run", rows, best_epoch=0, reported_iteration=0)])
     loss_axis, _ = figure.axes
     assert plotted(loss_axis, "training loss (iteration 2)") == ([1, 2], [1.6, 1.3])
     alphas = {line.get_label(): line.get_alpha() for line in loss_axis.get_lines()}
-    assert alphas["training loss (iteration 2)"] == 1.0 and alphas["training loss (iteration 1)"] < 1.0
+    assert alphas["training loss (iteration 1)"] == 1.0 and alphas["training loss (iteration 2)"] < 1.0
+    assert plotted(loss_axis, "reported epoch 1")[0] == [1, 1]
 
 
 def test_curves_of_a_trained_run_and_their_errors(saved_run, tmp_path):
