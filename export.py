@@ -3,8 +3,10 @@
     python export.py CHECKPOINT [-o model.onnx]
 
 Writes the ONNX model (input ``features`` (B, 1, F, T) → ``logits``) and a JSON file beside
-it with the feature settings and class names needed to prepare its inputs. Needs the
-optional packages onnx and onnxscript; onnxruntime runs the result.
+it (the same name with ``.json``) with every parameter needed to compute its inputs from
+audio without this package, and the class names. The checkpoint and the output folder are
+checked before exporting. Needs the optional packages onnx and onnxscript; onnxruntime runs
+the result.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ser.checkpoint import CheckpointError
+from ser.errors import UserError
 from ser.export import export_onnx
 
 
@@ -25,7 +27,7 @@ def main(argv=None) -> None:
     output = args.output or str(Path(args.checkpoint).with_suffix(".onnx"))
     try:
         onnx_path, json_path = export_onnx(args.checkpoint, output, verbose=not args.quiet)
-    except (CheckpointError, RuntimeError) as error:
+    except UserError as error:
         sys.exit(f"error: {error}")
     print(f"wrote {onnx_path} and {json_path}")
 

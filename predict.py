@@ -2,12 +2,14 @@
 
     python predict.py CHECKPOINT AUDIO [AUDIO ...] [--json | --csv] [-o FILE]
 
-AUDIO are files or folders (searched recursively for .wav, .flac, .ogg, .mp3). Any sample
-rate works (audio is resampled to the checkpoint's) and stereo is down-mixed. Each file is
+AUDIO are files or folders (searched recursively for .wav, .flac, .ogg, .mp3; the other files
+of a folder are listed as skipped, and a file named directly is tried whatever its extension).
+Any sample rate works (audio is resampled to the checkpoint's) and stereo is down-mixed. Each file is
 scored like a test utterance in the paper: segment logits averaged, then the top class.
 Files shorter than one segment are tiled until one segment fits and marked ``tiled``. A file
 that cannot be read gets one error line and the others are still scored; the exit status is
-1 if any file failed. Checkpoints come from ``train.py --SaveModel``.
+1 if any file failed or none was found. The device, the checkpoint and the ``-o`` folder are
+checked before any file is scored. Checkpoints come from ``train.py --SaveModel``.
 """
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ import io
 import json
 import sys
 
-import torch
 from tqdm import tqdm
 
-from ser.checkpoint import CheckpointError
-from ser.inference import Predictor, audio_files
+from ser.errors import UserError
+from ser.inference import AUDIO_EXTENSIONS, Predictor, audio_files, check_output_path, inference_device
+from ser.io import write_text
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -58,13 +60,25 @@ def format_predictions(predictions, class_names: list[str], style: str) -> str:
 
 def main(argv=None) -> int:
     args = get_args_parser().parse_args(argv)
-    device = torch.device("cpu" if args.gpu < 0 else f"cuda:{args.gpu}")
     try:
+        device = inference_device(args.gpu)
+        output = None if args.output is None else check_output_path(args.output)
         predictor = Predictor(args.checkpoint, device)
-    except CheckpointError as error:
+    except UserError as error:
         sys.exit(f"error: {error}")
-    files, failures = audio_files(args.audio)
+    search = audio_files(args.audio)
+    skipped = search.skipped_summary()
+    if skipped:
+        print(f"note: {skipped}", file=sys.stderr)
+    failures = [(path, "no such file or folder") for path in search.missing]
+    if not search.found:
+        for path, reason in failures:
+            print(f"error: {path}: {reason}", file=sys.stderr)
+        print(f"error: no audio file found in {' '.join(args.audio)} (folders are searched for "
+              f"{', '.join(AUDIO_EXTENSIONS)}); nothing was scored", file=sys.stderr)
+        return 1
     predictions = []
+    files = search.found
     for path in tqdm(files, desc="predict", unit="file", file=sys.stderr, disable=args.quiet or len(files) < 2):
         try:
             predictions.append(predictor.predict_file(path))
@@ -74,12 +88,15 @@ def main(argv=None) -> int:
         print(f"error: cannot score {path}: {reason}", file=sys.stderr)
     style = "json" if args.json else "csv" if args.csv else "text"
     text = format_predictions(predictions, predictor.class_names, style)
-    if args.output:
-        with open(args.output, "w") as f:
-            f.write(text)
-    else:
+    if output is None:
         sys.stdout.write(text)
-    return 1 if failures or not files else 0
+    else:
+        try:
+            write_text(output, text)
+        except OSError as error:  # the folder was checked at the start; it changed since
+            sys.stdout.write(text)
+            sys.exit(f"error: cannot write {output} ({error}); the predictions are printed above")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -13,11 +13,16 @@ state of an unfinished run, see :func:`save_resume_state`.
 
 Weights saved by the original GLAM code (a bare ``state_dict``) load too, given the model
 name and input shape, since our models keep the original parameter names.
+
+A file that is not a checkpoint (audio, a run's ``results.json``, a resume file, a folder) is
+refused with a message that says what it is and where checkpoints are written.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -82,21 +87,101 @@ def save(checkpoint: dict, path: str | os.PathLike) -> None:
                               "folder on another disk") from None
 
 
-def load(path: str | os.PathLike) -> dict:
-    """Read a checkpoint written by :func:`save`; CheckpointError if it is something else."""
-    path = Path(path)
-    if path.is_dir():
-        # A run folder is the common slip: train.py --SaveModel writes model_<run>.pth inside it.
-        inside = sorted(p.name for p in path.glob("model_*.pth") if p.is_file())
-        hint = (f"it holds {', '.join(inside)}: pass one of them" if inside
-                else "pass the model_*.pth file that train.py --SaveModel wrote")
-        raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file; {hint}")
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
+# Where a checkpoint comes from, for every message about a file that is not one.
+WHERE_CHECKPOINTS_ARE = ("a checkpoint is the model_<stem>.pth file that train.py --SaveModel writes into the run "
+                         "directory (-d), e.g. data/mfccS1.8O1.6a0.5/GLAM/<seed>/model_GLAM_mfcc_impro.pth")
+# First bytes of the files most often passed by mistake, and what to call them.
+_MAGIC = ((b"RIFF", "a WAV audio file"), (b"fLaC", "a FLAC audio file"), (b"OggS", "an Ogg audio file"),
+          (b"ID3", "an MP3 audio file"), (b"\xff\xfb", "an MP3 audio file"), (b"\x89PNG", "a PNG image"),
+          (b"%PDF", "a PDF document"))
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _not_a_checkpoint(path: Path, what: str) -> CheckpointError:
+    return CheckpointError(f"{path} is {what}, not a checkpoint; {WHERE_CHECKPOINTS_ARE}")
+
+
+def _results_json_hint(path: Path, text: str) -> str:
+    """What to pass instead of a run's ``results.json`` (its checkpoint, when the run saved one)."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        summary = json.loads(text)
+    except ValueError:
+        return "a JSON file"
+    if not isinstance(summary, dict) or "checkpoint" not in summary:
+        return "a JSON file"
+    if summary["checkpoint"] and (path.parent / summary["checkpoint"]).is_file():
+        return f"a run's results file (its checkpoint is {path.parent / summary['checkpoint']})"
+    return "a run's results file, and that run saved no model (train it again with --SaveModel)"
+
+
+def _identify(path: Path) -> None:
+    """Raise CheckpointError naming what ``path`` is when it is plainly not a PyTorch file.
+
+    torch.load's own messages for such files mislead (a WAV ends in ``pop from empty list``, a
+    JSON file in advice to turn off weights-only loading), so the first bytes decide first.
+    """
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist; {WHERE_CHECKPOINTS_ARE}")
+    if path.is_dir():
+        inside = sorted(path.glob("model_*.pth"))
+        if inside:
+            raise CheckpointError(f"{path} is a folder; pass the checkpoint in it: "
+                                  + ", ".join(str(p) for p in inside))
+        raise _not_a_checkpoint(path, "a folder without a model_*.pth file")
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if not head:
+        raise _not_a_checkpoint(path, "an empty file")
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise _not_a_checkpoint(path, what)
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile:
+            raise _not_a_checkpoint(path, "a damaged zip archive") from None
+        if not any(name.endswith("/data.pkl") for name in names):
+            raise _not_a_checkpoint(path, "a zip archive that PyTorch did not write (a NumPy .npz file?)")
+        return
+    if head.lstrip()[:1] in (b"{", b"["):
+        text = path.read_text(errors="replace")
+        raise _not_a_checkpoint(path, _results_json_hint(path, text))
+    if head[:1] != b"\x80":  # every pickle PyTorch writes starts with the protocol byte
+        if b"\x00" in head:
+            raise _not_a_checkpoint(path, "not a file PyTorch wrote")
+        raise _not_a_checkpoint(path, f"a text file ({path.suffix or 'no extension'})")
+
+
+def _holds_resume_state(path: Path) -> bool:
+    """Whether a PyTorch zip file is a resume state (its pickle names the resume format)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickled = next(n for n in archive.namelist() if n.endswith("/data.pkl"))
+            return RESUME_FORMAT.encode() in archive.read(pickled)
+    except (zipfile.BadZipFile, StopIteration, OSError):
+        return False
+
+
+def _read_weights_only(path: Path):
+    """``torch.load`` of a file written by ``torch.save`` with tensors and plain values only."""
+    _identify(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a damaged or foreign file
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from None
+        if _holds_resume_state(path):
+            raise CheckpointError(f"{path} is the resume state of an unfinished run (train.py --resume "
+                                  f"continues it), not a checkpoint; {WHERE_CHECKPOINTS_ARE}") from None
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path} is not a readable checkpoint: PyTorch cannot read it as weights "
+                              f"({reason[:200]}); {WHERE_CHECKPOINTS_ARE}") from None
+
+
+def load(path: str | os.PathLike) -> dict:
+    """Read a checkpoint written by :func:`save`; CheckpointError, saying what the file is, if it
+    is something else."""
+    path = Path(path)
+    checkpoint = _read_weights_only(path)
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is a bare state_dict or another format, not a {FORMAT} checkpoint; "
@@ -145,7 +230,7 @@ def build_model(checkpoint: dict) -> torch.nn.Module:
 def load_original_weights(path: str | os.PathLike, model_name: str, shape: tuple[int, int],
                           num_classes: int = 4, **model_options) -> torch.nn.Module:
     """A model from a bare ``state_dict`` (e.g. the original's ``model_GLAM_mfcc_impro.pth``)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = _read_weights_only(Path(path))
     model = models.create_model(model_name, shape=shape, num_classes=num_classes, **model_options)
     try:
         model.load_state_dict(state)

@@ -2,10 +2,13 @@
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass, field
 
+import librosa
 import numpy as np
 import pytest
+import scipy.signal
 import soundfile as sf
 import torch
 
@@ -14,10 +17,12 @@ import predict
 import train
 from ser import checkpoint as ckpt
 from ser import corpora, engine, features
+from ser import export as ser_export
 from ser.dataset import TestUtterances
 from ser.features import FeatureSettings
-from ser.inference import Predictor
+from ser.inference import InferenceError, Predictor
 from ser.metrics import predict_utterances
+from ser.spectral import SpectralSettings
 
 CLASSES = ["neutral", "sad", "angry", "happy(excited)"]
 SETTINGS = FeatureSettings(kind="mfcc", segment_length=1.8)
@@ -175,8 +180,110 @@ def test_predict_cli_formats_rates_short_and_broken_files(checkpoint_file, tmp_p
 
 def test_predict_with_a_bad_checkpoint_exits_with_a_message(tmp_path):
     (tmp_path / "x.pth").write_bytes(b"not a checkpoint")
-    with pytest.raises(SystemExit, match="not a readable checkpoint"):
+    with pytest.raises(SystemExit, match="x.pth is a text file .*--SaveModel"):
         predict.main([str(tmp_path / "x.pth"), str(tmp_path)])
+    (tmp_path / "y.pth").write_bytes(b"\x80\x02 a damaged pickle")
+    with pytest.raises(SystemExit, match="y.pth is not a readable checkpoint: PyTorch cannot read it"):
+        predict.main([str(tmp_path / "y.pth"), str(tmp_path)])
+
+
+def error_line(excinfo) -> str:
+    """The one line an entry point exits with; no traceback of torch's reaches the user."""
+    message = str(excinfo.value)
+    assert message.startswith("error: ") and "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_files_that_are_not_checkpoints_are_named_for_what_they_are(trained_run, tmp_path):
+    path, summary = trained_run
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, voice(1.0, 16000), 16000)
+    with pytest.raises(SystemExit) as excinfo:
+        predict.main([str(wav), str(wav)])
+    assert "speech.wav is a WAV audio file, not a checkpoint" in error_line(excinfo)
+    assert "train.py --SaveModel writes" in error_line(excinfo)
+
+    with pytest.raises(SystemExit) as excinfo:  # a run's results.json points to its checkpoint
+        predict.main([str(path.parent / "results.json"), str(wav)])
+    assert f"its checkpoint is {path}" in error_line(excinfo) and "weights_only" not in error_line(excinfo)
+    unsaved = tmp_path / "unsaved" / "results.json"
+    unsaved.parent.mkdir()
+    unsaved.write_text(json.dumps(dict(summary, checkpoint=None)))
+    with pytest.raises(SystemExit, match="saved no model .*--SaveModel"):
+        predict.main([str(unsaved), str(wav)])
+
+    resume = tmp_path / "resume_GLAM_mfcc_impro.pt"
+    ckpt.save_resume_state(resume, {"scaler": np.zeros(3)})  # numpy inside: not weights-only
+    with pytest.raises(SystemExit) as excinfo:
+        predict.main([str(resume), str(wav)])
+    assert "resume state of an unfinished run" in error_line(excinfo)
+
+    np.savez(tmp_path / "arrays.npz", x=np.zeros(2))
+    with pytest.raises(ckpt.CheckpointError, match="zip archive that PyTorch did not write"):
+        ckpt.load(tmp_path / "arrays.npz")
+    with pytest.raises(ckpt.CheckpointError, match=f"pass the checkpoint in it: {path}"):
+        ckpt.load(path.parent)
+    with pytest.raises(ckpt.CheckpointError, match="WAV audio file"):
+        ckpt.load_original_weights(wav, "GLAM", (26, 57))
+
+
+def test_no_cuda_device_is_one_error_line(checkpoint_file, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as excinfo:
+        predict.main([str(checkpoint_file[0]), str(tmp_path), "-g", "0"])
+    assert error_line(excinfo) == "error: -g 0: this machine has no CUDA device; use -g -1 for the CPU"
+    with pytest.raises(InferenceError, match="no CUDA device"):
+        Predictor(checkpoint_file[0], torch.device("cuda:0"))
+
+
+def test_output_folders_are_checked_before_any_work(checkpoint_file, tmp_path, monkeypatch, capsys):
+    path, _ = checkpoint_file
+    sf.write(tmp_path / "a.wav", voice(2.0, 16000), 16000)
+    scored = []
+    monkeypatch.setattr(Predictor, "predict_file", lambda self, p: scored.append(p))
+    with pytest.raises(SystemExit) as excinfo:
+        predict.main([str(path), str(tmp_path / "a.wav"), "-o", str(tmp_path / "missing" / "p.txt")])
+    assert f"the folder {tmp_path / 'missing'} does not exist" in error_line(excinfo) and scored == []
+    with pytest.raises(SystemExit) as excinfo:
+        export.main([str(path), "-o", str(tmp_path / "missing" / "m.onnx"), "--quiet"])
+    assert f"-o {tmp_path / 'missing' / 'm.onnx'}: the folder {tmp_path / 'missing'} does not exist" \
+        in error_line(excinfo) and ".tmp" not in error_line(excinfo)
+    with pytest.raises(SystemExit, match="cannot be NAME.json itself"):
+        export.main([str(path), "-o", str(tmp_path / "m.json"), "--quiet"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]  # nothing written, no temporary left
+    monkeypatch.undo()
+
+    assert predict.main([str(path), str(tmp_path / "a.wav"), "--json", "-o", str(tmp_path / "p.json")]) == 0
+    assert capsys.readouterr().out == ""
+    (record,) = json.loads((tmp_path / "p.json").read_text())
+    assert record["path"] == str(tmp_path / "a.wav")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "p.json"]
+
+
+def test_folders_list_what_they_skip_and_nothing_found_fails(checkpoint_file, tmp_path, capsys):
+    path, _ = checkpoint_file
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    sf.write(audio / "a.wav", voice(2.0, 16000), 16000)
+    sf.write(audio / "b.aiff", voice(2.0, 16000), 16000)
+    (audio / "c.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A ")
+    (audio / ".DS_Store").write_bytes(b"\x00")
+    assert predict.main([str(path), str(audio)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(str(audio / "a.wav")) and len(out.splitlines()) == 1
+    (note,) = err.splitlines()
+    assert note.startswith("note: skipped 2 file(s)") and "(1 .aiff, 1 .m4a)" in note
+    assert f"{audio / 'b.aiff'}, {audio / 'c.m4a'};" in note and ".wav, .flac, .ogg, .mp3" in note
+    assert ".DS_Store" not in note
+
+    assert predict.main([str(path), str(audio / "b.aiff")]) == 0  # named directly: tried, and libsndfile reads it
+    capsys.readouterr()
+    (audio / "a.wav").unlink()
+    assert predict.main([str(path), str(audio), str(tmp_path / "nowhere")]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"error: {tmp_path / 'nowhere'}: no such file or folder" in err
+    assert err.splitlines()[-1].startswith(f"error: no audio file found in {audio} {tmp_path / 'nowhere'}")
 
 
 def test_a_folder_given_as_the_checkpoint_is_named_with_the_checkpoints_in_it(tmp_path):
@@ -207,3 +314,106 @@ def test_onnx_export_matches_pytorch(checkpoint_file, tmp_path):
         (logits,) = session.run(None, {"features": x.numpy()})
         with torch.no_grad():
             np.testing.assert_allclose(logits, model(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def recipe_of(settings, test_overlap=1.6):
+    """The sidecar's preprocessing recipe of a checkpoint with these features, through JSON."""
+    saved = ckpt.build_checkpoint(None, model_name="GLAM", model_options={}, features=settings, train_overlap=1.6,
+                                  test_overlap=test_overlap, class_names=CLASSES, labels="glam", protocol="paper",
+                                  seed=1, epoch=0, scores={}, state_dict={})
+    return json.loads(json.dumps(ser_export.sidecar(saved)))["preprocessing"]
+
+
+def periodic_window(name: str, length: int, n_fft: int) -> np.ndarray:
+    """A periodic Hann or Hamming window of ``length`` samples centred in ``n_fft`` with zeros."""
+    a = {"hann": 0.5, "hamming": 0.54}[name]
+    window = a - (1 - a) * np.cos(2 * np.pi * np.arange(length) / length)
+    left = (n_fft - length) // 2
+    return np.pad(window, (left, n_fft - length - left))
+
+
+def stft_power(x: np.ndarray, stft: dict) -> np.ndarray:
+    """(bins, frames) |STFT|^power of ``x``, from the recipe's STFT parameters alone."""
+    assert stft["window_periodic"] and stft["center"]
+    n_fft, hop = stft["n_fft"], stft["hop_length"]
+    padded = np.pad(x, n_fft // 2, mode=stft["pad_mode"])
+    count = 1 + (len(padded) - n_fft) // hop
+    frames = padded[np.arange(n_fft)[None, :] + hop * np.arange(count)[:, None]]
+    window = periodic_window(stft["window"], stft["win_length"], n_fft)
+    return (np.abs(np.fft.rfft(frames * window, axis=1)) ** stft["power"]).T
+
+
+def decibels(x: np.ndarray, rule: dict) -> np.ndarray:
+    reference = x.max() if rule["reference"] == "max" else rule["reference"]
+    db = rule["factor"] * (np.log10(np.maximum(rule["amin"], x)) - np.log10(max(rule["amin"], reference)))
+    return np.maximum(db, db.max() - rule["top_db"])
+
+
+def mel_bank(rule: dict, sr: int, n_fft: int) -> np.ndarray:
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=rule["n_mels"], fmin=rule["fmin"], fmax=rule["fmax"],
+                               htk=rule["htk"], norm=rule["norm"])
+
+
+def mfcc_from_recipe(wav: np.ndarray, recipe: dict) -> np.ndarray:
+    """GLAM's MFCC maps of a recording from the sidecar alone (numpy, and librosa's mel filters)."""
+    seg, feats, sr = recipe["segmentation"], recipe["features"], recipe["audio"]["sample_rate"]
+    if len(wav) < seg["segment_length_s"] * sr:
+        wav = np.tile(wav, math.ceil(seg["segment_length_s"] * sr / len(wav)))
+    starts = range(0, len(wav), seg["hop_samples"])
+    starts = [s for s in starts if s + seg["segment_length_s"] * sr <= len(wav)]
+    dct = feats["dct"]
+    assert (dct["type"], dct["norm"]) == (2, "ortho")
+    n = feats["mel_filters"]["n_mels"]
+    basis = np.sqrt(2 / n) * np.cos(np.pi * np.arange(n)[:, None] * (2 * np.arange(n)[None, :] + 1) / (2 * n))
+    basis[0] /= np.sqrt(2)
+    bank = mel_bank(feats["mel_filters"], sr, feats["stft"]["n_fft"])
+    maps = []
+    for start in starts:
+        segment = wav[start:start + seg["segment_samples"]].astype(np.float64)
+        maps.append((basis @ decibels(bank @ stft_power(segment, feats["stft"]), feats["decibels"]))[:dct["keep"]])
+    return np.stack(maps)
+
+
+@pytest.mark.parametrize("seconds", [3.3, 0.7])
+def test_sidecar_alone_reproduces_the_mfcc_inputs(seconds):
+    """Outside Python one needs the JSON only: a reimplementation driven by it gives the same maps,
+    for a recording with a tail to drop and for one shorter than a segment (tiled). A stretch of
+    digital silence puts frames on the 80 dB floor."""
+    recipe = recipe_of(SETTINGS)
+    assert recipe["segmentation"]["segment_samples"] == 28800 and recipe["segmentation"]["hop_samples"] == 3199
+    wav = voice(seconds, 16000, seed=7)
+    wav[len(wav) // 4:len(wav) // 2] = 0.0
+    expected = SETTINGS.prediction_input(wav, 1.6)
+    ours = mfcc_from_recipe(wav, recipe)
+    assert ours.shape == expected.shape and len(ours) == (1 + (len(wav) - 28800) // 3199 if seconds > 1.8 else 2)
+    np.testing.assert_allclose(ours, expected, atol=1e-3, rtol=0)
+
+
+def test_sidecar_alone_reproduces_seed004_inputs():
+    """logmeldeltaspec: pre-emphasis, reflect-padded Hamming STFT, Slaney mels in dB against the
+    recording's maximum, Savitzky-Golay deltas, 300-frame segments padded, channels stacked."""
+    settings = SpectralSettings(kind="logmeldeltaspec")
+    recipe = recipe_of(settings)
+    feats, sr, seg = recipe["features"], recipe["audio"]["sample_rate"], recipe["segmentation"]
+    wav = voice(4.0, 16000, seed=8)
+    coefficient = feats["preemphasis"]["coefficient"]
+    y = np.concatenate([wav[:1], wav[1:] - coefficient * wav[:-1]]).astype(np.float32)
+    magnitude = stft_power(y.astype(np.float64), feats["stft"])
+    mel_rule = feats["logmelspec"]
+    mel = decibels(mel_bank(mel_rule["mel_filters"], sr, feats["stft"]["n_fft"]) @ magnitude ** 2,
+                   mel_rule["decibels"])
+    delta = feats["delta"]
+
+    def derivative(x):
+        return scipy.signal.savgol_filter(x, delta["window_length"], delta["polyorder"], deriv=delta["deriv"],
+                                          axis=-1, mode=delta["mode"])
+    first = derivative(mel)
+    channels = np.stack([mel, first, derivative(first)])
+    size = seg["frames_per_segment"]
+    count = max(1, math.ceil(channels.shape[-1] / size))
+    padded = np.zeros((3, channels.shape[1], count * size))  # pad "max": 0 dB in every channel
+    padded[..., :channels.shape[-1]] = channels
+    ours = np.stack([padded[..., k * size:(k + 1) * size].reshape(-1, size) for k in range(count)])
+    expected = settings.prediction_input(wav)
+    assert ours.shape == expected.shape == (2, 3 * 128, 300)
+    np.testing.assert_allclose(ours, expected, atol=1e-3, rtol=0)

@@ -1,4 +1,4 @@
-"""Every script in scripts/ trains end to end, resumes, and works when copied to the repository root."""
+"""Every script in scripts/ trains end to end, resumes, and works when copied or moved to the repository root."""
 import json
 import math
 import os
@@ -130,6 +130,9 @@ def test_every_script_is_smoke_tested():
     """A new script in scripts/ must be a recipe row or join TABLES (and expected_runs)."""
     scripts = {p.name for p in (ROOT / "scripts").iterdir() if p.is_file() and os.access(p, os.X_OK)}
     assert scripts == {"sweep", *RECIPES, *TABLES}
+    # real files, not links (a moved link dangles), all one text that reads its recipe by its own name
+    assert not any((ROOT / "scripts" / name).is_symlink() for name in scripts)
+    assert len({(ROOT / "scripts" / name).read_text() for name in RECIPES}) == 1
     assert len(SPLIT811_TABLE) == 12 and all(recipe_row(r) for r in SPLIT811_TABLE)
 
 
@@ -162,6 +165,23 @@ def test_rerun_resumes_at_the_next_seed_and_copy_to_root_works(workspace):
     run_script(work / "MHCNN", args, env, work)
     metric = work / "resumed" / "comparison" / "MHCNN" / "MHCNN_mfcc_impro.metric"
     assert [r["seed"] for r in results.read_metric(metric)] == [2602656884, 3431165269]
+
+
+def test_a_script_moved_to_the_root_runs_its_dry_run(workspace, tmp_path):
+    """`mv scripts/MHCNN ./`, in a copy of the repository: it still finds the sweep and its recipe."""
+    work, env, corpus = workspace
+    copy = tmp_path / "repo"
+    copy.mkdir()
+    for name in ("train.py", "path.py", "seeds.py", "requirements.txt", "requirements-test.txt"):
+        shutil.copy(work / name, copy / name)
+    for name in ("ser", "models", "scripts"):  # links stay links, as in a clone
+        shutil.copytree(work / name, copy / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / "scripts" / "MHCNN").rename(copy / "MHCNN")
+    completed = run_script(copy / "MHCNN", ["--dry-run", "-1", "1", "--", "--data", str(corpus)], env, copy)
+    [planned] = [line for line in completed.stdout.splitlines() if "train.py" in line]
+    assert planned.lstrip().startswith("MHCNN α=0 paper seed 2602656884:")
+    assert "-m MHCNN -i impro" in planned and "-d data/comparison/MHCNN/2602656884" in planned
+    assert not (copy / "data").exists()  # planned, not trained
 
 
 @pytest.mark.parametrize("table", TABLES)
