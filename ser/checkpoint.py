@@ -123,9 +123,10 @@ def _identify(path: Path) -> None:
     if not path.exists():
         raise CheckpointError(f"checkpoint {path} does not exist; {WHERE_CHECKPOINTS_ARE}")
     if path.is_dir():
-        inside = sorted(path.glob("model_*.pth"))
+        # a run folder is the common slip: train.py --SaveModel writes model_<stem>.pth inside it
+        inside = sorted(p for p in path.glob("model_*.pth") if p.is_file())
         if inside:
-            raise CheckpointError(f"{path} is a folder; pass the checkpoint in it: "
+            raise CheckpointError(f"checkpoint {path} is a folder, not a checkpoint file; pass the checkpoint in it: "
                                   + ", ".join(str(p) for p in inside))
         raise _not_a_checkpoint(path, "a folder without a model_*.pth file")
     with open(path, "rb") as f:

@@ -244,6 +244,23 @@ def noisy_copies(config: RunConfig, corpus: CorpusData, order: list[int]) -> np.
     return np.concatenate([settings.model_input(f) for f in per_overlap[None]])
 
 
+def split_order(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState) -> tuple[Split, list[int]]:
+    """The split and the training utterances in the order their segments are stacked
+    (``--aug upsampling`` repeats some): the draws a run makes from its generator, in order."""
+    split = split_corpus(config, corpus, rng)
+    return split, upsample(split.train, corpus.labels, rng) if config.aug == "upsampling" else split.train
+
+
+def split_info(split: Split, labels: np.ndarray, segment_labels: np.ndarray) -> dict:
+    """The parts' class counts (utterances; training segments), as the original's log has them."""
+    info = {"train": json.dumps(Counter(labels[split.train].tolist())),
+            "test": json.dumps(Counter(labels[split.test].tolist())),
+            "train_seg": f"{Counter(segment_labels.tolist()).items()}"}
+    if split.validation:
+        info["validation"] = json.dumps(Counter(labels[split.validation].tolist()))
+    return info
+
+
 def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState):
     """Split the usable utterances by ``--protocol`` (and ``--fold``, see ser/splits.py).
 
@@ -252,8 +269,7 @@ def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState
     chooses the epoch on test), the protocol's description and the parts' class counts.
     """
     labels = corpus.labels
-    split = split_corpus(config, corpus, rng)
-    train_order = upsample(split.train, labels, rng) if config.aug == "upsampling" else split.train
+    split, train_order = split_order(config, corpus, rng)
     train = stack_segments([corpus.train_feats[i] for i in train_order], labels[train_order], corpus.shape)
 
     def scored_utterances(part: list[int]) -> TestUtterances:
@@ -262,11 +278,7 @@ def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState
 
     test = scored_utterances(split.test)
     validation = scored_utterances(split.validation) if split.validation else None
-    info = {"train": json.dumps(Counter(labels[split.train].tolist())),
-            "test": json.dumps(Counter(labels[split.test].tolist())),
-            "train_seg": f"{Counter(train.y.tolist()).items()}"}
-    if validation is not None:
-        info["validation"] = json.dumps(Counter(labels[split.validation].tolist()))
+    info = split_info(split, labels, train.y)
     if config.stability_from_wavs:
         train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(config, corpus, train_order))
     return train, test, validation, split.protocol, info

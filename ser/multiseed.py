@@ -47,7 +47,8 @@ models' masks here are those of a solo CPU run.
         rng = seed_everything(seed)
         split = make_split(...)  # draws from rng, as the solo run does
         runs.append(SeedRun(seed, rng, train_pool.train_rows(split.train), test_pool.scored(split.test)))
-    results = fit_seeds("GLAM", shape, 4, runs, train_pool, test_pool, device, MultiSeedOptions(epochs=50))
+    results = fit_seeds("GLAM", shape, 4, runs, train_pool, test_pool, device,
+                        MultiSeedOptions(epochs=50, batch_size=32))
 """
 from __future__ import annotations
 
@@ -65,9 +66,8 @@ from torch.func import functional_call, stack_module_state, vmap
 
 import models
 from ser import engine
-from ser.augment import SELECTIONS, selection_key
-from ser.engine import EpochRecord, FitResult
-from ser.metrics import score
+from ser.engine import EpochRecord, FitOptions, FitResult
+from ser.metrics import autocast, score
 
 # Every registered model built from the GLAM and MACNN trunks (tests/test_multiseed.py checks
 # each one's batched step against its solo step). Not seed 004's alexnet models, which train one
@@ -98,31 +98,25 @@ def supported(model_name: str, model_options: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True)
-class MultiSeedOptions:
-    """The one configuration all seeds share (defaults: train.py's)."""
-    epochs: int = 50
-    batch_size: int = 32
-    lr: float = 0.001
-    lr_min: float = 1e-6            # the schedule stops once the lr falls below this
-    optimizer: str = "adam"         # see ser.engine.OPTIMIZERS
-    lr_schedule: str = "exp"        # see ser.engine.LR_SCHEDULES
+class MultiSeedOptions(FitOptions):
+    """The one configuration all seeds share: ``ser.engine.FitOptions`` plus GLAM's mixup α
+    (the batch loss the engine trains with) and how many segments a scoring pass takes."""
     alpha: float = 0.5              # GLAM's mixup Beta(α, α); 0 trains on plain cross-entropy
-    selection: str = "WA_UA_mean"   # the epoch kept: best (WA + UA) / 2, or best WA
-    keep_best_state: bool = False   # return each seed's selected weights
-    amp: bool = False               # forward passes and losses in bf16 autocast
     eval_batch_size: int = 1024     # segments per seed in one scoring pass, as ser.engine scores
 
     def __post_init__(self):
+        try:
+            super().__post_init__()
+        except ValueError as error:
+            raise MultiSeedError(str(error)) from None
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
             raise MultiSeedError("epochs, batch_size and eval_batch_size must be at least 1")
         if not self.lr > 0 or self.alpha < 0:
             raise MultiSeedError(f"the learning rate must be positive and alpha >= 0 (got lr {self.lr}, "
                                  f"alpha {self.alpha})")
-        for value, choices, what in ((self.optimizer, engine.OPTIMIZERS, "optimizer"),
-                                     (self.lr_schedule, engine.LR_SCHEDULES, "lr_schedule"),
-                                     (self.selection, SELECTIONS, "selection")):
-            if value not in choices:
-                raise MultiSeedError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+        if self.pooling != "logits" or self.compile:
+            raise MultiSeedError("the K-seed engine scores by mean logits and runs eagerly: no log-softmax pooling, "
+                                 "no --compile")
 
 
 @dataclass(frozen=True)
@@ -539,7 +533,7 @@ class MultiSeedTrainer:
             mixing = group.partner is not None
             in_dims = (0, 0, 0, 0, 0 if mixing else None, 0 if mixing else None, 0 if mixing else None, 0,
                        None if weight is None else 0)
-            with engine.autocast(self.device, self.options.amp):
+            with autocast(self.device, self.options.amp):
                 loss = vmap(self._seed_loss, in_dims=in_dims)(
                     self.named(flat), buffers, self.train_X[group.rows].unsqueeze(2), self.train_y[group.rows],
                     group.lam, group.rest, group.partner, masks, weight)
@@ -604,7 +598,7 @@ class MultiSeedTrainer:
 
         for start in range(0, width, self.options.eval_batch_size):
             chunk = slice(start, start + self.options.eval_batch_size)
-            with engine.autocast(self.device, self.options.amp):
+            with autocast(self.device, self.options.amp):
                 out = vmap(logits)(self.params, self.buffers, self.eval_X[rows[:, chunk]].unsqueeze(2)).float()
             sums.index_add_(0, owner[:, chunk].reshape(-1), out.reshape(-1, C))
         counts = torch.bincount(owner.reshape(-1), minlength=dummy + 1).clamp(min=1).unsqueeze(1)
@@ -654,7 +648,7 @@ class MultiSeedTrainer:
             on_checkpoint: Callable[[MultiSeedState], None] | None = None) -> list[FitResult]:
         """Train every seed for ``options.epochs``; see :func:`fit_seeds`."""
         options, K = self.options, len(self.runs)
-        key = selection_key(options.selection)
+        key = options.selection_value
         keep_state = options.keep_best_state or self.validated
         selection_sets = [run.test if run.validation is None else run.validation for run in self.runs]
         histories: list[list[EpochRecord]] = [[] for _ in range(K)]

@@ -27,21 +27,23 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from tqdm import tqdm
 
 import models
 import ser
-from ser import augment, engine, results
-from ser.checkpoint import build_checkpoint
+from ser import augment, engine, multiseed, results
+from ser.checkpoint import CheckpointError, build_checkpoint, load_resume_state, save_resume_state
 from ser.checkpoint import save as save_checkpoint
 from ser.config import RunConfig, check_input_shape, resolve_device
-from ser.data import CorpusData, RunData, load_corpus, prepare_run
+from ser.data import CorpusData, RunData, load_corpus, prepare_run, split_info, split_order, uses_original_pickle
 from ser.data import data_identity as identify_data
+from ser.dataset import TestUtterances, TrainSegments
 from ser.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
 from ser.errors import UserError
 from ser.io import Busy, Claim, write_json
 from ser.machine import threads_per_process
 from ser.metrics import confusion, report_text
-from ser.runlog import BestSoFar, RunLog, resume_state
+from ser.runlog import BestSoFar, RunLog, RunState, resume_state
 from ser.seeds import read_seeds
 from ser.splits import PROTOCOL_DESCRIPTIONS, fold_count
 
@@ -60,7 +62,7 @@ def run(config: RunConfig, argv: list[str] | None = None) -> dict | None:
     for note in config.notes:
         log_for(config)(note)
     if config.seeds > 1:
-        return run_seeds(config, argv or [])
+        return run_seeds(config, device, argv or [])
     if config.runs_every_fold:
         return run_all_folds(config, device)
     return run_training(config, device)
@@ -182,7 +184,7 @@ def run_identity(config: RunConfig, data_identity: dict) -> dict:
                                   "corpus": data_identity}))
 
 
-def already_finished(config: RunConfig, files: results.RunFiles, identity: dict) -> bool:
+def already_finished(config: RunConfig, files: results.RunFiles, identity: dict, quiet: bool = False) -> bool:
     """Whether a finished run of this seed with this identity is in the results file already
     (skip it), None-identity lines (the original code's) counting as the same. The same seed
     with other settings is refused unless --force, which appends a second line on purpose."""
@@ -194,7 +196,8 @@ def already_finished(config: RunConfig, files: results.RunFiles, identity: dict)
             recorded = None if run.identity is None else {k: run.identity.get(k) for k in ("settings", "corpus")}
             (same if recorded in (None, {k: identity[k] for k in ("settings", "corpus")}) else other).append(run)
     if same:
-        print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
+        if not quiet:
+            print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
         return True
     if other:
         changed = results.differences({k: other[-1].identity[k] for k in ("settings", "corpus")},
@@ -271,20 +274,25 @@ def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | N
                            "path") from None
 
         best, running_time = train_iterations(config, data, device, rng, files, log)
+        return finish_run(config, data, best, device, feature_seconds, running_time, files, identity)
 
-        summary = {**run_summary(config, data, best, device, feature_seconds, running_time, files),
-                   "identity": identity}
-        matrix = np.asarray(summary["confusion_matrix"]["counts"])
-        try:
-            if config.SaveModel:
-                save_model(config, data, best, files)
-            results.write_finished_run(
-                files, summary, config.seed, summary["best"], identity, losses=[r.loss for r in best.history],
-                log_text=(f"{summary['classification_report']}\n{matrix}\n{data.info}\n"
-                          f"Running time with {config.iter} iterations: {running_time}\n"))
-        except OSError as error:
-            raise RunError(f"cannot write the results of seed {config.seed} ({error}); free some space or pass -d "
-                           "a writable path, then rerun (the seed is not recorded as finished)") from None
+
+def finish_run(config: RunConfig, data: RunData, best: BestSoFar, device: torch.device, feature_seconds: float,
+               running_time: float, files: results.RunFiles, identity: dict) -> dict:
+    """Everything a trained run writes (the checkpoint, results.json, the shared files, the
+    .metric line last) and prints; returns its summary."""
+    summary = {**run_summary(config, data, best, device, feature_seconds, running_time, files), "identity": identity}
+    matrix = np.asarray(summary["confusion_matrix"]["counts"])
+    try:
+        if config.SaveModel:
+            save_model(config, data, best, files)
+        results.write_finished_run(
+            files, summary, config.seed, summary["best"], identity, losses=[r.loss for r in best.history],
+            log_text=(f"{summary['classification_report']}\n{matrix}\n{data.info}\n"
+                      f"Running time with {config.iter} iterations: {running_time}\n"))
+    except OSError as error:
+        raise RunError(f"cannot write the results of seed {config.seed} ({error}); free some space or pass -d "
+                       "a writable path, then rerun (the seed is not recorded as finished)") from None
     files.resume_state.unlink(missing_ok=True)
     s = best.tested.scores
     # the result line is printed even with --quiet: it is what the run was for
@@ -373,11 +381,172 @@ def single_seed_flags(argv: list[str]) -> list[str]:
     return chosen.parse_known_args(argv)[1]
 
 
-def run_seeds(config: RunConfig, argv: list[str]) -> dict:
-    """``--seeds N``: the next N unfinished seeds, each a ``train.py --seed S -d DATADIR/S``
-    process, all running at once on the same device once this process has computed (and
-    cached) the features they share. Returns each seed's results.json summary (None for a
-    seed that failed; its output is in DATADIR/S/train_output.log)."""
+def run_seeds(config: RunConfig, device: torch.device, argv: list[str]) -> dict:
+    """``--seeds N``: the next N seeds of the seeds file that are neither finished nor being
+    trained, each in ``DATADIR/<seed>`` (``-d`` names the model folder) with exactly the files
+    ``--seed S -d DATADIR/S`` writes alone. They train together in this process on one device
+    (``ser.multiseed``: one copy of the features, each kernel doing every seed's work) when the
+    engine covers the run, else as one process per seed. Returns each seed's summary."""
+    why = multiseed_refusal(config)
+    if why is None:
+        return train_seeds_together(config, device)
+    log_for(config)(f"--seeds {config.seeds}: one process per seed ({why})")
+    return run_seed_processes(config, argv)
+
+
+def multiseed_refusal(config: RunConfig) -> str | None:
+    """Why these seeds cannot train in one process (None: they can)."""
+    if not multiseed.supported(config.model, config.model_options()):
+        return f"-m {config.model} has no batched multi-seed engine"
+    for flag, on in (("--mixup seed004", config.mixup != "glam"), ("--stability_weight", config.stability_weight > 0),
+                     ("--pooling log_softmax", config.pooling != "logits"), ("--minmax", bool(config.minmax)),
+                     ("--oversample", bool(config.oversample)), ("--iter", config.iter > 1),
+                     ("--compile", config.compile), ("--toSaveFeatures", config.toSaveFeatures),
+                     ("--featuresFileName", bool(config.featuresFileName) or uses_original_pickle(config)),
+                     (f"every fold of --protocol {config.protocol}", config.runs_every_fold)):
+        if on:
+            return f"the multi-seed engine does not cover {flag}"
+    return None
+
+
+def seeds_resume_file(config: RunConfig, files: results.RunFiles) -> Path:
+    return Path(config.datadir) / f"resume_seeds_{files.stem}.pt"
+
+
+def train_seeds_together(config: RunConfig, device: torch.device) -> dict:
+    """The seeds of ``--seeds N`` trained in lockstep in this process (see :func:`run_seeds`)."""
+    log = log_for(config)
+    data_identity, scanned = identify_data(config)
+    with contextlib.ExitStack() as claims:
+        chosen = []
+        for seed in read_seeds(config.seeds_file):
+            if len(chosen) == config.seeds:
+                break
+            one = dataclasses.replace(config, seed=seed, datadir=str(Path(config.datadir) / str(seed)), seeds=1)
+            files = one.files()
+            refuse_writing_into_the_corpus(one, files, scanned and scanned.root)
+            identity = run_identity(one, data_identity)
+            if already_finished(one, files, identity, quiet=True):
+                continue
+            try:
+                files.parent.mkdir(parents=True, exist_ok=True)
+                claims.enter_context(Claim(files.claim(seed), f"pid {os.getpid()} on {platform.node()}, since "
+                                                              f"{time.ctime()}"))
+            except Busy:
+                continue  # another run trains it right now: the next seed instead
+            except OSError as error:
+                raise RunError(f"cannot write to the results folder {files.parent} ({error}); pass -d a writable "
+                               "path") from None
+            chosen.append((one, files, identity))
+        if not chosen:
+            print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
+            return {}
+        return _train_together(config, device, chosen, load_corpus(config, log, scanned), log)
+
+
+def _train_together(config: RunConfig, device: torch.device, chosen: list, corpus: CorpusData, log) -> dict:
+    seeds = [one.seed for one, _, _ in chosen]
+    log(f"training seeds {', '.join(map(str, seeds))} together in one process on {device}")
+    if corpus.synthetic:
+        log(f"NOTE: this is a synthetic corpus; its numbers say nothing about "
+            f"{'emoDB' if config.corpus == 'emodb' else 'IEMOCAP'}.")
+    started = time.perf_counter()
+    train_pool = multiseed.SegmentPool.from_utterances(corpus.train_feats, corpus.labels, corpus.shape)
+    eval_pool = multiseed.SegmentPool.from_utterances(corpus.test_feats, corpus.labels, corpus.shape)
+    num_classes, runs, parts = len(config.class_names), [], []
+    # The segments stay in the shared pools: each seed's parts hold only what its results name.
+    no_segments = np.zeros((0, *corpus.shape), dtype=np.float32)
+    for one, _, _ in chosen:
+        rng = seed_everything(one.seed)  # the split draws from it first, as the seed's solo run
+        split, order = split_order(one, corpus, rng)
+        rows = train_pool.train_rows(order)
+        segment_labels = train_pool.y[rows]
+        if one.batch_size > len(rows):
+            raise RunError(f"--batch_size {one.batch_size} is larger than seed {one.seed}'s training set "
+                           f"({len(rows)} segments); use -b {len(rows)} or less")
+        weights = inverse_frequency_weights(segment_labels, num_classes) if config.weight else None
+        runs.append(multiseed.SeedRun(one.seed, rng, rows, eval_pool.scored(split.test),
+                                      eval_pool.scored(split.validation) if split.validation else None, weights))
+
+        def scored(part: list[int]) -> TestUtterances:
+            return TestUtterances(X=no_segments, owner=np.zeros(0, dtype=np.int64), y=corpus.labels[part],
+                                  names=[corpus.utterances[i].turn for i in part])
+        parts.append(RunData(TrainSegments(X=no_segments, y=segment_labels), scored(split.test),
+                             scored(split.validation) if split.validation else None, split.protocol,
+                             split_info(split, corpus.labels, segment_labels), None, corpus))
+    feature_seconds = time.perf_counter() - started
+    resume_file = seeds_resume_file(config, chosen[0][1])
+    saved = _seeds_resume_state(config, resume_file, seeds, log)
+    runlogs = []
+    for k, ((one, files, _), data) in enumerate(zip(chosen, parts)):
+        try:
+            files.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(files.last_json, one.resolved_args())
+        except OSError as error:
+            raise RunError(f"cannot write the run directory {files.run_dir} ({error}); pass -d a writable "
+                           "path") from None
+        state = RunState(one.resume_args(), epoch_rows=list(saved["epoch_rows"][k]) if saved else [])
+        runlogs.append(RunLog(files, state, seed=one.seed, model=config.model, epochs=config.epochs,
+                              class_names=config.class_names, selection_labels=data.selection.y,
+                              validated=data.validation is not None, save_resume=False,
+                              tensorboard=config.tensorboard, quiet=True))
+        runlogs[-1].start_iteration(0, 0 if saved is None else saved["state"].next_epoch)
+    clock = time.perf_counter() - (saved["running_time"] if saved else 0.0)
+
+    def checkpoint(state: multiseed.MultiSeedState) -> None:
+        if config.save_resume_state:
+            save_resume_state(resume_file, {"args": config.resume_args(), "seeds": seeds, "state": state,
+                                            "epoch_rows": [rl.state.epoch_rows for rl in runlogs],
+                                            "running_time": time.perf_counter() - clock})
+
+    options = multiseed.MultiSeedOptions(**dataclasses.asdict(config.fit_options()), alpha=config.alpha)
+    bar = tqdm(total=config.epochs, initial=0 if saved is None else saved["state"].next_epoch,
+               desc=f"{config.model} {len(seeds)} seeds", unit="epoch", disable=config.quiet)
+    try:
+        outcomes = multiseed.fit_seeds(
+            config.model, corpus.shape, num_classes, runs, train_pool, eval_pool, device, options,
+            model_options=config.model_options(), resume=None if saved is None else saved["state"],
+            on_epoch=lambda k, record, best: (runlogs[k].epoch_done(record, best),
+                                              bar.update() if k == len(runs) - 1 else None),
+            on_checkpoint=checkpoint)
+    finally:
+        bar.close()
+        for runlog in runlogs:
+            runlog.end_iteration()
+            runlog.close()
+    running_time = time.perf_counter() - clock
+    summaries = {}
+    for (one, files, identity), data, outcome in zip(chosen, parts, outcomes):
+        best = BestSoFar(outcome.best, outcome.history, outcome.best_state, outcome.test)
+        summaries[one.seed] = finish_run(one, data, best, device, feature_seconds, running_time, files, identity)
+    resume_file.unlink(missing_ok=True)
+    return summaries
+
+
+def _seeds_resume_state(config: RunConfig, path: Path, seeds: list[int], log) -> dict | None:
+    """The saved state of these seeds' interrupted run to continue with --resume, or None."""
+    if not path.exists():
+        return None
+    if not config.resume:
+        log(f"NOTE: {path} holds an interrupted run; starting afresh and replacing it (pass --resume to continue "
+            "it instead)")
+        return None
+    try:
+        saved = load_resume_state(path)
+    except CheckpointError as error:
+        raise RunError(str(error)) from None
+    if saved.get("seeds") != seeds or saved.get("args") != config.resume_args():
+        raise RunError(f"{path} was saved by another --seeds run (seeds {saved.get('seeds')}, or other arguments); "
+                       "rerun that command to continue it, or delete the file to start afresh")
+    log(f"Resuming seeds {', '.join(map(str, seeds))} from {path.name}: {saved['state'].next_epoch} epoch(s) done")
+    return saved
+
+
+def run_seed_processes(config: RunConfig, argv: list[str]) -> dict:
+    """``--seeds N`` as one ``train.py --seed S -d DATADIR/S`` process per seed, all at once on
+    the same device once this process has computed (and cached) the features they share.
+    Returns each seed's results.json summary (None for a seed that failed; its output is in
+    DATADIR/S/train_output.log)."""
     log = log_for(config)
     # -d names the model folder here: each seed's run folder is DATADIR/<seed>, so the
     # results file is in DATADIR itself

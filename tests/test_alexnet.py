@@ -195,7 +195,9 @@ def test_train_py_any_speaker_pair_and_three_channel_features(emodb_corpus, tmp_
     assert summary["feature_shape"] == [3 * 128, 300] and summary["model"]["options"]["in_channels"] == 3
     assert all(turn.startswith("03") for turn in summary["test_utterances"]["turns"])  # speaker 03 is 1M
     assert all(turn.startswith("09") for turn in summary["validation_turns"])  # 09 is 2F
-    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    # -d names a folder for many runs: this run's own files are in run/<stem>/<seed>
+    (results_json,) = (tmp_path / "run").rglob("results.json")
+    saved = json.loads(results_json.read_text())
     assert saved["best"] == summary["best"] and saved["args"]["minmax"] is True
     assert (tmp_path / "alexnet_gap_logmeldeltaspec_all_emodb_pair-val2F-test1M.metric").is_file()
     report_entry.main([str(tmp_path), "-o", str(tmp_path / "tables")])  # report.py lists the pair's run
@@ -214,7 +216,8 @@ def test_the_done_when_command_on_both_corpus_layouts(layout, tiny_corpus, emodb
     speaker_of = {u.turn: u.speaker for u in scan.utterances}
     assert {speaker_of[turn] for turn in summary["test_utterances"]["turns"]} == {"1M"}
     assert {speaker_of[turn] for turn in summary["validation_turns"]} == {"1F"}
-    stem = "alexnet_gap_logspec_impro" if layout == "iemocap" else "alexnet_gap_logspec_all_emodb"
+    # seed 004's recipe brings its label set: seed004 on IEMOCAP
+    stem = "alexnet_gap_logspec_impro_seed004" if layout == "iemocap" else "alexnet_gap_logspec_all_emodb"
     assert (tmp_path / f"{stem}_loso-speaker_fold1.metric").is_file()
 
 
@@ -261,11 +264,14 @@ def test_train_py_trains_on_an_extract_features_file(emodb_corpus, tmp_path):
     assert summary["test_utterances"]["turns"] == [f"1M_{k}" for k in range(len(first_speaker))]
     assert (summary["protocol_name"], summary["fold"], summary["corpus"]["root"]) == ("loso-speaker", 1, features)
     assert summary["args"]["oversample"] == "seed004" and len(summary["class_names"]) == 7
-    assert list((tmp_path / "runs" / "fcn" / "fold1").glob("*.pth"))  # --save_label keeps the best model
+    assert list((tmp_path / "runs" / "fcn").rglob("fold1/*.pth"))  # --save_label keeps the best model
+    refused = ["-d", str(tmp_path / "refused")]
     with pytest.raises(SystemExit, match="pass --labels seed004"):
-        train.main([features, "-m", "alexnet_gap", "-f", "logspec"])
+        train.main([features, "-m", "alexnet_gap", "-f", "logspec", "--labels", "glam", *refused])
+    with pytest.raises(SystemExit, match="no class of --labels seed004"):  # the recipe's labels, not emoDB's
+        train.main([features, "-m", "alexnet_gap", "-f", "logspec", *refused])
     with pytest.raises(SystemExit, match="name their kind with -f"):
-        train.main([features, "-m", "alexnet_gap", "--corpus", "emodb"])
+        train.main([features, "-m", "alexnet_gap", "-f", "mfcc", "--corpus", "emodb", *refused])
     with pytest.raises(SystemExit, match="segments of shape .* expected \\(N, 3, F, T\\)"):
         train.main([features, "-m", "alexnet_gap", "-f", "lognrevspec", "--corpus", "emodb", "-d",
                     str(tmp_path / "wrong"), "--quiet", "-g", "-1"])

@@ -195,7 +195,7 @@ def error_line(excinfo) -> str:
 
 
 def test_files_that_are_not_checkpoints_are_named_for_what_they_are(trained_run, tmp_path):
-    path, summary = trained_run
+    path, summary, _ = trained_run
     wav = tmp_path / "speech.wav"
     sf.write(wav, voice(1.0, 16000), 16000)
     with pytest.raises(SystemExit) as excinfo:
@@ -298,7 +298,8 @@ def test_a_folder_given_as_the_checkpoint_is_named_with_the_checkpoints_in_it(tm
         predict.main([str(run), str(tmp_path)])
     message = str(exit_info.value.code)
     assert message.startswith("error: ") and "\n" not in message and "is a folder" in message
-    assert "model_GLAM_mfcc_impro.pth, model_MHCNN_mfcc_impro.pth" in message and "resume_" not in message
+    assert all(str(run / name) in message for name in ("model_GLAM_mfcc_impro.pth", "model_MHCNN_mfcc_impro.pth"))
+    assert "resume_" not in message
 
 
 def test_onnx_export_matches_pytorch(checkpoint_file, tmp_path):

@@ -12,6 +12,7 @@ import models
 from ser import engine
 from ser import multiseed as ms
 from ser.dataset import TestUtterances, stack_segments
+from ser.metrics import predict_utterances
 
 CPU = torch.device("cpu")
 SHAPE = (26, 57)  # the paper's 1.8 s MFCC segments
@@ -336,7 +337,7 @@ def test_batched_scoring_equals_the_engines():
     for k, test in enumerate(tests):
         model = models.create_model("MHCNN", shape=SMALL)
         model.load_state_dict(multi.seed_state_dict(k))
-        theirs = engine.predict_utterances(model, pool_test(feats, labels, test), CPU)
+        theirs = predict_utterances(model, pool_test(feats, labels, test), CPU)
         assert mine[k].shape == theirs.shape
         assert_close(mine[k], theirs, f"seed {k} utterance logits")
 
@@ -358,9 +359,9 @@ def fit_both(name, seeds, sizes, epochs, validation=False, scored=8, **options):
                              validation=pool.scored(halves[1]) if validation else None)
         solo_results.append(engine.fit(
             solo.model, stack_segments([feats[i] for i in train_utts], labels[train_utts], SMALL),
-            parts[0] if validation else pool_test(feats, labels, test_utts), CPU, epochs=epochs, batch_size=4,
-            lr=1e-3, lr_min=1e-6, optimizer="adam", lr_schedule="exp", alpha=0.5, rng=solo.rng,
-            validation=parts[1] if validation else None))
+            parts[0] if validation else pool_test(feats, labels, test_utts), CPU,
+            engine.FitOptions(epochs=epochs, batch_size=4), engine.mixup_loss(nn.CrossEntropyLoss(), 0.5, solo.rng),
+            solo.rng, validation=parts[1] if validation else None))
     settings = dict(epochs=epochs, batch_size=4, **options)
     multi = ms.fit_seeds(name, SMALL, 4, runs, pool, pool, CPU, ms.MultiSeedOptions(**settings))
     return solo_results, multi
@@ -440,9 +441,9 @@ def test_supported_models():
 
 def test_bad_configurations_give_one_clear_error():
     with pytest.raises(ms.MultiSeedError, match="unknown optimizer 'rmsprop'"):
-        ms.MultiSeedOptions(optimizer="rmsprop")
+        ms.MultiSeedOptions(epochs=1, batch_size=1, optimizer="rmsprop")
     with pytest.raises(ms.MultiSeedError, match="alpha"):
-        ms.MultiSeedOptions(alpha=-1)
+        ms.MultiSeedOptions(epochs=1, batch_size=1, alpha=-1)
     feats, labels = corpus()
     pool, runs = seed_runs((1, 2), feats, labels, [np.arange(3), np.arange(4)])
     runs[1].validation = pool.scored([50, 51])

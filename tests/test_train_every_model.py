@@ -64,7 +64,7 @@ def train_and_watch(name: str, corpus: Path, workdir: Path) -> WatchedRun:
         summary = train.main(["-m", name, "--data", str(corpus), "-d", str(run_dir),
                               "--cache_dir", str(workdir / "cache"), *CHEAP, *flags])
     args = summary["args"]
-    stem = results.result_stem(args["model"], args["features_to_use"], args["impro_or_script"])
+    stem = results.result_stem(args["model"], args["features_to_use"], args["impro_or_script"], args["labels"])
     trained = {key: p.detach().clone() for key, p in watched["model"].named_parameters()}
     return WatchedRun(summary, run_dir.parent / f"{stem}.metric", watched["initial"], trained, watched["gradients"])
 
