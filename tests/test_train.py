@@ -12,7 +12,7 @@ import soundfile as sf
 import models
 import train
 from ser import checkpoint as ckpt
-from ser import corpora, engine, results
+from ser import corpora, engine, pipeline, results
 from ser.config import resolve_args
 from ser.features import FeatureSettings
 from ser.labels import LABEL_SETS
@@ -288,3 +288,31 @@ def test_seeds_at_once_equal_seeds_one_by_one(tiny_corpus, tmp_path, cache):
     # the next call continues with the seeds not yet in the results file
     assert sorted(train.main(mhcnn_args(tiny_corpus, together, cache, "-e", "1", "--seeds", "2",
                                         "--seeds_file", str(seeds_file)))) == [33]
+
+
+def test_seeds_together_resume_after_a_kill_exactly_as_their_uninterrupted_run(tiny_corpus, tmp_path, cache,
+                                                                              monkeypatch):
+    """A --seeds run killed after its first epoch continues with --resume to the results of
+    the same --seeds run left alone: the same losses, predictions and result lines."""
+    seeds_file = tmp_path / "seeds.txt"
+    seeds_file.write_text("5\n6\n")
+    flags = ["-e", "2", "--seeds", "2", "--seeds_file", str(seeds_file)]
+    straight = train.main(mhcnn_args(tiny_corpus, tmp_path / "straight" / "MHCNN", cache, *flags))
+    real_save = pipeline.save_resume_state
+
+    def killed_after_saving(path, state):
+        real_save(path, state)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(pipeline, "save_resume_state", killed_after_saving)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(mhcnn_args(tiny_corpus, tmp_path / "killed" / "MHCNN", cache, *flags))
+    monkeypatch.undo()
+    assert not (tmp_path / "killed" / "MHCNN" / "MHCNN_mfcc_impro.metric").exists()
+    resumed = train.main(mhcnn_args(tiny_corpus, tmp_path / "killed" / "MHCNN", cache, *flags, "--resume"))
+    for seed in (5, 6):
+        assert [e["loss"] for e in resumed[seed]["epochs"]] == [e["loss"] for e in straight[seed]["epochs"]]
+        assert resumed[seed]["test_utterances"] == straight[seed]["test_utterances"]
+    lines = {name: sorted((tmp_path / name / "MHCNN" / "MHCNN_mfcc_impro.metric").read_text().splitlines())
+             for name in ("straight", "killed")}
+    assert lines["straight"] == lines["killed"]
+    assert not list((tmp_path / "killed" / "MHCNN").glob("resume_seeds_*.pt"))  # gone once finished
