@@ -34,7 +34,7 @@ from ser import augment, engine, results
 from ser.checkpoint import build_checkpoint
 from ser.checkpoint import save as save_checkpoint
 from ser.config import RunConfig, check_input_shape, resolve_device
-from ser.data import CorpusData, RunData, load_corpus, prepare_run
+from ser.data import CorpusData, RunData, fold_numbers, load_corpus, prepare_run
 from ser.data import data_identity as identify_data
 from ser.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
 from ser.errors import UserError
@@ -43,7 +43,7 @@ from ser.machine import threads_per_process
 from ser.metrics import confusion, report_text
 from ser.runlog import BestSoFar, RunLog, resume_state
 from ser.seeds import read_seeds
-from ser.splits import PROTOCOL_DESCRIPTIONS, fold_count
+from ser.splits import protocol_description
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
 
@@ -134,12 +134,16 @@ def run_summary(config: RunConfig, data: RunData, best: BestSoFar, device: torch
         "labels": config.labels,
         "model": {"name": config.model, "options": config.effective_model_options()},
         "checkpoint": files.checkpoint.name if config.SaveModel else None,
-        "corpus": None if corpus is None else {"root": str(corpus.root), "synthetic": corpus.synthetic},
-        "data": None if corpus is None else corpus.data_summary,
+        "corpus": None if corpus is None else {"name": corpus.name, "root": str(corpus.root),
+                                               "synthetic": corpus.synthetic},
+        "data": data.data_summary,
+        "test_corpus": None if corpus is None or corpus.test_corpus is None else {
+            "name": corpus.test_corpus.name, "root": str(corpus.test_corpus.root),
+            "synthetic": corpus.test_corpus.synthetic, "data": corpus.test_corpus.data_summary},
         "class_names": class_names,
         "split": {"train_segments": int(len(data.train.y)), "test_utterances": int(len(data.test.y)),
                   "validation_utterances": 0 if data.validation is None else int(len(data.validation.y)),
-                  "info": data.info},
+                  "info": data.info, **data.split},
         "feature_shape": list(data.shape),
         # what the feature settings need to recompute the test features (figures)
         "feature_settings": None if corpus is None else dataclasses.asdict(config.feature_settings()),
@@ -248,6 +252,7 @@ def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | N
     else:
         data_identity, scanned = corpus.identity, None
     refuse_writing_into_the_corpus(config, files, corpus.root if corpus else scanned and scanned.root)
+    refuse_writing_into_the_corpus(config, files, config.test_data and Path(config.test_data))
     identity = run_identity(config, data_identity)
     if already_finished(config, files, identity):
         return None
@@ -305,6 +310,7 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
     files = config.files()
     data_identity, scanned = identify_data(config)
     refuse_writing_into_the_corpus(config, files, scanned and scanned.root)
+    refuse_writing_into_the_corpus(config, files, config.test_data and Path(config.test_data))
     identity = run_identity(config, data_identity)
     if already_finished(config, files, identity):
         return None
@@ -315,7 +321,7 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
 def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles, identity: dict,
                corpus: CorpusData, log) -> dict:
     folds = []
-    for fold in range(1, fold_count(config.protocol) + 1):
+    for fold in fold_numbers(config, corpus.utterances, corpus.rows):
         # A fold finished earlier is skipped by run_training; its results.json still counts.
         run_training(dataclasses.replace(config, fold=fold), device, corpus)
         fold_json = config.files(fold).results_json
@@ -336,9 +342,11 @@ def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles,
     counts = np.sum([f["confusion_matrix"]["counts"] for f in folds], axis=0)
     aggregate = {
         "args": config.resolved_args(),
-        "protocol": PROTOCOL_DESCRIPTIONS[config.protocol],
+        "protocol": protocol_description(config.protocol),
         "protocol_name": config.protocol,
         "fold": None,
+        "split": {"name": folds[0]["split"].get("name", config.protocol), "folds": len(folds),
+                  "speaker_independent": all(f["split"].get("speaker_independent", False) for f in folds)},
         "labels": config.labels,
         "class_names": class_names,
         "folds": [{"fold": f["fold"], "run_dir": str(config.files(f["fold"]).run_dir),
