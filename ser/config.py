@@ -612,7 +612,10 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
     a.datadir = a.datadir.rstrip("/") or "."
     a.model = _model_name(a)
     a.classes, a.folds_from_sha256 = (), ""
-    layout = _resolve_corpus(a)
+    try:
+        layout = _resolve_corpus(a)
+    except corpora.CorpusError as error:  # a tree that shows several layouts, an unreadable manifest
+        raise ConfigError(str(error)) from None
     _apply_seed004_recipe(a)
     _check_numbers(a)
     if a.segment_length <= a.train_overlap:
@@ -656,8 +659,9 @@ def _check_numbers(a: argparse.Namespace) -> None:
             raise ConfigError(f"--{name} must be {bound}, not {value}")
     if not a.split_rate < 1:
         raise ConfigError(f"--split_rate must be below 1 (the rest is the test set), not {a.split_rate}")
-    if not SEED_RANGE[0] <= a.seed <= SEED_RANGE[1]:
-        raise ConfigError(f"--seed must be between {SEED_RANGE[0]} and {SEED_RANGE[1]} (2**32 - 1), not {a.seed}")
+    for flag, value in (("--seed", a.seed), ("--fold_seed", a.fold_seed)):
+        if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+            raise ConfigError(f"{flag} must be between {SEED_RANGE[0]} and {SEED_RANGE[1]} (2**32 - 1), not {value}")
 
 
 def check_input_shape(config: RunConfig, shape: tuple[int, ...]) -> None:
@@ -828,7 +832,10 @@ def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout
             raise ConfigError(f"--folds_from gives the folds itself (--protocol {FOLD_FILES}); drop --protocol "
                               f"{a.protocol}")
         a.protocol = FOLD_FILES
-        a.folds_from_sha256 = foldfiles.fold_files_identity(a.folds_from)["sha256"]
+        try:
+            a.folds_from_sha256 = foldfiles.fold_files_identity(a.folds_from)["sha256"]
+        except foldfiles.FoldFileError as error:
+            raise ConfigError(f"--folds_from: {error}") from None
     elif a.protocol == FOLD_FILES:
         raise ConfigError(f"--protocol {FOLD_FILES} reads published folds: pass --folds_from PATH")
     if a.protocol is None:

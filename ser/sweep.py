@@ -72,7 +72,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ser import results, seeds
-from ser.config import ConfigError, resolve_args
+from ser.config import resolve_args
 from ser.config import get_args_parser as train_args_parser
 from ser.config import result_naming as config_naming
 from ser.corpora import SUBSETS
@@ -249,7 +249,10 @@ def result_naming(flags: list[str]) -> dict:
         if getattr(reserved, "reserved_" + names[-1].lstrip("-")) is not None:
             raise SweepError(f"train.py flag {names[-1]} decides where a run's results go, which the sweep "
                              f"sets for each task; use {instead}")
-    return config_naming(known)
+    try:
+        return config_naming(known)
+    except UserError as error:  # --data showing several corpus layouts
+        raise SweepError(f"train.py flags {shlex.join(flags)}: {error}") from None
 
 
 def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]]:
@@ -738,7 +741,7 @@ def warm_feature_caches(tasks: list[Task], extra_flags: list[str], log=print) ->
         checked.add(tuple(argv))
         try:
             config = resolve_args(argv, default_iemocap=os.environ.get("IEMOCAP_DIR", ""))
-        except ConfigError as error:
+        except UserError as error:
             raise SweepError(f"{task.label}: {error}") from None
         except SystemExit:  # argparse has printed what it rejects
             raise SweepError(f"{task.label}: train.py rejects the flags {shlex.join(argv)}") from None
