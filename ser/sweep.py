@@ -72,8 +72,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ser import results, seeds
-from ser.config import resolve_args
 from ser.config import get_args_parser as train_args_parser
+from ser.config import resolve_args
 from ser.config import result_naming as config_naming
 from ser.corpora import SUBSETS
 from ser.data import fold_numbers, load_corpus, scan_corpus
