@@ -7,6 +7,8 @@
     python train.py --protocol loso-speaker --fold 3 -d data/ls/GLAM/1   # one fold of ten
     python train.py -m alexnet_gap -f logspec --val_id 1F --test_id 1M    # seed 004: speaker pair (README)
     python train.py IEMOCAP_logspec200.pkl -m alexnet_gap -f logspec --labels seed004 --val_id 1F --test_id 1M
+    python train.py --data /data/RAVDESS -m MHCNN -d data/ravdess/MHCNN/1   # any corpus (README, Corpora)
+    python train.py --data /data/RAVDESS --test_data /data/CREMA-D --protocol 811   # cross-corpus, shared4
 
 Every flag of the original ``train.py`` is accepted with its name, short form and default
 (``python train.py --help``; ``ser/config.py``). With no flags this is the paper's protocol:
@@ -15,7 +17,9 @@ Adam with mixup α = 0.5, utterance-level evaluation after every epoch and the e
 best (WA + UA) / 2 on the test set reported. Results go where the original's sweep scripts
 expect them (``ser/results.py``); ``results.json`` in the run directory holds everything.
 ``--protocol`` adds the honest protocols of ``ser/splits.py`` (8:1:1, leave one session or
-speaker out), which choose the epoch on a validation set and score the test set once. The
+speaker out, speaker folds, a corpus's official split, published fold files), which choose
+the epoch on a validation set and score the test set once. ``--corpus`` (or a ``--data`` tree
+of another layout) trains on RAVDESS, CREMA-D, ESD, MSP-Podcast, emoDB or any labelled folder. The
 pipeline itself is ``ser/pipeline.py``; this file parses, runs it, and turns any problem with
 the input into one ``error: ...`` line.
 """

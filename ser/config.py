@@ -34,15 +34,34 @@ from pathlib import Path
 import torch
 
 import models
-from ser import augment, corpora, spectral
+from ser import augment, corpora, folder, foldfiles, readers, spectral
 from ser.engine import LR_SCHEDULES, OPTIMIZERS, POOLINGS, SELECTIONS, FitOptions
 from ser.errors import UserError
 from ser.features import MFCC_PARAMS, FeatureSettings
 from ser.featuresets import KINDS, Settings, is_spectral
-from ser.labels import CLASS_NAMES, LABEL_SETS
+from ser.labels import (
+    CLASS_NAMES,
+    FOLDER_LABELS,
+    LABEL_SET_NAMES,
+    LABEL_SETS,
+    TOKENS,
+    default_label_set,
+    label_sets_for,
+    tokens_label_set,
+)
 from ser.results import RunFiles
 from ser.seeds import SEEDS_FILE
-from ser.splits import PROTOCOLS, SPEAKER_ID, fold_count, fold_of, pair_protocol
+from ser.splits import (
+    ALL_PROTOCOLS,
+    DEFAULT_SPEAKER_FOLDS,
+    FOLD_COUNTS,
+    FOLD_FILES,
+    PROTOCOLS,
+    SPEAKER_ID,
+    fold_of,
+    is_multi_fold,
+    pair_protocol,
+)
 
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 # The flag of each model option, and what it sets (for messages).
@@ -107,31 +126,56 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                              "train on its segments instead of a corpus; name its kind with -f and its labels with "
                              "--labels (or --corpus emodb). Put it first, as seed 004's train_ser.py did")
     corpus.add_argument("--data", default=None, metavar="PATH",
-                        help="corpus root (IEMOCAP_full_release, or emoDB's wav folder); overrides IEMOCAP_DIR, "
-                             "EMODB_DIR and path.py")
-    corpus.add_argument("--corpus", default="iemocap", choices=("iemocap", "emodb"),
-                        help="emodb: a folder of emoDB wavs (--data or env EMODB_DIR), its 7 emotions, labels "
-                             "'emodb'; speakers 1M..5F as seed 004 maps them")
+                        help="corpus root (IEMOCAP_full_release, emoDB's wav folder, or any corpus of --corpus); "
+                             "overrides IEMOCAP_DIR, EMODB_DIR and path.py")
+    corpus.add_argument("--corpus", default=None, choices=tuple(readers.CORPORA),
+                        help="the corpus reader (README, Corpora). Default: the one the --data tree shows, IEMOCAP "
+                             "without --data. emodb: a folder of emoDB wavs (--data or env EMODB_DIR), speakers "
+                             "1M..5F as seed 004 maps them; folder: any wavs with a manifest or label folders")
+    corpus.add_argument("--manifest", default=None, metavar="PATH",
+                        help="folder: the manifest to read (default: manifest.csv or manifest.tsv in --data, else "
+                             "one sub-folder per label)")
     corpus.add_argument("--emodb_files", default=None, type=int,
                         help="emoDB: expected number of wavs (None: 535, or a synthetic corpus's own count; "
                              "0: no check)")
     corpus.add_argument("-i", "--impro_or_script", default="impro", choices=corpora.SUBSETS,
-                        help="subset: improvised, scripted or all dialogs")
-    corpus.add_argument("--labels", default="glam", choices=sorted(LABEL_SETS),
-                        help="glam: neu/sad/ang/exc (exc as happy, hap dropped); merge: hap folded into exc; "
-                             "seed004: ang/sad/hap/neu (exc dropped); seed004exc: exc as hap; emodb: 7 emotions")
+                        help="IEMOCAP subset: improvised, scripted or all dialogs (other corpora: all)")
+    corpus.add_argument("--labels", default=None, choices=sorted(LABEL_SET_NAMES),
+                        help="label set (default: the corpus's own; glam for IEMOCAP). IEMOCAP: glam (neu/sad/ang/exc, "
+                             "exc as happy, hap dropped), merge (hap folded into exc), seed004 (ang/sad/hap/neu, exc "
+                             "dropped), seed004exc (exc as hap); emodb, ravdess, cremad, esd, msppodcast: the "
+                             "corpus's emotions; folder: one class per label its tree names; shared4 (any corpus): "
+                             "neutral/sad/angry/happy, for comparing corpora")
+    corpus.add_argument("--test_corpus", default=None, choices=tuple(readers.CORPORA),
+                        help="cross-corpus: train (and choose the epoch on validation) on --corpus, test on the whole "
+                             "of this corpus (at --test_data; default: the one that tree shows), both with --labels "
+                             "shared4")
+    corpus.add_argument("--test_data", default=None, metavar="PATH", help="cross-corpus: the test corpus's root")
 
     split = parser.add_argument_group("split and protocol")
-    split.add_argument("--protocol", default="paper", choices=PROTOCOLS,
-                       help="paper: random 80/20 split, epoch chosen on test (the paper's tables); 811: random "
-                            "8:1:1 train/validation/test; loso: leave one session out (5 folds); loso-speaker: "
-                            "leave one speaker out (10 folds); the last three choose the epoch on validation")
+    split.add_argument("--protocol", default=None, choices=ALL_PROTOCOLS,
+                       help="paper: random 80/20 split, epoch chosen on test (the paper's tables; IEMOCAP's and "
+                            "emoDB's default); 811: random 8:1:1 train/validation/test; loso: leave one IEMOCAP "
+                            "session out (5 folds); loso-speaker: leave one IEMOCAP speaker out (10 folds); "
+                            "speaker-kfold: --folds K folds of whole speakers; leave-one-speaker-out: one fold per "
+                            "speaker; official: the corpus's own partition (ESD, MSP-Podcast, a manifest's split); "
+                            "manifest-folds: a manifest's fold column; fold-files: --folds_from. All but paper "
+                            "choose the epoch on validation. Default: the corpus's (README, Corpora)")
     split.add_argument("--fold", default=None, type=int, metavar="K",
-                       help="run only fold K (loso: 1-5, loso-speaker: 1-10) in DATADIR/foldK; "
-                            "default: every fold, then their mean ± std")
+                       help="run only fold K (loso: 1-5, loso-speaker: 1-10, speaker-kfold: 1-K, ...) in "
+                            "DATADIR/foldK; default: every fold, then their mean ± std")
+    split.add_argument("--folds", default=None, type=int, metavar="K",
+                       help=f"speaker-kfold: the number of speaker folds (default {DEFAULT_SPEAKER_FOLDS})")
+    split.add_argument("--fold_seed", default=0, type=int, metavar="N",
+                       help="speaker-kfold: the seed that deals the speakers into folds. Not --seed: every seed "
+                            "and every model sees the same folds, so seeds vary only the training")
+    split.add_argument("--folds_from", default=None, metavar="PATH",
+                       help="published folds (EmoBox data/<dataset> jsonl folds, or s3prl's emotion meta_data "
+                            "folder): the run uses exactly those folds (--protocol fold-files)")
     split.add_argument("--split_rate", default=0.8, type=float, help="fraction of utterances used for training")
     split.add_argument("--val_id", default=None, metavar="SPEAKER",
-                       help="validation speaker (e.g. 1F): chooses the epoch; needs --test_id (seed 004)")
+                       help="validation speaker (e.g. 1F; IEMOCAP and emoDB): chooses the epoch; needs --test_id "
+                            "(seed 004)")
     split.add_argument("--test_id", default=None, metavar="SPEAKER",
                        help="test speaker (e.g. 1M), scored once; the other speakers train. A session pair "
                             "is --protocol loso-speaker's fold")
@@ -341,6 +385,15 @@ class RunConfig:
     minmax: bool | None
     select_on: str
     pooling: str
+    # any corpus: the folder reader's manifest, speaker folds, published folds, cross-corpus testing
+    manifest: str | None = None
+    folds: int | None = None
+    fold_seed: int = 0
+    folds_from: str | None = None
+    test_corpus: str | None = None
+    test_data: str | None = None
+    classes: tuple[str, ...] = ()  # --labels folder: the label tokens of the folder's classes, in class order
+    folds_from_sha256: str = ""  # --folds_from: the digest of the fold files' content (foldfiles.fold_files_identity)
     user_config: bool = False  # -c was given: results go to .same files, as the original's
     default_iemocap: str = ""  # the IEMOCAP root when --data is not given (path.py's, from train.py)
     given: tuple[str, ...] = ()  # the settings the command line or the config file set
@@ -357,7 +410,15 @@ class RunConfig:
 
     @property
     def class_names(self) -> list[str]:
+        if self.labels == FOLDER_LABELS:
+            return [TOKENS.get(token, token) for token in self.classes]
         return CLASS_NAMES[self.labels]
+
+    def label_map(self) -> dict[str, int]:
+        """Label token -> class index of the run's label set."""
+        if self.labels == FOLDER_LABELS:
+            return {token: index for index, token in enumerate(self.classes)}
+        return LABEL_SETS[self.labels]
 
     @property
     def suffix(self) -> str:
@@ -367,7 +428,8 @@ class RunConfig:
         """The files of this run (of fold ``fold``; default: this config's own fold)."""
         fold = self.fold if fold is None else fold
         return RunFiles.of(self.datadir, self.model, self.features_to_use, self.impro_or_script, self.labels,
-                           self.protocol, fold, self.suffix, self.seed)
+                           self.protocol, fold, self.suffix, self.seed, corpus=self.corpus, folds=self.folds,
+                           test_corpus=self.test_corpus)
 
     @property
     def features_pickle(self) -> str:
@@ -423,6 +485,16 @@ class RunConfig:
             settings.update(train_overlap=self.train_overlap, test_overlap=self.test_overlap)
         if self.protocol in ("paper", "811"):
             settings["split_rate"] = self.split_rate
+        # what else makes two splits or class sets differ (absent from IEMOCAP's usual runs, whose
+        # identities stay as they were)
+        if self.protocol == "speaker-kfold":
+            settings.update(folds=self.folds, fold_seed=self.fold_seed)
+        if self.protocol == FOLD_FILES:
+            settings["folds_from_sha256"] = self.folds_from_sha256
+        if self.labels == FOLDER_LABELS:
+            settings["classes"] = list(self.classes)
+        if self.test_corpus is not None:
+            settings["test_corpus"] = self.test_corpus
         if self.stability_weight > 0:
             settings.update(stability_weight=self.stability_weight, stability_loss=self.stability_loss,
                             stability_source=self.stability_source)
@@ -440,18 +512,24 @@ class RunConfig:
     def runs_every_fold(self) -> bool:
         """A multi-fold protocol without ``--fold``: every fold, then their mean (a speaker pair's
         protocol is one split)."""
-        return self.fold is None and self.protocol in PROTOCOLS and fold_count(self.protocol) > 1
+        return self.fold is None and is_multi_fold(self.protocol)
 
 
 def result_naming(flags) -> dict:
     """What the flags (a parsed namespace or a RunConfig) decide of a run's result-file name
-    beyond model, subset, protocol and fold: the feature kind; the label set and subset, which
-    emoDB fixes (``emodb``, ``all``; subset None: the one given); and ``.same`` instead of
+    beyond model, subset, protocol and fold: the feature kind; the corpus (the one ``--data``
+    shows when not given) and the test corpus; the label set (the corpus's default when not
+    given, shared4 across corpora); the subset, which only IEMOCAP has (``all`` for the
+    others; None: the one given); speaker-kfold's fold count; and ``.same`` instead of
     ``.metric`` for runs on a features pickle or a config file, as the original names them."""
-    emodb = flags.corpus == "emodb"
-    return dict(features=flags.features_to_use, labels="emodb" if emodb else flags.labels,
+    corpus = flags.corpus or (None if flags.features_file or not flags.data else readers.guess(flags.data))
+    corpus = corpus or "iemocap"
+    test_corpus = flags.test_corpus or (readers.guess(flags.test_data) if flags.test_data else None)
+    labels = flags.labels or ("shared4" if test_corpus else default_label_set(corpus))
+    return dict(features=flags.features_to_use, labels=labels,
                 suffix=".same" if (flags.featuresFileName or flags.config) else ".metric",
-                subset="all" if emodb else None)
+                subset=None if corpus == "iemocap" else "all", corpus=corpus, test_corpus=test_corpus,
+                folds=flags.folds or DEFAULT_SPEAKER_FOLDS)
 
 
 def _read_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
@@ -514,7 +592,9 @@ def _apply_seed004_recipe(a: argparse.Namespace) -> None:
     """Seed 004's models train with seed 004's recipe unless a flag sets another value."""
     if a.model not in SEED004_MODELS:
         return
-    recipe = {**SEED004_RECIPE, "labels": SEED004_LABELS.get(a.corpus, "seed004")}
+    recipe = dict(SEED004_RECIPE)
+    if a.test_corpus is None:  # across corpora the labels are shared4's
+        recipe["labels"] = SEED004_LABELS.get(a.corpus) or default_label_set(a.corpus)
     taken = {dest: value for dest, value in recipe.items() if dest not in a.given}
     for dest, value in taken.items():
         setattr(a, dest, value)
@@ -531,6 +611,11 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
     a.default_iemocap, a.notes = default_iemocap, []
     a.datadir = a.datadir.rstrip("/") or "."
     a.model = _model_name(a)
+    a.classes, a.folds_from_sha256 = (), ""
+    try:
+        layout = _resolve_corpus(a)
+    except corpora.CorpusError as error:  # a tree that shows several layouts, an unreadable manifest
+        raise ConfigError(str(error)) from None
     _apply_seed004_recipe(a)
     _check_numbers(a)
     if a.segment_length <= a.train_overlap:
@@ -538,18 +623,11 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
                           f"({a.segment_length}): segments would never advance")
     if a.test_overlap >= a.segment_length:
         a.test_overlap = a.segment_length / 2  # the original's rule
-    folds = fold_count(a.protocol)
-    if a.fold is not None and folds == 1:
-        raise ConfigError(f"--fold applies to --protocol loso (folds 1-5) and loso-speaker (1-10), not {a.protocol}")
-    if a.fold is not None and not 1 <= a.fold <= folds:
-        raise ConfigError(f"--fold {a.fold}: --protocol {a.protocol} has folds 1..{folds}")
-    if a.protocol != "paper" and (a.featuresFileName or a.toSaveFeatures):
-        raise ConfigError("--featuresFileName and --toSaveFeatures hold the paper protocol's fixed "
-                          "train/test split; use them with --protocol paper only")
     if a.features_to_use == "mfcc" and not 1 <= a.nmfcc <= MFCC_PARAMS["n_mels"]:
         raise ConfigError(f"--nmfcc must be between 1 and {MFCC_PARAMS['n_mels']} "
                           f"(the number of mel bands it is computed from)")
-    _resolve_corpus_and_split(a)
+    _resolve_labels(a, layout)
+    _resolve_corpus_and_split(a, layout)
     _resolve_training_options(a)
     _check_model_options(a)
     config = RunConfig(**{**vars(a), "given": tuple(a.given), "notes": tuple(a.notes)})
@@ -581,8 +659,9 @@ def _check_numbers(a: argparse.Namespace) -> None:
             raise ConfigError(f"--{name} must be {bound}, not {value}")
     if not a.split_rate < 1:
         raise ConfigError(f"--split_rate must be below 1 (the rest is the test set), not {a.split_rate}")
-    if not SEED_RANGE[0] <= a.seed <= SEED_RANGE[1]:
-        raise ConfigError(f"--seed must be between {SEED_RANGE[0]} and {SEED_RANGE[1]} (2**32 - 1), not {a.seed}")
+    for flag, value in (("--seed", a.seed), ("--fold_seed", a.fold_seed)):
+        if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+            raise ConfigError(f"{flag} must be between {SEED_RANGE[0]} and {SEED_RANGE[1]} (2**32 - 1), not {value}")
 
 
 def check_input_shape(config: RunConfig, shape: tuple[int, ...]) -> None:
@@ -613,14 +692,120 @@ def _model_name(a: argparse.Namespace) -> str:
     raise ConfigError(f"unknown model {a.model!r}{hint} (choose one of: {', '.join(names)})")
 
 
-def _resolve_corpus_and_split(a: argparse.Namespace) -> None:
-    if a.corpus == "emodb":
-        if a.labels not in ("emodb", "glam", "merge"):
-            raise ConfigError(f"--labels {a.labels} is an IEMOCAP label set; emoDB has only 'emodb'")
-        naming = result_naming(a)  # emoDB has one label set and no subsets
-        a.labels, a.impro_or_script = naming["labels"], naming["subset"]
-    elif a.labels == "emodb":
-        raise ConfigError("--labels emodb needs --corpus emodb")
+# The protocol each corpus runs when --protocol is not given: the paper's for IEMOCAP and emoDB
+# (as ever), the corpus's own partition where it defines one, else folds of whole speakers. A
+# folder corpus's default follows its manifest (_folder_protocol).
+DEFAULT_PROTOCOLS = {"iemocap": "paper", "emodb": "paper", "ravdess": "speaker-kfold", "cremad": "speaker-kfold",
+                     "esd": "official", "msppodcast": "official"}
+# The corpora whose speaker ids are IEMOCAP's (1F..5M; emoDB's as seed 004 maps them): the
+# session protocols loso and loso-speaker and seed 004's speaker pairs apply to these only.
+IEMOCAP_STYLE_SPEAKERS = ("iemocap", "emodb")
+# The corpora that define a train/validation/test partition of their own (a folder corpus does
+# when its manifest has a split column).
+OFFICIAL_SPLIT_CORPORA = ("esd", "msppodcast")
+# Corpora whose root may come from the environment (or path.py) instead of --data.
+ROOT_FROM_ENVIRONMENT = ("iemocap", "emodb")
+
+
+def _resolve_corpus(a: argparse.Namespace) -> folder.FolderLayout | None:
+    """The corpus and test corpus (the ones their trees show when not named), checked against
+    the flags that need them; a folder corpus's layout (its labels and columns, no audio read)."""
+    if a.corpus is None:
+        found = None if a.features_file is not None or not a.data else readers.guess(a.data)
+        a.corpus = found or "iemocap"
+        if a.corpus != "iemocap":
+            a.notes.append(f"--data {a.data} holds {readers.TITLES[a.corpus]}: read with --corpus {a.corpus} "
+                           "(pass --corpus to choose another reader)")
+    if a.test_data is not None and a.test_corpus is None:
+        a.test_corpus = readers.guess(a.test_data)
+        if a.test_corpus is None:
+            raise ConfigError(f"--test_data {a.test_data} shows no known corpus layout; name its reader with "
+                              f"--test_corpus ({', '.join(readers.CORPORA)})")
+        a.notes.append(f"--test_data {a.test_data} holds {readers.TITLES[a.test_corpus]}: tested with --test_corpus "
+                       f"{a.test_corpus}")
+    if a.test_corpus is not None and a.test_data is None:
+        raise ConfigError(f"--test_corpus {a.test_corpus} needs --test_data PATH, the root of the corpus to test on")
+    if a.features_file is None:
+        for flag, name, root in (("--data", a.corpus, a.data), ("--test_data", a.test_corpus, a.test_data)):
+            if name is not None and root is None and name not in ROOT_FROM_ENVIRONMENT:
+                raise ConfigError(f"--corpus {name} needs {flag} PATH: {readers.LAYOUTS[name]}")
+    if a.manifest is not None and a.corpus != "folder":
+        raise ConfigError(f"--manifest names a folder corpus's manifest; --corpus is {a.corpus} (use --corpus folder)")
+    if a.corpus != "iemocap":
+        a.impro_or_script = "all"  # only IEMOCAP has improvised and scripted subsets
+    return folder.describe(a.data, a.manifest) if a.corpus == "folder" and a.features_file is None else None
+
+
+def _resolve_labels(a: argparse.Namespace, layout: folder.FolderLayout | None) -> None:
+    """The label set: the corpus's own unless given (shared4 across corpora); refused with the
+    corpus's sets when it does not fit."""
+    allowed = label_sets_for(a.corpus)
+    if a.test_corpus is not None:
+        if a.labels not in (None, "shared4"):
+            raise ConfigError(f"--test_corpus compares two corpora through --labels shared4 (neutral, sad, angry, "
+                              f"happy), not --labels {a.labels}; drop --labels or pass --labels shared4")
+        if a.labels is None:
+            a.notes.append("cross-corpus: both corpora are read with --labels shared4 (the default in this mode)")
+        a.labels = "shared4"
+        if "shared4" not in label_sets_for(a.test_corpus):
+            raise ConfigError(f"--test_corpus {a.test_corpus} has no shared4 classes")
+    a.labels = a.labels or allowed[0]
+    if a.labels not in allowed:
+        owners = [name for name in readers.CORPORA if a.labels in label_sets_for(name)]
+        raise ConfigError(f"--labels {a.labels} does not fit --corpus {a.corpus}; its label sets are "
+                          f"{', '.join(allowed)} ({a.labels} is a set of {', '.join(owners)})")
+    if a.labels == FOLDER_LABELS and layout is not None:
+        a.classes = tuple(tokens_label_set(layout.tokens)[0])
+        if len(a.classes) < 2:
+            raise ConfigError(f"--corpus folder at {a.data} names {len(a.classes)} class(es) "
+                              f"({', '.join(a.classes) or 'none'}); a classifier needs two or more")
+
+
+def _folder_protocol(layout: folder.FolderLayout | None) -> str:
+    """A folder corpus's default protocol: its manifest's split, else its folds, else folds of
+    its speakers, else (no speakers known) the random utterance split."""
+    if layout is None:
+        return "paper"
+    if layout.split:
+        return "official"
+    if layout.fold:
+        return "manifest-folds"
+    return "speaker-kfold" if layout.speakers else "paper"
+
+
+def _check_protocol_fits(a: argparse.Namespace, layout: folder.FolderLayout | None) -> None:
+    """Refuse a protocol the corpus cannot have, naming the ones it can."""
+    name, protocol = a.corpus, a.protocol
+    why = None
+    if protocol in ("loso", "loso-speaker") and name not in IEMOCAP_STYLE_SPEAKERS:
+        why = f"{protocol} follows IEMOCAP's sessions and speakers (iemocap, emodb)"
+    elif protocol == "official" and not (name in OFFICIAL_SPLIT_CORPORA or (layout is not None and layout.split)):
+        why = ("official needs the corpus's own partition (ESD, MSP-Podcast, a folder manifest's split column); "
+               f"{readers.TITLES[name]} has none")
+    elif protocol == "manifest-folds" and not (layout is not None and layout.fold):
+        why = "manifest-folds needs a folder manifest with a fold column"
+    elif protocol in ("speaker-kfold", "leave-one-speaker-out") and layout is not None and not layout.speakers:
+        why = f"{protocol} needs speakers; this folder corpus names none (add a speaker column to its manifest)"
+    if why:
+        fitting = [p for p in ALL_PROTOCOLS if p != FOLD_FILES and _fits(name, p, layout)]
+        raise ConfigError(f"--protocol {protocol} does not fit --corpus {name}: {why}; protocols that fit: "
+                          f"{', '.join(fitting)}, or fold-files with --folds_from")
+
+
+def _fits(name: str, protocol: str, layout: folder.FolderLayout | None) -> bool:
+    if protocol in ("loso", "loso-speaker"):
+        return name in IEMOCAP_STYLE_SPEAKERS
+    if protocol == "official":
+        return name in OFFICIAL_SPLIT_CORPORA or (layout is not None and layout.split)
+    if protocol == "manifest-folds":
+        return layout is not None and layout.fold
+    if protocol in ("speaker-kfold", "leave-one-speaker-out"):
+        return layout is None or layout.speakers
+    return True
+
+
+def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout | None) -> None:
+    given_protocol = a.protocol
     if a.features_file is not None:
         _check_features_file(a)
     if a.save_label is not None:
@@ -629,16 +814,72 @@ def _resolve_corpus_and_split(a: argparse.Namespace) -> None:
     if (a.val_id is None) != (a.test_id is None):
         raise ConfigError("--val_id and --test_id go together: the validation and the test speaker")
     if a.val_id is not None:
+        if a.corpus not in IEMOCAP_STYLE_SPEAKERS:
+            raise ConfigError(f"--val_id/--test_id name IEMOCAP-style speakers (iemocap, emodb); for --corpus "
+                              f"{a.corpus} use --protocol leave-one-speaker-out (or speaker-kfold)")
         for flag, value in (("--val_id", a.val_id), ("--test_id", a.test_id)):
             if not SPEAKER_ID.fullmatch(value):
                 raise ConfigError(f"{flag} {value}: speakers are 1F, 1M, ..., 5F, 5M (emoDB's are mapped onto them)")
         if a.val_id == a.test_id:
             raise ConfigError("--val_id and --test_id must be two different speakers")
-        if a.protocol != "paper" or a.fold is not None:
-            raise ConfigError("--val_id/--test_id choose the split themselves; drop --protocol/--fold")
+        if a.protocol not in (None, "paper") or a.fold is not None or a.folds_from is not None:
+            raise ConfigError("--val_id/--test_id choose the split themselves; drop --protocol/--fold/--folds_from")
         fold = fold_of(a.val_id, a.test_id)
         # a session pair is a loso-speaker fold: the same run, the same result files
         a.protocol, a.fold = ("loso-speaker", fold) if fold else (pair_protocol(a.val_id, a.test_id), None)
+    if a.folds_from is not None:
+        if a.protocol not in (None, FOLD_FILES):
+            raise ConfigError(f"--folds_from gives the folds itself (--protocol {FOLD_FILES}); drop --protocol "
+                              f"{a.protocol}")
+        a.protocol = FOLD_FILES
+        try:
+            a.folds_from_sha256 = foldfiles.fold_files_identity(a.folds_from)["sha256"]
+        except foldfiles.FoldFileError as error:
+            raise ConfigError(f"--folds_from: {error}") from None
+    elif a.protocol == FOLD_FILES:
+        raise ConfigError(f"--protocol {FOLD_FILES} reads published folds: pass --folds_from PATH")
+    if a.protocol is None:
+        a.protocol = DEFAULT_PROTOCOLS.get(a.corpus) or _folder_protocol(layout)
+        if a.protocol != "paper":
+            a.notes.append(f"--corpus {a.corpus}: --protocol {a.protocol} (its default; README, Corpora)")
+        elif a.corpus == "folder":
+            a.notes.append("--corpus folder without speakers: --protocol paper, a random utterance split "
+                           "(speaker-dependent)")
+    if a.val_id is None and a.protocol in ALL_PROTOCOLS:
+        _check_protocol_fits(a, layout)
+    _resolve_folds(a, given_protocol)
+    if a.protocol != "paper" and (a.featuresFileName or a.toSaveFeatures):
+        raise ConfigError("--featuresFileName and --toSaveFeatures hold the paper protocol's fixed "
+                          "train/test split; use them with --protocol paper only")
+    if a.test_corpus is not None:
+        if a.features_file is not None or a.featuresFileName:
+            raise ConfigError("--test_corpus reads both corpora's wavs; drop the features file")
+        if a.protocol == "paper":
+            raise ConfigError("--test_corpus chooses the epoch on the training corpus's validation part and tests on "
+                              "the other corpus; --protocol paper has no validation part: use 811, speaker-kfold, "
+                              "leave-one-speaker-out or official")
+        if a.test_corpus == a.corpus and os.path.realpath(a.test_data) == os.path.realpath(a.data or ""):
+            raise ConfigError("--test_data is the training corpus itself; cross-corpus testing needs another corpus")
+
+
+def _resolve_folds(a: argparse.Namespace, given_protocol: str | None) -> None:
+    """--folds (speaker-kfold's fold count) and --fold (one fold), checked against the protocol."""
+    if a.folds is not None and a.protocol != "speaker-kfold":
+        a.notes.append(f"--folds {a.folds} sets speaker-kfold's fold count; --protocol {a.protocol} ignores it")
+        a.folds = None
+    if a.protocol == "speaker-kfold":
+        a.folds = DEFAULT_SPEAKER_FOLDS if a.folds is None else a.folds
+        if a.folds < 2:
+            raise ConfigError(f"--folds {a.folds}: speaker-kfold needs at least 2 folds")
+    if a.fold is None or a.val_id is not None:
+        return
+    count = FOLD_COUNTS.get(a.protocol) if a.protocol in PROTOCOLS else a.folds  # None: the corpus decides
+    if not is_multi_fold(a.protocol):
+        multi = [p for p in ALL_PROTOCOLS if is_multi_fold(p)]
+        raise ConfigError(f"--fold applies to the protocols with folds ({', '.join(multi)}), not "
+                          f"{a.protocol}" + ("" if given_protocol else " (--corpus " + a.corpus + "'s default)"))
+    if a.fold < 1 or (count is not None and a.fold > count):
+        raise ConfigError(f"--fold {a.fold}: --protocol {a.protocol} has folds 1..{count or 'N'}")
 
 
 def _check_features_file(a: argparse.Namespace) -> None:

@@ -1,16 +1,20 @@
 """Corpus → features → split: everything a run trains and scores on, in two calls.
 
-- :func:`load_corpus` scans the corpus (``ser.corpora`` for IEMOCAP, ``ser.emodb``), keeps the
-  subset and label set, and reads or computes every utterance's features through the feature
-  cache (``ser.cache``): a :class:`CorpusData`. What cannot be used is left out with a
-  reason, and one summary of it is logged and kept (``results.json``'s ``data``). Seed 004's
+- :func:`load_corpus` scans the corpus with its reader (``ser.readers``: IEMOCAP, emoDB,
+  RAVDESS, CREMA-D, ESD, MSP-Podcast or any labelled folder), keeps the subset (IEMOCAP's) and
+  label set, and reads or computes every utterance's features through the feature cache
+  (``ser.cache``): a :class:`CorpusData`. What cannot be used is left out with a reason, and
+  one summary of it is logged and kept (``results.json``'s ``data``). A cross-corpus run
+  (``--test_corpus``) loads its test corpus the same way, through the same cache. Seed 004's
   per-speaker features file (``ser.speaker_features``) gives the same :class:`CorpusData`.
-- :func:`prepare_run` splits it by the protocol (``ser.splits``; the run's numpy generator,
-  straight after seeding, draws the paper's split), stacks the training segments in the
-  original's order, applies the training options (upsampling, oversampling, min-max scaling
-  fitted on training data) and returns a :class:`RunData`. With the paper protocol and an
-  existing features pickle of the original code (``--featuresFileName``) that pickle is the
-  split instead, as in the original.
+- :func:`prepare_run` splits it by the protocol (``ser.splits``: the paper's random split drawn
+  by the run's numpy generator straight after seeding, IEMOCAP's session folds, speaker folds,
+  the corpus's official partition, a manifest's folds, or published fold files read by
+  ``ser.foldfiles``), stacks the training segments in the original's order, applies the
+  training options (upsampling, oversampling, min-max scaling fitted on training data) and
+  returns a :class:`RunData`. Across corpora the test part is the whole test corpus. With the
+  paper protocol and an existing features pickle of the original code (``--featuresFileName``)
+  that pickle is the split instead, as in the original.
 
 As in the original, utterances shorter than one segment leave before the split
 (``--padding`` tiles them instead).
@@ -28,15 +32,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ser import augment, corpora, emodb
+from ser import augment, corpora, emodb, foldfiles, readers
 from ser.cache import CacheError, FeatureCache
 from ser.config import RunConfig
 from ser.dataset import MinMaxScaler, TestUtterances, TrainSegments, stack_segments
 from ser.errors import UserError
 from ser.io import write_pickle
-from ser.labels import LABEL_SETS
 from ser.speaker_features import read_speaker_file
-from ser.splits import Split, make_split, pair_split
+from ser.splits import (
+    FOLD_COUNTS,
+    FOLD_FILES,
+    PROTOCOLS,
+    Split,
+    corpus_fold_count,
+    corpus_split,
+    is_multi_fold,
+    make_split,
+    pair_split,
+    speaker_independent,
+)
 
 MARKER_NAME = "SYNTHETIC_CORPUS.txt"  # what ser.synth and its siblings leave in a generated corpus
 
@@ -57,6 +71,9 @@ class CorpusData:
     synthetic: bool
     data_summary: dict                # what was used, left out (and why) or repaired
     identity: dict                    # what makes two runs' data the same (data_identity)
+    name: str = "iemocap"             # the reader (ser.readers.CORPORA)
+    rows: list[corpora.Utterance] = dataclasses.field(default_factory=list)  # every row the reader found
+    test_corpus: CorpusData | None = None  # --test_corpus: the corpus scored instead of a test part
 
 
 @dataclass
@@ -69,6 +86,15 @@ class RunData:
     info: dict                        # class counts of the parts, as the original's log
     scaler: MinMaxScaler | None       # the training set's min-max fit (--minmax)
     corpus: CorpusData | None         # None when the original's features pickle was the split
+    split: dict = dataclasses.field(default_factory=dict)  # split_record: name, fold, speakers of the parts
+    fold_files: dict | None = None    # --folds_from: what the fold files placed and could not place
+
+    @property
+    def data_summary(self) -> dict | None:
+        """The corpus's data summary, with the fold files' report when the split came from them."""
+        if self.corpus is None:
+            return None
+        return {**self.corpus.data_summary, **({"fold_files": self.fold_files} if self.fold_files else {})}
 
     @property
     def selection(self) -> TestUtterances:
@@ -79,11 +105,15 @@ class RunData:
         return tuple(self.train.X.shape[1:])
 
 
-def corpus_root(config: RunConfig) -> Path:
-    """The corpus folder: ``--data``, else path.py's / IEMOCAP_DIR (EMODB_DIR for emoDB)."""
-    if config.corpus == "emodb":
-        return emodb.validate_root(config.data or os.environ.get("EMODB_DIR"))
-    root = config.data or config.default_iemocap or os.environ.get("IEMOCAP_DIR", "")
+def corpus_root(config: RunConfig, test: bool = False) -> Path:
+    """The corpus folder: ``--data`` (``--test_data`` for the test corpus), else path.py's /
+    IEMOCAP_DIR (EMODB_DIR for emoDB)."""
+    name, data = (config.test_corpus, config.test_data) if test else (config.corpus, config.data)
+    if name == "emodb":
+        return emodb.validate_root(data or os.environ.get("EMODB_DIR"))
+    if name != "iemocap":
+        return corpora.corpus_folder(data, name, readers.TITLES[name], readers.LAYOUTS[name])
+    root = data or config.default_iemocap or os.environ.get("IEMOCAP_DIR", "")
     if not root:
         raise corpora.CorpusError(
             "no IEMOCAP corpus configured: set IEMOCAP_DIR, edit path.py, or pass --data PATH "
@@ -104,6 +134,9 @@ class ScannedCorpus:
     scan: corpora.CorpusScan
     chosen: list[corpora.Utterance]   # the subset's rows with labels of the label set
     identity: dict                    # see :func:`corpus_identity`
+    name: str = "iemocap"
+    subset: str = "impro"
+    test: ScannedCorpus | None = None  # --test_corpus: the test corpus's rows
 
 
 def _stamp(path: Path) -> dict:
@@ -120,16 +153,55 @@ def corpus_identity(root: Path, chosen: list[corpora.Utterance], synthetic: bool
             "utterances": len(chosen), "synthetic": synthetic}
 
 
-def scan_corpus(config: RunConfig) -> ScannedCorpus:
-    """The corpus's rows of the run's subset and label set (no audio read beyond headers)."""
-    root = corpus_root(config)
-    scan = emodb.scan_emodb(root, config.emodb_files) if config.corpus == "emodb" else corpora.scan_iemocap(root)
-    label_map = LABEL_SETS[config.labels]
-    chosen = [u for u in corpora.select(scan.utterances, config.impro_or_script) if u.label in label_map]
+def parts_digest(chosen: list[corpora.Utterance]) -> str:
+    """A digest of the part every row has in the corpus's own partition and folds
+    (``official_split``, ``session``), which the official and manifest-folds splits follow."""
+    rows = "\n".join(f"{u.path}\t{u.official_split}\t{u.session}" for u in chosen)
+    return hashlib.sha256(rows.encode()).hexdigest()
+
+
+def _read(config: RunConfig, name: str, root: Path, test: bool) -> corpora.CorpusScan:
+    """The reader's scan, with the options the command line gives it (``--manifest`` is the
+    training corpus's; a folder test corpus is read by its own manifest)."""
+    if name == "iemocap":
+        return corpora.scan_iemocap(root)
+    if name == "emodb":
+        return emodb.scan_emodb(root, config.emodb_files)
+    if name == "folder" and not test:
+        return readers.scan(name, root, manifest=config.manifest)
+    return readers.scan(name, root)
+
+
+def _scanned(config: RunConfig, test: bool) -> ScannedCorpus:
+    name = config.test_corpus if test else config.corpus
+    root = corpus_root(config, test)
+    scan = _read(config, name, root, test)
+    subset = "all" if test else config.impro_or_script
+    label_map = config.label_map()
+    chosen = [u for u in corpora.select(scan.utterances, subset) if u.label in label_map]
     if not chosen:
-        raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset "
-                                  f"{config.impro_or_script!r} under {root}")
-    return ScannedCorpus(root, scan, chosen, corpus_identity(root, chosen, (root / MARKER_NAME).exists()))
+        raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset {subset!r} under {root}")
+    if config.labels == "folder":
+        absent = [config.class_names[i] for t, i in label_map.items() if not any(u.label == t for u in chosen)]
+        if absent:
+            raise corpora.CorpusError(f"class(es) {', '.join(absent)} of the folder corpus at {root} have no readable "
+                                      f"wav ({len(scan.skipped)} items skipped; see ser.folder): fix the manifest, or "
+                                      "pass --labels shared4")
+    identity = corpus_identity(root, chosen, (root / MARKER_NAME).exists())
+    if not test and config.protocol in ("official", "manifest-folds"):
+        identity["parts_sha256"] = parts_digest(chosen)
+    return ScannedCorpus(root, scan, chosen, identity, name, subset)
+
+
+def scan_corpus(config: RunConfig) -> ScannedCorpus:
+    """The corpus's rows of the run's subset and label set (no audio read beyond headers), and
+    the test corpus's for a cross-corpus run."""
+    scanned = _scanned(config, test=False)
+    if config.test_corpus is not None:
+        scanned.test = _scanned(config, test=True)
+        scanned.identity = {**scanned.identity, "synthetic": scanned.identity["synthetic"] or
+                            scanned.test.identity["synthetic"], "test_corpus": scanned.test.identity}
+    return scanned
 
 
 def data_identity(config: RunConfig) -> tuple[dict, ScannedCorpus | None]:
@@ -155,8 +227,18 @@ def load_corpus(config: RunConfig, log, scanned: ScannedCorpus | None = None) ->
                           train_feats=read.feats, test_feats=read.feats, shape=read.shape, synthetic=False,
                           data_summary=read.summary, identity=data_identity(config)[0])
     scanned = scanned or scan_corpus(config)
+    corpus = _with_features(config, scanned, log)
+    if scanned.test is not None:
+        log(f"Test corpus ({readers.TITLES[scanned.test.name]}):")
+        corpus.test_corpus = _with_features(config, scanned.test, log)
+    return corpus
+
+
+def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData:
+    """The scanned corpus's usable utterances with their features (read from or added to the
+    cache), and the summary of what was left out."""
     root, scan, chosen = scanned.root, scanned.scan, scanned.chosen
-    label_map = LABEL_SETS[config.labels]
+    label_map = config.label_map()
     settings = config.feature_settings()
     per_overlap, report = FeatureCache(config.cache_dir).load(
         [root / u.path for u in chosen], settings, (config.train_overlap, config.test_overlap),
@@ -171,8 +253,8 @@ def load_corpus(config: RunConfig, log, scanned: ScannedCorpus | None = None) ->
                 for i, f in enumerate(train_feats) if f is not None and len(f) == 0]
     segment_samples = config.segment_length * config.sample_rate
     summary = {
-        "corpus": str(root), "labelled_turns": len(scan.utterances), "subset": config.impro_or_script,
-        "classes": sorted(label_map), "selected": len(chosen), "used": len(usable),
+        "corpus": str(root), "reader": scanned.name, "labelled_turns": len(scan.utterances),
+        "subset": scanned.subset, "classes": sorted(label_map), "selected": len(chosen), "used": len(usable),
         "skipped": [list(item) for item in skipped],
         "tiled": sum(a is not None and a.samples < segment_samples for a in report.audio) if config.padding else 0,
         "sample_rate": config.sample_rate,
@@ -187,7 +269,7 @@ def load_corpus(config: RunConfig, log, scanned: ScannedCorpus | None = None) ->
     return CorpusData(root=root, utterances=[chosen[i] for i in usable], labels=labels,
                       train_feats=[train_feats[i] for i in usable], test_feats=[test_feats[i] for i in usable],
                       shape=settings.shape(), synthetic=scanned.identity["synthetic"], data_summary=summary,
-                      identity=scanned.identity)
+                      identity=scanned.identity, name=scanned.name, rows=list(scan.utterances))
 
 
 def data_summary_text(summary: dict) -> str:
@@ -209,12 +291,106 @@ def data_summary_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def split_corpus(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState) -> Split:
-    """``make_split`` for the protocols, or seed 004's speaker pair (--val_id/--test_id)."""
+def split_corpus(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState) -> tuple[Split, dict | None]:
+    """The split of ``--protocol`` (and ``--fold``) over the usable utterances: ``make_split``
+    for IEMOCAP's protocols, seed 004's speaker pair (--val_id/--test_id), ``corpus_split``
+    for the protocols of any corpus (speaker folds dealt by ``--fold_seed``), or the fold
+    files' fold; with the fold files' report (None for the others)."""
     speakers = [u.speaker for u in corpus.utterances]
     if config.val_id is not None and config.fold is None:
-        return pair_split(speakers, config.val_id, config.test_id)
-    return make_split(config.protocol, speakers, rng, config.split_rate, config.fold)
+        return pair_split(speakers, config.val_id, config.test_id), None
+    if config.protocol in PROTOCOLS:
+        return make_split(config.protocol, speakers, rng, config.split_rate, config.fold), None
+    if config.protocol == FOLD_FILES:
+        return fold_files_split(config, corpus)
+    return corpus_split(config.protocol, corpus.utterances, config.fold, config.folds, config.fold_seed), None
+
+
+def _fold_files(config: RunConfig, corpus: CorpusData) -> foldfiles.FoldFiles:
+    """The fold files matched against every row the reader found (not only the usable ones of
+    the label set), so that an entry is "matches no row" only when the corpus lacks it."""
+    return foldfiles.read_fold_files(config.folds_from, corpus.rows or corpus.utterances)
+
+
+def fold_files_split(config: RunConfig, corpus: CorpusData) -> tuple[Split, dict]:
+    """Fold ``--fold`` of the ``--folds_from`` files over the usable utterances, and a report
+    of what the files could not place: entries that match no row, entries on rows this run
+    does not use (a label outside the set, unusable audio), usable rows in no part, and label
+    disagreements."""
+    files = _fold_files(config, corpus)
+    by_number = {f.split.fold: f for f in files.folds}
+    if config.fold not in by_number:
+        raise DataError(f"--fold {config.fold}: the fold files at {config.folds_from} have folds "
+                        f"{', '.join(map(str, by_number))}")
+    chosen = by_number[config.fold]
+    rows = corpus.rows or corpus.utterances
+    position = {u.path: i for i, u in enumerate(corpus.utterances)}
+    unused = []
+
+    def usable(part: list[int]) -> list[int]:
+        kept = [position[rows[i].path] for i in part if rows[i].path in position]
+        unused.extend(rows[i].path for i in part if rows[i].path not in position)
+        return sorted(kept)
+
+    train, validation, test = (usable(p) for p in (chosen.split.train, chosen.split.validation, chosen.split.test))
+    for part, members in (("training", train), ("test", test)):
+        if not members:
+            raise DataError(f"fold {config.fold} of the fold files at {config.folds_from} leaves no usable {part} "
+                            "utterance for this label set; check that the files are of this corpus")
+    split = Split(train=train, test=test, validation=validation, protocol=chosen.split.protocol, name=FOLD_FILES,
+                  fold=config.fold)
+    split = dataclasses.replace(split, speaker_independent=speaker_independent(
+        [u.speaker for u in corpus.utterances], split))
+    placed = set(train) | set(validation) | set(test)
+    in_no_part = [u.path for i, u in enumerate(corpus.utterances) if i not in placed]
+    report = {"source": str(files.source), "format": files.format, "folds": [f.split.fold for f in files.folds],
+              "fold": config.fold, "entries_not_placed": [list(p) for p in chosen.problems],
+              "entries_on_rows_not_used": len(unused), "rows_in_no_part": in_no_part,
+              "label_disagreements": [list(p) for p in files.label_problems]}
+    return split, report
+
+
+def fold_files_text(report: dict) -> str:
+    """The fold files' part of the run's data summary."""
+    lines = [f"Fold files ({report['format']}) at {report['source']}: fold {report['fold']} of folds "
+             f"{', '.join(map(str, report['folds']))}"]
+    for title, items in (("entries that match no row", report["entries_not_placed"]),
+                         ("label disagreements", report["label_disagreements"])):
+        lines.append(f"  {title}: {len(items)}" + (":" if items else ""))
+        lines += corpora.format_skipped([tuple(item) for item in items])
+    lines.append(f"  entries on rows this run does not use (label set, unusable audio): "
+                 f"{report['entries_on_rows_not_used']}")
+    lines.append(f"  usable rows in no part of this fold: {len(report['rows_in_no_part'])}")
+    return "\n".join(lines)
+
+
+def fold_numbers(config: RunConfig, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None
+                 ) -> list[int]:
+    """The folds of the run's protocol over ``rows`` (``all_rows``: every row the reader found,
+    for fold files), in the order a run without ``--fold`` trains them."""
+    if config.protocol in PROTOCOLS:
+        return list(range(1, FOLD_COUNTS[config.protocol] + 1))
+    if config.protocol == FOLD_FILES:
+        return [f.split.fold for f in foldfiles.read_fold_files(config.folds_from, all_rows or rows).folds]
+    if config.protocol == "manifest-folds":
+        return sorted({u.session for u in rows} - {0})
+    return list(range(1, corpus_fold_count(config.protocol, rows, config.folds) + 1))
+
+
+def split_record(split: Split, corpus: CorpusData, folds: int | None) -> dict:
+    """What results.json says of the split: its name, fold, fold count, whether its parts share
+    no speaker, and the speakers of each part (the test part's from the test corpus in a
+    cross-corpus run, whose training and validation parts are then what is checked)."""
+    speakers = [u.speaker for u in corpus.utterances]
+    other = corpus.test_corpus
+    test_speakers = ([u.speaker for u in other.utterances] if other is not None
+                     else [speakers[i] for i in split.test])
+    independent = (split.speaker_independent if other is None
+                   else speaker_independent(speakers, dataclasses.replace(split, test=[])))
+    return {"name": split.name, "fold": split.fold, "folds": folds, "speaker_independent": bool(independent),
+            "speakers": {"train": sorted({speakers[i] for i in split.train}),
+                         "validation": sorted({speakers[i] for i in split.validation}),
+                         "test": sorted(set(test_speakers))}}
 
 
 def upsample(train: list[int], labels: np.ndarray, rng: np.random.RandomState) -> list[int]:
@@ -244,17 +420,20 @@ def noisy_copies(config: RunConfig, corpus: CorpusData, order: list[int]) -> np.
     return np.concatenate([settings.model_input(f) for f in per_overlap[None]])
 
 
-def split_order(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState) -> tuple[Split, list[int]]:
-    """The split and the training utterances in the order their segments are stacked
-    (``--aug upsampling`` repeats some): the draws a run makes from its generator, in order."""
-    split = split_corpus(config, corpus, rng)
-    return split, upsample(split.train, corpus.labels, rng) if config.aug == "upsampling" else split.train
+def split_order(config: RunConfig, corpus: CorpusData,
+                rng: np.random.RandomState) -> tuple[Split, list[int], dict | None]:
+    """The split, the training utterances in the order their segments are stacked (``--aug
+    upsampling`` repeats some): the draws a run makes from its generator, in order; and the
+    fold files' report (None without ``--folds_from``)."""
+    split, report = split_corpus(config, corpus, rng)
+    order = upsample(split.train, corpus.labels, rng) if config.aug == "upsampling" else split.train
+    return split, order, report
 
 
-def split_info(split: Split, labels: np.ndarray, segment_labels: np.ndarray) -> dict:
+def split_info(split: Split, labels: np.ndarray, segment_labels: np.ndarray, test_labels: np.ndarray) -> dict:
     """The parts' class counts (utterances; training segments), as the original's log has them."""
     info = {"train": json.dumps(Counter(labels[split.train].tolist())),
-            "test": json.dumps(Counter(labels[split.test].tolist())),
+            "test": json.dumps(Counter(test_labels.tolist())),
             "train_seg": f"{Counter(segment_labels.tolist()).items()}"}
     if split.validation:
         info["validation"] = json.dumps(Counter(labels[split.validation].tolist()))
@@ -265,23 +444,31 @@ def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState
     """Split the usable utterances by ``--protocol`` (and ``--fold``, see ser/splits.py).
 
     Returns training segments (paired with their noisy copies when stability training takes
-    them from the wavs), test utterances, validation utterances (None for ``paper``, which
-    chooses the epoch on test), the protocol's description and the parts' class counts.
+    them from the wavs), test utterances (the whole test corpus in a cross-corpus run),
+    validation utterances (None for ``paper``, which chooses the epoch on test), the Split,
+    the parts' class counts and the fold files' report (None without ``--folds_from``).
     """
     labels = corpus.labels
-    split, train_order = split_order(config, corpus, rng)
+    split, train_order, report = split_order(config, corpus, rng)
     train = stack_segments([corpus.train_feats[i] for i in train_order], labels[train_order], corpus.shape)
 
-    def scored_utterances(part: list[int]) -> TestUtterances:
-        return TestUtterances.from_lists([corpus.test_feats[i] for i in part], labels[part],
-                                         [corpus.utterances[i].turn for i in part], corpus.shape)
+    def scored_utterances(part: list[int], source: CorpusData = corpus) -> TestUtterances:
+        return TestUtterances.from_lists([source.test_feats[i] for i in part], source.labels[part],
+                                         [source.utterances[i].turn for i in part], source.shape)
 
-    test = scored_utterances(split.test)
+    other = corpus.test_corpus
+    if other is None:
+        test, test_labels = scored_utterances(split.test), labels[split.test]
+    else:
+        if not split.validation:
+            raise DataError(f"{split.name} fold {split.fold} has no validation part to choose the epoch on; a "
+                            "cross-corpus run tests on the other corpus only: use a protocol with validation")
+        test, test_labels = scored_utterances(list(range(len(other.utterances))), other), other.labels
     validation = scored_utterances(split.validation) if split.validation else None
-    info = split_info(split, labels, train.y)
+    info = split_info(split, labels, train.y, test_labels)
     if config.stability_from_wavs:
         train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(config, corpus, train_order))
-    return train, test, validation, split.protocol, info
+    return train, test, validation, split, info, report
 
 
 def apply_training_options(config: RunConfig, train: TrainSegments, test: TestUtterances,
@@ -352,10 +539,17 @@ def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.Ran
     else:
         if corpus is None:
             corpus = load_corpus(config, log, scanned)
-        train, test, validation, protocol, info = split_data(config, corpus, rng)
-        if corpus.synthetic:
-            corpus_name = "emoDB" if config.corpus == "emodb" else "IEMOCAP"
-            log(f"NOTE: this is a synthetic corpus; its numbers say nothing about {corpus_name}.")
+        train, test, validation, split, info, fold_report = split_data(config, corpus, rng)
+        if fold_report is not None:
+            log(fold_files_text(fold_report))
+        protocol = split.protocol if corpus.test_corpus is None else (
+            f"{split.protocol}; tested on the whole of {readers.TITLES[corpus.test_corpus.name]} at "
+            f"{corpus.test_corpus.root} instead of the test part")
+        record = split_record(split, corpus, len(fold_numbers(config, corpus.utterances, corpus.rows))
+                              if is_multi_fold(config.protocol) else 1)
+        if corpus.synthetic or (corpus.test_corpus is not None and corpus.test_corpus.synthetic):
+            title = "the real corpus" if config.corpus == "folder" else readers.TITLES[config.corpus]
+            log(f"NOTE: this is a synthetic corpus; its numbers say nothing about {title}.")
     if config.toSaveFeatures:
         # the split's own features: a run that loads them applies the training options itself
         save_original_pickle(config.features_pickle, train, test, info)
@@ -365,4 +559,6 @@ def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.Ran
     if config.batch_size > len(train.y):
         raise DataError(f"--batch_size {config.batch_size} is larger than the training set ({len(train.y)} segments); "
                         f"use -b {len(train.y)} or less, or a larger corpus or subset")
-    return RunData(train, test, validation, protocol, info, scaler, corpus)
+    if corpus is None:
+        return RunData(train, test, validation, protocol, info, scaler, None)
+    return RunData(train, test, validation, protocol, info, scaler, corpus, record, fold_report)

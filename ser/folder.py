@@ -31,6 +31,10 @@ column or with both split and fold is a CorpusError.
 
     from ser import folder
     scan = folder.scan_folder("/data/my_corpus")
+
+:func:`describe` says what a tree offers before any wav is read (the labels it names, and
+whether its manifest has speakers, a split or folds), so that a run can choose its classes
+and protocol up front.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ import csv
 import io
 import os
 import pathlib
+from dataclasses import dataclass
 
 from ser.corpora import (
     CorpusError,
@@ -135,11 +140,7 @@ def _resolve(text: str, manifest: pathlib.Path, root: pathlib.Path) -> pathlib.P
 
 
 def _scan_manifest(root: pathlib.Path, manifest: pathlib.Path, skipped: list[tuple[str, str]]) -> list[Utterance]:
-    try:
-        text = manifest.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise CorpusError(f"manifest {manifest} cannot be read ({error}); expected {_LAYOUT}") from None
-    rows = csv.reader(io.StringIO(text), delimiter="\t" if manifest.suffix.lower() == ".tsv" else ",")
+    rows = _manifest_rows(manifest)
     columns = _header(next(rows, None), manifest)
     utterances: list[Utterance] = []
     used: set[pathlib.Path] = set()
@@ -205,6 +206,59 @@ def _scan_label_folders(root: pathlib.Path, skipped: list[tuple[str, str]]) -> l
     return utterances
 
 
+@dataclass(frozen=True)
+class FolderLayout:
+    """What a folder corpus names before any wav is read (:func:`describe`)."""
+
+    manifest: pathlib.Path | None   # None: one folder per label
+    tokens: tuple[str, ...]         # the label tokens named, sorted (rows whose wav is missing included)
+    speakers: bool                  # a speaker column with at least one value
+    split: bool                     # a split column
+    fold: bool                      # a fold column
+
+
+def describe(root: str | os.PathLike, manifest: str | os.PathLike | None = None) -> FolderLayout:
+    """The labels and columns of the folder corpus at ``root`` (its manifest, or ``manifest``,
+    else its label folders), reading no audio; CorpusError as :func:`scan_folder` for an
+    unusable tree or manifest."""
+    path = corpus_folder(root, "folder", "audio folder", _LAYOUT)
+    chosen = _chosen_manifest(path, manifest)
+    if chosen is None:
+        folders = label_folders(path)
+        if not folders:
+            raise CorpusError(f"{path} has neither a manifest ({' or '.join(MANIFEST_NAMES)}) nor sub-folders of "
+                              f"wavs; expected {_LAYOUT}; {how_to_point('folder')}")
+        return FolderLayout(None, tuple(sorted({normalise_token(p.name) for p in folders})), False, False, False)
+    rows = _manifest_rows(chosen)
+    columns = _header(next(rows, None), chosen)
+    tokens, speakers = set(), False
+    for row in rows:
+        if len(row) != len(columns):
+            continue
+        value = {name: row[i].strip() for name, i in columns.items()}
+        if value["path"] and value["label"]:
+            tokens.add(normalise_token(value["label"]))
+            speakers = speakers or bool(value.get("speaker"))
+    return FolderLayout(chosen, tuple(sorted(tokens)), speakers, "split" in columns, "fold" in columns)
+
+
+def _chosen_manifest(path: pathlib.Path, manifest: str | os.PathLike | None) -> pathlib.Path | None:
+    if manifest is None:
+        return find_manifest(path)
+    chosen = pathlib.Path(manifest).expanduser()
+    if not chosen.is_file():
+        raise CorpusError(f"manifest {chosen} not found; expected a CSV/TSV file with {_LAYOUT}")
+    return chosen
+
+
+def _manifest_rows(manifest: pathlib.Path):
+    try:
+        text = manifest.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CorpusError(f"manifest {manifest} cannot be read ({error}); expected {_LAYOUT}") from None
+    return csv.reader(io.StringIO(text), delimiter="\t" if manifest.suffix.lower() == ".tsv" else ",")
+
+
 def scan_folder(root: str | os.PathLike, manifest: str | os.PathLike | None = None) -> CorpusScan:
     """Every labelled wav under ``root`` (sorted by path); never writes to the tree.
 
@@ -213,12 +267,7 @@ def scan_folder(root: str | os.PathLike, manifest: str | os.PathLike | None = No
     """
     path = corpus_folder(root, "folder", "audio folder", _LAYOUT)
     skipped: list[tuple[str, str]] = []
-    if manifest is not None:
-        chosen = pathlib.Path(manifest).expanduser()
-        if not chosen.is_file():
-            raise CorpusError(f"manifest {chosen} not found; expected a CSV/TSV file with {_LAYOUT}")
-    else:
-        chosen = find_manifest(path)
+    chosen = _chosen_manifest(path, manifest)
     utterances = _scan_manifest(path, chosen, skipped) if chosen else _scan_label_folders(path, skipped)
     if not utterances:
         raise CorpusError(f"no labelled wav with readable audio under {path} ({len(skipped)} items skipped); "

@@ -39,6 +39,7 @@ speaker-independent is computed from the rows' speakers, whatever the files clai
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 import posixpath
@@ -230,6 +231,33 @@ def _description(fmt: str, source: pathlib.Path, k: int, count: int, validation:
             f"{validation}, train the rest of its train file; test scored once")
 
 
+def _label_map_file(source: pathlib.Path) -> pathlib.Path | None:
+    return next((p for p in (source / "label_map.json", source.parent / "label_map.json") if p.is_file()), None)
+
+
+def fold_files_identity(source: str | pathlib.Path) -> dict:
+    """What makes two fold-file sets the same folds, without matching them to rows: their
+    format, fold numbers and a SHA-256 of the content of every file they are read from (the
+    label map included), so a copy elsewhere is the same set and an edited line is not."""
+    source = pathlib.Path(source).expanduser()
+    fmt, folders = _fold_folders(source)
+    digest = hashlib.sha256()
+    used = [] if fmt != "emobox" or _label_map_file(source) is None else [_label_map_file(source)]
+    for k, folder in folders:
+        if fmt == "emobox":
+            used += [path for part in PARTS if (path := _emobox_part(folder, part, k)) is not None]
+        else:
+            used += [folder / name for name in _S3PRL_FILES.values() if (folder / name).is_file()]
+    for path in used:
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            raise FoldFileError(f"{path} cannot be read ({error})") from None
+        digest.update(f"{path.parent.name}/{path.name}\n{len(content)}\n".encode())
+        digest.update(content)
+    return {"format": fmt, "folds": [k for k, _ in folders], "sha256": digest.hexdigest()}
+
+
 def read_fold_files(source: str | pathlib.Path, rows: Sequence[Utterance], validation: str = "next-fold") -> FoldFiles:
     """Every fold at ``source`` (see the module doc) as a Split over ``rows``."""
     if validation not in VALIDATION_RULES:
@@ -238,7 +266,7 @@ def read_fold_files(source: str | pathlib.Path, rows: Sequence[Utterance], valid
     fmt, folders = _fold_folders(source)
     label_map: dict[str, str] = {}
     if fmt == "emobox":
-        map_file = next((p for p in (source / "label_map.json", source.parent / "label_map.json") if p.is_file()), None)
+        map_file = _label_map_file(source)
         if map_file is not None:
             loaded = _load_json(map_file)
             if not isinstance(loaded, dict):

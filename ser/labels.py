@@ -27,6 +27,11 @@ Each further corpus has a set of all its own emotion classes, in the order its d
 lists them: ``ravdess`` (8, calm kept apart from neutral), ``cremad`` (6), ``esd`` (5) and
 ``msppodcast`` (its 8 emotions; "other" and "no agreement" are left out, as is usual).
 
+A "folder" corpus (``ser.folder``) has whatever classes its manifest or label folders name,
+so its own set, ``folder`` (:data:`FOLDER_LABELS`), is not a fixed map: it is one class per
+label token the tree names, numbered by :func:`tokens_label_set`, and only known once the
+tree has been looked at.
+
 ``shared4`` is the one set for comparing corpora: neutral 0, sad 1, angry 2, happy 3, so a
 model trained on one corpus scores another with the same class numbers. IEMOCAP's excited
 joins its happy there (the usual IEMOCAP 4-class set, ``merge`` in other words); every other
@@ -68,9 +73,13 @@ CLASS_NAMES: dict[str, list[str]] = {
     "shared4": ["neutral", "sad", "angry", "happy(+excited)"],
 }
 
-# The label sets that make sense on each corpus, its default first. A "folder" corpus has
-# whatever classes its tree names: it has no default set (see tokens_label_set) but can be
-# scored with shared4 when it holds those classes.
+# The label set of a "folder" corpus: one class per label its tree names (tokens_label_set).
+FOLDER_LABELS = "folder"
+# Every name --labels takes: the fixed maps above and the folder corpus's own set.
+LABEL_SET_NAMES: tuple[str, ...] = (*LABEL_SETS, FOLDER_LABELS)
+
+# The label sets that make sense on each corpus, its default first. A "folder" corpus trains
+# on the classes its tree names by default, and can be scored with shared4 when it holds them.
 CORPUS_LABEL_SETS: dict[str, tuple[str, ...]] = {
     "iemocap": ("glam", "merge", "seed004", "seed004exc", "shared4"),
     "emodb": ("emodb", "shared4"),
@@ -78,7 +87,7 @@ CORPUS_LABEL_SETS: dict[str, tuple[str, ...]] = {
     "cremad": ("cremad", "shared4"),
     "esd": ("esd", "shared4"),
     "msppodcast": ("msppodcast", "shared4"),
-    "folder": ("shared4",),
+    "folder": (FOLDER_LABELS, "shared4"),
 }
 
 # Spellings of emotion names met in folder names, manifests and fold files, lower-cased,
@@ -104,10 +113,10 @@ def normalise_token(name: str) -> str:
     return ALIASES.get(key, key)
 
 
-def default_label_set(corpus: str) -> str | None:
-    """The label set a corpus trains with unless told otherwise; None for "folder", whose
-    classes come from its tree (:func:`tokens_label_set`)."""
-    return None if corpus == "folder" else label_sets_for(corpus)[0]
+def default_label_set(corpus: str) -> str:
+    """The label set a corpus trains with unless told otherwise (for "folder", the classes its
+    tree names: :data:`FOLDER_LABELS`)."""
+    return label_sets_for(corpus)[0]
 
 
 def label_sets_for(corpus: str) -> tuple[str, ...]:

@@ -35,7 +35,17 @@ from ser import augment, engine, multiseed, results
 from ser.checkpoint import CheckpointError, build_checkpoint, load_resume_state, save_resume_state
 from ser.checkpoint import save as save_checkpoint
 from ser.config import RunConfig, check_input_shape, resolve_device
-from ser.data import CorpusData, RunData, load_corpus, prepare_run, split_info, split_order, uses_original_pickle
+from ser.data import (
+    CorpusData,
+    RunData,
+    fold_numbers,
+    load_corpus,
+    prepare_run,
+    split_info,
+    split_order,
+    split_record,
+    uses_original_pickle,
+)
 from ser.data import data_identity as identify_data
 from ser.dataset import TestUtterances, TrainSegments
 from ser.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
@@ -45,7 +55,7 @@ from ser.machine import threads_per_process
 from ser.metrics import confusion, report_text
 from ser.runlog import BestSoFar, RunLog, RunState, resume_state
 from ser.seeds import read_seeds
-from ser.splits import PROTOCOL_DESCRIPTIONS, fold_count
+from ser.splits import is_multi_fold, protocol_description
 
 TRAIN_SCRIPT = Path(__file__).resolve().parents[1] / "train.py"
 
@@ -136,12 +146,16 @@ def run_summary(config: RunConfig, data: RunData, best: BestSoFar, device: torch
         "labels": config.labels,
         "model": {"name": config.model, "options": config.effective_model_options()},
         "checkpoint": files.checkpoint.name if config.SaveModel else None,
-        "corpus": None if corpus is None else {"root": str(corpus.root), "synthetic": corpus.synthetic},
-        "data": None if corpus is None else corpus.data_summary,
+        "corpus": None if corpus is None else {"name": corpus.name, "root": str(corpus.root),
+                                               "synthetic": corpus.synthetic},
+        "data": data.data_summary,
+        "test_corpus": None if corpus is None or corpus.test_corpus is None else {
+            "name": corpus.test_corpus.name, "root": str(corpus.test_corpus.root),
+            "synthetic": corpus.test_corpus.synthetic, "data": corpus.test_corpus.data_summary},
         "class_names": class_names,
         "split": {"train_segments": int(len(data.train.y)), "test_utterances": int(len(data.test.y)),
                   "validation_utterances": 0 if data.validation is None else int(len(data.validation.y)),
-                  "info": data.info},
+                  "info": data.info, **data.split},
         "feature_shape": list(data.shape),
         # what the feature settings need to recompute the test features (figures)
         "feature_settings": None if corpus is None else dataclasses.asdict(config.feature_settings()),
@@ -251,6 +265,7 @@ def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | N
     else:
         data_identity, scanned = corpus.identity, None
     refuse_writing_into_the_corpus(config, files, corpus.root if corpus else scanned and scanned.root)
+    refuse_writing_into_the_corpus(config, files, config.test_data and Path(config.test_data))
     identity = run_identity(config, data_identity)
     if already_finished(config, files, identity):
         return None
@@ -313,6 +328,7 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
     files = config.files()
     data_identity, scanned = identify_data(config)
     refuse_writing_into_the_corpus(config, files, scanned and scanned.root)
+    refuse_writing_into_the_corpus(config, files, config.test_data and Path(config.test_data))
     identity = run_identity(config, data_identity)
     if already_finished(config, files, identity):
         return None
@@ -323,7 +339,7 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
 def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles, identity: dict,
                corpus: CorpusData, log) -> dict:
     folds = []
-    for fold in range(1, fold_count(config.protocol) + 1):
+    for fold in fold_numbers(config, corpus.utterances, corpus.rows):
         # A fold finished earlier is skipped by run_training; its results.json still counts.
         run_training(dataclasses.replace(config, fold=fold), device, corpus)
         fold_json = config.files(fold).results_json
@@ -344,9 +360,11 @@ def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles,
     counts = np.sum([f["confusion_matrix"]["counts"] for f in folds], axis=0)
     aggregate = {
         "args": config.resolved_args(),
-        "protocol": PROTOCOL_DESCRIPTIONS[config.protocol],
+        "protocol": protocol_description(config.protocol),
         "protocol_name": config.protocol,
         "fold": None,
+        "split": {"name": folds[0]["split"].get("name", config.protocol), "folds": len(folds),
+                  "speaker_independent": all(f["split"].get("speaker_independent", False) for f in folds)},
         "labels": config.labels,
         "class_names": class_names,
         "folds": [{"fold": f["fold"], "run_dir": str(config.files(f["fold"]).run_dir),
@@ -403,6 +421,7 @@ def multiseed_refusal(config: RunConfig) -> str | None:
                      ("--oversample", bool(config.oversample)), ("--iter", config.iter > 1),
                      ("--compile", config.compile), ("--toSaveFeatures", config.toSaveFeatures),
                      ("--featuresFileName", bool(config.featuresFileName) or uses_original_pickle(config)),
+                     ("--test_corpus", config.test_corpus is not None),
                      (f"every fold of --protocol {config.protocol}", config.runs_every_fold)):
         if on:
             return f"the multi-seed engine does not cover {flag}"
@@ -458,7 +477,7 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
     no_segments = np.zeros((0, *corpus.shape), dtype=np.float32)
     for one, _, _ in chosen:
         rng = seed_everything(one.seed)  # the split draws from it first, as the seed's solo run
-        split, order = split_order(one, corpus, rng)
+        split, order, fold_report = split_order(one, corpus, rng)
         rows = train_pool.train_rows(order)
         segment_labels = train_pool.y[rows]
         if one.batch_size > len(rows):
@@ -471,9 +490,11 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
         def scored(part: list[int]) -> TestUtterances:
             return TestUtterances(X=no_segments, owner=np.zeros(0, dtype=np.int64), y=corpus.labels[part],
                                   names=[corpus.utterances[i].turn for i in part])
+        folds = len(fold_numbers(one, corpus.utterances, corpus.rows)) if is_multi_fold(one.protocol) else 1
         parts.append(RunData(TrainSegments(X=no_segments, y=segment_labels), scored(split.test),
                              scored(split.validation) if split.validation else None, split.protocol,
-                             split_info(split, corpus.labels, segment_labels), None, corpus))
+                             split_info(split, corpus.labels, segment_labels, corpus.labels[split.test]), None,
+                             corpus, split_record(split, corpus, folds), fold_report))
     feature_seconds = time.perf_counter() - started
     resume_file = seeds_resume_file(config, chosen[0][1])
     saved = _seeds_resume_state(config, resume_file, seeds, log)

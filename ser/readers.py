@@ -33,6 +33,10 @@ CORPORA: dict[str, Callable[..., CorpusScan]] = {
     "folder": folder.scan_folder,
 }
 
+# The corpora's names as their authors write them, for messages and tables.
+TITLES = {"iemocap": "IEMOCAP", "emodb": "emoDB", "ravdess": "RAVDESS", "cremad": "CREMA-D", "esd": "ESD",
+          "msppodcast": "MSP-Podcast", "folder": "a folder corpus"}
+
 LAYOUTS = {
     "iemocap": "IEMOCAP_full_release with Session1..Session5 (sentences/wav, dialog/EmoEvaluation)",
     "emodb": "emoDB's wavs named like 03a01Fa.wav, in the folder or its wav/",
@@ -67,6 +71,22 @@ def matches(root: str | os.PathLike) -> list[str]:
     """Every corpus whose signature ``root`` shows, in registry order."""
     path = pathlib.Path(root)
     return [name for name, looks in SIGNATURES.items() if looks(path)]
+
+
+def guess(root: str | os.PathLike) -> str | None:
+    """The corpus ``root`` shows, for a command line that names none: IEMOCAP whenever its
+    signature is there, else the one layout it shows; None when it shows none (or is no
+    folder), so that the caller's default reader explains what it expected. Several layouts
+    at once are a CorpusError that lists them."""
+    path = pathlib.Path(root).expanduser()
+    if not path.is_dir():
+        return None
+    found = matches(path)
+    if "iemocap" in found or not found:
+        return "iemocap" if found else None
+    if len(found) > 1:
+        raise CorpusError(f"{path} looks like several corpora ({', '.join(found)}); choose one with --corpus NAME")
+    return found[0]
 
 
 def detect(root: str | os.PathLike) -> str:

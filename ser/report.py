@@ -20,13 +20,17 @@ Tables (the published numbers are in ``ser.paper_numbers``):
   ``paper`` it stands beside Table 1, for ``811`` beside the paper's 8:1:1 table.
 - ``ablation_<protocol>``: the multi-scale / global-aware module table (improvised subset).
 - ``alpha_<protocol>``: GLAM on the improvised subset per mixup α.
-- ``all_results``: every (protocol, labels, subset, model, features, α) group found.
+- ``corpus_<corpus>[_to-<test corpus>]_<protocol>``: one table per corpus and protocol for every
+  corpus but IEMOCAP (and every cross-corpus pair), label set × model; the IEMOCAP tables
+  above hold IEMOCAP's own runs only.
+- ``all_results``: every (corpus, protocol, labels, subset, model, features, α) group found.
 
 Table 1, the ablation and the 8:1:1 rows use the paper's α for each model (0.5 for the GLAM
 family, 0 for the baselines); other α show in the α table and in ``all_results``. A table is
 written when it has published numbers or at least one run. Each cell is the mean ± numpy's
 population standard deviation (ddof=0, as ``ser.results.summary_table``) over the runs, with
 the run count beside it; the caption names the protocol, the label set and what the runs are.
+Runs on a synthetic corpus get tables of their own (``..._synthetic``), whatever the corpus.
 """
 from __future__ import annotations
 
@@ -47,8 +51,9 @@ from ser.corpora import SUBSETS
 from ser.io import write_text
 from ser.labels import CLASS_NAMES
 from ser.paper_numbers import METRICS, PAPER_ALPHA, PAPER_NAMES, SUBSET_NAMES, Cell
+from ser.readers import TITLES
 from ser.results import finished_runs, flatten, parse_stem
-from ser.splits import FOLD_COUNTS, PROTOCOL_DESCRIPTIONS, PROTOCOLS
+from ser.splits import ALL_PROTOCOLS, FOLD_COUNTS, PROTOCOL_DESCRIPTIONS, PROTOCOLS, is_multi_fold, protocol_description
 
 METRIC_TITLES = {"WA": "WA", "UA": "UA", "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
 # The paper's name for the support-weighted F1 column.
@@ -81,6 +86,14 @@ class Run:
     # every setting and the corpus, but the seed and the fold (None: recorded without them,
     # e.g. by the original code: grouped by file and α alone, as the original's tables were)
     identity: dict | None = field(default=None, hash=False, compare=False)
+    corpus: str = "iemocap"
+    folds: int | None = None          # speaker-kfold's fold count
+    test_corpus: str | None = None    # a cross-corpus run's test corpus
+
+    @property
+    def is_iemocap(self) -> bool:
+        """A run on IEMOCAP itself, the only runs the paper's tables hold."""
+        return self.corpus == "iemocap" and self.test_corpus is None
 
     @property
     def synthetic(self) -> bool:
@@ -147,7 +160,7 @@ def find_runs(folders: list[str | Path]) -> list[Run]:
                 continue
             seen.add(metric_file.resolve())
             # (a seed-004 speaker pair, pair-val<V>-test<T>, is one split without folds)
-            if parsed["fold"] is None and FOLD_COUNTS.get(parsed["protocol"], 1) > 1:
+            if parsed["fold"] is None and is_multi_fold(parsed["protocol"]):
                 continue  # means over folds: the per-fold files hold the same runs
             for run in finished_runs(metric_file):
                 identity = _without_seed(run.identity)
@@ -207,9 +220,10 @@ def _select(runs: list[Run], protocol: str, labels: str, subset: str, model: str
             and (r.alpha is None or alpha is None or r.alpha == alpha)]
 
 
-def _what_runs_are(protocol: str) -> str:
-    if FOLD_COUNTS[protocol] > 1:
-        return f"runs = {FOLD_COUNTS[protocol]} folds × seeds, pooled"
+def _what_runs_are(protocol: str, folds: int | None = None) -> str:
+    count = FOLD_COUNTS.get(protocol) or folds
+    if is_multi_fold(protocol):
+        return f"runs = {count or 'all'} folds × seeds, pooled"
     return "runs = seeds"
 
 
@@ -282,13 +296,60 @@ def _table(name: str, title: str, caption: str, key_columns: list[str], rows: li
 
 
 def corpus_label(run: Run) -> str:
-    """The corpus a run trained on, as a reader recognises it (SYNTHETIC marked)."""
+    """The corpus a run trained on (and the one it was tested on, across corpora), as a reader
+    recognises it (SYNTHETIC marked)."""
     if run.identity is None:
         return "not recorded"
     corpus, settings = run.identity["corpus"], run.identity["settings"]
     where = next((Path(corpus[key]["path"]).name for key in ("features_file", "features_pickle") if key in corpus),
                  Path(corpus.get("root", "")).name)
-    return f"{settings['corpus']} ({where}){', SYNTHETIC' if run.synthetic else ''}"
+    tested = ""
+    if settings.get("test_corpus"):
+        tested = f" → {settings['test_corpus']} ({Path(corpus.get('test_corpus', {}).get('root', '')).name})"
+    return f"{settings['corpus']} ({where}){tested}{', SYNTHETIC' if run.synthetic else ''}"
+
+
+# Whether a protocol's parts share no speaker, for captions (the protocols that follow a
+# corpus's partition or files are checked per run: results.json's split.speaker_independent).
+SPEAKER_INDEPENDENCE = {"paper": "no (a random utterance split)", "811": "no (a random utterance split)",
+                        "loso": "yes", "loso-speaker": "yes", "speaker-kfold": "yes",
+                        "leave-one-speaker-out": "yes"}
+
+
+def _protocol_title(protocol: str, folds: int | None) -> str:
+    return f"{protocol} (K = {folds})" if protocol == "speaker-kfold" else protocol
+
+
+def corpus_tables(runs: list[Run], synthetic: bool = False) -> list[Table]:
+    """One table per corpus (and cross-corpus pair) and protocol, for the runs not on IEMOCAP
+    alone: one row per label set, model and group of like runs."""
+    cells: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        if not run.is_iemocap:
+            cells[(run.corpus, run.test_corpus or "", run.protocol, run.folds or 0)].append(run)
+
+    def order(key):
+        corpus, test_corpus, protocol, folds = key
+        rank = ALL_PROTOCOLS.index(protocol) if protocol in ALL_PROTOCOLS else len(ALL_PROTOCOLS)
+        return (corpus, test_corpus, rank, protocol, folds)
+
+    tables = []
+    for corpus, test_corpus, protocol, folds in sorted(cells, key=order):
+        members = cells[(corpus, test_corpus, protocol, folds)]
+        rows = []
+        for labels, model in sorted({(r.labels, r.model) for r in members}):
+            rows += _rows_for({"Labels": labels, "Model": model},
+                              [r for r in members if (r.labels, r.model) == (labels, model)], None)
+        across = f" → {TITLES.get(test_corpus, test_corpus)} (trained on the first, tested on the whole second)" \
+            if test_corpus else ""
+        name = f"corpus_{corpus}{f'_to-{test_corpus}' if test_corpus else ''}_{protocol}{folds or ''}"
+        title = f"{TITLES.get(corpus, corpus)}{across}: {_protocol_title(protocol, folds or None)}"
+        independent = SPEAKER_INDEPENDENCE.get(protocol, "per run (results.json, split.speaker_independent)")
+        caption = (f"Protocol {protocol_description(protocol)}. Speaker-independent: {independent}. Each cell: mean ± "
+                   f"population std (numpy, ddof=0) over n runs ({_what_runs_are(protocol, folds or None)}). "
+                   "No published numbers.")
+        tables.append(_table(name, title, caption, ["Labels", "Model"], rows, synthetic))
+    return tables
 
 
 def all_results_table(runs: list[Run]) -> Table:
@@ -301,7 +362,7 @@ def all_results_table(runs: list[Run]) -> Table:
     def order(key):
         protocol, labels, subset, model, corpus = key
         # the named protocols in their order, then seed 004's speaker pairs by name
-        rank = PROTOCOLS.index(protocol) if protocol in PROTOCOLS else len(PROTOCOLS)
+        rank = ALL_PROTOCOLS.index(protocol) if protocol in ALL_PROTOCOLS else len(ALL_PROTOCOLS)
         return (corpus, rank, protocol, labels, SUBSETS.index(subset), model)
 
     rows = []
@@ -312,24 +373,27 @@ def all_results_table(runs: list[Run]) -> Table:
     caption = ("Every group of runs found: runs that differ in anything but the seed (corpus, epochs, learning "
                "rate, ...) are separate rows, the settings column naming what differs. Each cell: mean ± "
                "population std (numpy, ddof=0) over n runs (seeds; for loso and loso-speaker every fold of "
-               "every seed). Protocols: " + "; ".join(PROTOCOL_DESCRIPTIONS[p] for p in PROTOCOLS)
+               "every seed). Protocols: " + "; ".join(protocol_description(p) for p in ALL_PROTOCOLS)
                + "; pair-val<V>-test<T>: seed 004's speaker pair, validation speaker V, test speaker T.")
     return Table("all_results", "All results", caption, ["Corpus", "Protocol", "Labels", "Dataset", "Model"], rows)
 
 
 def build_tables(runs: list[Run], labels: str = "glam") -> list[Table]:
-    """The paper's tables for each protocol (those with published numbers or runs), then all
-    results; runs on a synthetic corpus get tables of their own, never beside the paper's."""
+    """The paper's tables for each protocol (those with published numbers or IEMOCAP runs),
+    one table per corpus and protocol for the other corpora, then all results; runs on a
+    synthetic corpus get tables of their own, never beside the paper's."""
     tables = []
     real, synthetic = [r for r in runs if not r.synthetic], [r for r in runs if r.synthetic]
     for members, is_synthetic in ((real, False), (synthetic, True)):
         if is_synthetic and not members:
             continue
+        iemocap = [r for r in members if r.is_iemocap]
         for protocol in PROTOCOLS:
             for make in (comparison_table, ablation_table, alpha_table):
-                table = make(members, protocol, labels, is_synthetic)
+                table = make(iemocap, protocol, labels, is_synthetic)
                 if any(row.runs or row.paper for row in table.rows):
                     tables.append(table)
+        tables += corpus_tables(members, is_synthetic)
     tables.append(all_results_table(runs))
     return tables
 

@@ -14,14 +14,20 @@ and its parent ``PARENT`` (or ``DIR`` itself when it has no parent), a finished 
   ``DIR/results.json``: arguments, protocol, per-epoch metrics, best epoch, confusion matrix
   with class names, versions.
 
-Protocols and label sets never share a result file: the stem above is the ``paper`` protocol
-with the ``glam`` labels, exactly as the original names it, and anything else adds suffixes
-(:func:`result_stem`, read back by :func:`parse_stem`):
+Corpora, protocols and label sets never share a result file: the stem above is IEMOCAP with
+the ``paper`` protocol and the ``glam`` labels, exactly as the original names it, and anything
+else adds parts (:func:`result_stem`, read back by :func:`parse_stem`):
 
-- ``<MODEL>_<features>_<subset>[_<labels>][_<protocol>][_fold<K>]``, e.g.
-  ``GLAM_mfcc_impro_811.metric``, ``MHCNN_mfcc_all_merge.metric``,
-  ``GLAM_mfcc_impro_loso_fold3.metric``, ``alexnet_gap_logspec_all_emodb_pair-val2F-test1M.metric``
-  (any label set of ``ser.labels``; seed 004's speaker pairs of ``ser.splits.pair_protocol``).
+- ``<MODEL>_<features>_<subset>[_<corpus>][_<labels>][_to-<test corpus>][_<protocol>][_fold<K>]``:
+  ``<corpus>`` for every corpus but IEMOCAP (whose subset is then ``all``), ``<labels>`` when
+  the label set is not the corpus's default (``glam`` for IEMOCAP, the corpus's own set for
+  the others), ``to-<test corpus>`` for a cross-corpus run, ``<protocol>`` when not ``paper``
+  (``speaker-kfold<K>`` with its fold count), e.g. ``GLAM_mfcc_impro_811.metric``,
+  ``MHCNN_mfcc_all_merge.metric``, ``GLAM_mfcc_impro_loso_fold3.metric``,
+  ``alexnet_gap_logspec_all_emodb_pair-val2F-test1M.metric``,
+  ``MHCNN_mfcc_all_ravdess_speaker-kfold5_fold2.metric``,
+  ``CNN_GAP_mfcc_all_ravdess_shared4_to-cremad_811.metric`` (any label set of ``ser.labels``;
+  seed 004's speaker pairs of ``ser.splits.pair_protocol``).
 - A fold run (``train.py --protocol loso --fold K -d DIR``) uses ``DIR/fold<K>`` as its run
   directory and still collects in ``PARENT`` (:func:`run_location`), one
   ``..._<protocol>_fold<K>.metric`` line per seed. ``--protocol loso`` without ``--fold`` runs
@@ -48,43 +54,61 @@ import numpy as np
 
 from ser.corpora import SUBSETS
 from ser.io import append_line, append_lines, read_shared, write_json
-from ser.labels import LABEL_SETS
-from ser.splits import PAIR_PROTOCOL, PROTOCOLS
+from ser.labels import CORPUS_LABEL_SETS, LABEL_SET_NAMES, default_label_set
+from ser.splits import ALL_PROTOCOLS, PAIR_PROTOCOL
 
 METRICS = ("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1")
 
 
 def result_stem(model: str, features: str, subset: str, labels: str = "glam", protocol: str = "paper",
-                fold: int | None = None) -> str:
-    """``<MODEL>_<features>_<subset>``, plus ``_<labels>``, ``_<protocol>``, ``_fold<K>`` when not
-    the paper's (``glam`` labels, ``paper`` protocol, no fold)."""
+                fold: int | None = None, corpus: str = "iemocap", folds: int | None = None,
+                test_corpus: str | None = None) -> str:
+    """``<MODEL>_<features>_<subset>``, plus the corpus (not IEMOCAP), the label set (not the
+    corpus's default), the test corpus (cross-corpus runs), the protocol (not ``paper``; with
+    speaker-kfold's fold count ``folds``) and the fold, as the module doc says."""
     stem = f"{model}_{features}_{subset}"
-    if labels != "glam":
+    if corpus != "iemocap":
+        stem += f"_{corpus}"
+    if labels != default_label_set(corpus):
         stem += f"_{labels}"
+    if test_corpus is not None:
+        stem += f"_to-{test_corpus}"
     if protocol != "paper":
-        stem += f"_{protocol}"
+        stem += f"_{protocol}{folds if protocol == 'speaker-kfold' else ''}"
     if fold is not None:
         stem += f"_fold{fold}"
     return stem
 
 
+def _alternatives(names) -> str:
+    return "|".join(re.escape(name) for name in names)
+
+
+_OTHER_CORPORA = [name for name in CORPUS_LABEL_SETS if name != "iemocap"]
+_NAMED_PROTOCOLS = [p for p in ALL_PROTOCOLS if p not in ("paper", "speaker-kfold")]
 _STEM = re.compile(
-    rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{'|'.join(SUBSETS)})"
-    rf"(?:_(?P<labels>{'|'.join(sorted(set(LABEL_SETS) - {'glam'}))}))?"
-    rf"(?:_(?P<protocol>{'|'.join([*(re.escape(p) for p in PROTOCOLS if p != 'paper'), PAIR_PROTOCOL.pattern])}))?"
+    rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{_alternatives(SUBSETS)})"
+    rf"(?:_(?P<corpus>{_alternatives(_OTHER_CORPORA)}))?"
+    rf"(?:_(?P<labels>{_alternatives(sorted(set(LABEL_SET_NAMES) - {'glam'}))}))?"
+    rf"(?:_to-(?P<test_corpus>{_alternatives(CORPUS_LABEL_SETS)}))?"
+    rf"(?:_(?:speaker-kfold(?P<folds>\d+)|(?P<protocol>{_alternatives(_NAMED_PROTOCOLS)}|{PAIR_PROTOCOL.pattern})))?"
     rf"(?:_fold(?P<fold>\d+))?")
 
 
 def parse_stem(stem: str) -> dict | None:
-    """The inverse of :func:`result_stem`: model, features, subset, labels, protocol, fold; None
-    when ``stem`` is not a result stem."""
+    """The inverse of :func:`result_stem`: its keyword arguments (model, features, subset,
+    labels, protocol, fold, corpus, folds, test_corpus); None when ``stem`` is not a result stem."""
     match = _STEM.fullmatch(stem)
     if match is None:
         return None
     parts = match.groupdict()
+    corpus = parts["corpus"] or "iemocap"
+    folds = None if parts["folds"] is None else int(parts["folds"])
     return dict(model=parts["model"], features=parts["features"], subset=parts["subset"],
-                labels=parts["labels"] or "glam", protocol=parts["protocol"] or "paper",
-                fold=None if parts["fold"] is None else int(parts["fold"]))
+                labels=parts["labels"] or default_label_set(corpus),
+                protocol="speaker-kfold" if folds is not None else parts["protocol"] or "paper",
+                fold=None if parts["fold"] is None else int(parts["fold"]), corpus=corpus, folds=folds,
+                test_corpus=parts["test_corpus"])
 
 
 def run_location(datadir: str | os.PathLike, fold: int | None = None) -> tuple[Path, Path]:
@@ -114,17 +138,20 @@ class RunFiles:
     @classmethod
     def of(cls, datadir: str | os.PathLike, model: str, features: str, subset: str, labels: str = "glam",
            protocol: str = "paper", fold: int | None = None, suffix: str = ".metric",
-           seed: int | None = None) -> RunFiles:
+           seed: int | None = None, corpus: str = "iemocap", folds: int | None = None,
+           test_corpus: str | None = None) -> RunFiles:
         """The files of ``train.py -d datadir``. A ``datadir`` named by a number is a run folder
         of its own (the scripts' ``<MODEL>/<seed>``); any other (the default ``data``, or a
         results folder) holds many runs, so the run's own files go to ``datadir/<stem>/<seed>``
         and never overwrite another run's. The shared files stay where the original puts
-        them (:func:`run_location`)."""
+        them (:func:`run_location`). The stem's parts are :func:`result_stem`'s."""
         run_dir, parent = run_location(datadir, fold)
+        naming = dict(corpus=corpus, folds=folds, test_corpus=test_corpus)
         if seed is not None and not Path(datadir).name.isdigit():
-            own = Path(datadir) / result_stem(model, features, subset, labels, protocol) / str(seed)
+            own = Path(datadir) / result_stem(model, features, subset, labels, protocol, **naming) / str(seed)
             run_dir = own if fold is None else own / f"fold{fold}"
-        return cls(run_dir, parent, result_stem(model, features, subset, labels, protocol, fold), model, suffix)
+        return cls(run_dir, parent, result_stem(model, features, subset, labels, protocol, fold, **naming), model,
+                   suffix)
 
     @property
     def metric(self) -> Path:

@@ -229,6 +229,34 @@ CORPUS_PROTOCOL_DESCRIPTIONS = {
                        "fold is the validation set that selects the best epoch, the rest train; test scored once"),
 }
 CORPUS_PROTOCOLS = tuple(CORPUS_PROTOCOL_DESCRIPTIONS)
+# Published folds read from files (ser.foldfiles, train.py --folds_from): a protocol of any corpus.
+FOLD_FILES = "fold-files"
+FOLD_FILES_DESCRIPTION = ("fold-files: the published folds of --folds_from (EmoBox jsonl or s3prl meta-data); "
+                          "fold K tests its test file's rows, validation from its valid file or else the training "
+                          "rows the next fold tests, the rest of its train file trains; test scored once")
+# Every protocol train.py runs, in the order tables list them.
+ALL_PROTOCOLS = (*PROTOCOLS, *CORPUS_PROTOCOLS, FOLD_FILES)
+# The protocols whose folds follow from the rows or files rather than being fixed.
+ROW_FOLD_PROTOCOLS = ("leave-one-speaker-out", "manifest-folds", FOLD_FILES)
+DEFAULT_SPEAKER_FOLDS = 5  # speaker-kfold's K unless --folds says otherwise
+
+
+def protocol_description(protocol: str) -> str:
+    """The description of any protocol of :data:`ALL_PROTOCOLS` (or a speaker pair's name)."""
+    if protocol in PROTOCOL_DESCRIPTIONS:
+        return PROTOCOL_DESCRIPTIONS[protocol]
+    if protocol in CORPUS_PROTOCOL_DESCRIPTIONS:
+        return CORPUS_PROTOCOL_DESCRIPTIONS[protocol]
+    if protocol == FOLD_FILES:
+        return FOLD_FILES_DESCRIPTION
+    if PAIR_PROTOCOL.fullmatch(protocol):
+        return f"{protocol}: seed 004's speaker pair (validation speaker, test speaker)"
+    raise SplitError(f"unknown protocol {protocol!r}; choose one of: {', '.join(ALL_PROTOCOLS)}")
+
+
+def is_multi_fold(protocol: str) -> bool:
+    """Whether ``protocol`` has several folds (run one by one, then their mean)."""
+    return FOLD_COUNTS.get(protocol, 1) > 1 or protocol == "speaker-kfold" or protocol in ROW_FOLD_PROTOCOLS
 
 
 def shared_speakers(speakers: Sequence[str], split: Split) -> list[str]:

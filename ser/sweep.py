@@ -10,9 +10,11 @@ The grid. Its rows are those of ``scripts/recipes.tsv`` (model, subset, results 
 (``--recipes``) or as models × subsets (``--models``, ``--subsets``: the first row with that
 model and subset; a model without one gets train.py's defaults, which are the GLAM row's, in
 the GLAM row's results folder). Each row is crossed with protocols (``--protocols``; each
-protocol but ``paper`` in its own folder, ``RESULTS_DIR/split811``, ``/loso``, ``/loso-speaker``;
-``loso`` and ``loso-speaker`` give one task per fold, ``--folds`` picks some, then one that
-writes the mean over folds), mixup α (``--alphas``, default the row's) and seeds of
+protocol but ``paper`` in its own folder, ``RESULTS_DIR/split811``, ``/loso``, ``/loso-speaker``,
+``/speaker-kfold``, ...; a protocol with folds gives one task per fold, ``--folds`` picks some,
+then one that writes the mean over folds; a corpus other than IEMOCAP is named by the flags
+after ``--``, e.g. ``-- --data RAVDESS_ROOT --folds 5``, and the folds of the protocols whose
+rows decide them are counted from its tree), mixup α (``--alphas``, default the row's) and seeds of
 ``seeds.txt`` (``--seeds N``: the first N; ``--seed-list``; ``--next N``: per grid cell, the
 next N seeds neither finished nor being trained right now, which is how ``scripts/sweep``
 counts: a seed whose run failed or was killed is left to the next call). Flags after
@@ -70,15 +72,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ser import results, seeds
-from ser.config import ConfigError, resolve_args
 from ser.config import get_args_parser as train_args_parser
+from ser.config import resolve_args
 from ser.config import result_naming as config_naming
 from ser.corpora import SUBSETS
-from ser.data import load_corpus
+from ser.data import fold_numbers, load_corpus, scan_corpus
 from ser.errors import UserError
 from ser.io import append_line, is_claimed, write_json, write_via_temporary
 from ser.machine import threads_per_process, visible_gpus
-from ser.splits import FOLD_COUNTS, PROTOCOLS
+from ser.splits import ALL_PROTOCOLS, FOLD_COUNTS, FOLD_FILES, PROTOCOLS, is_multi_fold
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES_FILE = ROOT / "scripts" / "recipes.tsv"
@@ -101,7 +103,9 @@ RESERVED_FLAGS = {
 }
 # Where --protocols puts each protocol's runs under the results folder, so that protocols never
 # share a run folder (the folders scripts/split811_table and the README's examples use).
-PROTOCOL_FOLDERS = {"paper": "", "811": "split811", "loso": "loso", "loso-speaker": "loso-speaker"}
+PROTOCOL_FOLDERS = {"paper": "", "811": "split811", "loso": "loso", "loso-speaker": "loso-speaker",
+                    "speaker-kfold": "speaker-kfold", "leave-one-speaker-out": "leave-one-speaker-out",
+                    "official": "official", "manifest-folds": "manifest-folds", FOLD_FILES: FOLD_FILES}
 # How much of a task's output the reason for a failure is looked for in.
 OUTPUT_TAIL = 8192
 
@@ -146,16 +150,20 @@ class Naming:
     features: str = "mfcc"
     labels: str = "glam"
     suffix: str = ".metric"
-    subset: str | None = None  # set when the flags fix it (emoDB has no subsets); else the row's
+    subset: str | None = None  # set when the flags fix it (only IEMOCAP has subsets); else the row's
+    corpus: str = "iemocap"
+    test_corpus: str | None = None
+    folds: int | None = None   # speaker-kfold's fold count
 
 
 @dataclass(frozen=True)
 class Task:
     """One ``train.py`` run: a recipe row at one α, protocol, fold and seed.
 
-    For ``loso`` and ``loso-speaker``, ``fold=None`` is the seed's fold mean: train.py without
-    ``--fold``, run once every fold of the seed is finished, so it trains nothing and writes
-    the mean over folds (``DATADIR/results.json`` and the ``..._<protocol>.metric`` line).
+    For a protocol with folds (``fold_numbers``: loso, loso-speaker, speaker-kfold, ...),
+    ``fold=None`` is the seed's fold mean: train.py without ``--fold``, run once every fold of
+    the seed is finished, so it trains nothing and writes the mean over folds
+    (``DATADIR/results.json`` and the ``..._<protocol>.metric`` line).
     """
     row: Recipe
     alpha: str
@@ -164,6 +172,7 @@ class Task:
     seed: int
     results_dir: str
     naming: Naming
+    fold_numbers: tuple[int, ...] = ()  # the protocol's folds; empty for a single split
 
     @property
     def datadir(self) -> str:
@@ -175,7 +184,7 @@ class Task:
     def head(self) -> tuple[str, ...]:
         """train.py arguments before ``-d``."""
         head = ["-m", self.row.model, "-i", self.row.subset, "--alpha", self.alpha, *self.row.flags]
-        if self.protocol != "paper":
+        if self.protocol != "paper" or self.naming.corpus != "iemocap":  # other corpora have other defaults
             head += ["--protocol", self.protocol]
         if self.fold is not None:
             head += ["--fold", str(self.fold)]
@@ -191,7 +200,8 @@ class Task:
     @property
     def metric_file(self) -> str:
         stem = results.result_stem(self.row.model, self.naming.features, self.naming.subset or self.row.subset,
-                                   self.naming.labels, self.protocol, self.fold)
+                                   self.naming.labels, self.protocol, self.fold, corpus=self.naming.corpus,
+                                   folds=self.naming.folds, test_corpus=self.naming.test_corpus)
         return str(results.run_location(self.datadir, self.fold)[1] / f"{stem}{self.naming.suffix}")
 
     @property
@@ -200,10 +210,10 @@ class Task:
 
     @property
     def is_fold_mean(self) -> bool:
-        return self.fold is None and FOLD_COUNTS[self.protocol] > 1
+        return self.fold is None and bool(self.fold_numbers)
 
     def fold_tasks(self) -> list[Task]:
-        return [replace(self, fold=k) for k in range(1, FOLD_COUNTS[self.protocol] + 1)]
+        return [replace(self, fold=k) for k in self.fold_numbers]
 
     @property
     def label(self) -> str:
@@ -239,7 +249,10 @@ def result_naming(flags: list[str]) -> dict:
         if getattr(reserved, "reserved_" + names[-1].lstrip("-")) is not None:
             raise SweepError(f"train.py flag {names[-1]} decides where a run's results go, which the sweep "
                              f"sets for each task; use {instead}")
-    return config_naming(known)
+    try:
+        return config_naming(known)
+    except UserError as error:  # --data showing several corpus layouts
+        raise SweepError(f"train.py flags {shlex.join(flags)}: {error}") from None
 
 
 def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]]:
@@ -247,7 +260,7 @@ def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]
     act as ``--protocols P`` and ``--folds K`` (so ``scripts/RECIPE -- --protocol loso`` keeps
     working), and the other flags in order."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
-    parser.add_argument("--protocol", choices=PROTOCOLS)
+    parser.add_argument("--protocol", choices=ALL_PROTOCOLS)
     parser.add_argument("--fold", type=int)
     try:
         known, rest = parser.parse_known_args(flags)
@@ -282,6 +295,25 @@ def grid_rows(recipes: dict[str, Recipe], names: list[str], models: list[str], s
     return rows
 
 
+def protocol_folds(protocol: str, naming: Naming, flags: list[str]) -> tuple[int, ...]:
+    """The folds of ``protocol`` for a row's train.py flags (empty for a single split): fixed
+    for IEMOCAP's protocols and speaker-kfold, read from the corpus (or the fold files) for
+    the protocols whose folds its rows decide, as train.py counts them."""
+    if protocol in PROTOCOLS:
+        return tuple(range(1, FOLD_COUNTS[protocol] + 1)) if FOLD_COUNTS[protocol] > 1 else ()
+    if protocol == "speaker-kfold":
+        return tuple(range(1, naming.folds + 1))
+    if not is_multi_fold(protocol):
+        return ()
+    try:
+        config = resolve_args([*flags, "--protocol", protocol, "--quiet"],
+                              default_iemocap=os.environ.get("IEMOCAP_DIR", ""))
+        scanned = scan_corpus(config)
+    except UserError as error:
+        raise SweepError(f"--protocols {protocol}: {error}") from None
+    return tuple(fold_numbers(config, scanned.chosen, scanned.scan.utterances))
+
+
 def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: list[int], seed_choice: tuple,
            seeds: list[int], results_dir: str, extra_flags: list[str], protocol_folders: bool = True) -> list[Task]:
     """Every task of the grid, finished or not: the runs ordered seed-major (so that every cell
@@ -297,14 +329,16 @@ def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: l
         for alpha in alphas or [row.alpha]:
             for protocol in protocols:
                 where = os.path.join(results_dir, PROTOCOL_FOLDERS[protocol]) if protocol_folders else results_dir
-                count = FOLD_COUNTS[protocol]
-                wanted = [None] if count == 1 else sorted(set(folds or range(1, count + 1)))
-                bad = [k for k in wanted if k is not None and not 1 <= k <= count]
+                numbers = protocol_folds(protocol, naming, [*row.flags, *extra_flags])
+                wanted = [None] if not numbers else sorted(set(folds or numbers))
+                bad = [k for k in wanted if k is not None and k not in numbers]
                 if bad:
-                    raise SweepError(f"--folds {bad[0]}: protocol {protocol} has folds 1..{count}")
+                    raise SweepError(f"--folds {bad[0]}: protocol {protocol} has folds "
+                                     f"{', '.join(map(str, numbers))}")
                 cells = []
                 for fold in wanted:
-                    make = partial(Task, row, alpha, protocol, fold, results_dir=where, naming=naming)
+                    make = partial(Task, row, alpha, protocol, fold, results_dir=where, naming=naming,
+                                   fold_numbers=numbers)
                     if kind == "next":
                         cell = []
                         for candidate in map(make, seeds):
@@ -316,9 +350,9 @@ def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: l
                         cell = [make(seed) for seed in (seeds[:value] if kind == "first" else value)]
                     cells.append(cell)
                 per_cell += cells
-                if count > 1 and len(wanted) == count:
+                if numbers and len(wanted) == len(numbers):
                     chosen = dict.fromkeys(t.seed for cell in cells for t in cell)
-                    means += [Task(row, alpha, protocol, None, seed, where, naming) for seed in chosen]
+                    means += [Task(row, alpha, protocol, None, seed, where, naming, numbers) for seed in chosen]
     ordered = [cell[rank] for rank in range(max(map(len, per_cell), default=0))
                for cell in per_cell if rank < len(cell)]
     unique: dict[tuple[str, int], Task] = {}
@@ -707,7 +741,7 @@ def warm_feature_caches(tasks: list[Task], extra_flags: list[str], log=print) ->
         checked.add(tuple(argv))
         try:
             config = resolve_args(argv, default_iemocap=os.environ.get("IEMOCAP_DIR", ""))
-        except ConfigError as error:
+        except UserError as error:
             raise SweepError(f"{task.label}: {error}") from None
         except SystemExit:  # argparse has printed what it rejects
             raise SweepError(f"{task.label}: train.py rejects the flags {shlex.join(argv)}") from None
@@ -751,13 +785,14 @@ def get_args_parser() -> argparse.ArgumentParser:
                            "settings)")
     grid.add_argument("--subsets", nargs="+", default=["impro"], choices=SUBSETS,
                       help="subsets for --models (default: impro)")
-    grid.add_argument("--protocols", nargs="+", default=["paper"], choices=PROTOCOLS,
+    grid.add_argument("--protocols", nargs="+", default=["paper"], choices=ALL_PROTOCOLS,
                       help="evaluation protocols (default: paper), each in its own folder: 811 in "
-                           "RESULTS_DIR/split811, loso in RESULTS_DIR/loso, loso-speaker in "
-                           "RESULTS_DIR/loso-speaker; loso and loso-speaker run one task per fold, then "
-                           "the mean over folds")
+                           "RESULTS_DIR/split811, every other one but paper in RESULTS_DIR/<protocol>; those "
+                           "with folds (loso, loso-speaker, speaker-kfold, leave-one-speaker-out, manifest-folds, "
+                           "fold-files) run one task per fold, then the mean over folds. Other corpora: pass "
+                           "their flags after -- (--data, --folds K, --folds_from ...)")
     grid.add_argument("--folds", nargs="+", type=int, default=[], metavar="K",
-                      help="only these folds of loso / loso-speaker (default: all)")
+                      help="only these folds of a protocol with folds (default: all)")
     grid.add_argument("--alphas", nargs="+", default=[], metavar="ALPHA", help="mixup α values (default: the row's)")
     grid.add_argument("--seeds", dest="seed_choice", action=SeedChoice, const="first", type=int, metavar="N",
                       default=("first", 1), help="the first N seeds of the seeds file (default: 1)")

@@ -10,7 +10,8 @@ from ser.config import ConfigError, RunConfig, get_args_parser, resolve_args
 def test_every_flag_is_a_field_of_the_run_configuration():
     dests = {action.dest for action in get_args_parser()._actions} - {"help"}
     fields = {field.name for field in dataclasses.fields(RunConfig)}
-    assert fields - dests == {"user_config", "default_iemocap", "given", "notes"} and dests <= fields
+    assert fields - dests == {"user_config", "default_iemocap", "given", "notes", "classes", "folds_from_sha256"}
+    assert dests <= fields
 
 
 def test_a_config_file_lies_under_the_command_line(tmp_path):

@@ -10,6 +10,7 @@ from ser import cremad, esd, msppodcast, ravdess, readers
 from ser.labels import (
     CLASS_NAMES,
     CORPUS_LABEL_SETS,
+    FOLDER_LABELS,
     LABEL_SETS,
     TOKENS,
     LabelError,
@@ -57,9 +58,9 @@ def test_shared4_maps_every_corpus_the_same_way():
 def test_defaults_and_valid_sets_per_corpus():
     assert set(CORPUS_LABEL_SETS) == set(readers.CORPORA)
     assert default_label_set("iemocap") == "glam" and default_label_set("emodb") == "emodb"
-    assert default_label_set("folder") is None
+    assert default_label_set("folder") == FOLDER_LABELS and "shared4" in label_sets_for("folder")
     assert label_sets_for("iemocap") == ("glam", "merge", "seed004", "seed004exc", "shared4")
-    assert all(s in LABEL_SETS for sets in CORPUS_LABEL_SETS.values() for s in sets)
+    assert all(s in LABEL_SETS or s == FOLDER_LABELS for sets in CORPUS_LABEL_SETS.values() for s in sets)
     with pytest.raises(LabelError, match="unknown corpus 'timit'.*iemocap"):
         label_sets_for("timit")
 

@@ -7,7 +7,7 @@ import pytest
 
 import report as report_entry
 from ser import paper_numbers, report, results
-from ser.labels import LABEL_SETS
+from ser.labels import CORPUS_LABEL_SETS
 from ser.splits import pair_protocol
 
 
@@ -67,12 +67,34 @@ def test_stem_round_trip():
     assert results.parse_stem("notes") is None
 
 
-@pytest.mark.parametrize("labels", sorted(LABEL_SETS))
-@pytest.mark.parametrize("protocol, fold", [("paper", None), ("loso-speaker", 3), (pair_protocol("2F", "1M"), None)])
-def test_every_label_set_and_protocol_train_py_writes_is_read_back(labels, protocol, fold):
-    stem = results.result_stem("alexnet_gap", "logspec", "all", labels, protocol, fold)
-    assert results.parse_stem(stem) == dict(model="alexnet_gap", features="logspec", subset="all", labels=labels,
-                                            protocol=protocol, fold=fold)
+PROTOCOL_CASES = [("paper", None, None), ("loso-speaker", 3, None), (pair_protocol("2F", "1M"), None, None),
+                  ("speaker-kfold", 2, 5), ("speaker-kfold", None, 3), ("leave-one-speaker-out", 7, None),
+                  ("official", None, None), ("fold-files", 1, None)]
+
+
+@pytest.mark.parametrize("corpus", sorted(CORPUS_LABEL_SETS))
+def test_every_corpus_label_set_and_protocol_train_py_writes_is_read_back(corpus):
+    subset = "impro" if corpus == "iemocap" else "all"
+    for labels in CORPUS_LABEL_SETS[corpus]:
+        for protocol, fold, folds in PROTOCOL_CASES:
+            for test_corpus in (None, "cremad"):
+                naming = dict(corpus=corpus, folds=folds, test_corpus=test_corpus)
+                stem = results.result_stem("alexnet_gap", "logspec", subset, labels, protocol, fold, **naming)
+                assert results.parse_stem(stem) == dict(model="alexnet_gap", features="logspec", subset=subset,
+                                                        labels=labels, protocol=protocol, fold=fold, **naming), stem
+
+
+def test_result_names_never_collide_across_corpora_and_keep_the_iemocap_and_emodb_names():
+    stems = {results.result_stem("GLAM", "mfcc", "impro" if corpus == "iemocap" else "all", labels, protocol,
+                                 corpus=corpus, folds=5)
+             for corpus, sets in CORPUS_LABEL_SETS.items() for labels in sets for protocol in ("paper", "official")}
+    assert len(stems) == 2 * sum(map(len, CORPUS_LABEL_SETS.values()))
+    # the names the original's scripts and seed 004's runs already use
+    assert results.result_stem("GLAM", "mfcc", "all", "merge", "loso", 2) == "GLAM_mfcc_all_merge_loso_fold2"
+    assert results.result_stem("alexnet_gap", "logspec", "all", "emodb", "loso-speaker", 3, corpus="emodb") == \
+        "alexnet_gap_logspec_all_emodb_loso-speaker_fold3"
+    assert results.result_stem("GLAM", "mfcc", "all", "shared4", corpus="emodb") == "GLAM_mfcc_all_emodb_shared4"
+    assert results.result_stem("GLAM", "mfcc", "all", "shared4") == "GLAM_mfcc_all_shared4"
 
 
 def test_rows_match_a_hand_computation(result_tree):

@@ -105,12 +105,16 @@ def test_grid_crosses_rows_protocols_alphas_and_folds(tmp_path):
 
 
 def test_result_files_are_named_as_train_py_names_them():
+    iemocap = dict(corpus="iemocap", test_corpus=None, folds=5)
     assert sweep.result_naming(["-f", "spectrogram", "--labels", "merge"]) == \
-        dict(features="spectrogram", labels="merge", suffix=".metric", subset=None)
-    # a config or a features file makes it .same, as in the original; emoDB has one label set, no subsets
+        dict(features="spectrogram", labels="merge", suffix=".metric", subset=None, **iemocap)
+    # a config or a features file makes it .same, as in the original; only IEMOCAP has subsets
     assert sweep.result_naming(["-c", "cfg.json"])["suffix"] == ".same"
     assert sweep.result_naming(["--corpus", "emodb"]) == dict(features="mfcc", labels="emodb", suffix=".metric",
-                                                              subset="all")
+                                                              subset="all", corpus="emodb", test_corpus=None, folds=5)
+    assert sweep.result_naming(["--corpus", "ravdess", "--data", "R", "--test_corpus", "cremad", "--folds", "3"]) == \
+        dict(features="mfcc", labels="shared4", suffix=".metric", subset="all", corpus="ravdess",
+             test_corpus="cremad", folds=3)
     with pytest.raises(sweep.SweepError, match="--protocols loso-speaker"):
         sweep.result_naming(["--val_id", "1F", "--test_id", "1M"])
 

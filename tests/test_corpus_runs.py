@@ -1,0 +1,379 @@
+"""Every corpus reader through train.py end to end, on the synthetic trees of ser.synth_corpora:
+auto-detection, label sets, speaker folds, official splits, published fold files in both
+formats, cross-corpus testing, result names, the report's tables per corpus and the sweep."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import train
+from ser import config as config_module
+from ser import readers, report, results, sweep, synth_emodb
+from ser.config import ConfigError, resolve_args
+from ser.data import scan_corpus
+from ser.labels import CLASS_NAMES, LABEL_SETS, default_label_set
+
+ROOT = Path(__file__).resolve().parents[1]
+CHEAP = ["-m", "MHCNN", "-e", "1", "-b", "8", "--train_overlap", "0", "--test_overlap", "0", "-g", "-1", "--quiet",
+         "--seed", "7"]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """One feature cache for the module: each tree's features are computed once."""
+    return tmp_path_factory.mktemp("corpus_runs_cache")
+
+
+@pytest.fixture(scope="module")
+def emodb_tree(tmp_path_factory):
+    return synth_emodb.generate(tmp_path_factory.mktemp("emodb") / "emodb", scale=0.1, seed=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def results_root(tmp_path_factory):
+    """One results folder that the runs of several corpora share (as a user's data/ would)."""
+    return tmp_path_factory.mktemp("corpus_results")
+
+
+def run(corpus_dir, run_dir, cache, *flags):
+    return train.main(["--data", str(corpus_dir), "-d", str(run_dir), "--cache_dir", str(cache), *CHEAP, *flags])
+
+
+def results_json(run_dir, fold=None) -> dict:
+    return json.loads((Path(run_dir) / (f"fold{fold}" if fold else "") / "results.json").read_text())
+
+
+def one_line_error(argv) -> str:
+    with pytest.raises(SystemExit) as stop:
+        train.main(argv)
+    message = stop.value.code
+    assert isinstance(message, str) and message.startswith("error: ") and "\n" not in message
+    return message
+
+
+# -- speaker folds, end to end ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ravdess_kfold(corpus_tree, results_root, cache):
+    """GLAM on RAVDESS, 3 speaker folds, every fold and then the mean (one process)."""
+    run_dir = results_root / "ravdess" / "GLAM" / "7"
+    summary = run(corpus_tree("ravdess"), run_dir, cache, "-m", "GLAM", "--corpus", "ravdess", "--protocol",
+                  "speaker-kfold", "--folds", "3")
+    return run_dir, summary
+
+
+def test_speaker_kfold_runs_every_fold_then_the_mean(ravdess_kfold):
+    run_dir, summary = ravdess_kfold
+    assert summary["protocol_name"] == "speaker-kfold" and len(summary["folds"]) == 3
+    assert summary["split"] == {"name": "speaker-kfold", "folds": 3, "speaker_independent": True}
+    parent = run_dir.parent
+    for k in (1, 2, 3):
+        assert results.seeds_done(parent / f"GLAM_mfcc_all_ravdess_speaker-kfold3_fold{k}.metric") == {7}
+    assert results.seeds_done(parent / "GLAM_mfcc_all_ravdess_speaker-kfold3.metric") == {7}
+    first = results_json(run_dir, 1)
+    assert first["class_names"] == CLASS_NAMES["ravdess"] and first["corpus"]["name"] == "ravdess"
+    assert first["data"]["reader"] == "ravdess" and first["identity"]["settings"]["folds"] == 3
+    assert first["identity"]["settings"]["fold_seed"] == 0 and first["selected_on"] == "validation"
+
+
+def test_the_folds_a_run_used_are_speaker_disjoint(ravdess_kfold, corpus_tree):
+    run_dir, _ = ravdess_kfold
+    every = {u.speaker for u in readers.scan("ravdess", corpus_tree("ravdess")).utterances}
+    tested = []
+    for k in (1, 2, 3):
+        split = results_json(run_dir, k)["split"]
+        parts = [set(split["speakers"][p]) for p in ("train", "validation", "test")]
+        assert split["name"] == "speaker-kfold" and split["fold"] == k and split["speaker_independent"]
+        assert all(parts) and not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+        assert set().union(*parts) == every
+        tested += split["speakers"]["test"]
+    assert sorted(tested) == sorted(every)  # every speaker is tested exactly once over the folds
+
+
+# -- one run per reader -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tree, flags, protocol, stem", [
+    ("emodb", ["--protocol", "leave-one-speaker-out", "--fold", "2"], "leave-one-speaker-out",
+     "MHCNN_mfcc_all_emodb_leave-one-speaker-out_fold2"),
+    ("cremad", ["--fold", "1"], "speaker-kfold", "MHCNN_mfcc_all_cremad_speaker-kfold5_fold1"),
+    ("esd", [], "official", "MHCNN_mfcc_all_esd_official"),
+    ("msppodcast", [], "official", "MHCNN_mfcc_all_msppodcast_official"),
+    ("folder", [], "official", "MHCNN_mfcc_all_folder_official"),
+])
+def test_each_reader_trains_with_its_defaults(tree, flags, protocol, stem, corpus_tree, emodb_tree, results_root,
+                                              cache):
+    root = emodb_tree if tree == "emodb" else corpus_tree(tree)
+    run_dir = results_root / tree / "MHCNN" / "7"
+    summary = run(root, run_dir, cache, *flags)  # no --corpus: the tree says which reader
+    assert summary["corpus"]["name"] == tree and summary["protocol_name"] == protocol
+    assert summary["labels"] == default_label_set(tree)
+    expected = CLASS_NAMES.get(tree) or ["neutral", "happy", "sad", "angry", "surprise"]  # the folder's own labels
+    assert summary["class_names"] == expected
+    assert results.seeds_done(run_dir.parent / f"{stem}.metric") == {7}
+    assert summary["data"]["selected"] == len(scan_corpus(resolve_args(["--data", str(root), *flags])).chosen)
+    split = summary["split"]
+    if protocol == "official":
+        official = {u.turn: u.official_split for u in readers.scan(tree, root).utterances}
+        assert split["name"] == "official"
+        tested = summary["test_utterances"]["turns"]
+        assert tested and all(official[t] == "test" for t in tested)
+    # ESD's official parts share speakers, MSP-Podcast's training part has utterances of unknown
+    # speakers (nobody can tell); the other runs' parts share none
+    assert split["speaker_independent"] is (tree not in ("esd", "msppodcast"))
+
+
+def test_shared4_on_another_corpus(emodb_tree, results_root, cache):
+    summary = run(emodb_tree, results_root / "emodb_shared4" / "MHCNN" / "7", cache, "--labels", "shared4",
+                  "--protocol", "loso", "--fold", "1")
+    assert summary["class_names"] == CLASS_NAMES["shared4"] and summary["labels"] == "shared4"
+    assert set(summary["test_utterances"]["labels"]) <= {0, 1, 2, 3}
+    assert (results_root / "emodb_shared4" / "MHCNN" / "MHCNN_mfcc_all_emodb_shared4_loso_fold1.metric").is_file()
+
+
+# -- published fold files -----------------------------------------------------------------------
+
+EMOBOX_LABELS = {"neu": "Neutral", "cal": "Calm", "hap": "Happy", "sad": "Sad", "ang": "Angry", "fea": "Fearful",
+                 "dis": "Disgust", "sur": "Surprised"}
+GROUPS = [("01", "02"), ("03", "04"), ("05", "06")]
+
+
+def write_emobox(base: Path, rows) -> Path:
+    """EmoBox's layout for three speaker folds of the RAVDESS tree, plus one entry of a file the
+    tree lacks (fold 2's test file) and one with a wrong label (fold 2's train file)."""
+    data = base / "ravdess"
+    for k, group in enumerate(GROUPS, 1):
+        folder = data / f"fold_{k}"
+        folder.mkdir(parents=True)
+        for part, members in (("test", [u for u in rows if u.speaker in group]),
+                              ("train", [u for u in rows if u.speaker not in group])):
+            lines = [{"key": u.turn, "wav": f"downloads/ravdess/Audio_Speech_Actors_01-24/{u.path}",
+                      "emo": EMOBOX_LABELS[u.label]} for u in members]
+            if k == 2 and part == "test":
+                stranger = "downloads/ravdess/Actor_03/03-01-05-01-01-01-03x.wav"
+                lines.append({"key": "x", "wav": stranger, "emo": "Angry"})
+            if k == 2 and part == "train":
+                lines[0]["emo"] = "Sad" if lines[0]["emo"] != "Sad" else "Angry"
+            (folder / f"ravdess_{part}_fold_{k}.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (data / "label_map.json").write_text(json.dumps({name: name for name in EMOBOX_LABELS.values()}))
+    return data
+
+
+def write_s3prl(base: Path, rows) -> Path:
+    """s3prl's emotion meta-data layout (Session<k>/{train,test}_meta_data.json) for the same folds."""
+    meta = base / "meta_data"
+    labels = {token: i for i, token in enumerate(sorted({u.label for u in rows}))}
+    for k, group in enumerate(GROUPS, 1):
+        folder = meta / f"Session{k}"
+        folder.mkdir(parents=True)
+        for part, members in (("test", [u for u in rows if u.speaker in group]),
+                              ("train", [u for u in rows if u.speaker not in group])):
+            entries = [{"path": u.path, "label": u.label, "speaker": f"Actor{u.speaker}"} for u in members]
+            (folder / f"{part}_meta_data.json").write_text(json.dumps({"labels": labels, "meta_data": entries}))
+    return meta
+
+
+@pytest.mark.parametrize("fmt", ["emobox", "s3prl"])
+def test_folds_from_uses_exactly_the_published_folds(fmt, corpus_tree, tmp_path, cache):
+    tree = corpus_tree("ravdess")
+    rows = readers.scan("ravdess", tree).utterances
+    source = write_emobox(tmp_path, rows) if fmt == "emobox" else write_s3prl(tmp_path, rows)
+    run_dir = tmp_path / "runs" / "MHCNN" / "7"
+    summary = run(tree, run_dir, cache, "--folds_from", str(source), "--fold", "2")
+    by_turn = {u.turn: u.speaker for u in rows}
+    tested = {by_turn[t] for t in summary["test_utterances"]["turns"]}
+    validated = {by_turn[t] for t in summary["validation_turns"]}
+    assert tested == set(GROUPS[1]) and validated == set(GROUPS[2])  # fold 2 tests its file; fold 3's validate
+    assert len(summary["test_utterances"]["turns"]) == sum(u.speaker in GROUPS[1] for u in rows)
+    assert summary["split"]["name"] == "fold-files" and summary["split"]["speaker_independent"]
+    assert summary["split"]["folds"] == 3 and summary["protocol_name"] == "fold-files"
+    report_ = summary["data"]["fold_files"]
+    assert report_["format"] == fmt and report_["fold"] == 2 and report_["rows_in_no_part"] == []
+    if fmt == "emobox":
+        assert [reason for _, reason in report_["entries_not_placed"]] == ["matches no row"]
+        assert len(report_["label_disagreements"]) == 1
+    else:
+        assert report_["entries_not_placed"] == [] and report_["label_disagreements"] == []
+    assert (run_dir.parent / "MHCNN_mfcc_all_ravdess_fold-files_fold2.metric").is_file()
+    # the fold files are part of the run's identity: an edited file is another split, refused by name
+    first = next(source.rglob("*train*"))
+    first.write_text(first.read_text() + " ")
+    message = one_line_error(["--data", str(tree), "-d", str(run_dir), "--cache_dir", str(cache), *CHEAP,
+                              "--folds_from", str(source), "--fold", "2"])
+    assert "other settings" in message and "folds_from_sha256" in message
+
+
+# -- cross-corpus ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cross_run(corpus_tree, results_root, cache):
+    run_dir = results_root / "cross" / "MHCNN" / "7"
+    summary = run(corpus_tree("ravdess"), run_dir, cache, "--test_data", str(corpus_tree("cremad")), "--protocol",
+                  "speaker-kfold", "--folds", "3", "--fold", "1")
+    return run_dir, summary
+
+
+def test_cross_corpus_trains_on_one_corpus_and_tests_on_the_whole_other(cross_run, corpus_tree):
+    run_dir, summary = cross_run
+    shared = LABEL_SETS["shared4"]
+    # every CREMA-D utterance of the four classes long enough for one 1.8 s segment
+    cremad = {u.turn: shared[u.label] for u in readers.scan("cremad", corpus_tree("cremad")).utterances
+              if u.label in shared and round(u.duration * 16000) >= int(1.8 * 16000)}
+    assert summary["labels"] == "shared4" and summary["class_names"] == CLASS_NAMES["shared4"]
+    tested = summary["test_utterances"]
+    assert dict(zip(tested["turns"], tested["labels"])) == cremad and len(tested["turns"]) == len(cremad)
+    assert summary["test_corpus"]["data"]["used"] == len(cremad) == summary["split"]["test_utterances"]
+    assert summary["corpus"]["name"] == "ravdess" and summary["test_corpus"]["name"] == "cremad"
+    assert summary["selected_on"] == "validation" and summary["validation_turns"]
+    assert all(turn.count("-") == 6 for turn in summary["validation_turns"])  # RAVDESS names validate
+    identity = summary["identity"]
+    assert identity["settings"]["corpus"] == "ravdess" and identity["settings"]["test_corpus"] == "cremad"
+    assert Path(identity["corpus"]["test_corpus"]["root"]) == corpus_tree("cremad").resolve()
+    assert (run_dir.parent / "MHCNN_mfcc_all_ravdess_shared4_to-cremad_speaker-kfold3_fold1.metric").is_file()
+
+
+@pytest.mark.parametrize("flags, needles", [
+    (["--labels", "ravdess"], ["--labels shared4", "not --labels ravdess"]),
+    (["--protocol", "paper"], ["no validation part", "811"]),
+])
+def test_cross_corpus_refusals(flags, needles, corpus_tree, tmp_path):
+    message = one_line_error(["--data", str(corpus_tree("ravdess")), "--test_data", str(corpus_tree("cremad")),
+                              "-d", str(tmp_path / "run"), *flags])
+    assert all(needle in message for needle in needles), message
+    assert "--test_data" in one_line_error(["--test_corpus", "cremad", "-d", str(tmp_path / "run")])
+
+
+# -- the report keeps corpora apart -------------------------------------------------------------
+
+def test_a_report_over_two_corpora_keeps_them_apart(ravdess_kfold, cross_run, results_root, corpus_tree, emodb_tree,
+                                                    cache):
+    run(corpus_tree("cremad"), results_root / "cremad3" / "GLAM" / "7", cache, "-m", "GLAM", "--folds", "3",
+        "--fold", "1")
+    # an emoDB run that a table of IEMOCAP's would take if it looked at label set, subset, protocol,
+    # model and α alone (the 8:1:1 table's MHCNN cell, α 0, asked for with shared4)
+    run(emodb_tree, results_root / "emodb811" / "MHCNN" / "7", cache, "--labels", "shared4", "--protocol", "811",
+        "--alpha", "0")
+    tables = {t.name: t for t in report.build_tables(report.find_runs([results_root]), labels="shared4")}
+    ravdess = tables["corpus_ravdess_speaker-kfold3_synthetic"]
+    cremad = tables["corpus_cremad_speaker-kfold3_synthetic"]
+    cross = tables["corpus_ravdess_to-cremad_speaker-kfold3_synthetic"]
+    assert {r.corpus for row in ravdess.rows for r in row.runs} == {"ravdess"}
+    assert {r.corpus for row in cremad.rows for r in row.runs} == {"cremad"}
+    assert {(r.corpus, r.test_corpus) for row in cross.rows for r in row.runs} == {("ravdess", "cremad")}
+    glam = next(row for row in ravdess.rows if row.keys == {"Labels": "ravdess", "Model": "GLAM"})
+    assert len(glam.runs) == 3  # the three folds of one seed, not the fold mean again
+    # the paper's IEMOCAP tables hold no run of another corpus
+    assert not any(row.runs for name, t in tables.items() if not name.startswith(("corpus_", "all_results"))
+                   for row in t.rows)
+
+
+# -- detection, refusals, names -------------------------------------------------------------------
+
+@pytest.mark.parametrize("tree, name", [("ravdess", "ravdess"), ("cremad", "cremad"), ("esd", "esd"),
+                                        ("msppodcast", "msppodcast"), ("folder", "folder"),
+                                        ("folder-labels", "folder")])
+def test_the_reader_is_detected_from_the_tree(tree, name, corpus_tree):
+    config = resolve_args(["--data", str(corpus_tree(tree))])
+    assert config.corpus == name and config.labels == default_label_set(name)
+    assert any(f"--corpus {name}" in note for note in config.notes)
+
+
+def test_iemocap_stays_the_default_and_keeps_its_identity(tiny_corpus, emodb_tree):
+    assert resolve_args([]).corpus == "iemocap"
+    plain = resolve_args(["--data", str(tiny_corpus)])
+    assert (plain.corpus, plain.labels, plain.protocol, plain.notes) == ("iemocap", "glam", "paper", ())
+    # an IEMOCAP run's identity has exactly the keys it had before other corpora came, so results
+    # recorded then still count as the same runs
+    assert not {"folds", "fold_seed", "folds_from_sha256", "classes", "test_corpus"} & set(plain.identity_settings())
+    assert plain.files().metric.name == "GLAM_mfcc_impro.metric"
+    emodb = resolve_args(["--data", str(emodb_tree), "-m", "alexnet_gap", "--val_id", "2F", "--test_id", "1M"])
+    assert emodb.corpus == "emodb"
+    assert emodb.files().metric.name == "alexnet_gap_logspec_all_emodb_pair-val2F-test1M.metric"
+
+
+def test_a_tree_of_several_layouts_is_refused(corpus_tree, tmp_path):
+    both = tmp_path / "both"
+    both.mkdir()
+    for tree in ("ravdess", "cremad"):
+        for item in corpus_tree(tree).iterdir():
+            if not (both / item.name).exists():
+                (both / item.name).symlink_to(item)
+    message = one_line_error(["--data", str(both), "-d", str(tmp_path / "run")])
+    assert "several corpora" in message and "ravdess" in message and "cremad" in message
+
+
+@pytest.mark.parametrize("tree, flags, needles", [
+    ("ravdess", ["--labels", "glam"], ["--labels glam does not fit --corpus ravdess", "ravdess, shared4"]),
+    ("ravdess", ["--protocol", "official"], ["RAVDESS has none", "speaker-kfold"]),
+    ("ravdess", ["--protocol", "loso"], ["IEMOCAP's sessions", "leave-one-speaker-out"]),
+    ("folder", ["--protocol", "manifest-folds"], ["fold column"]),
+    ("folder-labels", ["--protocol", "speaker-kfold"], ["names none", "paper"]),
+    ("ravdess", ["--protocol", "fold-files"], ["--folds_from"]),
+    ("ravdess", ["--folds", "3", "--fold", "4"], ["--fold 4", "folds 1..3"]),
+    ("ravdess", ["--folds", "1"], ["at least 2 folds"]),
+    ("esd", ["--fold", "2"], ["--fold applies", "official", "default"]),
+    ("esd", ["--val_id", "1F", "--test_id", "1M"], ["IEMOCAP-style speakers", "leave-one-speaker-out"]),
+    ("cremad", ["--manifest", "m.csv"], ["--manifest", "--corpus folder"]),
+])
+def test_what_does_not_fit_the_corpus_is_refused_with_one_line(tree, flags, needles, corpus_tree, tmp_path):
+    message = one_line_error(["--data", str(corpus_tree(tree)), "-d", str(tmp_path / "run"), *flags])
+    assert all(needle in message for needle in needles), message
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_corpus_without_data_and_folds_for_another_protocol(corpus_tree):
+    with pytest.raises(ConfigError, match="--corpus ravdess needs --data PATH: RAVDESS speech"):
+        resolve_args(["--corpus", "ravdess"])
+    esd = resolve_args(["--data", str(corpus_tree("esd")), "--folds", "4"])
+    assert esd.folds is None and any("--folds 4" in note and "ignores it" in note for note in esd.notes)
+
+
+def test_a_folder_corpus_trains_on_the_classes_its_tree_names(corpus_tree, tmp_path):
+    config = resolve_args(["--data", str(corpus_tree("folder-labels"))])
+    assert config.classes == ("neu", "hap", "sad", "ang") and config.class_names == ["neutral", "happy", "sad", "angry"]
+    assert config.protocol == "paper" and config.identity_settings()["classes"] == list(config.classes)
+    # a class whose wavs are all unreadable is refused before training, by name
+    copy = tmp_path / "labels"
+    for wav in corpus_tree("folder-labels").rglob("*.wav"):
+        target = copy / wav.relative_to(corpus_tree("folder-labels"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"not audio" if wav.parent.name == "sad" else wav.read_bytes())
+    message = one_line_error(["--data", str(copy), "-d", str(tmp_path / "run"), "--cache_dir", str(tmp_path / "c")])
+    assert "sad" in message and "no readable wav" in message
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+
+def test_the_sweep_takes_the_new_protocols_and_names_files_as_train_py(corpus_tree, tmp_path):
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("7\n")
+    args = sweep.parse_args(["--models", "MHCNN", "--protocols", "speaker-kfold", "leave-one-speaker-out", "811",
+                             "--seeds", "1", "--results-dir", str(tmp_path), "--seeds-file", str(seeds), "--",
+                             "--data", str(corpus_tree("ravdess")), "--folds", "3"])
+    tasks = sweep.plan(args)
+    speakers = len({u.speaker for u in readers.scan("ravdess", corpus_tree("ravdess")).utterances})
+    by_protocol = {p: [t for t in tasks if t.protocol == p] for p in ("speaker-kfold", "leave-one-speaker-out", "811")}
+    assert len(by_protocol["speaker-kfold"]) == 3 + 1 and len(by_protocol["leave-one-speaker-out"]) == speakers + 1
+    assert len(by_protocol["811"]) == 1
+    for task in tasks:
+        assert Path(task.metric_file).parent.parent.parent.name == sweep.PROTOCOL_FOLDERS[task.protocol]
+        config = resolve_args([*task.train_args(), *args.train_flags])
+        files = config.files()
+        assert str(files.metric) == task.metric_file, task.label  # the sweep names what train.py writes
+        assert re.fullmatch(r"MHCNN_mfcc_all_ravdess_.*", files.stem)
+
+
+def test_the_readme_table_lists_every_reader_as_it_is(corpus_tree):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Corpora"):text.index("## Training")]
+    rows = {m.group(1): line for line in section.splitlines()
+            if (m := re.match(r"\| [^|]+ \(`([a-z]+)`\) \|", line))}
+    assert set(rows) == set(readers.CORPORA)
+    for name, line in rows.items():
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        assert cells[5].startswith(f"`{default_label_set(name)}`"), (name, cells[5])
+        default = config_module.DEFAULT_PROTOCOLS.get(name, "official")  # the folder's with a split column
+        assert cells[6].startswith(f"`{default}`"), (name, cells[6])
+    assert not (ROOT / "CORPORA_TABLE.md").exists()
