@@ -96,6 +96,16 @@ def add_switch(group, name: str, default: bool, help: str) -> None:
     group.add_argument(f"--no-{dest}", dest=dest, action="store_false", help=argparse.SUPPRESS)
 
 
+def _seed_list(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds joined by commas, got {text!r}") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError("expected at least one seed")
+    return seeds
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Defaults in the help, but not the ``None`` of flags whose help says what unset means."""
 
@@ -290,12 +300,16 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
     speed.add_argument("--compile", action="store_true",
                        help="train and score through torch.compile(model) (first epoch slower; checkpoints unchanged)")
     speed.add_argument("--seeds", default=1, type=int, metavar="N",
-                       help="train the next N seeds of --seeds_file without a line in the results file at once, one "
-                            "process each on the same device, in DATADIR/<seed> (-d names the model folder); each "
-                            "trains exactly what --seed S -d DATADIR/S trains alone; features are computed once")
+                       help="train the next N seeds of --seeds_file neither finished nor being trained, together in "
+                            "this process on one device (one copy of the features; each kernel does every seed's "
+                            "work), each in DATADIR/<seed> (-d names the model folder) with exactly the files "
+                            "--seed S -d DATADIR/S writes alone; runs the multi-seed engine does not cover train one "
+                            "process per seed")
     speed.add_argument("--seeds_file", default=SEEDS_FILE,
                        help="the seeds --seeds takes in order (written with the paper's 100 when missing, as seeds.py "
                             "does)")
+    speed.add_argument("--seed_list", default=None, type=_seed_list, metavar="S1,S2,...",
+                       help="the seeds --seeds takes, instead of --seeds_file's (--seeds defaults to their number)")
 
     state = parser.add_argument_group("interruption and logs")
     state.add_argument("--resume", action="store_true",
@@ -359,6 +373,7 @@ class RunConfig:
     compile: bool
     seeds: int
     seeds_file: str
+    seed_list: tuple[int, ...] | None
     resume: bool
     save_resume_state: bool
     tensorboard: bool
@@ -617,6 +632,12 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
     except corpora.CorpusError as error:  # a tree that shows several layouts, an unreadable manifest
         raise ConfigError(str(error)) from None
     _apply_seed004_recipe(a)
+    if a.seed_list is not None:
+        if "seeds" not in a.given:
+            a.seeds = len(a.seed_list)
+        bad = [seed for seed in a.seed_list if not SEED_RANGE[0] <= seed <= SEED_RANGE[1]]
+        if bad:
+            raise ConfigError(f"--seed_list: seeds must be between {SEED_RANGE[0]} and {SEED_RANGE[1]}, not {bad[0]}")
     _check_numbers(a)
     if a.segment_length <= a.train_overlap:
         raise ConfigError(f"--train_overlap ({a.train_overlap}) must be smaller than --segment_length "

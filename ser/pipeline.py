@@ -393,7 +393,7 @@ def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles,
 def single_seed_flags(argv: list[str]) -> list[str]:
     """``argv`` without the flags ``--seeds`` sets for each process (seed, run folder, output)."""
     chosen = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    for names in (("--seeds",), ("--seed",), ("-d", "--datadir")):
+    for names in (("--seeds",), ("--seed",), ("--seed_list",), ("-d", "--datadir")):
         chosen.add_argument(*names)
     chosen.add_argument("--quiet", action="store_true")
     return chosen.parse_known_args(argv)[1]
@@ -410,6 +410,11 @@ def run_seeds(config: RunConfig, device: torch.device, argv: list[str]) -> dict:
         return train_seeds_together(config, device)
     log_for(config)(f"--seeds {config.seeds}: one process per seed ({why})")
     return run_seed_processes(config, argv)
+
+
+def candidate_seeds(config: RunConfig) -> list[int]:
+    """The seeds ``--seeds`` takes in order: ``--seed_list``, else the seeds file's."""
+    return list(config.seed_list) if config.seed_list is not None else read_seeds(config.seeds_file)
 
 
 def multiseed_refusal(config: RunConfig) -> str | None:
@@ -438,7 +443,7 @@ def train_seeds_together(config: RunConfig, device: torch.device) -> dict:
     data_identity, scanned = identify_data(config)
     with contextlib.ExitStack() as claims:
         chosen = []
-        for seed in read_seeds(config.seeds_file):
+        for seed in candidate_seeds(config):
             if len(chosen) == config.seeds:
                 break
             one = dataclasses.replace(config, seed=seed, datadir=str(Path(config.datadir) / str(seed)), seeds=1)
@@ -572,7 +577,7 @@ def run_seed_processes(config: RunConfig, argv: list[str]) -> dict:
     # -d names the model folder here: each seed's run folder is DATADIR/<seed>, so the
     # results file is in DATADIR itself
     done = results.seeds_done(Path(config.datadir) / config.files().metric.name)
-    chosen = [seed for seed in read_seeds(config.seeds_file) if seed not in done][:config.seeds]
+    chosen = [seed for seed in candidate_seeds(config) if seed not in done][:config.seeds]
     if not chosen:
         print(f"every seed of {config.seeds_file} is in the results file already: nothing to train")
         return {}

@@ -228,6 +228,84 @@ class Task:
         return is_claimed(results.claim_path(self.metric_file, self.seed))
 
 
+@dataclass(frozen=True)
+class SeedGroup:
+    """Several seeds of one grid cell trained by one ``train.py --seeds N --seed_list ...``
+    process (``--seeds-per-process``): together on one device (``ser.multiseed``), each writing
+    exactly what its own task writes. It runs on a backend as a task does."""
+    tasks: tuple[Task, ...]
+
+    @property
+    def first(self) -> Task:
+        return self.tasks[0]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [t.seed for t in self.tasks]
+
+    @property
+    def seed(self) -> int:
+        return self.first.seed
+
+    @property
+    def datadir(self) -> str:
+        """train.py ``-d`` of ``--seeds``: the model folder holding every seed's run folder."""
+        return os.path.dirname(self.first.datadir)
+
+    @property
+    def results_dir(self) -> str:
+        return self.first.results_dir
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.datadir)
+
+    @property
+    def metric_file(self) -> str:
+        return self.first.metric_file
+
+    @property
+    def log_file(self) -> Path:
+        return self.run_dir / f"sweep_seeds_{self.first.seed}.log"
+
+    @property
+    def label(self) -> str:
+        return self.first.label.rsplit(" seed ", 1)[0] + f" seeds {', '.join(map(str, self.seeds))}"
+
+    def train_args(self, datadir: str | None = None) -> list[str]:
+        return [*self.first.head, "-d", datadir or self.datadir, "--seeds", str(len(self.tasks)), "--seed_list",
+                ",".join(map(str, self.seeds))]
+
+    def finished(self) -> bool:
+        return all(t.finished() for t in self.tasks)
+
+
+def seed_groups(runs: list[Task], size: int) -> list[SeedGroup]:
+    """The runs of each grid cell (same row, α, protocol, fold and results folder) in groups of
+    at most ``size``, in the runs' order."""
+    cells: dict[tuple, list[Task]] = {}
+    for task in runs:
+        cells.setdefault((task.row, task.alpha, task.protocol, task.fold, task.results_dir), []).append(task)
+    return [SeedGroup(tuple(members[start:start + size])) for members in cells.values()
+            for start in range(0, len(members), size)]
+
+
+def run_grouped(runs: list[Task], size: int, backend, retries: int) -> list[Outcome]:
+    """The runs trained ``size`` seeds per process; each task's outcome is its group's, done
+    when the task's own line is there."""
+    groups = seed_groups(runs, size)
+    outcomes = []
+    for group_outcome in run_tasks(groups, backend, retries, Progress(len(groups))):
+        for task in group_outcome.task.tasks:
+            done = task.finished()
+            reasons = group_outcome.reasons or [f"its seed group's train.py left no line for seed {task.seed} "
+                                                "(trained meanwhile by another run?)"]
+            outcomes.append(Outcome(task, status="done" if done else "failed", attempts=group_outcome.attempts,
+                                    seconds=group_outcome.seconds, reasons=[] if done else reasons,
+                                    where=group_outcome.where, log_path=str(group_outcome.task.log_file)))
+    return outcomes
+
+
 def _reserved_flag_parser() -> argparse.ArgumentParser:
     """The train.py flags the sweep sets itself."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
@@ -647,13 +725,15 @@ class Outcome:
     seconds: float = 0.0
     reasons: list[str] = field(default_factory=list)
     where: str = ""
+    log_path: str | None = None  # the log the task's output is in (its own, or its seed group's)
 
     def as_dict(self) -> dict:
         t = self.task
+        log = self.log_path or str(t.log_file)
         return dict(task=t.label, recipe=t.row.name, model=t.row.model, subset=t.row.subset, alpha=t.alpha,
                     protocol=t.protocol, fold=t.fold, seed=t.seed, run_dir=str(t.run_dir), metric_file=t.metric_file,
                     status=self.status, attempts=self.attempts, seconds=round(self.seconds, 1),
-                    reasons=self.reasons, where=self.where, log=str(t.log_file) if self.attempts else None)
+                    reasons=self.reasons, where=self.where, log=log if self.attempts else None)
 
 
 class Progress:
@@ -813,6 +893,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     run.add_argument("--gpus", default="all",
                      help="all (the default: every visible GPU, else the CPU), -1 (the CPU) or CUDA indices "
                           "such as 0,2")
+    run.add_argument("--seeds-per-process", type=int, default=1, metavar="K",
+                     help="local backend: train up to K seeds of a grid cell in one train.py process (train.py "
+                          "--seeds: together on one device, one copy of the features, each kernel doing every "
+                          "seed's work); default 1")
     run.add_argument("--workers", type=int, default=None,
                      help="tasks at once on the local backend (default: one per GPU, else 1); GPUs are "
                           "assigned in turn")
@@ -922,7 +1006,7 @@ def summary_text(outcomes: list[Outcome], summary_file: Path) -> str:
              f"{len(counts['skipped'])} skipped (finished before), {len(counts['failed'])} failed"]
     for o in counts["failed"]:
         lines.append(f"  failed: {o.task.label} after {o.attempts} attempt(s): {o.reasons[-1]} "
-                     f"(log: {o.task.log_file})")
+                     f"(log: {o.log_path or o.task.log_file})")
     if counts["failed"]:
         lines.append("  rerun the same command to retry only what is missing")
     lines.append(f"summary: {summary_file}")
@@ -931,8 +1015,9 @@ def summary_text(outcomes: list[Outcome], summary_file: Path) -> str:
 
 def plan(args: argparse.Namespace) -> list[Task]:
     """The grid's tasks, finished ones included."""
-    if args.retries < 0 or (args.workers is not None and args.workers < 1) or args.cpus_per_task < 1:
-        raise SweepError("--retries must be >= 0, --workers and --cpus-per-task >= 1")
+    if (args.retries < 0 or (args.workers is not None and args.workers < 1) or args.cpus_per_task < 1
+            or args.seeds_per_process < 1):
+        raise SweepError("--retries must be >= 0, --workers, --cpus-per-task and --seeds-per-process >= 1")
     recipes = read_recipes(args.recipes_file)
     if not args.recipes and not args.models:
         raise SweepError(f"name the grid's rows: --recipes NAME ... or --models MODEL ...; recipes: "
@@ -991,7 +1076,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(tasks)} runs in the grid, {len(tasks) - len(pending)} finished, {len(pending)} to run "
                   f"(fold means after their folds):")
             prefix = train_command(args.train_command, sys.executable)
-            for task in pending:
+            grouped = args.seeds_per_process > 1 and args.backend == "local"
+            listed = [*seed_groups(runs, args.seeds_per_process), *(t for t in pending if t.is_fold_mean)] \
+                if grouped else pending
+            for task in listed:
                 print(f"  {task.label}: {shlex.join([*prefix, *task.train_args(), *args.train_flags])}")
             return 0
         backend, warmed = make_backend(args, pending) if runs else (None, [])
@@ -1006,7 +1094,10 @@ def main(argv: list[str] | None = None) -> int:
         if runs:
             print(f"sweep: {len(tasks)} runs, {len(outcomes)} finished before, {len(pending)} to run on "
                   f"{backend.describe()}", file=sys.stderr)
-            outcomes.update((o.task, o) for o in run_tasks(runs, backend, args.retries, Progress(len(runs))))
+            if args.seeds_per_process > 1 and args.backend == "local":
+                outcomes.update((o.task, o) for o in run_grouped(runs, args.seeds_per_process, backend, args.retries))
+            else:
+                outcomes.update((o.task, o) for o in run_tasks(runs, backend, args.retries, Progress(len(runs))))
         outcomes.update((o.task, o) for o in run_fold_means([t for t in pending if t.is_fold_mean], args))
     except KeyboardInterrupt:
         print("\ninterrupted: running tasks were stopped; rerun the same command to complete the sweep",

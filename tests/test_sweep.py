@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from ser import results, sweep
+from ser.io import Claim
+from ser.seeds import paper_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 # One epoch on sparse segments keeps a real run to seconds (tests/test_scripts.py does the same).
@@ -157,17 +159,23 @@ def test_train_flags_naming_a_grid_cell_are_refused_or_lifted(tmp_path, capsys):
     assert "unknown recipe 'NoSuchRow'; recipes: GLAM" in capsys.readouterr().err
 
 
-def test_next_takes_seeds_neither_finished_nor_started(tmp_path):
+def test_next_takes_seeds_neither_finished_nor_being_trained(tmp_path):
+    """--next skips finished seeds and seeds a live run holds; a seed whose run failed or was
+    killed (a run folder, no line, no live claim) is the next call's again."""
     data = tmp_path / "data"
     folder = data / "mfccS1.8O1.6a0.5" / "GLAM"
     folder.mkdir(parents=True)
-    results.append_line(folder / "GLAM_mfcc_impro.metric", results.metric_line(FIRST_SEEDS[0], 1, 1, 1, 1, 1))
-    (folder / str(FIRST_SEEDS[2])).mkdir()  # started elsewhere, or killed
+    metric = folder / "GLAM_mfcc_impro.metric"
+    results.append_line(metric, results.metric_line(FIRST_SEEDS[0], 1, 1, 1, 1, 1))
+    (folder / str(FIRST_SEEDS[2])).mkdir()  # a run that failed or was killed there
     args = sweep.parse_args(cli("--recipes", "GLAM", "--next", "2", "--results-dir", data,
                                 "--seeds-file", tmp_path / "seeds.txt"))
-    seeds = [t.seed for t in sweep.plan(args)]
-    assert seeds[0] == FIRST_SEEDS[1] and len(seeds) == 2 and FIRST_SEEDS[2] not in seeds
-    # --seeds is a fixed set: the finished seed counts as done, the started one is run again
+    with Claim(results.claim_path(metric, FIRST_SEEDS[1]), "a live run"):
+        seeds = [t.seed for t in sweep.plan(args)]
+        assert [t.running() for t in sweep.plan(args)] == [False, False]
+    assert seeds == [FIRST_SEEDS[2], paper_seeds()[3]]
+    assert [t.seed for t in sweep.plan(args)] == FIRST_SEEDS[1:3]  # the claim died: its seed is free again
+    # --seeds is a fixed set: the finished seed counts as done, the others are run
     args = sweep.parse_args(cli("--recipes", "GLAM", "--seeds", "3", "--results-dir", data,
                                 "--seeds-file", tmp_path / "seeds.txt"))
     assert [t.finished() for t in sweep.plan(args)] == [True, False, False]
@@ -223,8 +231,9 @@ def test_failures_are_reported_and_a_rerun_completes_only_them(fake, monkeypatch
     status, summary = run_sweep(*argv)
     assert status == 1 and summary["counts"] == {"done": 1, "skipped": 0, "failed": 1}
     failed = next(r for r in summary["runs"] if r["status"] == "failed")
-    assert failed["attempts"] == 2 and failed["reasons"] == ["exit status 1: error: injected failure"] * 2
-    assert "failed: MHCNN α=0 paper seed 2602656884 after 2 attempt(s)" in capsys.readouterr().out
+    # train.py's own error line would come back the same on a retry: printed once, not retried
+    assert failed["attempts"] == 1 and failed["reasons"] == ["exit status 1: error: injected failure"]
+    assert "failed: MHCNN α=0 paper seed 2602656884 after 1 attempt(s)" in capsys.readouterr().out
     monkeypatch.delenv("FAKE_FAIL")
     status, summary = run_sweep(*argv)
     assert status == 0 and summary["counts"] == {"done": 1, "skipped": 1, "failed": 0}
@@ -291,6 +300,25 @@ def test_rerun_of_a_finished_sweep_runs_nothing(real_sweep):
     status, summary = run_sweep(*argv[:argv.index("--")], "--train-command", "false", *argv[argv.index("--"):])
     assert status == 0 and summary["counts"] == {"done": 0, "skipped": 2, "failed": 0}
     assert metric.read_text() == before
+
+
+def test_seeds_per_process_trains_a_cells_seeds_in_one_process(real_sweep, tiny_corpus):
+    work, _, _, _ = real_sweep
+    data = work / "grouped"
+    status, summary = run_sweep("--recipes", "MHCNN", "--seeds", 2, "--gpus", -1, "--workers", 1,
+                                "--seeds-per-process", 2, "--results-dir", data, "--seeds-file", work / "seeds.txt",
+                                "--", "--data", tiny_corpus, "--cache_dir", work / "cache", *SMOKE_FLAGS)
+    assert status == 0, summary
+    assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    folder = data / "comparison" / "MHCNN"
+    logs = {run["log"] for run in summary["runs"]}
+    assert logs == {str(folder / f"sweep_seeds_{FIRST_SEEDS[0]}.log")}  # one train.py for both seeds
+    assert results.seeds_done(folder / "MHCNN_mfcc_impro.metric") == set(FIRST_SEEDS[:2])
+    solo = work / "data" / "comparison" / "MHCNN"
+    for seed in FIRST_SEEDS[:2]:  # each seed's run folder as the one-seed-per-process sweep wrote it
+        mine, theirs = (json.loads((where / str(seed) / "results.json").read_text()) for where in (folder, solo))
+        assert mine["args"]["seed"] == seed and sorted(mine) == sorted(theirs)
+        assert len(mine["epochs"]) == len(theirs["epochs"]) == 1 and mine["split"] == theirs["split"]
 
 
 # How ray.init says that the local instance's own processes could not start: its GCS server
