@@ -338,7 +338,11 @@ def summary_table(paths: list[str | os.PathLike]) -> str:
         runs = finished_runs(path)
         cells = [f"{np.mean([r.scores[k] for r in runs]):.2f} ± {np.std([r.scores[k] for r in runs]):.2f}"
                  if runs else "-" for k in ("WA", "UA", "macro_f1", "weighted_f1")]
-        lines.append(f"| {Path(path).stem} | {len(runs)} | " + " | ".join(cells) + " |")
+        marks = [run.identity is not None and bool(run.identity["corpus"].get("synthetic")) for run in runs]
+        synthetic = any(marks)
+        name = Path(path).stem + (" (SYNTHETIC corpus)" if synthetic and all(marks)
+                                  else " (some runs on a SYNTHETIC corpus)" if synthetic else "")
+        lines.append(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
         settings = {json.dumps({k: run.identity[k] for k in ("settings", "corpus")}, sort_keys=True)
                     for run in runs if run.identity is not None}
         if len(settings) > 1:
@@ -346,7 +350,7 @@ def summary_table(paths: list[str | os.PathLike]) -> str:
             changed = sorted({d.split(":")[0] for other in others for d in differences(first, other)})
             notes.append(f"note: {path} holds runs of {len(settings)} different settings (differing: "
                          f"{', '.join(changed)}); its mean mixes them: report.py keeps them apart")
-        if any(run.identity is not None and run.identity["corpus"].get("synthetic") for run in runs):
+        if synthetic:
             notes.append(f"note: {path} holds runs on a SYNTHETIC corpus: they say nothing about the real one")
     return "\n".join(lines + ([""] + notes if notes else []))
 

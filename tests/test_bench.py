@@ -65,7 +65,7 @@ def test_full_run_is_train_py_with_the_paper_defaults(tmp_path):
     settings = bench.resolve_settings(["--device", "cpu", "--full-run-epochs", "7", "--corpus", str(tmp_path)])
     command = bench.full_run_command(settings, tmp_path / "run")
     timed, paper = vars(resolve_args(command[2:])), vars(resolve_args([]))
-    where = {"data", "cache_dir", "datadir", "seed", "gpu", "quiet", "force", "epochs"}
+    where = {"data", "cache_dir", "datadir", "seed", "gpu", "quiet", "force", "epochs", "given"}
     assert {k: v for k, v in timed.items() if k not in where} == {k: v for k, v in paper.items() if k not in where}
     assert timed["epochs"] == 7 and timed["gpu"] == -1
     # 7 epochs of 2 s each in a 20 s run: 6 s of start-up, then 50 epochs of 2 s.

@@ -251,6 +251,7 @@ def test_a_report_never_pools_unlike_runs(tmp_path):
         fake_run(folder, seed, 4, "/corpora/IEMOCAP_full_release", False, 60.0 + seed)
     fake_run(folder, 3, 50, "/corpora/IEMOCAP_full_release", False, 70.0)
     fake_run(folder, 4, 4, "/work/data/demo/IEMOCAP_synthetic", True, 40.0)
+    fake_run(tmp_path / "demo", 5, 4, "/work/data/demo/IEMOCAP_synthetic", True, 40.0)
     tables = {t.name: t for t in report.build_tables(report.find_runs([tmp_path / "data"]))}
     glam = [row for row in tables["comparison_paper"].rows if row.keys == {"Dataset": "Improvisation",
                                                                            "Model": "GLAM"}]
@@ -266,4 +267,7 @@ def test_a_report_never_pools_unlike_runs(tmp_path):
     assert "SYNTHETIC" in markdown and "epochs=50" in markdown
     assert len([row for row in tables["all_results"].rows if row.runs]) == 3
     note = results.summary_table([folder / "GLAM_mfcc_impro.metric"])
-    assert "4 different settings" not in note and "3 different settings" in note and "SYNTHETIC" in note
+    assert "4 different settings" not in note and "3 different settings" in note
+    assert "| GLAM_mfcc_impro (some runs on a SYNTHETIC corpus) | 4 |" in note
+    synthetic_only = results.summary_table([tmp_path / "demo" / "GLAM_mfcc_impro.metric"])
+    assert "| GLAM_mfcc_impro (SYNTHETIC corpus) | 1 |" in synthetic_only
