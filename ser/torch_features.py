@@ -49,7 +49,6 @@ import torch.nn.functional as F
 from ser import features, spectral
 
 GLAM_KINDS = features.FEATURE_KINDS
-SPECTRAL_KINDS = spectral.KINDS
 # Segments per chunk. On the CPU a chunk whose frames stay in the caches is fastest (8-32
 # segments of 1.8 s were best for MFCC on a 2-core machine); a GPU wants thousands of frames
 # per call to be busy.

@@ -175,6 +175,18 @@ def test_every_spectral_kind_equals_the_reference(kind, perturbation, pad, sr, d
                                        atol=db_tolerance if is_db else delta_tolerance)
 
 
+def test_the_db_reference_is_the_maximum_over_every_bin_not_only_the_kept_ones():
+    """A loud 6 kHz tone is the utterance's maximum but lies above the kept 0-4 kHz bins."""
+    s = spectral.SpectralSettings(kind="logspec", pad="floor")
+    t = np.arange(16000) / 16000
+    wav = voice(1.0, 16000, 4) + (0.5 * np.sin(2 * np.pi * 6000 * t)).astype(np.float32)
+    expected = spectral.extract(wav, s, None)
+    assert expected.max() < -10.0
+    for dtype in (F64, F32):
+        ours = tf.extract_spectral_many([wav], s, dtype=dtype)[0]
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=SPECTRAL_TOLERANCE[dtype][0])
+
+
 def test_spectral_noise_needs_one_generator_per_wav():
     s = spectral.SpectralSettings(kind="lognrevspec")
     wavs = spectral_utterances(16000)
