@@ -168,7 +168,7 @@ def _mfcc(x: torch.Tensor, sr: int, n_mfcc: int) -> torch.Tensor:
     frames = _centred_frames(x, p["n_fft"], p["hop_length"], window)
     mel = _mel_bank(sr, p["n_fft"], p["n_mels"], p["fmax"], x.dtype, x.device)(_squared_parts(frames))
     # From here on float64 whatever the dtype: the mel map is 1/16 of the spectrum's size, and
-    # a float32 DCT's rounding alone reaches 1e-3 on the first coefficient (about -700).
+    # a float32 DCT's rounding alone comes close to 1e-3 on the first coefficient (about -700).
     db = torch.log10(mel.to(torch.float64).clamp_(min=features.DB_AMIN)).mul_(10.0)
     db -= 10.0 * math.log10(max(features.DB_AMIN, features.DB_REF))
     # The 80 dB floor is taken per segment, as one librosa call per segment takes it.
@@ -289,9 +289,13 @@ def extract_many(wavs: Sequence[np.ndarray], sr: int, kind: str, segment_length:
     """``ser.features.extract`` for many utterances: one (S_i, F, T) float32 array per wav.
 
     Each wav is cut by :func:`ser.features.segment` (same hop, tail and ``padding`` rules)
-    and its segments join a chunk of ``batch_segments`` segments from consecutive
-    utterances; a chunk is computed by one call per step, and a wav may span two chunks. A
-    wav shorter than one segment (without ``padding``) gives a (0, F, T) array.
+    and its segments join a chunk of ``batch_segments`` segments (default: by device) from
+    consecutive utterances, so a wav may span two chunks; each chunk goes through one
+    framing, one rfft and one filter-bank product in ``dtype`` (default :func:`default_dtype`).
+    A wav shorter than one segment (without ``padding``) gives a (0, F, T) array.
+
+    The CPU work runs on torch's intra-op threads (``torch.set_num_threads``); on a CPU shared
+    with other busy processes, more than one thread can be several times slower than one.
     """
     _check_kind(kind, n_mfcc)
     device, dtype = _resolve(device, dtype, kind)
