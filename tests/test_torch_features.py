@@ -65,6 +65,14 @@ def assert_equal_within(ours: np.ndarray, expected: np.ndarray, atol: float, rto
     np.testing.assert_allclose(ours, expected, rtol=rtol, atol=atol)
 
 
+def assert_kind_equal(kind: str, ours: np.ndarray, expected: np.ndarray, dtype: torch.dtype) -> None:
+    precision = int(dtype == F32)
+    if kind == "fbank":
+        assert_equal_within(ours, expected, 0.0, FBANK_RELATIVE_TOLERANCE[precision])
+    else:
+        assert_equal_within(ours, expected, GLAM_TOLERANCE[kind][precision])
+
+
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 @pytest.mark.parametrize("sr", [16000, 8000])
 @pytest.mark.parametrize("kind, n_mfcc", [("mfcc", 13), ("mfcc", 26), ("mfcc", 40), ("spectrogram", 26),
@@ -75,12 +83,19 @@ def test_every_glam_kind_equals_the_reference(kind, n_mfcc, sr, dtype):
     assert [len(e) for e in expected] == [0, 1, 5, 8]
     ours = tf.extract_many(utterances(sr), sr, kind, LENGTH, OVERLAP, n_mfcc=n_mfcc, dtype=dtype, batch_segments=3)
     assert len(ours) == len(expected)
-    precision = 0 if dtype == F64 else 1
     for mine, theirs in zip(ours, expected):
-        if kind == "fbank":
-            assert_equal_within(mine, theirs, 0.0, FBANK_RELATIVE_TOLERANCE[precision])
-        else:
-            assert_equal_within(mine, theirs, GLAM_TOLERANCE[kind][precision])
+        assert_kind_equal(kind, mine, theirs, dtype)
+
+
+@pytest.mark.filterwarnings("ignore:n_fft=.* is too large")
+@pytest.mark.parametrize("kind", tf.GLAM_KINDS)
+@pytest.mark.parametrize("length, sr", [(0.03, 16000), (0.3, 16000), (2.01, 16000), (0.5, 22050), (0.5, 44100)])
+def test_short_and_odd_segments_and_other_rates_equal_the_reference(kind, length, sr):
+    """Segments shorter than an FFT, lengths just below an integer number of samples, and
+    44.1 kHz, whose 40 ms fbank frames are longer than their 1024-point FFT (cut, as numpy cuts)."""
+    segments = voice(2 * length, sr, 5)[:2 * int(length * sr)].reshape(2, -1)
+    expected = features.features_of_segments(segments, sr, kind)
+    assert_kind_equal(kind, tf.extract_segments(segments, sr, kind).numpy(), expected, F64)
 
 
 def test_padding_tiles_short_utterances_as_the_reference_does():
