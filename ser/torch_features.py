@@ -49,14 +49,15 @@ import torch.nn.functional as F
 from ser import features, spectral
 
 GLAM_KINDS = features.FEATURE_KINDS
-# Segments per chunk. On the CPU a chunk whose frames stay in the caches is fastest (8-32
-# segments of 1.8 s were best for MFCC on a 2-core machine); a GPU wants thousands of frames
-# per call to be busy.
+# Segments per chunk. On the CPU 8 to 64 segments of 1.8 s were equally fast for MFCC (on a
+# 2-core machine); a GPU wants thousands of frames per call to be busy, and 256 segments keep
+# the largest kind (the spectrogram's 1600 complex bins per frame, in float64) near 4 GB.
 CPU_BATCH_SEGMENTS = 16
-CUDA_BATCH_SEGMENTS = 1024
-# Frames (whole utterances) per chunk for the spectral kinds: about 20 s of audio on the CPU.
+CUDA_BATCH_SEGMENTS = 256
+# STFT frames per chunk for the spectral kinds (whole utterances): about 20 s of audio on
+# the CPU, 11 minutes on a GPU.
 CPU_BATCH_FRAMES = 2048
-CUDA_BATCH_FRAMES = 262144
+CUDA_BATCH_FRAMES = 65536
 # Consecutive filters applied as one dense block (see the module doc).
 FILTERS_PER_BLOCK = 8
 
