@@ -71,6 +71,42 @@ def test_batched_mfcc_equals_librosa_per_segment():
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=2e-4)
 
 
+def burst_then_quiet_signal() -> np.ndarray:
+    """0.4 s of a loud harmonic tone, then 3.6 s of noise about 80 dB below it (4 s in all).
+
+    Segments over the burst have most of their mel power more than 80 dB under their own
+    maximum, so the floor decides those values; the later segments hold only the quiet
+    noise, whose maximum is itself more than 80 dB under the burst's, so a floor taken over
+    several segments together would flatten them entirely.
+    """
+    t = np.arange(4 * SR) / SR
+    x = 1e-4 * np.random.default_rng(2).standard_normal(len(t))
+    burst = t < 0.4
+    x[burst] += 0.5 * sum(np.sin(2 * np.pi * k * 220 * t[burst]) / k for k in range(1, 6))
+    return x.astype(np.float32)
+
+
+def test_batched_mfcc_equals_librosa_mfcc_where_the_80_db_floor_applies():
+    """The reference is librosa.feature.mfcc itself, called on one segment at a time with every
+    parameter it takes explicit, as the original calls it. It takes the dB with power_to_db's
+    defaults (ref 1, amin 1e-10, top_db 80: each segment floored 80 dB below its own maximum),
+    which it does not let a caller pass; the test pins those defaults instead."""
+    assert librosa.power_to_db.__kwdefaults__ == {"ref": 1.0, "amin": 1e-10, "top_db": 80.0}
+    segments = features.segment(burst_then_quiet_signal(), SR, 1.8, 1.6)
+    # mfcc()'s own `norm` is the DCT's; the mel filters' Slaney norm is librosa's default
+    mel_params = {k: v for k, v in features.MFCC_PARAMS.items() if k != "norm"}
+    unfloored = np.stack([librosa.power_to_db(librosa.feature.melspectrogram(y=seg, sr=SR, **mel_params),
+                                              ref=1.0, amin=1e-10, top_db=None) for seg in segments])
+    tops = unfloored.max(axis=(1, 2))
+    floored = (unfloored < tops[:, None, None] - 80.0).mean(axis=(1, 2))
+    assert floored[0] > 0.5  # the floor decides most values of the first segment
+    assert (tops < tops.max() - 80.0).any()  # a floor over all segments would flatten these
+    reference = np.stack([librosa.feature.mfcc(y=seg, sr=SR, n_mfcc=26, dct_type=2, norm="ortho", lifter=0,
+                                               **mel_params)
+                          for seg in segments])
+    np.testing.assert_allclose(features.mfcc(segments, SR, 26), reference, rtol=0, atol=2e-4)
+
+
 def test_mfcc_matches_committed_golden_array():
     out = features.extract(golden_signal(), SR, "mfcc", 1.8, 1.6)
     np.testing.assert_allclose(out, np.load(GOLDEN), rtol=1e-5, atol=2e-4)
