@@ -1,8 +1,11 @@
-"""Shared fixtures: one small synthetic IEMOCAP corpus per test session, and the tiny
-synthetic trees of ser.synth_corpora."""
+"""Shared fixtures: one small synthetic IEMOCAP corpus per test session, a fifth of it for
+tests that only need a run to finish, and the tiny synthetic trees of ser.synth_corpora."""
+import shutil
+from pathlib import Path
+
 import pytest
 
-from ser import synth, synth_corpora
+from ser import corpora, labels, synth, synth_corpora
 
 # The smallest corpus the generator makes (two turns per dialog, ~300 turns in all).
 TINY_SCALE = 0.01
@@ -12,6 +15,23 @@ TINY_SCALE = 0.01
 def tiny_corpus(tmp_path_factory):
     return synth.generate(tmp_path_factory.mktemp("corpus") / "IEMOCAP_full_release",
                           scale=TINY_SCALE, seed=0, progress=False)
+
+
+@pytest.fixture(scope="session")
+def micro_corpus(tiny_corpus, tmp_path_factory):
+    """Every fifth dialog of the tiny corpus (its labels and wavs), with every class in each
+    subset: a run on it trains and scores in a few seconds."""
+    dialogs = sorted(p.stem for p in Path(tiny_corpus).glob("Session*/dialog/EmoEvaluation/*.txt"))
+    kept = set(dialogs[::5])
+
+    def left_out(folder, names):
+        return [n for n in names if Path(folder).name in ("EmoEvaluation", "wav") and Path(n).stem not in kept]
+
+    micro = shutil.copytree(tiny_corpus, tmp_path_factory.mktemp("micro") / "IEMOCAP_full_release", ignore=left_out)
+    utterances = corpora.scan_iemocap(micro).utterances
+    for subset in corpora.SUBSETS:
+        assert {u.label for u in corpora.select(utterances, subset)} >= set(labels.LABEL_SETS["glam"])
+    return micro
 
 
 @pytest.fixture(scope="session")

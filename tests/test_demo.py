@@ -11,13 +11,13 @@ from ser import demo
 
 
 @pytest.fixture(scope="module")
-def demo_results(tiny_corpus, tmp_path_factory):
+def demo_results(micro_corpus, tmp_path_factory):
     """Two GLAM seeds of one epoch, saved, laid out as ./run lays out the demo's results."""
     results_dir = tmp_path_factory.mktemp("demo")
     row = results_dir / "mfccS1.8O1.6a0.5" / "GLAM"
     for seed in (11, 12):
-        train.main(["-m", "GLAM", "-e", "1", "--data", str(tiny_corpus), "--quiet", "-g", "-1", "--seed", str(seed),
-                    "--train_overlap", "0", "-d", str(row / str(seed)), "--cache_dir", str(results_dir / "cache"),
+        train.main(["-m", "GLAM", "-e", "1", "--data", str(micro_corpus), "--quiet", "-g", "-1", "--seed", str(seed),
+                    "-d", str(row / str(seed)), "--cache_dir", str(results_dir / "cache"),
                     "--SaveModel"])
     return results_dir, row / "GLAM_mfcc_impro.metric"
 
@@ -33,9 +33,9 @@ def test_the_majority_baseline_comes_from_the_training_counts_and_the_test_label
     assert demo.majority_baseline(summary) == demo.Baseline("sad", 0.0, 0.0)  # not tested: it scores nothing
 
 
-def test_the_demo_summary_lists_every_seed_and_its_commands_work(demo_results, tiny_corpus, capsys, tmp_path):
+def test_the_demo_summary_lists_every_seed_and_its_commands_work(demo_results, micro_corpus, capsys, tmp_path):
     results_dir, metric_file = demo_results
-    assert demo.main([str(metric_file), "--corpus", str(tiny_corpus)]) == 0
+    assert demo.main([str(metric_file), "--corpus", str(micro_corpus)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("SYNTHETIC demo corpus")
     rows = [line for line in out.splitlines() if line.startswith("| 1")]

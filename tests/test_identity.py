@@ -38,44 +38,44 @@ def other_corpus(tmp_path_factory):
                           progress=False)
 
 
-def test_a_changed_setting_or_corpus_is_refused_by_name_not_skipped(tiny_corpus, other_corpus, tmp_path, capsys):
+def test_a_changed_setting_or_corpus_is_refused_by_name_not_skipped(micro_corpus, other_corpus, tmp_path, capsys):
     run_dir, cache = tmp_path / "res" / "MHCNN" / "7", tmp_path / "cache"
-    first = train.main(argv(tiny_corpus, run_dir, cache))
+    first = train.main(argv(micro_corpus, run_dir, cache))
     assert first["identity"]["settings"]["learning_rate"] == 0.001 and first["identity"]["corpus"]["synthetic"]
     capsys.readouterr()
-    assert train.main(argv(tiny_corpus, run_dir, cache)) is None  # the same run: skipped
+    assert train.main(argv(micro_corpus, run_dir, cache)) is None  # the same run: skipped
     assert "skipped" in capsys.readouterr().out
     for flags, changed in ((["-l", "0.01"], "learning_rate: 0.001 → 0.01"), (["-e", "2"], "epochs: 1 → 2"),
                            (["--alpha", "0.3"], "alpha: 0.5 → 0.3"), (["--weight"], "weight: False → True")):
-        message = refusal(argv(tiny_corpus, run_dir, cache, *flags))
+        message = refusal(argv(micro_corpus, run_dir, cache, *flags))
         assert changed in message and "--force" in message and "-d" in message, message
     message = refusal(argv(other_corpus, run_dir, cache))
     assert "corpus.manifest_sha256" in message and "corpus.root" in message
     metric = run_dir.parent / "MHCNN_mfcc_impro.metric"
     assert len(metric.read_text().splitlines()) == 1  # nothing trained, nothing appended
     # --force trains the other settings on purpose: a second line with its own identity
-    forced = train.main(argv(tiny_corpus, run_dir, cache, "-l", "0.01", "--force"))
+    forced = train.main(argv(micro_corpus, run_dir, cache, "-l", "0.01", "--force"))
     runs = results.finished_runs(metric)
     assert [r.seed for r in runs] == [7, 7] and forced["identity"]["settings"]["learning_rate"] == 0.01
     assert [r.identity["settings"]["learning_rate"] for r in runs] == [0.001, 0.01]
     assert all(r.results_json.is_file() for r in runs)
 
 
-def test_the_original_codes_results_still_count_as_finished(tiny_corpus, tmp_path, capsys):
+def test_the_original_codes_results_still_count_as_finished(micro_corpus, tmp_path, capsys):
     run_dir = tmp_path / "res" / "MHCNN" / "7"
     run_dir.parent.mkdir(parents=True)
     metric = run_dir.parent / "MHCNN_mfcc_impro.metric"
     metric.write_text(results.metric_line(7, 50.0, 51.0, 49.0, 48.0, 47.0))  # no index: the original's file
-    assert train.main(argv(tiny_corpus, run_dir, tmp_path / "cache", "-l", "0.01")) is None
+    assert train.main(argv(micro_corpus, run_dir, tmp_path / "cache", "-l", "0.01")) is None
     assert "skipped" in capsys.readouterr().out
     (run_found,) = results.finished_runs(metric)
     assert run_found.identity is None and run_found.scores["WA"] == 51.0
 
 
 @pytest.mark.parametrize("flags", [["--data", "NOWHERE"], ["-g", "7"], ["-b", "100000"]])
-def test_a_run_that_never_trained_writes_nothing(tiny_corpus, tmp_path, flags):
+def test_a_run_that_never_trained_writes_nothing(micro_corpus, tmp_path, flags):
     run_dir = tmp_path / "res" / "MHCNN" / "7"
-    args = argv(tiny_corpus, run_dir, tmp_path / "cache", *flags)
+    args = argv(micro_corpus, run_dir, tmp_path / "cache", *flags)
     if flags[0] == "--data":
         args = [str(tmp_path / a) if a == "NOWHERE" else a for a in args]
     refusal(args)
@@ -84,12 +84,12 @@ def test_a_run_that_never_trained_writes_nothing(tiny_corpus, tmp_path, flags):
     assert not (run_dir.parent / ".claims").exists() or not list((run_dir.parent / ".claims").iterdir())
 
 
-def test_a_folder_that_holds_many_runs_gives_each_its_own(tiny_corpus, tmp_path):
+def test_a_folder_that_holds_many_runs_gives_each_its_own(micro_corpus, tmp_path):
     """-d naming a results folder (not a per-seed run folder): the run's own files go to
     DIR/<stem>/<seed>, the shared ones stay where the original puts them."""
     base, cache = tmp_path / "data", tmp_path / "cache"
-    glam = train.main(argv(tiny_corpus, base, cache, "-m", "CNN_GAP"))
-    mhcnn = train.main(argv(tiny_corpus, base, cache))
+    glam = train.main(argv(micro_corpus, base, cache, "-m", "CNN_GAP"))
+    mhcnn = train.main(argv(micro_corpus, base, cache))
     assert glam and mhcnn
     assert json.loads((base / "CNN_GAP_mfcc_impro" / "7" / "results.json").read_text())["model"]["name"] == "CNN_GAP"
     assert json.loads((base / "MHCNN_mfcc_impro" / "7" / "results.json").read_text())["model"]["name"] == "MHCNN"
@@ -98,9 +98,9 @@ def test_a_folder_that_holds_many_runs_gives_each_its_own(tiny_corpus, tmp_path)
     assert not (base / "results.json").exists() and not (base / "last.json").exists()
 
 
-def test_results_and_caches_inside_the_corpus_are_refused(tiny_corpus, tmp_path):
+def test_results_and_caches_inside_the_corpus_are_refused(micro_corpus, tmp_path):
     corpus = tmp_path / "corpus"
-    shutil.copytree(tiny_corpus, corpus)
+    shutil.copytree(micro_corpus, corpus)
     before = sorted(p.relative_to(corpus) for p in corpus.rglob("*"))
     message = refusal(argv(corpus, corpus / "results" / "MHCNN" / "1", tmp_path / "cache"))
     assert "inside the corpus" in message and "-d" in message
@@ -137,13 +137,13 @@ def test_a_killed_runs_claim_dies_with_it(tmp_path):
     assert not path.exists()
 
 
-def test_two_runs_of_one_seed_at_once_give_one_line(tiny_corpus, tmp_path):
+def test_two_runs_of_one_seed_at_once_give_one_line(micro_corpus, tmp_path):
     """Started together, one trains the seed; the other finds it claimed (and stops with one
     line) or, if it comes after, finished (and skips it): never a second line."""
     run_dir, cache = tmp_path / "res" / "MHCNN" / "7", tmp_path / "cache"
-    train.main(argv(tiny_corpus, tmp_path / "warm" / "1", cache))  # features cached: both start alike
+    train.main(argv(micro_corpus, tmp_path / "warm" / "1", cache))  # features cached: both start alike
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    command = [sys.executable, str(ROOT / "train.py"), *argv(tiny_corpus, run_dir, cache, "-e", "3")]
+    command = [sys.executable, str(ROOT / "train.py"), *argv(micro_corpus, run_dir, cache, "-e", "3")]
     both = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
     outputs = [process.communicate(timeout=600) for process in both]
@@ -157,23 +157,23 @@ def test_two_runs_of_one_seed_at_once_give_one_line(tiny_corpus, tmp_path):
     assert len(lines) == 1 and lines[0].split()[0] == "7"
 
 
-def test_a_second_run_of_a_claimed_seed_stops_with_one_line(tiny_corpus, tmp_path):
+def test_a_second_run_of_a_claimed_seed_stops_with_one_line(micro_corpus, tmp_path):
     run_dir = tmp_path / "res" / "MHCNN" / "7"
     with Claim(results.claim_path(run_dir.parent / "MHCNN_mfcc_impro.metric", 7), "pid 1 on elsewhere"):
-        message = refusal(argv(tiny_corpus, run_dir, tmp_path / "cache"))
+        message = refusal(argv(micro_corpus, run_dir, tmp_path / "cache"))
     assert "being trained right now" in message and "pid 1 on elsewhere" in message
     assert not run_dir.exists()
 
 
-def test_a_diverging_run_stops_by_epoch_and_is_not_recorded(tiny_corpus, tmp_path, monkeypatch):
+def test_a_diverging_run_stops_by_epoch_and_is_not_recorded(micro_corpus, tmp_path, monkeypatch):
     run_dir = tmp_path / "res" / "MHCNN" / "7"
     monkeypatch.setattr(engine, "train_one_epoch", lambda *args, **kwargs: float("nan"))
-    message = refusal(argv(tiny_corpus, run_dir, tmp_path / "cache"))
+    message = refusal(argv(micro_corpus, run_dir, tmp_path / "cache"))
     assert "nan in epoch 1 of 1" in message and "not recorded" in message
     assert not (run_dir.parent / "MHCNN_mfcc_impro.metric").exists()
 
 
-def test_a_full_disk_gives_one_line(tiny_corpus, tmp_path, monkeypatch):
+def test_a_full_disk_gives_one_line(micro_corpus, tmp_path, monkeypatch):
     """torch reports a full disk from its zip writer as a RuntimeError; the resume state's save
     turns it into one line, and the seed is not recorded as finished."""
     from ser import checkpoint
@@ -182,7 +182,7 @@ def test_a_full_disk_gives_one_line(tiny_corpus, tmp_path, monkeypatch):
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
     monkeypatch.setattr(checkpoint.torch, "save", no_space)
     run_dir = tmp_path / "res" / "MHCNN" / "7"
-    message = refusal(argv(tiny_corpus, run_dir, tmp_path / "cache"))
+    message = refusal(argv(micro_corpus, run_dir, tmp_path / "cache"))
     assert "disk full" in message and "--no-save_resume_state" in message
     assert not (run_dir.parent / "MHCNN_mfcc_impro.metric").exists()
     monkeypatch.undo()
@@ -192,16 +192,16 @@ def test_a_full_disk_gives_one_line(tiny_corpus, tmp_path, monkeypatch):
     def enospc(lines, lock):
         raise OSError(28, "No space left on device")
     monkeypatch.setattr(results, "append_lines", enospc)
-    message = refusal(argv(tiny_corpus, run_dir, tmp_path / "cache"))
+    message = refusal(argv(micro_corpus, run_dir, tmp_path / "cache"))
     assert "No space left" in message and "not recorded as finished" in message
     monkeypatch.setattr(results, "append_lines", real)
     assert not (run_dir.parent / "MHCNN_mfcc_impro.metric").exists()
 
 
-def test_sigint_ends_with_one_line(tiny_corpus, tmp_path):
+def test_sigint_ends_with_one_line(micro_corpus, tmp_path):
     run_dir = tmp_path / "res" / "MHCNN" / "7"
     process = subprocess.Popen([sys.executable, str(ROOT / "train.py"),
-                                *argv(tiny_corpus, run_dir, tmp_path / "cache", "-e", "50")],
+                                *argv(micro_corpus, run_dir, tmp_path / "cache", "-e", "50")],
                                env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
