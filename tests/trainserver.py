@@ -9,9 +9,11 @@ itself never runs torch code, so no thread pool exists to be broken by the fork.
 
     python tests/trainserver.py serve SOCKET          prints "ready" once it takes requests
     python tests/trainserver.py run SOCKET train.py ARGS...    exits with train.py's status
+    python tests/trainserver.py run SOCKET -m ser.plots ARGS...   any script or module the same way
 
 The sweep starts the second form through ``SER_TRAIN_COMMAND``.
 """
+import importlib
 import json
 import os
 import runpy
@@ -81,10 +83,16 @@ def run_child(request: dict, fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    if "path" in sys.modules:  # path.py reads IEMOCAP_DIR when imported: read the requester's
+        importlib.reload(sys.modules["path"])
     sys.argv = request["argv"]
     status = 0
     try:
-        runpy.run_path(sys.argv[0], run_name="__main__")
+        if sys.argv[0] == "-m":  # python -m MODULE ARGS
+            sys.argv = sys.argv[1:]
+            runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(sys.argv[0], run_name="__main__")
     except SystemExit as exit_:
         if isinstance(exit_.code, int) or exit_.code is None:
             status = exit_.code or 0
