@@ -70,6 +70,7 @@ DEFAULT_SEED = 987654  # train.py's default seed
 # What --quick changes, unless given explicitly: a smoke run, not a measurement to quote.
 QUICK = dict(scale=0.01, epochs=1, seeds=[1, 2], max_utterances=10, max_train_segments=32)
 RSS_SAMPLE_S = 0.01
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class BenchError(Exception):
