@@ -1,86 +1,76 @@
-"""Speed benchmark: feature preparation, training throughput, evaluation, a full GLAM run.
+"""Side-by-side speed benchmark: the original code's way of running GLAM against this project's.
 
-    python -m ser.bench                       # every measurement, on the GPU when there is one
-    python -m ser.bench --quick               # smoke configuration on a tiny corpus (seconds to minutes)
-    python -m ser.bench --device cpu --steps 3 CNN_AttnPooling=1 --full-run-epochs 0
+    python -m ser.bench                           # scale-1 synthetic corpus, the GPU when there is one
+    python -m ser.bench --device cpu --scale 0.05 --epochs 1 --max-train-segments 512
+    python -m ser.bench --quick                   # a smoke run on the tiny corpus (seconds)
 
-It generates an IEMOCAP-sized synthetic corpus (``ser.synth --scale 1``) when ``--corpus`` is
-absent, then measures, each ``--repeats`` times (the median is reported with every repeat):
+On one corpus (a synthetic IEMOCAP from ``ser.synth`` unless ``--corpus`` names one), with
+GLAM, the impro subset, the paper's split and one seed, it measures:
 
-a. feature preparation for the whole corpus (every labelled turn) with GLAM's default settings
-   as train.py computes them: scan plus ``FeatureCache.load`` into a fresh cache folder (cold),
-   then again from that cache (warm). The wavs may sit in the OS page cache: cold means
-   "features not cached", not "audio not in RAM".
-b. training throughput of each ``--models`` at its recipe's settings (``scripts/recipes.tsv``:
-   batch size, features, optimizer, mixup α), on the training segments of a real run (train.py's
-   own ``load_corpus_data`` and ``split_data``), through ``ser.engine.train_one_epoch`` itself.
-   For each K of ``--concurrent``, K processes on the same device each train their own seed;
-   they warm up, meet at a barrier and then all time ``--steps`` steps. Aggregate throughput is
-   K · samples / (last end − first start); per-seed throughput is each process's own rate.
-c. evaluation time per epoch: ``ser.engine.evaluate`` on every test utterance of the run
-   (``--eval-segments`` caps the segments actually scored; the time is then scaled to all of
-   them by segment count, and the report says so).
-d. the wall time of a faithful 50-epoch GLAM run with cached features: ``train.py`` with its
-   defaults, as a subprocess, for ``--full-run-epochs`` E epochs. E = 50 measures it; 0 < E < 50
-   extrapolates (wall time of the run + (50 − E) × its mean time per epoch); E = 0 runs nothing
-   and estimates 50 × (training segments / single-seed GLAM throughput + evaluation time), which
-   leaves out start-up and feature loading. The report names the mode.
+a. **original style**: our re-creation of how the original code runs, not its code: the
+   features recomputed with librosa for every run, one utterance after the other; training
+   through a ``torch.utils.data.DataLoader(shuffle=True)`` that hands out one item at a time,
+   batch 32, GLAM's mixup; after every epoch one forward pass per test utterance.
+b. **this project, one seed**: ``ser.engine.fit`` on features read back from the cache, each
+   epoch scored in batches of segments (``ser.data.prepare_run`` makes the split, as train.py).
+c. **this project, K seeds at once**: ``ser.multiseed.fit_seeds`` for each K of ``--seeds``
+   (default 1 8 on the CPU, 1 8 32 64 on CUDA), seeds ``--seed`` to ``--seed`` + K - 1.
+d. **features**: every selected utterance at the training and test overlaps, into a fresh
+   cache folder: librosa (the worker pool of ``ser.cache``) and torch (``--feature_backend
+   torch``) on the CPU, and torch on CUDA when the device is one; then the librosa entries
+   read back (what b and c pay for their features).
 
-Writes ``bench.json`` and ``bench.md`` (device, versions, settings, every repeat, and a table
-against the issue's targets and the original code's numbers) atomically into ``--out`` after
-every stage, so an interrupted run keeps what it measured.
+a to c train ``--epochs`` epochs (scored after each); ``--max-train-segments`` cuts each
+seed's training set to its first N segments and ``--max-utterances`` the corpus to its first
+N selected utterances, to keep CPU runs short. Throughput is training samples per second of
+the training passes and of the whole epochs (training and scoring); for K seeds it counts
+every seed's samples. Each row carries its ratio to a, the peak resident memory of this
+process while it ran (sampled every 10 ms; worker processes not included) and, on CUDA, the
+peak memory torch allocated. ``bench.json`` and ``bench.md`` are written atomically into
+``--out`` after every stage, so an interrupted run keeps what it measured.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import multiprocessing
+import dataclasses
 import os
 import platform
-import queue
 import resource
 import shlex
-import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
-import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
 
 import models
 import ser
-from ser import corpora, synth
-from ser.cache import CacheError, FeatureCache
+from ser import engine, multiseed, synth
+from ser.audio import load_audio
+from ser.cache import FeatureCache
 from ser.config import RunConfig, resolve_args
-from ser.data import prepare_run
-from ser.dataset import TestUtterances, TrainSegments
-from ser.engine import evaluate, make_optimizer, mixup_loss, seed_everything, train_one_epoch
+from ser.data import CorpusData, load_corpus, prepare_run, scan_corpus, split_order
+from ser.dataset import TrainSegments
+from ser.errors import UserError
 from ser.io import write_json, write_text
-from ser.machine import threads_per_process, usable_cpus
-from ser.sweep import read_recipes
+from ser.machine import usable_cpus
+from ser.torch_features import TorchFeatures
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODELS = ("GLAM", "MHCNN", "AACNN", "CNN_AttnPooling")
+MODEL = "GLAM"
+BATCH_SIZE = 32   # GLAM's default
+ALPHA = 0.5       # GLAM's mixup
 DEFAULT_SEED = 987654  # train.py's default seed
-PAPER_EPOCHS = 50
-# The project's speed targets, for one GPU of the H100/H200 class (a CPU run is compared against them too).
-TARGETS = {"features_s": 20.0, "aggregate_samples_per_s": 100_000.0, "full_run_s": 60.0}
-# The original code on an H100, as the issue quotes it.
-REFERENCE = {"samples_per_s": 3_500.0, "epoch_s": 10.0, "features_per_seed_s": 180.0,
-             "gflop_per_glam_sample": 1.10}
 # What --quick changes, unless given explicitly: a smoke run, not a measurement to quote.
-QUICK = dict(scale=0.01, repeats=1, steps="1", warmup_steps=1, concurrent=[1, 2], eval_segments="64",
-             full_run_epochs=0)
-# A process that does not reach the barrier in this time (compilation included) has hung.
-BARRIER_TIMEOUT_S = 1800.0
+QUICK = dict(scale=0.01, epochs=1, seeds=[1, 2], max_utterances=10, max_train_segments=32)
+RSS_SAMPLE_S = 0.01
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class BenchError(Exception):
@@ -90,123 +80,53 @@ class BenchError(Exception):
 # ---------------------------------------------------------------------------------------
 # Arguments
 
-@dataclass(frozen=True)
-class PerModel:
-    """``N [MODEL=N ...]``: one value for every model, overridden for some (None: no value)."""
-    default: int | None
-    overrides: dict[str, int] = field(default_factory=dict)
-
-    def get(self, model: str) -> int | None:
-        return self.overrides.get(model, self.default)
-
-    def describe(self) -> str:
-        parts = ["all" if self.default is None else str(self.default)]
-        return " ".join(parts + [f"{m}={n}" for m, n in self.overrides.items()])
-
-
-def parse_per_model(words: list[str], flag: str) -> PerModel:
-    default, overrides = None, {}
-    for word in words:
-        name, _, value = word.rpartition("=")
-        try:
-            number = int(value)
-        except ValueError:
-            raise BenchError(f"{flag}: {word!r} is neither N nor MODEL=N") from None
-        if number < 1:
-            raise BenchError(f"{flag}: {word!r} must be at least 1")
-        if not name:
-            default = number
-        elif name in models.list_models():
-            overrides[name] = number
-        else:
-            raise BenchError(f"{flag}: unknown model {name!r}; choose one of: {', '.join(models.list_models())}")
-    return PerModel(default, overrides)
-
-
-def words(value: str | list[str] | None) -> list[str]:
-    """A per-model flag's words: given on the command line (a list) or a default (a string)."""
-    return value.split() if isinstance(value, str) else list(value or [])
-
-
 def get_args_parser() -> argparse.ArgumentParser:
     # Defaults are named in the help texts: several depend on the device or on --quick.
     parser = argparse.ArgumentParser(prog="python -m ser.bench", description=__doc__.split("\n\n")[0])
-    data = parser.add_argument_group("corpus")
-    data.add_argument("--corpus", default=None, type=Path,
-                      help="IEMOCAP_full_release folder; generated with ser.synth when absent "
-                           "(default data/bench/IEMOCAP_synthetic, or ..._scale<S> for another --scale)")
-    data.add_argument("--scale", default=None, type=float, help="ser.synth scale of a generated corpus (default 1)")
-    data.add_argument("--cache-dir", default=Path("data/bench/cache"), type=Path,
-                      help="feature cache of the runs measured; the cold measurement uses fresh folders in it "
-                           "(default data/bench/cache)")
-    data.add_argument("--seed", default=DEFAULT_SEED, type=int,
-                      help="split and first training seed; concurrent process i trains seed + i "
-                           f"(default {DEFAULT_SEED}, train.py's)")
-
-    measure = parser.add_argument_group("measurements")
-    measure.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default cuda when available)")
-    measure.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
-                         help=f"models, at their recipe settings (default {' '.join(DEFAULT_MODELS)})")
-    measure.add_argument("--concurrent", nargs="+", type=int, default=None, metavar="K",
-                         help="seeds trained at once, one process each (default 1 4 on a GPU, 1 2 on the CPU)")
-    measure.add_argument("--repeats", type=int, default=None,
-                         help="repeats of every measurement (median reported; default 3)")
-    measure.add_argument("--feature-repeats", type=int, default=None,
-                         help="repeats of the feature measurement, whose cold pass can take minutes on a CPU "
-                              "(default --repeats)")
-    measure.add_argument("--steps", nargs="+", default=None, metavar="N|MODEL=N",
-                         help="timed training steps per process and repeat (default 300 on a GPU, 3 on the CPU); "
-                              "MODEL=N sets one model's")
-    measure.add_argument("--warmup-steps", type=int, default=None,
-                         help="untimed steps before the first repeat (default 10 on a GPU, 1 on the CPU)")
-    measure.add_argument("--eval-segments", nargs="+", default=None, metavar="N|MODEL=N",
-                         help="score at most N test segments and scale the time to all (default: all)")
-    measure.add_argument("--full-run-epochs", type=int, default=None, choices=range(PAPER_EPOCHS + 1),
-                         metavar=f"0..{PAPER_EPOCHS}",
-                         help=f"epochs of the real train.py GLAM run ({PAPER_EPOCHS}: measured; fewer: extrapolated; "
-                              f"0: estimated from the throughput and evaluation measurements; default {PAPER_EPOCHS})")
-
-    speed = parser.add_argument_group("speed options (as train.py's; off by default, as the paper's runs)")
-    speed.add_argument("--amp", action="store_true", help="bf16 autocast")
-    speed.add_argument("--compile", action="store_true", help="torch.compile (compiled during the warm-up)")
-
-    out = parser.add_argument_group("output")
-    out.add_argument("--out", default=Path("data/bench/results"), type=Path,
-                     help="folder for bench.json and bench.md (default data/bench/results)")
-    out.add_argument("--quick", action="store_true",
-                     help="smoke configuration (explicit flags still win): scale 0.01, repeats 1, steps 1, "
-                          "warm-up steps 1, concurrent 1 2, evaluation segments 64, full-run epochs 0")
-    out.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--corpus", default=None, type=Path,
+                        help="IEMOCAP_full_release folder; generated with ser.synth when absent "
+                             "(default data/bench/IEMOCAP_synthetic, or ..._scale<S> for another --scale)")
+    parser.add_argument("--scale", default=None, type=float, help="ser.synth scale of a generated corpus (default 1)")
+    parser.add_argument("--cache-dir", default=Path("data/bench/cache"), type=Path,
+                        help="feature cache of b and c; d computes into fresh folders (default data/bench/cache)")
+    parser.add_argument("--seed", default=DEFAULT_SEED, type=int, help=f"the run's seed (default {DEFAULT_SEED})")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default cuda when available)")
+    parser.add_argument("--epochs", default=None, type=int, help="epochs of a, b and c (default 3)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, metavar="K",
+                        help="seeds trained at once in c (default 1 8 on the CPU, 1 8 32 64 on CUDA)")
+    parser.add_argument("--max-utterances", default=None, type=int, metavar="N",
+                        help="use the corpus's first N selected utterances (default all)")
+    parser.add_argument("--max-train-segments", default=None, type=int, metavar="N",
+                        help="train each seed on its first N training segments (default all)")
+    parser.add_argument("--out", default=Path("data/bench/results"), type=Path,
+                        help="folder for bench.json and bench.md (default data/bench/results)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke configuration (explicit flags still win): scale 0.01, epochs 1, seeds 1 2, "
+                             "10 utterances, 32 training segments")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     corpus: Path
     scale: float
     cache_dir: Path
     seed: int
     device: torch.device
-    models: list[str]
-    concurrent: list[int]
-    repeats: int
-    feature_repeats: int
-    steps: PerModel
-    warmup_steps: int
-    eval_segments: PerModel
-    full_run_epochs: int
-    amp: bool
-    compile: bool
+    epochs: int
+    seeds: list[int]
+    max_utterances: int | None
+    max_train_segments: int | None
     out: Path
     quick: bool
     quiet: bool
 
     def as_dict(self) -> dict:
-        return {"corpus": str(self.corpus), "scale": self.scale, "cache_dir": str(self.cache_dir), "seed": self.seed,
-                "device": str(self.device), "models": self.models, "concurrent": self.concurrent,
-                "repeats": self.repeats, "feature_repeats": self.feature_repeats, "steps": self.steps.describe(),
-                "warmup_steps": self.warmup_steps, "eval_segments": self.eval_segments.describe(),
-                "full_run_epochs": self.full_run_epochs, "amp": self.amp, "compile": self.compile, "quick": self.quick}
+        return {"corpus": str(self.corpus), "scale": self.scale, "cache_dir": str(self.cache_dir),
+                "seed": self.seed, "device": str(self.device), "epochs": self.epochs, "seeds": self.seeds,
+                "max_utterances": self.max_utterances, "max_train_segments": self.max_train_segments,
+                "model": MODEL, "batch_size": BATCH_SIZE, "quick": self.quick}
 
 
 def resolve_settings(argv: list[str] | None) -> Settings:
@@ -214,52 +134,260 @@ def resolve_settings(argv: list[str] | None) -> Settings:
     args = get_args_parser().parse_args(argv)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise BenchError("--device cuda: no CUDA device here; use --device cpu")
-    gpu = device.type == "cuda"
-    defaults = dict(scale=1.0, repeats=3, steps="300" if gpu else "3", warmup_steps=10 if gpu else 1,
-                    concurrent=[1, 4] if gpu else [1, 2], eval_segments=None, full_run_epochs=PAPER_EPOCHS)
+        raise BenchError(f"--device {args.device}: no CUDA device here; use --device cpu")
+    defaults = dict(scale=1.0, epochs=3, seeds=[1, 8, 32, 64] if device.type == "cuda" else [1, 8],
+                    max_utterances=None, max_train_segments=None)
     if args.quick:
         defaults.update(QUICK)
     value = {key: getattr(args, key) if getattr(args, key) is not None else default
              for key, default in defaults.items()}
-    unknown = [m for m in args.models if m not in models.list_models()]
-    if unknown:
-        raise BenchError(f"unknown model(s) {', '.join(unknown)}; choose from: {', '.join(models.list_models())}")
-    feature_repeats = value["repeats"] if args.feature_repeats is None else args.feature_repeats
-    if min(value["repeats"], feature_repeats, *value["concurrent"]) < 1 or value["warmup_steps"] < 0:
-        raise BenchError("--repeats, --feature-repeats and --concurrent must be at least 1, --warmup-steps at least 0")
-    steps = parse_per_model(words(value["steps"]), "--steps")
-    if steps.default is None:
-        raise BenchError("--steps needs a plain N for the models without MODEL=N")
-    eval_segments = parse_per_model(words(value["eval_segments"]), "--eval-segments")
-    if value["full_run_epochs"] == 0 and ("GLAM" not in args.models or 1 not in value["concurrent"]):
-        raise BenchError("--full-run-epochs 0 estimates the run from GLAM's single-seed throughput and evaluation "
-                         "time: include GLAM in --models and 1 in --concurrent")
+    for name in ("epochs", "max_utterances", "max_train_segments"):
+        if value[name] is not None and value[name] < 1:
+            raise BenchError(f"--{name.replace('_', '-')} must be at least 1, not {value[name]}")
+    if min(value["seeds"]) < 1:
+        raise BenchError(f"--seeds: every K must be at least 1, not {min(value['seeds'])}")
     corpus = args.corpus or Path("data/bench/IEMOCAP_synthetic" + ("" if value["scale"] == 1 else
                                                                      f"_scale{value['scale']:g}"))
     return Settings(corpus=corpus, scale=value["scale"], cache_dir=args.cache_dir, seed=args.seed, device=device,
-                    models=list(dict.fromkeys(args.models)), concurrent=sorted(set(value["concurrent"])),
-                    repeats=value["repeats"], feature_repeats=feature_repeats, steps=steps,
-                    warmup_steps=value["warmup_steps"], eval_segments=eval_segments,
-                    full_run_epochs=value["full_run_epochs"], amp=args.amp, compile=args.compile, out=args.out,
-                    quick=args.quick, quiet=args.quiet)
+                    epochs=value["epochs"], seeds=sorted(set(value["seeds"])), max_utterances=value["max_utterances"],
+                    max_train_segments=value["max_train_segments"], out=args.out, quick=args.quick,
+                    quiet=args.quiet)
 
 
 # ---------------------------------------------------------------------------------------
-# Helpers
-
-def stat(values: list[float]) -> dict:
-    return {"median": statistics.median(values), "repeats": values}
-
+# Measuring
 
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux), else its peak so far."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class Meter:
+    """Wall time, peak resident memory (sampled by a thread) and the peak CUDA allocation of a block."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds = 0.0
+        self.peak_rss = 0
+        self.cuda_peak: int | None = None
+        self._done = threading.Event()
+
+    def _sample(self) -> None:
+        while not self._done.wait(RSS_SAMPLE_S):
+            self.peak_rss = max(self.peak_rss, resident_bytes())
+
+    def __enter__(self) -> Meter:
+        if self.device.type == "cuda":
+            synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        self.peak_rss = resident_bytes()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        synchronize(self.device)
+        self.seconds = time.perf_counter() - self._started
+        self._done.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, resident_bytes())
+        if self.device.type == "cuda":
+            self.cuda_peak = torch.cuda.max_memory_allocated(self.device)
+
+    def as_dict(self) -> dict:
+        return {"seconds": self.seconds, "peak_rss_mib": self.peak_rss / 2**20,
+                "cuda_peak_mib": None if self.cuda_peak is None else self.cuda_peak / 2**20}
+
+
+# ---------------------------------------------------------------------------------------
+# The workload: one corpus, its run configuration, its features
+
+@dataclass
+class Workload:
+    config: RunConfig
+    corpus: CorpusData       # the usable utterances with their (cached, librosa) features
+    wavs: list[Path]         # every selected utterance's wav, usable or not
+    names: list[str]
+    num_classes: int
+
+
 def gpu_flag(device: torch.device) -> str:
     """train.py's ``-g`` for this device."""
     return str(device.index or 0) if device.type == "cuda" else "-1"
+
+
+def load_workload(settings: Settings) -> Workload:
+    """train.py's configuration of a default GLAM run on the corpus, and its features (computed
+    into ``--cache-dir`` the first time, untimed)."""
+    config = resolve_args(["-m", MODEL, "--data", str(settings.corpus), "--cache_dir", str(settings.cache_dir),
+                           "--seed", str(settings.seed), "-g", gpu_flag(settings.device), "--quiet",
+                           "--feature_backend", "librosa"])
+    scanned = scan_corpus(config)
+    if settings.max_utterances is not None:
+        scanned = dataclasses.replace(scanned, chosen=scanned.chosen[:settings.max_utterances])
+    corpus = load_corpus(config, lambda *_: None, scanned)
+    return Workload(config, corpus, [scanned.root / u.path for u in scanned.chosen],
+                    [u.path for u in scanned.chosen], len(config.class_names))
+
+
+def cut(train: TrainSegments, settings: Settings) -> TrainSegments:
+    n = settings.max_train_segments
+    return train if n is None else TrainSegments(X=train.X[:n], y=train.y[:n])
+
+
+# ---------------------------------------------------------------------------------------
+# (d) features
+
+def measure_features(work: Workload, settings: Settings, log) -> list[dict]:
+    config = work.config
+    settings_librosa = config.feature_settings()
+    overlaps = tuple(dict.fromkeys((config.train_overlap, config.test_overlap)))
+    rows = []
+
+    def row(name: str, backend: str, device: str, meter: Meter, segments: int) -> dict:
+        log(f"features, {name}: {meter.seconds:.2f} s")
+        return {"name": name, "backend": backend, "device": device, "utterances": len(work.wavs),
+                "segments": segments, **meter.as_dict()}
+
+    # The original's way: each wav read and its features computed, one after the other.
+    with Meter(settings.device) as meter:
+        segments = 0
+        for path in work.wavs:
+            try:
+                samples = load_audio(path, settings_librosa.sample_rate).samples
+            except Exception:  # left out, as the cache leaves it out
+                continue
+            segments += len(settings_librosa.compute(samples, overlaps[0]))
+            for overlap in overlaps[1:]:
+                settings_librosa.compute(samples, overlap)
+    rows.append(row("librosa, one utterance after the other (original style)", "librosa", "cpu", meter, segments))
+    candidates = [("librosa through the cache, its worker pool", "librosa", settings_librosa, "cpu"),
+                  ("torch through the cache, batched", "torch", TorchFeatures.for_device(settings_librosa, "cpu"),
+                   "cpu")]
+    if settings.device.type == "cuda":
+        candidates.append(("torch through the cache, batched", "torch",
+                           TorchFeatures.for_device(settings_librosa, settings.device), str(settings.device)))
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    for name, backend, cached, device in candidates:
+        with tempfile.TemporaryDirectory(prefix="cold-", dir=settings.cache_dir) as fresh:
+            with Meter(torch.device(device)) as meter:
+                feats, _ = FeatureCache(fresh).load(work.wavs, cached, overlaps, progress=False, names=work.names)
+        rows.append(row(name, backend, device, meter, sum(len(f) for f in feats[overlaps[0]] if f is not None)))
+    with Meter(settings.device) as meter:
+        feats, _ = FeatureCache(settings.cache_dir).load(work.wavs, settings_librosa, overlaps, progress=False,
+                                                         names=work.names)
+    rows.append(row("librosa entries read back from the cache (b, c)", "librosa", "cpu", meter,
+                    sum(len(f) for f in feats[overlaps[0]] if f is not None)))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------
+# (a), (b), (c): training and scoring
+
+def run_row(name: str, seeds: int, samples_per_epoch: int, epochs: int, train_s: float, meter: Meter,
+            features_s: float, scored: int) -> dict:
+    trained = samples_per_epoch * epochs
+    return {"name": name, "seeds": seeds, "epochs": epochs, "train_samples_per_epoch": samples_per_epoch,
+            "test_utterances_per_seed": scored, "features_s": features_s, "train_s": train_s,
+            "scoring_s_per_epoch": (meter.seconds - train_s) / epochs,
+            "train_samples_per_s": trained / train_s, "epoch_samples_per_s": trained / meter.seconds,
+            **meter.as_dict()}
+
+
+def original_style(work: Workload, settings: Settings, features_s: float) -> dict:
+    """Our re-creation of the original's loop (see the module doc), on the split of b."""
+    device, epochs = settings.device, settings.epochs
+    rng = engine.seed_everything(settings.seed)
+    data = prepare_run(work.config, work.corpus, rng, lambda *_: None)
+    train = cut(data.train, settings)
+    model = models.create_model(MODEL, shape=work.corpus.shape, num_classes=work.num_classes).to(device)
+    optimizer = engine.make_optimizer("adam", model.parameters(), 1e-3)
+    scheduler = engine.make_scheduler("exp", optimizer)
+    loss_of = engine.mixup_loss(nn.CrossEntropyLoss(), ALPHA, rng)
+    loader = DataLoader(TensorDataset(torch.from_numpy(train.X), torch.from_numpy(train.y)), batch_size=BATCH_SIZE,
+                        shuffle=True)
+    counts = np.bincount(data.test.owner, minlength=len(data.test.y))
+    utterances = np.split(data.test.X, np.cumsum(counts)[:-1])  # the original keeps one array per utterance
+    train_s = 0.0
+    with Meter(device) as meter:
+        for _ in range(epochs):
+            started = time.perf_counter()
+            model.train()
+            for x, y in loader:
+                loss = loss_of(model, x.unsqueeze(1).to(device), y.to(device), None)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                loss.item()  # the original logs every batch's loss
+            scheduler.step()
+            synchronize(device)
+            train_s += time.perf_counter() - started
+            model.eval()
+            with torch.no_grad():
+                for segments in utterances:
+                    model(torch.from_numpy(segments).unsqueeze(1).to(device)).mean(dim=0).argmax().item()
+    return run_row("a. original style: librosa every run, DataLoader per item, one forward per test utterance",
+                   1, len(train.y), epochs, train_s, meter, features_s, len(data.test.y))
+
+
+def single_seed(work: Workload, settings: Settings, features_s: float) -> dict:
+    rng = engine.seed_everything(settings.seed)
+    data = prepare_run(work.config, work.corpus, rng, lambda *_: None)
+    train = cut(data.train, settings)
+    model = models.create_model(MODEL, shape=work.corpus.shape, num_classes=work.num_classes).to(settings.device)
+    options = dataclasses.replace(work.config.fit_options(), epochs=settings.epochs)
+    with Meter(settings.device) as meter:
+        result = engine.fit(model, train, data.test, settings.device, options,
+                            engine.mixup_loss(nn.CrossEntropyLoss(), ALPHA, rng), rng)
+    train_s = sum(record.seconds for record in result.history)
+    return run_row("b. this project, one seed: ser.engine.fit, cached features, batched scoring", 1,
+                   len(train.y), settings.epochs, train_s, meter, features_s, len(data.test.y))
+
+
+def multi_seed(work: Workload, settings: Settings, k: int, features_s: float) -> dict:
+    corpus, config = work.corpus, work.config
+    train_pool = multiseed.SegmentPool.from_utterances(corpus.train_feats, corpus.labels, corpus.shape)
+    eval_pool = multiseed.SegmentPool.from_utterances(corpus.test_feats, corpus.labels, corpus.shape)
+    runs = []
+    for seed in range(settings.seed, settings.seed + k):
+        rng = engine.seed_everything(seed)  # the split draws from it first, as in the seed's solo run
+        split, order, _ = split_order(dataclasses.replace(config, seed=seed), corpus, rng)
+        rows = train_pool.train_rows(order)[:settings.max_train_segments]
+        runs.append(multiseed.SeedRun(seed, rng, rows, eval_pool.scored(split.test)))
+    options = multiseed.MultiSeedOptions(**dataclasses.asdict(dataclasses.replace(
+        config.fit_options(), epochs=settings.epochs)), alpha=ALPHA)
+    with Meter(settings.device) as meter:
+        results = multiseed.fit_seeds(MODEL, corpus.shape, work.num_classes, runs, train_pool, eval_pool,
+                                      settings.device, options)
+    train_s = sum(record.seconds for record in results[0].history)  # the lockstep epochs, shared by the seeds
+    return run_row(f"c. this project, {k} seed{'s' * (k > 1)} at once: ser.multiseed.fit_seeds", k,
+                   sum(len(run.train) for run in runs), settings.epochs, train_s, meter, features_s,
+                   round(float(np.mean([len(run.test.y) for run in runs]))))
+
+
+# ---------------------------------------------------------------------------------------
+# Report
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    """A few significant figures with thousands separators: 12,345 / 123 / 1.23 / 0.0123."""
+    if x is None:
+        return "–"
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    return f"{x:.{max(0, digits - 1 - int(np.floor(np.log10(abs(x)))))}f}" if x else "0"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 
 def cpu_name() -> str:
@@ -280,451 +408,77 @@ def environment(device: torch.device) -> dict:
            "load_average_at_start": os.getloadavg()}
     if device.type == "cuda":
         env.update(device_name=torch.cuda.get_device_name(device), cuda=torch.version.cuda,
-                   cudnn=torch.backends.cudnn.version(),
                    gpu_memory_gib=round(torch.cuda.get_device_properties(device).total_memory / 2**30, 1))
     return env
 
 
-def recipe_flags(model: str) -> list[str]:
-    """train.py flags of ``model``'s improvised-subset row of scripts/recipes.tsv (none: GLAM's defaults)."""
-    row = next((r for r in read_recipes().values() if r.model == model and r.subset == "impro"), None)
-    return [] if row is None else [*row.flags, "--alpha", row.alpha]
-
-
-def recipe_argv(model: str, settings: Settings) -> list[str]:
-    """train.py's arguments for the recipe's run on the benchmark corpus and cache."""
-    return ["-m", model, "-i", "impro", *recipe_flags(model), "--data", str(settings.corpus), "--cache_dir",
-            str(settings.cache_dir), "--seed", str(settings.seed), "-g", gpu_flag(settings.device), "--quiet"]
-
-
-@dataclass
-class RunData:
-    """What one train.py run of a model trains and scores on, and how it trains."""
-    args: RunConfig
-    train: TrainSegments
-    test: TestUtterances
-    num_classes: int
-
-
-def load_run_data(model: str, settings: Settings) -> RunData:
-    """The training segments and test utterances of the recipe's run, through train.py's own
-    functions (features come from, or go into, ``--cache-dir``)."""
-    args = resolve_args(recipe_argv(model, settings))
-    rng = seed_everything(args.seed)
-    run = prepare_run(args, None, rng, lambda *_: None)
-    return RunData(args, run.train, run.test, len(args.class_names))
-
-
-def model_spec(run: RunData) -> dict:
-    """What a worker needs to build the model and its optimizer."""
-    a = run.args
-    return {"model": a.model, "shape": tuple(run.train.X.shape[1:]), "num_classes": run.num_classes,
-            "options": a.model_options(), "optimizer": a.optimizer, "lr": a.learning_rate,
-            "alpha": a.alpha, "batch_size": a.batch_size}
-
-
-def build(spec: dict) -> nn.Module:
-    return models.create_model(spec["model"], shape=spec["shape"], num_classes=spec["num_classes"],
-                               **spec["options"])
-
-
-def gflop_per_sample(spec: dict) -> float:
-    """Forward + backward FLOPs of one training sample: torch's FLOP counter on a batch of 2 on
-    the meta device (shapes only, so no time and no random numbers are spent)."""
-    from torch.utils.flop_counter import FlopCounterMode
-    with torch.device("meta"):
-        model = build(spec)
-        x = torch.empty(2, 1, *spec["shape"])
-        y = torch.zeros(2, dtype=torch.int64)
-    with FlopCounterMode(display=False) as counter:
-        nn.functional.cross_entropy(model(x), y).backward()
-    return counter.get_total_flops() / 2 / 1e9
-
-
-# ---------------------------------------------------------------------------------------
-# (a) feature preparation
-
-def measure_features(settings: Settings, log) -> dict:
-    args = resolve_args(["--data", str(settings.corpus), "--quiet"])  # GLAM's defaults
-    features = args.feature_settings()
-    overlaps = (args.train_overlap, args.test_overlap)
-    cold, warm = [], []
-    settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    for repeat in range(settings.feature_repeats):
-        with tempfile.TemporaryDirectory(prefix="cold-", dir=settings.cache_dir) as fresh:
-            timings = []
-            for _ in ("cold", "warm"):
-                started = time.perf_counter()
-                scan = corpora.scan_iemocap(settings.corpus)
-                feats, report = FeatureCache(fresh).load([settings.corpus / u.path for u in scan.utterances],
-                                                         features, overlaps, progress=False)
-                timings.append(time.perf_counter() - started)
-            # Entries do not depend on the cache folder, so the features just computed serve the
-            # runs measured next instead of being computed a second time.
-            for entries in Path(fresh).iterdir():
-                if not (settings.cache_dir / entries.name).exists():
-                    entries.rename(settings.cache_dir / entries.name)
-        cold.append(timings[0])
-        warm.append(timings[1])
-        log(f"features {repeat + 1}/{settings.feature_repeats}: cold {timings[0]:.1f} s, warm {timings[1]:.1f} s")
-        counts = {"utterances": len(scan.utterances), "used": sum(a is not None for a in report.audio),
-                  "segments": sum(len(f) for f in feats[args.train_overlap] if f is not None),
-                  "audio_hours": sum(a.samples for a in report.audio if a is not None) / args.sample_rate / 3600}
-    return {"what": "scan + FeatureCache.load of every labelled turn, GLAM defaults (train.py)",
-            "feature_settings": {"kind": features.kind, "n_mfcc": features.n_mfcc,
-                                 "segment_length": features.segment_length, "overlaps": list(dict.fromkeys(overlaps))},
-            "workers": usable_cpus(), **counts, "cold_s": stat(cold), "warm_s": stat(warm)}
-
-
-# ---------------------------------------------------------------------------------------
-# (b) training throughput
-
-def _throughput_worker(job: dict, index: int, barrier, results_queue) -> None:
-    """One process of a concurrent measurement: train seed + index, time ``repeats`` windows."""
-    try:
-        if job["threads"]:
-            torch.set_num_threads(job["threads"])
-        device = torch.device(job["device"])
-        rng = seed_everything(job["seed"] + index)
-        X_host, y_host = np.load(job["x_path"]), np.load(job["y_path"])
-        X, y = torch.from_numpy(X_host).to(device), torch.from_numpy(y_host).to(device)
-        model = build(job["spec"]).to(device)
-        runner = torch.compile(model) if job["compile"] else model
-        optimizer = make_optimizer(job["spec"]["optimizer"], model.parameters(), job["spec"]["lr"])
-        criterion = nn.CrossEntropyLoss()
-        batch, alpha = job["spec"]["batch_size"], job["spec"]["alpha"]
-
-        def run(passes: int, n: int) -> None:
-            for _ in range(passes):
-                train_one_epoch(runner, X[:n], y[:n], optimizer, batch, mixup_loss(criterion, alpha, rng), job["amp"])
-            synchronize(device)
-
-        if job["warmup_steps"]:
-            warm_steps = min(job["warmup_steps"], job["pool_steps"])
-            run(math.ceil(job["warmup_steps"] / warm_steps), warm_steps * batch)
-        windows = []
-        for _ in range(job["repeats"]):
-            barrier.wait(BARRIER_TIMEOUT_S)
-            # time.monotonic is CLOCK_MONOTONIC on Linux: one clock for all processes.
-            start = time.monotonic()
-            run(job["passes"], len(y_host))
-            windows.append((start, time.monotonic()))
-        results_queue.put((index, windows, None))
-    except BaseException:  # the parent must hear of it, and the other processes must not wait for it
-        barrier.abort()
-        results_queue.put((index, None, traceback.format_exc()))
-
-
-def run_concurrent(job: dict, k: int) -> list[list[tuple[float, float]]]:
-    """Start ``k`` worker processes and return each one's timed windows."""
-    # Not fork: the parent may hold CUDA and torch thread pools. A fork server that imported
-    # the heavy modules once starts every process of every measurement in a fraction of a second.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "models", "ser.engine"])
-    barrier, results_queue = context.Barrier(k), context.Queue()
-    processes = [context.Process(target=_throughput_worker, args=(job, i, barrier, results_queue), daemon=True)
-                 for i in range(k)]
-    for process in processes:
-        process.start()
-    windows: dict[int, list] = {}
-    try:
-        while len(windows) < k:
-            try:
-                index, timed, error = results_queue.get(timeout=5)
-            except queue.Empty:
-                dead = [p for p in processes if p.exitcode not in (None, 0)]
-                if dead:
-                    raise BenchError(f"a training process died (exit code {dead[0].exitcode}; "
-                                     "out of memory?)") from None
-                continue
-            if error is not None:
-                raise BenchError(f"training process {index} failed:\n{error}")
-            windows[index] = timed
-    finally:
-        barrier.abort()
-        for process in processes:
-            process.join(timeout=30)
-            if process.is_alive():
-                process.terminate()
-                process.join()
-    return [windows[i] for i in range(k)]
-
-
-def measure_throughput(run: RunData, spec: dict, settings: Settings, workdir: Path, log) -> list[dict]:
-    model, batch = spec["model"], spec["batch_size"]
-    steps = settings.steps.get(model)
-    n_train = len(run.train.y)
-    # The timed steps run as whole passes (epochs) over a pool of the run's training segments:
-    # the pool is at most the training set, as a real run keeps on the device.
-    passes = math.ceil(steps / max(1, n_train // batch))
-    pool_steps = math.ceil(steps / passes)
-    pool_rng = np.random.default_rng(settings.seed)
-    index = np.resize(pool_rng.permutation(n_train), pool_steps * batch)
-    x_path, y_path = workdir / f"{model}_X.npy", workdir / f"{model}_y.npy"
-    np.save(x_path, run.train.X[index])
-    np.save(y_path, run.train.y[index])
-    samples = passes * pool_steps * batch
-    gflop = gflop_per_sample(spec)
-    rows = []
-    for k in settings.concurrent:
-        job = {"spec": spec, "device": str(settings.device), "seed": settings.seed, "x_path": str(x_path),
-               "y_path": str(y_path), "pool_steps": pool_steps, "passes": passes,
-               "warmup_steps": settings.warmup_steps, "repeats": settings.repeats, "amp": settings.amp,
-               "compile": settings.compile,
-               # CPU processes split the cores, as ser.sweep's CPU workers do; GPU processes keep torch's default
-               "threads": threads_per_process(k) if settings.device.type == "cpu" else 0}
-        windows = run_concurrent(job, k)
-        aggregate, per_seed = [], []
-        for r in range(settings.repeats):
-            starts, ends = [w[r][0] for w in windows], [w[r][1] for w in windows]
-            aggregate.append(k * samples / (max(ends) - min(starts)))
-            per_seed.append(statistics.mean(samples / (e - s) for s, e in zip(starts, ends)))
-        log(f"throughput {model} K={k}: {statistics.median(aggregate):,.1f} samples/s in all, "
-            f"{statistics.median(per_seed):,.1f} per seed")
-        rows.append({"model": model, "recipe_flags": " ".join(recipe_flags(model)), "batch_size": batch,
-                     "optimizer": spec["optimizer"], "alpha": spec["alpha"], "feature_shape": list(spec["shape"]),
-                     "train_segments": n_train, "concurrent": k, "threads_per_process": job["threads"] or None,
-                     "steps_per_process": passes * pool_steps, "samples_per_process": samples,
-                     "gflop_per_sample": gflop, "aggregate_samples_per_s": stat(aggregate),
-                     "per_seed_samples_per_s": stat(per_seed),
-                     "aggregate_tflop_per_s": statistics.median(aggregate) * gflop / 1e3})
-    x_path.unlink()
-    y_path.unlink()
-    return rows
-
-
-# ---------------------------------------------------------------------------------------
-# (c) evaluation per epoch
-
-def first_segments(test: TestUtterances, cap: int | None) -> TestUtterances:
-    """The first utterances holding at most ``cap`` segments (at least one utterance)."""
-    if cap is None or cap >= len(test.X):
-        return test
-    ends = np.cumsum(np.bincount(test.owner, minlength=len(test.y)))
-    utterances = max(1, int(np.searchsorted(ends, cap, side="right")))
-    segments = int(ends[utterances - 1])
-    return TestUtterances(X=test.X[:segments], owner=test.owner[:segments], y=test.y[:utterances],
-                          names=test.names[:utterances])
-
-
-def measure_evaluation(run: RunData, spec: dict, settings: Settings, log) -> dict:
-    seed_everything(settings.seed)
-    model = build(spec).to(settings.device)
-    scorer = torch.compile(model) if settings.compile else model
-    scored = first_segments(run.test, settings.eval_segments.get(spec["model"]))
-    # Warm-up: one utterance eager; compiled, the whole set (its last, shorter batch compiles too).
-    evaluate(scorer, scored if settings.compile else first_segments(scored, 1), settings.device, settings.amp)
-    measured = []
-    for _ in range(settings.repeats):
-        started = time.perf_counter()
-        evaluate(scorer, scored, settings.device, settings.amp)  # ends with .cpu(): synchronised
-        measured.append(time.perf_counter() - started)
-    scale = len(run.test.X) / len(scored.X)
-    log(f"evaluation {spec['model']}: {statistics.median(measured) * scale:.2f} s per epoch")
-    return {"model": spec["model"], "test_utterances": len(run.test.y), "test_segments": len(run.test.X),
-            "scored_utterances": len(scored.y), "scored_segments": len(scored.X), "scaled": scale != 1,
-            "measured_s": stat(measured), "seconds_per_epoch": stat([t * scale for t in measured])}
-
-
-# ---------------------------------------------------------------------------------------
-# (d) the faithful 50-epoch GLAM run
-
-def full_run_command(settings: Settings, run_dir: Path) -> list[str]:
-    """train.py with every paper default; only where things are, the epochs and the speed flags differ."""
-    command = [sys.executable, str(ROOT / "train.py"), "--data", str(settings.corpus.resolve()),
-               "--cache_dir", str(settings.cache_dir.resolve()), "-d", str(run_dir), "--seed", str(settings.seed),
-               "-e", str(settings.full_run_epochs), "-g", gpu_flag(settings.device), "--quiet", "--force"]
-    return command + ["--amp"] * settings.amp + ["--compile"] * settings.compile
-
-
-def fifty_epochs(wall_s: float, training_s: float, epochs: int) -> float:
-    """A run of ``epochs`` epochs taking ``wall_s`` in all and ``training_s`` in its epochs,
-    lengthened to the paper's 50 epochs at its mean time per epoch."""
-    return wall_s + (PAPER_EPOCHS - epochs) * training_s / epochs
-
-
-def measure_full_run(settings: Settings, workdir: Path, glam: dict | None, log) -> dict:
-    """Run train.py, or estimate from GLAM's measurements (``glam``: its throughput and evaluation rows)."""
-    epochs = settings.full_run_epochs
-    if epochs == 0:
-        single = next(r for r in glam["throughput"] if r["concurrent"] == 1)
-        epoch_s = (single["train_segments"] / single["per_seed_samples_per_s"]["median"]
-                   + glam["evaluation"]["seconds_per_epoch"]["median"])
-        log(f"full run: estimated {PAPER_EPOCHS * epoch_s:.0f} s (no run)")
-        return {"mode": "estimated", "epochs_run": 0,
-                "how": (f"not run: {PAPER_EPOCHS} × (training segments / single-seed GLAM throughput + "
-                        "evaluation time per epoch); leaves out start-up and loading the cached features"),
-                "epoch_s": epoch_s, "runs": [], "wall_s": {"median": PAPER_EPOCHS * epoch_s, "repeats": []}}
-    load_run_data("GLAM", settings)  # features cached before the clock starts, whatever --models held
-    walls, runs = [], []
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    for repeat in range(settings.repeats):
-        run_dir = workdir / "full_run" / str(repeat) / "GLAM" / str(settings.seed)
-        command = full_run_command(settings, run_dir)
-        started = time.perf_counter()
-        completed = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        if completed.returncode != 0:
-            raise BenchError(f"the full GLAM run failed ({shlex.join(command)}):\n{completed.stderr[-3000:]}")
-        summary = json.loads((run_dir / "results.json").read_text())
-        timing = summary["timing"]
-        walls.append(fifty_epochs(wall, timing["training_s"], epochs))
-        runs.append({"wall_s": wall, "features_and_split_s": timing["features_and_split_s"],
-                     "training_s": timing["training_s"], "epochs": len(summary["epochs"]),
-                     "train_segments": summary["split"]["train_segments"]})
-        log(f"full run {repeat + 1}/{settings.repeats}: {wall:.1f} s for {epochs} epochs")
-    mode = "measured" if epochs == PAPER_EPOCHS else "extrapolated"
-    ran = f"train.py run for {epochs} epoch{'s' * (epochs > 1)}, timed from start to exit"
-    how = ran if mode == "measured" else (f"{ran}, plus {PAPER_EPOCHS - epochs} × its mean time per epoch "
-                                          "(training + evaluation + per-epoch files)")
-    return {"mode": mode, "epochs_run": epochs, "how": how, "runs": runs, "wall_s": stat(walls),
-            "command": shlex.join(full_run_command(settings, Path("DIR")))}
-
-
-# ---------------------------------------------------------------------------------------
-# Report
-
-def fmt(x: float, digits: int = 3) -> str:
-    """A few significant figures with thousands separators: 12,345 / 123 / 1.23 / 0.0123."""
-    if x >= 10 ** digits:
-        return f"{x:,.0f}"
-    return f"{x:.{max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))}f}" if x else "0"
-
-
-def num(x: float) -> str:
-    """A target or reference number as the issue writes it: 100,000 / 20 / 1.1."""
-    return f"{x:,.0f}" if x == int(x) else f"{x:,}"
-
-
-def repeats_text(s: dict) -> str:
-    return ", ".join(fmt(v) for v in s["repeats"])
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
-
-
-def verdict(value: float, target: float, higher_is_better: bool) -> str:
-    return "met" if (value >= target if higher_is_better else value <= target) else "missed"
-
-
-def summary_rows(report: dict) -> list[list[str]]:
-    """The issue's targets and the original's numbers beside this run's."""
-    rows = []
-    features = report.get("features")
+def add_ratios(report: dict) -> None:
+    """Every row's speed against a's: > 1 is faster than the original style."""
+    features, runs = report.get("features", []), report.get("runs", [])
     if features:
-        cold = features["cold_s"]["median"]
-        rows.append([f"feature preparation, whole corpus ({features['utterances']:,} turns), cold", f"{fmt(cold)} s",
-                     f"≤ {num(TARGETS['features_s'])} s", verdict(cold, TARGETS["features_s"], False),
-                     f"{num(REFERENCE['features_per_seed_s'])} s per seed (impro subset, recomputed by every run)"])
-    glam = [r for r in report.get("throughput", []) if r["model"] == "GLAM"]
-    if glam:
-        best = max(glam, key=lambda r: r["aggregate_samples_per_s"]["median"])
-        value = best["aggregate_samples_per_s"]["median"]
-        target = TARGETS["aggregate_samples_per_s"]
-        rows.append([f"GLAM training, {best['concurrent']} concurrent seed(s), all together", f"{fmt(value)} samples/s",
-                     f"≥ {num(target)} samples/s", verdict(value, target, True),
-                     f"{num(REFERENCE['samples_per_s'])} samples/s (one seed)"])
-        rows += [["GLAM training, one seed", f"{fmt(r['per_seed_samples_per_s']['median'])} samples/s", "–", "–",
-                  f"{num(REFERENCE['samples_per_s'])} samples/s"] for r in glam if r["concurrent"] == 1]
-        rows.append(["GLAM FLOPs per training sample (forward + backward)", f"{fmt(glam[0]['gflop_per_sample'])} GFLOP",
-                     "–", "–", f"≈ {num(REFERENCE['gflop_per_glam_sample'])} GFLOP"])
-    full = report.get("full_run")
-    if full:
-        value = full["wall_s"]["median"]
-        rows.append([f"GLAM faithful {PAPER_EPOCHS}-epoch run, features cached (**{full['mode']}**)", f"{fmt(value)} s",
-                     f"≤ {num(TARGETS['full_run_s'])} s", verdict(value, TARGETS["full_run_s"], False),
-                     f"≈ {num(REFERENCE['epoch_s'] * PAPER_EPOCHS)} s ({num(REFERENCE['epoch_s'])} s/epoch) "
-                     f"+ {num(REFERENCE['features_per_seed_s'])} s features"])
-    return rows
-
-
-def header_lines(report: dict) -> list[str]:
-    env, s, corpus = report["environment"], report["settings"], report["corpus"]
-    on_off = {True: "on", False: "off"}
-    versions = f"torch {env['torch']}" + (f", CUDA {env['cuda']}, cuDNN {env['cudnn']}" if "cuda" in env else "")
-    load = f"{', '.join(f'{x:.1f}' for x in env['load_average_at_start'])} at the start"
-    if "load_average_at_end" in env:
-        load += f", {', '.join(f'{x:.1f}' for x in env['load_average_at_end'])} at the end"
-    source = (f"synthetic, scale {corpus['scale']:g}, {corpus['turns']:,} labelled turns" if corpus["synthetic"]
-              else "real")
-    return [f"- command: `{report['command']}`",
-            f"- date: {report['started']}; total wall time {fmt(report.get('wall_s', 0.0))} s"
-            + ("" if report.get("complete") else " (**incomplete**: the run stopped before the end)"),
-            f"- device: {env['device']} ({env['device_name']}); CPU: {env['cpu_name']}, {env['cpu_count']} usable "
-            f"cores; {versions}, {env['torch_threads']} torch threads; Python {env['python']}; ser {env['ser']}",
-            f"- load average (1, 5, 15 min): {load}"
-            + (f"; peak memory of the benchmark process {env['peak_rss_gib']:.1f} GiB" if "peak_rss_gib" in env
-               else ""),
-            f"- corpus: {corpus['root']} ({source})",
-            f"- settings: repeats {s['repeats']} (features {s['feature_repeats']}; median shown), steps {s['steps']}, "
-            f"warm-up steps {s['warmup_steps']}, concurrent {' '.join(map(str, s['concurrent']))}, evaluation "
-            f"segments {s['eval_segments']}, full-run epochs {s['full_run_epochs']}, amp {on_off[s['amp']]}, "
-            f"compile {on_off[s['compile']]}, seed {s['seed']}" + (", **--quick**" if s["quick"] else "")]
-
-
-def scored_text(row: dict) -> str:
-    if not row["scaled"]:
-        return "all"
-    return f"first {row['scored_segments']:,} segments, time × {fmt(row['test_segments'] / row['scored_segments'])}"
+        base = features[0]["seconds"]
+        for row in features:
+            row["speedup_vs_a"] = base / row["seconds"]
+    if runs:
+        base = runs[0]
+        for row in runs:
+            row["train_speedup_vs_a"] = row["train_samples_per_s"] / base["train_samples_per_s"]
+            row["epoch_speedup_vs_a"] = row["epoch_samples_per_s"] / base["epoch_samples_per_s"]
+            row["scoring_speedup_vs_a"] = base["scoring_s_per_epoch"] / row["scoring_s_per_epoch"]
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# ser.bench: {report['environment']['device_name']}", "", *header_lines(report),
-             "", "## Against the targets", "",
-             *table(["measurement", "this run", "target (one H100)", "vs target", "original code (one H100)"],
-                    summary_rows(report))]
-    features = report.get("features")
-    if features:
-        f = features["feature_settings"]
-        lines += ["", "## (a) Feature preparation", "",
-                  f"{features['what']}: {features['utterances']:,} turns ({fmt(features['audio_hours'])} h of audio, "
-                  f"{features['used']:,} usable) into {features['segments']:,} segments of {f['n_mfcc']} MFCC × "
-                  f"{f['segment_length']} s; {features['workers']} worker processes.", "",
-                  *table(["cache", "median s", "repeats (s)", "turns/s"],
-                         [[name, fmt(features[key]["median"]), repeats_text(features[key]),
-                           fmt(features["utterances"] / features[key]["median"])]
-                          for key, name in (("cold_s", "cold (fresh folder)"), ("warm_s", "warm (read back)"))])]
-    if report.get("throughput"):
-        lines += ["", "## (b) Training throughput", "",
-                  "ser.engine.train_one_epoch at each recipe's settings; K processes on one device, one seed each.", "",
-                  *table(["model", "batch", "features", "K", "steps per process", "samples/s, all K (median)",
-                          "samples/s per seed", "repeats, all K", "GFLOP per sample", "TFLOP/s, all K"],
-                         [[r["model"], str(r["batch_size"]), "×".join(map(str, r["feature_shape"])),
-                           str(r["concurrent"]), str(r["steps_per_process"]),
-                           fmt(r["aggregate_samples_per_s"]["median"]), fmt(r["per_seed_samples_per_s"]["median"]),
-                           repeats_text(r["aggregate_samples_per_s"]), fmt(r["gflop_per_sample"]),
-                           fmt(r["aggregate_tflop_per_s"])] for r in report["throughput"]])]
-    if report.get("evaluation"):
-        lines += ["", "## (c) Evaluation per epoch", "",
-                  "ser.engine.evaluate on the run's test utterances (segment logits averaged per utterance).", "",
-                  *table(["model", "test utterances", "test segments", "s per epoch (median)", "repeats (s)", "scored"],
-                         [[r["model"], f"{r['test_utterances']:,}", f"{r['test_segments']:,}",
-                           fmt(r["seconds_per_epoch"]["median"]), repeats_text(r["seconds_per_epoch"]), scored_text(r)]
-                          for r in report["evaluation"]])]
-    full = report.get("full_run")
-    if full:
-        lines += ["", f"## (d) Faithful {PAPER_EPOCHS}-epoch GLAM run", "", f"**{full['mode']}**: {full['how']}.", ""]
-        if full["runs"]:
-            runs = zip(full["runs"], full["wall_s"]["repeats"])
-            ran = f"wall s ({full['epochs_run']} epoch{'s' * (full['epochs_run'] > 1)})"
-            lines += [f"Command: `{full['command']}`", "",
-                      *table(["repeat", ran, "start-up to split s", "epochs s",
-                              f"{PAPER_EPOCHS}-epoch wall s"],
-                             [[str(i), fmt(run["wall_s"]), fmt(run["features_and_split_s"]), fmt(run["training_s"]),
-                               fmt(total)] for i, (run, total) in enumerate(runs, 1)])]
-        else:
-            lines.append(f"{fmt(full['epoch_s'])} s per epoch × {PAPER_EPOCHS} = {fmt(full['wall_s']['median'])} s.")
+    env, s, w = report["environment"], report["settings"], report.get("workload")
+    load = ", ".join(f"{x:.2f}" for x in env["load_average_at_start"])
+    if "load_average_at_end" in env:
+        load += " at the start; " + ", ".join(f"{x:.2f}" for x in env["load_average_at_end"]) + " at the end"
+    lines = [f"# ser.bench: {env['device_name']}", "",
+             f"- command: `{report['command']}`",
+             f"- date: {report['started']}; wall time {fmt(report.get('wall_s', 0.0))} s"
+             + ("" if report.get("complete") else " (**incomplete**: the run stopped before the end)"),
+             f"- device: {env['device']} ({env['device_name']}); CPU: {env['cpu_name']}, {env['cpu_count']} usable "
+             f"cores, {env['torch_threads']} torch threads; torch {env['torch']}"
+             + (f", CUDA {env['cuda']}" if "cuda" in env else "") + f"; Python {env['python']}",
+             f"- load average (1, 5, 15 min): {load}",
+             f"- corpus: {report['corpus']['root']}" + (f" (synthetic, scale {report['corpus']['scale']:g})"
+                                                          if report["corpus"]["synthetic"] else ""),
+             f"- {s['model']}, batch {s['batch_size']}, {s['epochs']} epoch(s), seed {s['seed']}"
+             + (f"; first {s['max_utterances']} utterances" if s["max_utterances"] else "")
+             + (f"; training sets cut to {s['max_train_segments']} segments" if s["max_train_segments"] else "")
+             + ("; **--quick** (a smoke run, not a measurement)" if s["quick"] else "")]
+    if w:
+        lines.append(f"- workload: {w['utterances']:,} selected utterances, {w['usable']:,} usable; "
+                     f"{w['train_segments']:,} training segments and {w['test_utterances']:,} test utterances per "
+                     f"seed (seed {s['seed']})")
+    if report.get("runs"):
+        lines += ["", "## Training and scoring (a, b, c)", "",
+                  "Samples/s: training samples (all seeds) per second of the training passes, and of the whole "
+                  "epochs including the scoring of the test set after each. × a: speed-up over a.", "",
+                  *table(["path", "seeds", "features s", "train samples/s", "× a", "scoring s/epoch", "× a",
+                          "epoch samples/s", "× a", "peak RSS MiB", "CUDA peak MiB"],
+                         [[r["name"], str(r["seeds"]), fmt(r["features_s"]), fmt(r["train_samples_per_s"]),
+                           fmt(r.get("train_speedup_vs_a")), fmt(r["scoring_s_per_epoch"]),
+                           fmt(r.get("scoring_speedup_vs_a")), fmt(r["epoch_samples_per_s"]),
+                           fmt(r.get("epoch_speedup_vs_a")), fmt(r["peak_rss_mib"]), fmt(r["cuda_peak_mib"])]
+                          for r in report["runs"]])]
+    if report.get("features"):
+        lines += ["", "## Features (d)", "",
+                  "Every selected utterance at the training and test overlaps into a fresh cache folder (the last "
+                  "row reads the librosa entries back). × a: speed-up over the first row, a's features.", "",
+                  *table(["how", "device", "utterances", "segments", "s", "utterances/s", "× a", "peak RSS MiB",
+                          "CUDA peak MiB"],
+                         [[r["name"], r["device"], f"{r['utterances']:,}", f"{r['segments']:,}", fmt(r["seconds"]),
+                           fmt(r["utterances"] / r["seconds"]), fmt(r.get("speedup_vs_a")), fmt(r["peak_rss_mib"]),
+                           fmt(r["cuda_peak_mib"])] for r in report["features"]])]
     return "\n".join(lines) + "\n"
 
 
 def write_outputs(report: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    add_ratios(report)
     write_json(out / "bench.json", report)
     write_text(out / "bench.md", markdown(report))
 
-
-# ---------------------------------------------------------------------------------------
 
 def ensure_corpus(settings: Settings, log) -> dict:
     root = settings.corpus
@@ -734,44 +488,41 @@ def ensure_corpus(settings: Settings, log) -> dict:
     marker = synth.read_marker(root)
     if marker is None:
         return {"root": str(root), "synthetic": False, "scale": None}
-    return {"root": str(root), "synthetic": True, "scale": float(marker["scale"]), "turns": int(marker["turns"]),
-            "hours": float(marker["hours"]), "generator_seed": int(marker["seed"])}
+    return {"root": str(root), "synthetic": True, "scale": float(marker["scale"]), "turns": int(marker["turns"])}
 
 
 def run_benchmark(settings: Settings, command: str, log) -> dict:
     started = time.perf_counter()
-    report = {"benchmark": "ser.bench", "format": 1, "command": command,
+    report = {"benchmark": "ser.bench", "format": 2, "command": command,
               "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "complete": False,
               "environment": environment(settings.device), "settings": settings.as_dict(),
-              "targets": {**TARGETS, "device": "one H100"}, "reference": {**REFERENCE, "device": "one H100"}}
-    report["corpus"] = ensure_corpus(settings, log)
+              "corpus": ensure_corpus(settings, log)}
 
     def save() -> None:
         report["wall_s"] = time.perf_counter() - started
         write_outputs(report, settings.out)
 
+    work = load_workload(settings)
+    rng = engine.seed_everything(settings.seed)
+    data = prepare_run(work.config, work.corpus, rng, lambda *_: None)
+    report["workload"] = {"utterances": len(work.wavs), "usable": len(work.corpus.utterances),
+                          "train_segments": len(cut(data.train, settings).y), "test_utterances": len(data.test.y)}
     save()
-    report["features"] = measure_features(settings, log)
+    report["features"] = measure_features(work, settings, log)
     save()
-    report["throughput"], report["evaluation"] = [], []
-    glam = None
-    with tempfile.TemporaryDirectory(prefix="work-", dir=settings.out) as work:
-        for model in settings.models:
-            run = load_run_data(model, settings)
-            spec = model_spec(run)
-            rows = measure_throughput(run, spec, settings, Path(work), log)
-            report["throughput"] += rows
-            save()
-            report["evaluation"].append(measure_evaluation(run, spec, settings, log))
-            save()
-            if model == "GLAM":
-                glam = {"throughput": rows, "evaluation": report["evaluation"][-1]}
-            del run  # spectrogram runs hold gigabytes
-        report["full_run"] = measure_full_run(settings, Path(work), glam, log)
+    recomputed, cached = report["features"][0]["seconds"], report["features"][-1]["seconds"]
+    report["runs"] = [original_style(work, settings, recomputed)]
+    log(f"a: {report['runs'][-1]['train_samples_per_s']:.1f} training samples/s")
+    save()
+    report["runs"].append(single_seed(work, settings, cached))
+    log(f"b: {report['runs'][-1]['train_samples_per_s']:.1f} training samples/s")
+    save()
+    for k in settings.seeds:
+        report["runs"].append(multi_seed(work, settings, k, cached))
+        log(f"c, K={k}: {report['runs'][-1]['train_samples_per_s']:.1f} training samples/s")
+        save()
     report["complete"] = True
     report["environment"]["load_average_at_end"] = os.getloadavg()
-    # this process's peak: the largest run's features as train.py loads them (workers not included)
-    report["environment"]["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     save()
     return report
 
@@ -791,7 +542,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         report = run_benchmark(settings, command, log)
     # a corpus or cache that cannot be used, or a folder ser.synth will not overwrite: one line
-    except (BenchError, corpora.CorpusError, CacheError, FileExistsError) as error:
+    except (BenchError, UserError, FileExistsError) as error:
         sys.exit(f"error: {error}")
     print(markdown(report), end="")
     return report

@@ -9,6 +9,9 @@ of its entries (a hash of every parameter that affects the numbers, code version
 one utterance, and ``uses_name`` whether the utterance's name seeds random draws (seed 004's
 noisy channel does, so its entries are keyed by name too). GLAM's kinds have one entry per
 overlap; seed 004's cut the whole utterance's map and ignore the overlap, so their key does.
+A setting that also offers ``compute_many(wavs, overlap, names)`` (``ser.torch_features.
+TorchFeatures``) gets its missing utterances in batches, in this process, instead of one at
+a time in a pool of worker processes.
 
 Each entry is one ``.npz`` per utterance (and overlap) under ``ROOT/<key>/``. It records the
 parameters' key, the source wav's path, size and modification time, the utterance name, and a
@@ -30,17 +33,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from tqdm import tqdm
 
-from ser.audio import R_CHANGED, R_NONFINITE_FEATURES, R_UNDECODABLE, UnusableAudio, load_audio
+from ser.audio import R_CHANGED, R_NONFINITE_FEATURES, R_UNDECODABLE, Audio, UnusableAudio, load_audio
 from ser.errors import UserError
 from ser.io import write_via_temporary
 
 # Bump when the fields of an entry change; entries of another format are rebuilt.
 ENTRY_FORMAT = 3
+# Utterances per compute_many call of a batched setting: enough for a GPU to be busy, while
+# their audio (a few seconds each) takes tens of MB.
+BATCH_UTTERANCES = 256
 
 
 class CacheError(UserError):
@@ -56,6 +62,15 @@ class CachedFeatures(Protocol):
     def key(self, overlap: float | None) -> str: ...
     def entry_shape(self) -> tuple[int, ...]: ...
     def compute(self, wav: np.ndarray, overlap: float | None, name: str) -> np.ndarray: ...
+
+
+@runtime_checkable
+class BatchedFeatures(CachedFeatures, Protocol):
+    """A feature setting that computes many utterances in one call (``ser.torch_features``):
+    the cache hands it :data:`BATCH_UTTERANCES` utterances at a time instead of one each."""
+
+    def compute_many(self, wavs: list[np.ndarray], overlap: float | None,
+                     names: list[str]) -> list[np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -110,17 +125,13 @@ def _save(entry: Path, **arrays) -> None:
                          f"space or pass --cache_dir (env SER_CACHE_DIR) a writable folder") from None
 
 
-def _compute_entry(job: _Job) -> None:
-    """Load one wav and write its features for each (overlap, cache entry)."""
-    identity = _identity(job.wav_path)
-    audio = load_audio(job.wav_path, job.settings.sample_rate)
-    computed = []
-    for overlap, entry in job.targets:
-        with np.errstate(all="ignore"):  # non-finite results are caught just below
-            feats = job.settings.compute(audio.samples, overlap, job.name)
-        if not np.isfinite(feats).all():
-            raise UnusableAudio(R_NONFINITE_FEATURES, "" if overlap is None else f"overlap {overlap} s")
-        computed.append((entry, job.settings.key(overlap), feats))
+def _checked(feats: np.ndarray, overlap: float | None) -> np.ndarray:
+    if not np.isfinite(feats).all():
+        raise UnusableAudio(R_NONFINITE_FEATURES, "" if overlap is None else f"overlap {overlap} s")
+    return feats
+
+
+def _write_entries(job: _Job, identity: np.ndarray, audio: Audio, computed: list[tuple[Path, str, np.ndarray]]) -> None:
     for entry, key, feats in computed:
         _save(entry, features=feats, checksum=np.str_(checksum(feats)), identity=identity,
               format=np.int64(ENTRY_FORMAT), key=np.str_(key), source=np.str_(str(job.wav_path.resolve())),
@@ -128,18 +139,97 @@ def _compute_entry(job: _Job) -> None:
               source_rate=np.int64(audio.source_rate), channels=np.int64(audio.channels))
 
 
-def _compute_job(job: _Job) -> tuple[str, str] | None:
-    """Process-pool entry point: None on success, else ``(reason, detail)`` of an unusable
-    utterance. :class:`CacheError` propagates: no other entry could be written either."""
+def _compute_entry(job: _Job) -> None:
+    """Load one wav and write its features for each (overlap, cache entry)."""
+    identity = _identity(job.wav_path)
+    audio = load_audio(job.wav_path, job.settings.sample_rate)
+    computed = []
+    for overlap, entry in job.targets:
+        with np.errstate(all="ignore"):  # non-finite results are caught just below
+            feats = _checked(job.settings.compute(audio.samples, overlap, job.name), overlap)
+        computed.append((entry, job.settings.key(overlap), feats))
+    _write_entries(job, identity, audio, computed)
+
+
+def _failure(work) -> tuple[str, str] | None:
+    """None when ``work()`` succeeds, else ``(reason, detail)`` of an unusable utterance.
+    :class:`CacheError` propagates: no other entry could be written either."""
     try:
-        _compute_entry(job)
+        work()
         return None
     except UnusableAudio as error:
         return error.reason, error.detail
     except CacheError:
         raise
-    except Exception as error:  # a file that breaks the decoder must not stop the other workers
+    except Exception as error:  # a file that breaks the decoder must not stop the others
         return R_UNDECODABLE, f"{type(error).__name__}: {error}"
+
+
+def _compute_job(job: _Job) -> tuple[str, str] | None:
+    """Process-pool entry point: the failure of one utterance, if any."""
+    return _failure(lambda: _compute_entry(job))
+
+
+@dataclass
+class _Loaded:
+    """One utterance of a batch, read and waiting for its features."""
+    index: int
+    job: _Job
+    identity: np.ndarray
+    audio: Audio
+    computed: list[tuple[Path, str, np.ndarray]] = field(default_factory=list)
+
+
+def _features_of(group: list[_Loaded], overlap: float | None, settings: BatchedFeatures) -> list[np.ndarray]:
+    with np.errstate(all="ignore"):  # non-finite results are caught by the caller
+        return settings.compute_many([item.audio.samples for item in group], overlap, [item.job.name for item in group])
+
+
+def _compute_overlap(items: list[_Loaded], overlap: float | None, settings: BatchedFeatures,
+                     failures: dict[int, tuple[str, str]]) -> None:
+    """Add the entry at ``overlap`` to each item's ``computed``, or its failure to ``failures``.
+    When the one call for all of them fails, they are computed one by one, so that only the
+    utterance that breaks is left out."""
+    try:
+        values = _features_of(items, overlap, settings)
+    except CacheError:
+        raise
+    except Exception:
+        values = []
+        for item in items:
+            failure = _failure(lambda item=item: values.append(_features_of([item], overlap, settings)[0]))
+            if failure is not None:
+                failures[item.index] = failure
+                values.append(None)
+    for item, feats in zip(items, values):
+        if feats is None:
+            continue
+        try:
+            item.computed.append((dict(item.job.targets)[overlap], settings.key(overlap), _checked(feats, overlap)))
+        except UnusableAudio as error:
+            failures[item.index] = (error.reason, error.detail)
+
+
+def _compute_batch(batch: list[tuple[int, _Job]], settings: BatchedFeatures) -> dict[int, tuple[str, str]]:
+    """Write the entries of a batch of utterances, each overlap's from one ``compute_many``
+    call; return the failures as :func:`_compute_job` does (unreadable audio is left out
+    before any features are computed)."""
+    failures, loaded = {}, []
+    for i, job in batch:
+        def read(i=i, job=job) -> None:
+            identity = _identity(job.wav_path)
+            loaded.append(_Loaded(i, job, identity, load_audio(job.wav_path, settings.sample_rate)))
+        failure = _failure(read)
+        if failure is not None:
+            failures[i] = failure
+    for overlap in dict.fromkeys(o for item in loaded for o, _ in item.job.targets):
+        items = [item for item in loaded if item.index not in failures and overlap in dict(item.job.targets)]
+        if items:
+            _compute_overlap(items, overlap, settings, failures)
+    for item in loaded:
+        if item.index not in failures:
+            _write_entries(item.job, item.identity, item.audio, item.computed)
+    return failures
 
 
 class FeatureCache:
@@ -240,6 +330,8 @@ class FeatureCache:
         except OSError as error:
             raise CacheError(f"cannot create the feature cache at {self.root} ({error}); pass "
                              f"--cache_dir (env SER_CACHE_DIR) a writable folder") from None
+        if isinstance(settings, BatchedFeatures):
+            return self._compute_batched(missing, progress, settings)
         workers = workers or os.cpu_count() or 1
         # Starting a worker costs seconds (imports, numba compilation) against ~25 ms per
         # utterance, so a pool only pays off for hundreds of files.
@@ -262,4 +354,17 @@ class FeatureCache:
             bar.close()
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+        return failures
+
+    @staticmethod
+    def _compute_batched(missing: list[tuple[int, _Job]], progress: bool,
+                         settings: BatchedFeatures) -> dict[int, tuple[str, str]]:
+        """In this process, :data:`BATCH_UTTERANCES` at a time: the setting's own batches do
+        the work of the worker pool (on the CPU's threads or on a GPU)."""
+        failures = {}
+        with tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress) as bar:
+            for start in range(0, len(missing), BATCH_UTTERANCES):
+                batch = missing[start:start + BATCH_UTTERANCES]
+                failures.update(_compute_batch(batch, settings))
+                bar.update(len(batch))
         return failures

@@ -64,6 +64,7 @@ from ser.splits import (
 )
 
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
+FEATURE_BACKENDS = ("auto", "librosa", "torch")
 # The flag of each model option, and what it sets (for messages).
 MODEL_OPTION_FLAGS = {"num_heads": ("--head", "attention heads"),
                       "attn_hidden": ("--attn_hidden", "an attention hidden size"),
@@ -211,6 +212,11 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                             "004); floor with the -80 dB floor (silence)")
     feats.add_argument("--reverb_rate", default=44100, type=int,
                        help="spectrogram kinds: rate SoX's reverb is told (44100: seed 004's quirk; 0: the true rate)")
+    feats.add_argument("--feature_backend", default="auto", choices=FEATURE_BACKENDS,
+                       help="what computes features missing from the cache: librosa (the reference, one utterance "
+                            "at a time on all CPU cores), torch (ser/torch_features.py, batches of utterances on "
+                            "the run's device; equal within the tolerances its doc lists), auto: torch on a CUDA "
+                            "device, librosa on the CPU")
     feats.add_argument("--cache_dir", default=DEFAULT_CACHE_DIR,
                        help="feature cache shared by all runs (env SER_CACHE_DIR)")
     add_switch(feats, "--loadFeatures", True, "reuse cached features; false recomputes them")
@@ -347,6 +353,7 @@ class RunConfig:
     loadFeatures: bool
     toSaveFeatures: bool
     featuresFileName: str | None
+    feature_backend: str
     # model
     model: str
     head: int | None
@@ -458,6 +465,12 @@ class RunConfig:
                                              pad=self.pad, reverb_rate=self.reverb_rate or None)
         return FeatureSettings(kind=self.features_to_use, sample_rate=self.sample_rate, n_mfcc=self.nmfcc,
                                segment_length=self.segment_length, padding=self.padding)
+
+    def feature_backend_on(self, device: torch.device) -> str:
+        """``librosa`` or ``torch``: ``--feature_backend``, with ``auto`` resolved for ``device``."""
+        if self.feature_backend == "auto":
+            return "torch" if device.type == "cuda" else "librosa"
+        return self.feature_backend
 
     def given_model_options(self) -> dict:
         """The model options set by flags (None: not given), by the builder's option names."""

@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from ser import augment, corpora, emodb, foldfiles, readers
-from ser.cache import CacheError, FeatureCache
-from ser.config import RunConfig
+from ser.cache import CachedFeatures, CacheError, FeatureCache
+from ser.config import RunConfig, resolve_device
 from ser.dataset import MinMaxScaler, TestUtterances, TrainSegments, stack_segments
 from ser.errors import UserError
+from ser.featuresets import Settings
 from ser.io import write_pickle
 from ser.speaker_features import read_speaker_file
 from ser.splits import (
@@ -51,6 +52,7 @@ from ser.splits import (
     pair_split,
     speaker_independent,
 )
+from ser.torch_features import TorchFeatures
 
 MARKER_NAME = "SYNTHETIC_CORPUS.txt"  # what ser.synth and its siblings leave in a generated corpus
 
@@ -234,6 +236,16 @@ def load_corpus(config: RunConfig, log, scanned: ScannedCorpus | None = None) ->
     return corpus
 
 
+def cached_settings(config: RunConfig, settings: Settings) -> CachedFeatures:
+    """What the feature cache computes ``settings`` with: the settings themselves (librosa, one
+    utterance at a time) or, with ``--feature_backend`` torch (auto on a CUDA device), torch
+    in batches on the run's device, under keys of their own."""
+    device = resolve_device(config.gpu)
+    if config.feature_backend_on(device) == "torch":
+        return TorchFeatures.for_device(settings, device)
+    return settings
+
+
 def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData:
     """The scanned corpus's usable utterances with their features (read from or added to the
     cache), and the summary of what was left out."""
@@ -241,7 +253,7 @@ def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData
     label_map = config.label_map()
     settings = config.feature_settings()
     per_overlap, report = FeatureCache(config.cache_dir).load(
-        [root / u.path for u in chosen], settings, (config.train_overlap, config.test_overlap),
+        [root / u.path for u in chosen], cached_settings(config, settings), (config.train_overlap, config.test_overlap),
         progress=not config.quiet, names=[u.path for u in chosen])
     train_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.train_overlap]]
     test_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.test_overlap]]
@@ -413,7 +425,8 @@ def noisy_copies(config: RunConfig, corpus: CorpusData, order: list[int]) -> np.
     settings = dataclasses.replace(config.feature_settings(), perturbation=config.stability_source)
     chosen = [corpus.utterances[i] for i in order]
     per_overlap, report = FeatureCache(config.cache_dir).load(
-        [corpus.root / u.path for u in chosen], settings, progress=not config.quiet, names=[u.path for u in chosen])
+        [corpus.root / u.path for u in chosen], cached_settings(config, settings), progress=not config.quiet,
+        names=[u.path for u in chosen])
     if report.skipped:
         raise CacheError(f"the {config.stability_source} version of {chosen[report.skipped[0][0]].path} cannot be "
                          f"computed ({report.skipped[0][1]}); use --stability_source gaussian")

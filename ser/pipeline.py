@@ -173,6 +173,7 @@ def run_summary(config: RunConfig, data: RunData, best: BestSoFar, device: torch
         "timing": {"features_and_split_s": feature_seconds, "training_s": running_time},
         "epochs_csv": files.epochs_csv.name,
         "device": str(device),
+        "feature_backend": config.feature_backend_on(device),
         "versions": {"ser": ser.__version__, "torch": torch.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},
     }

@@ -501,3 +501,61 @@ def extract_spectral_many(wavs: Sequence[np.ndarray], settings: spectral.Spectra
     if group:
         flush()
     return results
+
+
+# ---------------------------------------------------------------------------------------
+# A feature setting of the cache, computed here
+
+
+@dataclass(frozen=True)
+class TorchFeatures:
+    """``settings`` computed by this module on ``device`` in ``dtype``, for ``ser.cache``.
+
+    It offers what the cache asks of a feature setting, plus :meth:`compute_many`, which
+    the cache calls with many utterances at once. Its key is the librosa setting's key with
+    the backend and the dtype appended: the values differ from librosa's within the module
+    doc's tolerances, so the two kinds of entry are kept apart, and so are the dtypes.
+    """
+    settings: features.FeatureSettings | spectral.SpectralSettings
+    device: str = "cpu"
+    dtype: str = "float64"  # "float32" or "float64"; see :func:`for_device`
+
+    @classmethod
+    def for_device(cls, settings: features.FeatureSettings | spectral.SpectralSettings,
+                   device: torch.device | str) -> TorchFeatures:
+        """``settings`` on ``device`` in that device's :func:`default_dtype` for the kind."""
+        dtype = default_dtype(device, settings.kind)
+        return cls(settings, str(torch.device(device)), str(dtype).removeprefix("torch."))
+
+    @property
+    def kind(self) -> str:
+        return self.settings.kind
+
+    @property
+    def sample_rate(self) -> int:
+        return self.settings.sample_rate
+
+    @property
+    def uses_name(self) -> bool:
+        return self.settings.uses_name
+
+    def key(self, overlap: float | None) -> str:
+        return f"{self.settings.key(overlap)}_torch_{self.dtype}"
+
+    def entry_shape(self) -> tuple[int, ...]:
+        return self.settings.entry_shape()
+
+    def compute(self, wav: np.ndarray, overlap: float | None, name: str = "") -> np.ndarray:
+        return self.compute_many([wav], overlap, [name])[0]
+
+    def compute_many(self, wavs: Sequence[np.ndarray], overlap: float | None,
+                     names: Sequence[str]) -> list[np.ndarray]:
+        """The entries of many utterances at ``overlap``, one array per wav, as ``compute`` gives
+        them one at a time; ``names`` seed seed 004's draws as they seed the reference's."""
+        dtype = getattr(torch, self.dtype)
+        s = self.settings
+        if isinstance(s, spectral.SpectralSettings):
+            rngs = [spectral.utterance_rng(s.seed, name) for name in names]
+            return extract_spectral_many(wavs, s, rngs, device=self.device, dtype=dtype)
+        return extract_many(wavs, s.sample_rate, s.kind, s.segment_length, overlap, n_mfcc=s.n_mfcc,
+                            padding=s.padding, device=self.device, dtype=dtype)

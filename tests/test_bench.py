@@ -1,20 +1,21 @@
-"""ser.bench: the quick configuration on the tiny corpus records every measurement, and the
-full GLAM run it times is train.py's faithful default run."""
+"""ser.bench: the quick configuration on the tiny corpus measures every path side by side."""
 import json
 import math
+import os
+import shlex
+import subprocess
 
 import pytest
 
 from ser import bench
-from ser.config import resolve_args
 
 
 @pytest.fixture(scope="module")
 def quick_run(tiny_corpus, tmp_path_factory):
-    """One --quick benchmark on the CPU (GLAM only: the other recipes take no other code path)."""
+    """One --quick benchmark on the CPU: 10 utterances, 32 training segments, 1 epoch, K = 1, 2."""
     work = tmp_path_factory.mktemp("bench")
     bench.main(["--quick", "--corpus", str(tiny_corpus), "--cache-dir", str(work / "cache"),
-                "--out", str(work / "out"), "--device", "cpu", "--models", "GLAM", "--quiet"])
+                "--out", str(work / "out"), "--device", "cpu", "--quiet"])
     return json.loads((work / "out" / "bench.json").read_text()), (work / "out" / "bench.md").read_text()
 
 
@@ -22,61 +23,99 @@ def positive(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
-def test_every_measurement_is_a_positive_finite_number(quick_run):
+def test_every_path_is_measured_with_its_ratio_to_the_original_style(quick_run):
     report, _ = quick_run
     assert report["complete"]
-    features = report["features"]
-    for key in ("cold_s", "warm_s"):
-        assert positive(features[key]["median"]) and all(map(positive, features[key]["repeats"]))
-    assert features["utterances"] > 0 and features["segments"] > 0
-    assert [r["concurrent"] for r in report["throughput"]] == [1, 2]
-    for row in report["throughput"]:
-        assert row["model"] == "GLAM" and row["batch_size"] == 32
-        for key in ("aggregate_samples_per_s", "per_seed_samples_per_s"):
-            assert positive(row[key]["median"]) and len(row[key]["repeats"]) == 1
-        assert 1.0 < row["gflop_per_sample"] < 1.2  # the issue's ≈ 1.10 GFLOP per GLAM sample
-    [evaluation] = report["evaluation"]
-    assert positive(evaluation["seconds_per_epoch"]["median"])
-    assert evaluation["scaled"] and evaluation["scored_segments"] <= 64 < evaluation["test_segments"]
-    assert report["full_run"]["mode"] == "estimated" and positive(report["full_run"]["wall_s"]["median"])
+    runs = report["runs"]
+    assert [(r["name"][:2], r["seeds"]) for r in runs] == [("a.", 1), ("b.", 1), ("c.", 1), ("c.", 2)]
+    for row in runs:
+        for key in ("train_samples_per_s", "epoch_samples_per_s", "scoring_s_per_epoch", "peak_rss_mib",
+                    "train_speedup_vs_a", "epoch_speedup_vs_a"):
+            assert positive(row[key]), key
+        assert row["train_samples_per_s"] == pytest.approx(row["train_samples_per_epoch"] / row["train_s"])
+        assert row["epoch_speedup_vs_a"] == pytest.approx(row["epoch_samples_per_s"] / runs[0]["epoch_samples_per_s"])
+        assert row["cuda_peak_mib"] is None  # on the CPU
+    # every seed trains on 32 segments; K seeds count K times as many samples
+    assert [r["train_samples_per_epoch"] for r in runs] == [32, 32, 32, 64]
+    assert runs[0]["train_speedup_vs_a"] == 1.0
 
 
-def test_settings_and_environment_are_recorded(quick_run):
+def test_features_compare_librosa_and_torch_on_the_same_utterances(quick_run):
     report, _ = quick_run
-    s = report["settings"]
-    assert (s["device"], s["models"], s["concurrent"], s["repeats"], s["steps"], s["full_run_epochs"], s["quick"]) == \
-        ("cpu", ["GLAM"], [1, 2], 1, "1", 0, True)
-    assert report["environment"]["torch"] and report["environment"]["cpu_count"] >= 1
-    assert report["corpus"]["synthetic"] and report["command"].startswith("python -m ser.bench --quick")
+    rows = report["features"]
+    assert [(r["backend"], r["device"]) for r in rows] == [("librosa", "cpu")] * 2 + [("torch", "cpu"),
+                                                                                        ("librosa", "cpu")]
+    assert len({(r["utterances"], r["segments"]) for r in rows}) == 1 and rows[0]["segments"] > 0
+    assert all(positive(r["seconds"]) and positive(r["speedup_vs_a"]) for r in rows)
+    # a pays for recomputing its features, b and c for reading them back
+    assert report["runs"][0]["features_s"] == rows[0]["seconds"]
+    assert report["runs"][1]["features_s"] == rows[-1]["seconds"]
 
 
-def test_markdown_has_every_measurement_and_the_targets(quick_run):
+def test_settings_environment_and_markdown(quick_run):
     report, text = quick_run
-    for heading in ("## Against the targets", "## (a) Feature preparation", "## (b) Training throughput",
-                    "## (c) Evaluation per epoch", "## (d) Faithful 50-epoch GLAM run"):
+    s = report["settings"]
+    assert (s["device"], s["seeds"], s["epochs"], s["max_utterances"], s["max_train_segments"], s["quick"]) == \
+        ("cpu", [1, 2], 1, 10, 32, True)
+    assert report["workload"]["utterances"] == 10 and report["workload"]["train_segments"] == 32
+    assert len(report["environment"]["load_average_at_start"]) == 3
+    assert report["command"].startswith("python -m ser.bench --quick")
+    for heading in ("## Training and scoring (a, b, c)", "## Features (d)"):
         assert heading in text
-    assert "≥ 100,000 samples/s" in text and "3,500 samples/s" in text and "≤ 60 s" in text
-    assert bench.fmt(report["features"]["cold_s"]["median"]) in text
-    assert bench.fmt(report["full_run"]["wall_s"]["median"]) in text
-    assert "**estimated**" in text
+    for row in report["runs"]:
+        assert f"| {row['name']} | {row['seeds']} |" in text and bench.fmt(row["epoch_samples_per_s"]) in text
+    assert "**--quick**" in text
 
 
-def test_full_run_is_train_py_with_the_paper_defaults(tmp_path):
-    settings = bench.resolve_settings(["--device", "cpu", "--full-run-epochs", "7", "--corpus", str(tmp_path)])
-    command = bench.full_run_command(settings, tmp_path / "run")
-    timed, paper = vars(resolve_args(command[2:])), vars(resolve_args([]))
-    where = {"data", "cache_dir", "datadir", "seed", "gpu", "quiet", "force", "epochs", "given"}
-    assert {k: v for k, v in timed.items() if k not in where} == {k: v for k, v in paper.items() if k not in where}
-    assert timed["epochs"] == 7 and timed["gpu"] == -1
-    # 7 epochs of 2 s each in a 20 s run: 6 s of start-up, then 50 epochs of 2 s.
-    assert bench.fifty_epochs(20.0, 14.0, 7) == pytest.approx(106.0)
+def test_meter_sees_memory_allocated_inside_the_block():
+    with bench.Meter(bench.torch.device("cpu")) as before:
+        pass
+    with bench.Meter(bench.torch.device("cpu")) as meter:
+        block = bytearray(256 * 2**20)
+        block[::4096] = b"\x01" * len(block[::4096])  # touch every page so that it is resident
+        bench.time.sleep(5 * bench.RSS_SAMPLE_S)
+        del block
+    assert meter.peak_rss - before.peak_rss > 200 * 2**20 and meter.seconds > 0
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--steps", "MHCNN=2"], "plain N"),
-    (["--steps", "4", "Nope=2"], "unknown model"),
-    (["--full-run-epochs", "0", "--models", "MHCNN"], "include GLAM"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--seeds", "1", "0"], "every K must be at least 1"),
+    (["--max-train-segments", "0"], "--max-train-segments must be at least 1"),
 ])
 def test_bad_settings_are_refused(argv, message):
     with pytest.raises(bench.BenchError, match=message):
         bench.resolve_settings(["--device", "cpu", *argv])
+
+
+def test_quick_defaults_yield_to_explicit_flags():
+    settings = bench.resolve_settings(["--device", "cpu", "--quick", "--seeds", "3", "--epochs", "2"])
+    assert (settings.seeds, settings.epochs, settings.max_utterances, settings.scale) == ([3], 2, 10, 0.01)
+    assert bench.resolve_settings(["--device", "cpu"]).seeds == [1, 8]
+
+
+def test_bench_gpu_script_runs_the_benchmark_and_the_cuda_tests_from_local_wheels(tmp_path):
+    """scripts/bench_gpu --dry-run: every step's command, as the script would run it."""
+    script = bench.ROOT / "scripts" / "bench_gpu"
+    completed = subprocess.run([str(script), str(tmp_path / "wheels"), "--device", "cpu", "--quick", "--dry-run"],
+                               env=dict(os.environ, OUT=str(tmp_path / "out"), PYTHON="py"), capture_output=True,
+                               text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    commands = [shlex.split(line[2:]) for line in completed.stdout.splitlines() if line.startswith("+ ")]
+    pip, synth, run, tests = commands
+    assert pip[:4] == ["py", "-m", "pip", "install"] and pip[pip.index("--find-links") + 1] == str(tmp_path / "wheels")
+    assert "--no-index" in pip and pip[pip.index("-r") + 1] == "requirements.txt"
+    corpus = tmp_path / "out" / "IEMOCAP_synthetic_scale0.01"
+    assert synth[:3] == ["py", "-m", "ser.synth"] and synth[3] == str(corpus)
+    assert run[:3] == ["py", "-m", "ser.bench"]
+    settings = bench.resolve_settings(run[3:])
+    assert (settings.device.type, settings.quick, settings.corpus, settings.out) == \
+        ("cpu", True, corpus, tmp_path / "out")
+    assert tests[:5] == ["py", "-m", "pytest", "-m", "cuda"] and "tests/test_cuda.py" in tests
+
+
+def test_bench_gpu_script_needs_its_wheels_folder(tmp_path):
+    script = bench.ROOT / "scripts" / "bench_gpu"
+    for argv, message in (([], "give the folder of wheels first"), ([str(tmp_path / "none")], "is not a folder")):
+        completed = subprocess.run([str(script), *argv], capture_output=True, text=True, timeout=60)
+        assert completed.returncode == 2 and message in completed.stderr

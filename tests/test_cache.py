@@ -1,0 +1,131 @@
+"""--feature_backend: torch features through the one feature cache, next to librosa's."""
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import train
+from ser import audio, spectral
+from ser.cache import FeatureCache
+from ser.config import resolve_args
+from ser.data import cached_settings
+from ser.features import FeatureSettings
+from ser.torch_features import TorchFeatures
+
+SR = 16000
+OVERLAPS = (1.6, 1.0)
+
+
+def voice(seconds: float, seed: int) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    noise = np.random.default_rng(seed).standard_normal(len(t))
+    return (0.1 * np.sin(2 * np.pi * (150 + 20 * seed) * t) + 0.01 * noise).astype(np.float32)
+
+
+@pytest.fixture
+def wavs(tmp_path) -> list[Path]:
+    """Four usable wavs of different lengths (one shorter than a segment) and an undecodable one."""
+    paths = []
+    for k, seconds in enumerate((2.5, 1.2, 4.0, 3.1)):
+        paths.append(tmp_path / f"w{k}.wav")
+        sf.write(paths[-1], voice(seconds, k), SR)
+    paths.insert(2, tmp_path / "broken.wav")
+    paths[2].write_bytes(b"\x00" * 2000)
+    return paths
+
+
+def test_torch_entries_equal_librosa_within_the_mfcc_tolerance(tmp_path, wavs):
+    cache, settings = FeatureCache(tmp_path / "cache"), FeatureSettings()
+    torch_settings = TorchFeatures.for_device(settings, "cpu")
+    reference, reference_report = cache.load(wavs, settings, OVERLAPS, progress=False)
+    computed, report = cache.load(wavs, torch_settings, OVERLAPS, progress=False)
+    assert report.skipped == reference_report.skipped == [(2, audio.R_UNDECODABLE, report.skipped[0][2])]
+    for overlap in OVERLAPS:
+        assert [None if f is None else f.shape for f in computed[overlap]] == \
+            [None if f is None else f.shape for f in reference[overlap]]
+        for ours, theirs in zip(computed[overlap], reference[overlap]):
+            if theirs is not None:
+                np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)  # ser/torch_features.py's mfcc bound
+    # Both kinds of entry live side by side, under keys that name the backend and the dtype.
+    assert torch_settings.key(1.6) == settings.key(1.6) + "_torch_float64"
+    entries = sorted(p.relative_to(cache.root).parts[0] for p in cache.root.rglob("*.npz"))
+    assert entries == sorted(k(o) for k in (settings.key, torch_settings.key) for o in OVERLAPS for _ in range(4))
+    # and a second load reads the torch entries back: on the meta device any computation would fail
+    again, _ = FeatureCache(cache.root).load(wavs, dataclasses.replace(torch_settings, device="meta"), OVERLAPS,
+                                             progress=False)
+    np.testing.assert_array_equal(again[1.6][3], computed[1.6][3])
+
+
+def test_librosa_keys_are_the_ones_existing_caches_hold():
+    # The keys of the default settings before the backend existed: their entries stay valid.
+    assert FeatureSettings().key(1.6) == "mfcc_L1.8_O1.6_7d8bdb3cd62941fa"
+    assert FeatureSettings().key(1.0) == "mfcc_L1.8_O1.0_83f64fa00c8c2763"
+    assert spectral.SpectralSettings(kind="logspec").key() == "logspec_T300_a95be19962499102"
+
+
+def test_seed004_torch_entries_draw_the_same_noise(tmp_path, wavs):
+    usable = [w for w in wavs if w.name != "broken.wav"]
+    names = [w.name for w in usable]
+    cache, settings = FeatureCache(tmp_path / "cache"), spectral.SpectralSettings(kind="lognrevspec", segment_size=100)
+    reference, _ = cache.load(usable, settings, names=names, progress=False)
+    computed, report = cache.load(usable, TorchFeatures.for_device(settings, "cpu"), names=names, progress=False)
+    assert report.skipped == []
+    for ours, theirs in zip(computed[None], reference[None]):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)  # seed 004's dB channels
+
+
+@pytest.mark.parametrize("gpu, backend, expected", [
+    (None, "auto", "librosa"), ("cuda", "auto", "torch"), ("cuda", "librosa", "librosa"), (None, "torch", "torch")])
+def test_auto_is_torch_on_cuda_and_librosa_on_the_cpu(gpu, backend, expected):
+    config = resolve_args(["--feature_backend", backend, "-g", "-1"])
+    assert config.feature_backend == backend
+    assert config.feature_backend_on(torch.device(gpu or "cpu")) == expected
+
+
+def test_the_cache_is_handed_the_backends_settings():
+    settings = FeatureSettings()
+    assert cached_settings(resolve_args(["-g", "-1"]), settings) is settings  # the CPU default: librosa, as before
+    chosen = cached_settings(resolve_args(["-g", "-1", "--feature_backend", "torch"]), settings)
+    assert chosen == TorchFeatures(settings, "cpu", "float64")
+
+
+@dataclasses.dataclass(frozen=True)
+class Faulty(TorchFeatures):
+    """Torch features that fail on 4-s wavs, in the way ``fault`` names."""
+    fault: str = "raise"
+
+    def compute_many(self, wavs, overlap, names):
+        if any(len(w) == 4 * SR for w in wavs):
+            if self.fault == "raise":
+                raise RuntimeError("the kernel broke")
+            return [np.full_like(f, np.nan) if len(w) == 4 * SR else f
+                    for w, f in zip(wavs, super().compute_many(wavs, overlap, names))]
+        return super().compute_many(wavs, overlap, names)
+
+
+@pytest.mark.parametrize("fault, reason", [("raise", audio.R_UNDECODABLE), ("nan", audio.R_NONFINITE_FEATURES)])
+def test_a_failing_utterance_of_a_batch_is_left_out_alone(tmp_path, wavs, fault, reason):
+    cache = FeatureCache(tmp_path / "cache")
+    feats, report = cache.load(wavs, Faulty(FeatureSettings(), fault=fault), OVERLAPS, progress=False)
+    assert [(i, r) for i, r, _ in report.skipped] == [(2, audio.R_UNDECODABLE), (3, reason)]
+    for overlap in OVERLAPS:
+        assert [f is None for f in feats[overlap]] == [False, False, True, True, False]
+    assert len(list(cache.root.rglob("*.npz"))) == 3 * len(OVERLAPS)  # nothing written for the failures
+
+
+def test_train_py_with_the_torch_backend_records_it(tiny_corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "CNN_GAP" / "1"
+    # the cheapest model, and segments that do not overlap (a ninth of the default's): seconds
+    summary = train.main(["-m", "CNN_GAP", "-e", "1", "-b", "64", "--data", str(tiny_corpus), "-d", str(run_dir),
+                          "--seed", "1", "--cache_dir", str(tmp_path / "cache"), "-g", "-1", "--quiet",
+                          "--train_overlap", "0", "--test_overlap", "0", "--feature_backend", "torch"])
+    assert summary["args"]["feature_backend"] == "torch" and summary["feature_backend"] == "torch"
+    assert json.loads((run_dir / "results.json").read_text())["feature_backend"] == "torch"
+    assert json.loads((run_dir / "last.json").read_text())["feature_backend"] == "torch"
+    keys = [p.name for p in (tmp_path / "cache").iterdir()]
+    assert keys and all(key.endswith("_torch_float64") for key in keys)
