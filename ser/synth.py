@@ -78,8 +78,8 @@ SAMPLE_RATE = 16_000
 # Bump whenever the output for a given (scale, seed) changes, so that stale corpora are
 # refused instead of silently reused.
 GENERATOR_VERSION = 1
-# About 450 turns (0.6 h of audio); all 152 dialogs keep at least two turns.
-DEMO_SCALE = 0.045
+# About 900 turns (1.1 h of audio; 43 improvised test utterances under the paper's split).
+DEMO_SCALE = 0.09
 MARKER_NAME = "SYNTHETIC_CORPUS.txt"
 PARTIAL_SUFFIX = ".partial"
 IN_PROGRESS_NAME = ".synth-in-progress"

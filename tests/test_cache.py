@@ -1,4 +1,5 @@
-"""--feature_backend: torch features through the one feature cache, next to librosa's."""
+"""The feature cache: entries that are not what they claim are rebuilt; --feature_backend torch
+through the same cache, next to librosa."""
 import dataclasses
 import json
 from pathlib import Path
@@ -129,3 +130,21 @@ def test_train_py_with_the_torch_backend_records_it(tiny_corpus, tmp_path, monke
     assert json.loads((run_dir / "last.json").read_text())["feature_backend"] == "torch"
     keys = [p.name for p in (tmp_path / "cache").iterdir()]
     assert keys and all(key.endswith("_torch_float64") for key in keys)
+
+
+def test_a_valid_looking_entry_with_other_values_is_recomputed(tmp_path, wavs):
+    """An entry whose every field matches but whose features were changed (rewritten by
+    another tool, a bit flipped before the zip CRC was computed) fails its checksum and is
+    recomputed, never trusted."""
+    cache, settings = FeatureCache(tmp_path / "cache"), FeatureSettings()
+    first, _ = cache.load(wavs, settings, (1.6,), progress=False)
+    entry = cache.entry_path(wavs[0], settings, 1.6)
+    with np.load(entry) as data:
+        fields = {name: data[name] for name in data.files}
+    fields["features"] = fields["features"] + np.float32(0.5)  # same shape, finite, checksum left as it was
+    with open(entry, "wb") as f:
+        np.savez(f, **fields)
+    again, _ = cache.load(wavs, settings, (1.6,), progress=False)
+    np.testing.assert_array_equal(again[1.6][0], first[1.6][0])
+    with np.load(entry) as data:
+        np.testing.assert_array_equal(data["features"], first[1.6][0])  # rewritten with the right values

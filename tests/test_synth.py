@@ -150,7 +150,7 @@ def test_plan_sizes():
     hours = sum(turn.n_samples for turn in full_turns) / synth.SAMPLE_RATE / 3600
     assert 11.5 < hours < 13.5
     demo_turns = sum(len(dialog.turns) for dialog in synth._plan_corpus(synth.DEMO_SCALE, 0))
-    assert 400 <= demo_turns <= 500
+    assert 850 <= demo_turns <= 950
 
 
 def test_same_seed_is_byte_identical_whatever_the_workers(corpus, tmp_path):
