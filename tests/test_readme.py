@@ -154,7 +154,9 @@ def shell_line(command: str, rule: Rule, substitutions: dict, python: str) -> st
     for placeholder, value in substitutions.items():
         command = command.replace(placeholder, str(value))
     if rule.kind in ("train", "demo"):
-        names_a_model = re.search(r"(^|\s)(-m|--model|--ser_model) ", command) or command.startswith("./run")
+        # ./run and the recipe scripts name their model themselves
+        names_a_model = re.search(r"(^|\s)(-m|--model|--ser_model) ", command) or command.startswith(
+            ("./run", "RESULTS_DIR", "scripts/"))
         extra = shlex.join(CHEAP_TRAINING + CHEAP_IMAGES * ("alexnet" in command) + CHEAP_MODEL * (not names_a_model))
         if command.startswith(("./run", "RESULTS_DIR", "scripts/")):  # their train.py flags follow `--`
             command += f" {extra}" if " -- " in command else f" -- {extra}"
