@@ -271,11 +271,11 @@ def test_progress_is_one_live_line_with_eta():
 
 
 @pytest.fixture(scope="module")
-def real_sweep(tiny_corpus, tmp_path_factory):
+def real_sweep(micro_corpus, tmp_path_factory):
     """Two seeds of the MHCNN row with the real train.py, two CPU workers at once."""
     work = tmp_path_factory.mktemp("sweep")
     argv = ["--recipes", "MHCNN", "--seeds", 2, "--gpus", -1, "--workers", 2, "--results-dir", work / "data",
-            "--seeds-file", work / "seeds.txt", "--", "--data", tiny_corpus, "--cache_dir", work / "cache",
+            "--seeds-file", work / "seeds.txt", "--", "--data", micro_corpus, "--cache_dir", work / "cache",
             *SMOKE_FLAGS]
     status, summary = run_sweep(*argv)
     return work, argv, status, summary
@@ -302,12 +302,12 @@ def test_rerun_of_a_finished_sweep_runs_nothing(real_sweep):
     assert metric.read_text() == before
 
 
-def test_seeds_per_process_trains_a_cells_seeds_in_one_process(real_sweep, tiny_corpus):
+def test_seeds_per_process_trains_a_cells_seeds_in_one_process(real_sweep, micro_corpus):
     work, _, _, _ = real_sweep
     data = work / "grouped"
     status, summary = run_sweep("--recipes", "MHCNN", "--seeds", 2, "--gpus", -1, "--workers", 1,
                                 "--seeds-per-process", 2, "--results-dir", data, "--seeds-file", work / "seeds.txt",
-                                "--", "--data", tiny_corpus, "--cache_dir", work / "cache", *SMOKE_FLAGS)
+                                "--", "--data", micro_corpus, "--cache_dir", work / "cache", *SMOKE_FLAGS)
     assert status == 0, summary
     assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 0}
     folder = data / "comparison" / "MHCNN"
@@ -341,12 +341,12 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_sweep_lands_in_the_same_layout(local_ray, real_sweep, tiny_corpus):
+def test_ray_sweep_lands_in_the_same_layout(local_ray, real_sweep, micro_corpus):
     work, _, _, _ = real_sweep
     data = work / "ray_data"
     status, summary = run_sweep("--backend", "ray", "--recipes", "MHCNN", "--seed-list", FIRST_SEEDS[0],
                                 "--results-dir", data, "--seeds-file", work / "seeds.txt", "--",
-                                "--data", tiny_corpus, "--cache_dir", work / "cache", *SMOKE_FLAGS)
+                                "--data", micro_corpus, "--cache_dir", work / "cache", *SMOKE_FLAGS)
     assert status == 0, summary
     assert summary["backend"] == "ray" and summary["runs"][0]["where"].startswith("ray node")
     assert local_ray.is_initialized()  # an instance the sweep did not start is left running
