@@ -111,7 +111,8 @@ def next_commands(run: DemoRun, corpus: Path, results_dir: Path, figures: Path) 
     commands.append(f"{python} -m ser.plots tsne {run.run_dir} -o {figures / 'tsne'}"
                     "   # the test utterances' hidden states")
     gpu = run.device.split(":")[1] if run.device.startswith("cuda:") else "-1"
-    commands.append(f"./run {gpu} 4   # four more seeds, trained together in one process")
+    how = "one after another on the CPU" if gpu == "-1" else "trained together in one process"
+    commands.append(f"./run {gpu} 4   # four more seeds, {how}")
     return commands
 
 

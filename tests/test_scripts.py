@@ -190,3 +190,19 @@ def test_unknown_recipe_lists_the_known_ones(rows, workspace):
     completed = subprocess.run([str(work / "scripts" / "sweep"), rows], cwd=work, env=env,
                                capture_output=True, text=True)
     assert completed.returncode == 2 and "NoSuchRow" in completed.stderr and "GLAM_script" in completed.stderr
+
+
+@pytest.mark.parametrize("gpu, per_process, grouped", [("-1", None, False), ("-1", "3", True), ("0", None, True),
+                                                        ("0", "1", False)])
+def test_seeds_train_together_on_a_gpu_and_one_by_one_on_the_cpu(gpu, per_process, grouped, workspace):
+    """On one GPU a script trains its n seeds in one process; on the CPU, where the stacked
+    seeds are slower per sample, one after another; SER_SEEDS_PER_PROCESS decides either way."""
+    work, env, corpus = workspace
+    env = {k: v for k, v in env.items() if k != "SER_SEEDS_PER_PROCESS"}
+    if per_process:
+        env["SER_SEEDS_PER_PROCESS"] = per_process
+    completed = run_script(work / "scripts" / "MHCNN", ["--dry-run", gpu, "3", "--", "--data", str(corpus)],
+                           dict(env, RESULTS_DIR=str(work / "planned_together")), work)
+    planned = [line for line in completed.stdout.splitlines() if "train.py" in line]
+    assert len(planned) == (1 if grouped else 3)
+    assert all(("--seeds 3" in line) == grouped for line in planned)
