@@ -21,7 +21,7 @@ ALIASES = sorted(set(models.list_models(include_aliases=True)) - set(models.list
 SEED = 2602656884  # seeds.txt's first seed
 SCORES = ("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1")
 # One epoch on non-overlapping 1.8 s segments of the micro corpus: about 30 training segments,
-# four optimiser steps at batch 8, in a second or two per model.
+# a few optimiser steps at batch 8, in a second or two per model.
 CHEAP = ["-e", "1", "--train_overlap", "0", "--test_overlap", "0", "-b", "8", "-g", "-1", "--quiet",
          "--seed", str(SEED)]
 # AlexNet reads spectrogram images (seed 004's features); a 64-pixel image instead of 256 keeps
