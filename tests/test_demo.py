@@ -17,7 +17,7 @@ def demo_results(micro_corpus, tmp_path_factory):
     row = results_dir / "mfccS1.8O1.6a0.5" / "GLAM"
     for seed in (11, 12):
         train.main(["-m", "GLAM", "-e", "1", "--data", str(micro_corpus), "--quiet", "-g", "-1", "--seed", str(seed),
-                    "-d", str(row / str(seed)), "--cache_dir", str(results_dir / "cache"),
+                    "--train_overlap", "1.0", "-d", str(row / str(seed)), "--cache_dir", str(results_dir / "cache"),
                     "--SaveModel"])
     return results_dir, row / "GLAM_mfcc_impro.metric"
 
