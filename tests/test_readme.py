@@ -5,11 +5,11 @@ repository whose python commands go through a warm server (tests/trainserver.py)
 run with their placeholders filled in (/data/RAVDESS → a synthetic RAVDESS tree, [gpu] [n] →
 -1 1, ...) and, where they train, with cheap flags appended after the README's own (the last
 flag wins): one epoch, no overlap, batch 8, MHCNN where the command names no model. `./run`
-runs its demo for one epoch on the
-smallest synthetic corpus, and the commands after it use the paths it printed, as a reader
-would. A few commands are covered by another test instead (the suite itself, the benchmark,
-a Ray cluster, seed 004's cross-validation); the rule names that test, which must exist.
-A README command that no rule covers fails: a new command gets a rule or is not added.
+runs its demo for one epoch on the smallest synthetic corpus, and the commands after it use
+the paths it printed, as a reader would (so the tests run in the README's order). A few
+commands are covered by another test instead (the suite itself, the benchmark, a Ray
+cluster, seed 004's cross-validation); the rule names that test, which must exist. A README
+command that no rule covers fails: a new command gets a rule or is not added.
 """
 import doctest
 import json
