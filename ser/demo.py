@@ -50,8 +50,7 @@ class DemoRun:
 def majority_baseline(summary: dict) -> Baseline:
     """The majority-class baseline of a run, from its ``results.json``: the class comes from the
     training set's class counts, the scores from the test set's labels."""
-    train_counts = summary["split"]["info"]["train"]
-    counts = json.loads(train_counts) if isinstance(train_counts, str) else train_counts
+    counts = json.loads(summary["split"]["info"]["train"])  # a JSON text, as the original's log has it
     majority = max(sorted(counts, key=int), key=lambda c: counts[c])
     labels = summary["test_utterances"]["labels"]
     classes = sorted(set(labels))

@@ -129,10 +129,11 @@ def _glam_kind(settings: features.FeatureSettings) -> dict:
         return {"steps": ["framing", "magnitude |rfft|", "x / max over the segment * 2 - 1",
                           "mu-law: sign(x) * log1p(255 |x|) / log(256)", "the lowest bins"],
                 "framing": framing, "bins": features.SPECTROGRAM_BINS, "layout": "(bins, frames)"}
-    if kind in ("logfbank", "fbank"):
-        filters, high = (40, 4000.0) if kind == "logfbank" else (26, sr / 2)
+    if kind in features.FILTERBANK_KINDS:
+        bank = features.FILTERBANK_KINDS[kind]
+        filters, high = bank.nfilt, bank.high or sr / 2
         return {"steps": ["pre-emphasis", "framing", "power |rfft|^2 / n_fft", "filterbank @ power",
-                          "zero energies replaced by float64 eps"] + (["natural log"] if kind == "logfbank" else []),
+                          "zero energies replaced by float64 eps"] + (["natural log"] if bank.log else []),
                 "preemphasis": {"coefficient": 0.97, "rule": "y[0] = x[0], y[n] = x[n] - 0.97 x[n-1]"},
                 "framing": asdict(Framing(round(0.040 * sr), round(0.010 * sr), 1024)),
                 "filterbank": {"filters": filters, "low_hz": 0.0, "high_hz": high,

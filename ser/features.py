@@ -160,6 +160,19 @@ def _filterbank(nfilt: int, nfft: int, sr: int, low: float, high: float) -> np.n
     return bank
 
 
+@dataclass(frozen=True)
+class FilterbankKind:
+    """The filter bank of one of the original's two filterbank kinds."""
+    nfilt: int
+    high: float | None  # top edge in Hz; None: half the sample rate
+    log: bool
+
+
+# logfbank: 40 filters up to 4 kHz, natural log; fbank: the original left nfilt at its default 26.
+FILTERBANK_KINDS = {"logfbank": FilterbankKind(nfilt=40, high=4000.0, log=True),
+                    "fbank": FilterbankKind(nfilt=26, high=None, log=False)}
+
+
 def fbank(segments: np.ndarray, sr: int, nfilt: int, high: float | None = None, log: bool = False) -> np.ndarray:
     """Mel filterbank energies, ``(S, frames, nfilt)``: 40 ms frames, 10 ms step, NFFT 1024."""
     x = segments.astype(np.float64)
@@ -186,10 +199,9 @@ def features_of_segments(segments: np.ndarray, sr: int, kind: str, n_mfcc: int =
         out = spectrogram(segments)
     elif kind == "interspeech2018":
         out = interspeech2018(segments)
-    elif kind == "logfbank":
-        out = fbank(segments, sr, nfilt=40, high=4000.0, log=True)
-    elif kind == "fbank":
-        out = fbank(segments, sr, nfilt=26)  # the original left nfilt at its default
+    elif kind in FILTERBANK_KINDS:
+        bank = FILTERBANK_KINDS[kind]
+        out = fbank(segments, sr, nfilt=bank.nfilt, high=bank.high, log=bank.log)
     else:
         out = melspectrogram(segments, sr)
     return np.ascontiguousarray(out, dtype=np.float32)

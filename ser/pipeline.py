@@ -251,6 +251,16 @@ def refuse_writing_into_the_corpus(config: RunConfig, files: results.RunFiles, r
                            f"feature caches go elsewhere; pass {flag} a folder outside it")
 
 
+def open_run_dir(files: results.RunFiles, config: RunConfig) -> None:
+    """Create a run's folder and write its ``last.json``: the run has started."""
+    try:
+        files.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(files.last_json, config.resolved_args())
+    except OSError as error:
+        raise RunError(f"cannot write the run directory {files.run_dir} ({error}); pass -d a writable "
+                       "path") from None
+
+
 def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | None = None) -> dict | None:
     """One run on one split (one fold), trained ``--iter`` times; writes its result files.
 
@@ -282,12 +292,7 @@ def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | N
             + ("" if data.validation is None else f", validation utterances: {len(data.validation.y)}")
             + f", features {data.shape}, device {device}")
         feature_seconds = time.perf_counter() - started
-        try:
-            files.run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(files.last_json, config.resolved_args())
-        except OSError as error:
-            raise RunError(f"cannot write the run directory {files.run_dir} ({error}); pass -d a writable "
-                           "path") from None
+        open_run_dir(files, config)
 
         best, running_time = train_iterations(config, data, device, rng, files, log)
         return finish_run(config, data, best, device, feature_seconds, running_time, files, identity)
@@ -506,12 +511,7 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
     saved = _seeds_resume_state(config, resume_file, seeds, log)
     runlogs = []
     for k, ((one, files, _), data) in enumerate(zip(chosen, parts)):
-        try:
-            files.run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(files.last_json, one.resolved_args())
-        except OSError as error:
-            raise RunError(f"cannot write the run directory {files.run_dir} ({error}); pass -d a writable "
-                           "path") from None
+        open_run_dir(files, one)
         state = RunState(one.resume_args(), epoch_rows=list(saved["epoch_rows"][k]) if saved else [])
         runlogs.append(RunLog(files, state, seed=one.seed, model=config.model, epochs=config.epochs,
                               class_names=config.class_names, selection_labels=data.selection.y,

@@ -254,10 +254,9 @@ def _kind_of_chunk(x: torch.Tensor, sr: int, kind: str, n_mfcc: int) -> torch.Te
         out = _spectrogram(x)
     elif kind == "interspeech2018":
         out = _interspeech2018(x)
-    elif kind == "logfbank":
-        out = _fbank(x, sr, nfilt=40, high=4000.0, log=True)
-    elif kind == "fbank":
-        out = _fbank(x, sr, nfilt=26, high=None, log=False)
+    elif kind in features.FILTERBANK_KINDS:
+        bank = features.FILTERBANK_KINDS[kind]
+        out = _fbank(x, sr, nfilt=bank.nfilt, high=bank.high, log=bank.log)
     else:
         out = _melspectrogram(x, sr)
     return out.to(torch.float32)

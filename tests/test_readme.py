@@ -19,11 +19,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import trainserver
 from test_corpus_runs import write_emobox  # the published-folds layout that test writes
 
 from ser import readers, synth_emodb
@@ -133,20 +133,10 @@ def workspace(tiny_corpus, tmp_path_factory):
     env = dict(os.environ, SER_VENV=str(Path(sys.executable).parents[1]), SER_CACHE_DIR=str(work / "cache"),
                PYTHONUNBUFFERED="1", IEMOCAP_DIR=str(tiny_corpus), MPLBACKEND="Agg")
     env.pop("RESULTS_DIR", None)
-    socket_dir = Path(tempfile.mkdtemp(prefix="ser-"))
-    server_script, socket_path = ROOT / "tests" / "trainserver.py", socket_dir / "train.sock"
-    with open(work / "trainserver.log", "w") as log:
-        server = subprocess.Popen([sys.executable, str(server_script), "serve", str(socket_path)], cwd=work,
-                                  env=env, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready", (work / "trainserver.log").read_text()[-3000:]
-        python = shlex.join([sys.executable, str(server_script), "run", str(socket_path)])
+    with trainserver.serving(work, env) as run_command:
+        python = shlex.join(run_command)
         env["SER_TRAIN_COMMAND"] = f"{python} {{train}}"
         yield work, env, python
-    finally:
-        server.kill()
-        server.wait()
-        shutil.rmtree(socket_dir)
 
 
 def shell_line(command: str, rule: Rule, substitutions: dict, python: str) -> str:
@@ -154,14 +144,11 @@ def shell_line(command: str, rule: Rule, substitutions: dict, python: str) -> st
     for placeholder, value in substitutions.items():
         command = command.replace(placeholder, str(value))
     if rule.kind in ("train", "demo"):
-        # ./run and the recipe scripts name their model themselves
-        names_a_model = re.search(r"(^|\s)(-m|--model|--ser_model) ", command) or command.startswith(
-            ("./run", "RESULTS_DIR", "scripts/"))
+        # ./run and the recipe scripts name their model themselves; their train.py flags follow `--`
+        script = command.startswith(("./run", "RESULTS_DIR", "scripts/"))
+        names_a_model = script or re.search(r"(^|\s)(-m|--model|--ser_model) ", command)
         extra = shlex.join(CHEAP_TRAINING + CHEAP_IMAGES * ("alexnet" in command) + CHEAP_MODEL * (not names_a_model))
-        if command.startswith(("./run", "RESULTS_DIR", "scripts/")):  # their train.py flags follow `--`
-            command += f" {extra}" if " -- " in command else f" -- {extra}"
-        else:
-            command += f" {extra}"
+        command += f" -- {extra}" if script and " -- " not in command else f" {extra}"
     elif rule.kind == "dry-run":
         words = command.split(" -- ", 1)
         command = words[0] + " --dry-run" + (f" -- {words[1]}" if len(words) > 1 else "")

@@ -6,10 +6,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
+import trainserver
 
 from ser import results
 from ser.config import resolve_args
@@ -42,20 +42,9 @@ def workspace(micro_corpus, tmp_path_factory):
     env = dict(os.environ, SER_VENV=str(Path(sys.executable).parents[1]),
                SER_CACHE_DIR=str(work / "cache"), PYTHONUNBUFFERED="1")
     env.pop("RESULTS_DIR", None)
-    # A socket path must stay under ~100 bytes, which a deep temporary folder can exceed.
-    socket_dir = Path(tempfile.mkdtemp(prefix="ser-"))
-    server_script, socket_path = ROOT / "tests" / "trainserver.py", socket_dir / "train.sock"
-    with open(work / "trainserver.log", "w") as log:
-        server = subprocess.Popen([sys.executable, str(server_script), "serve", str(socket_path)], cwd=work,
-                                  env=env, stdout=subprocess.PIPE, stderr=log, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready", (work / "trainserver.log").read_text()[-3000:]
-        env["SER_TRAIN_COMMAND"] = shlex.join(["{python}", str(server_script), "run", str(socket_path), "{train}"])
+    with trainserver.serving(work, env) as run_command:
+        env["SER_TRAIN_COMMAND"] = shlex.join(["{python}", *run_command[1:], "{train}"])
         yield work, env, micro_corpus
-    finally:
-        server.kill()
-        server.wait()
-        shutil.rmtree(socket_dir)
 
 
 def run_script(script, args, env, cwd):

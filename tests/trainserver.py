@@ -11,15 +11,21 @@ itself never runs torch code, so no thread pool exists to be broken by the fork.
     python tests/trainserver.py run SOCKET train.py ARGS...    exits with train.py's status
     python tests/trainserver.py run SOCKET -m ser.plots ARGS...   any script or module the same way
 
-The sweep starts the second form through ``SER_TRAIN_COMMAND``.
+The sweep starts the second form through ``SER_TRAIN_COMMAND``; tests start a server with
+:func:`serving`.
 """
+import contextlib
 import importlib
 import json
 import os
 import runpy
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import traceback
+from pathlib import Path
 
 STREAMS = (0, 1, 2)
 
@@ -105,6 +111,25 @@ def run_child(request: dict, fds: list[int]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
+
+
+@contextlib.contextmanager
+def serving(cwd: Path, env: dict):
+    """A server started in ``cwd`` with ``env`` for the duration of the block; yields the
+    command prefix (a list) that runs a script or ``-m MODULE`` through it."""
+    # A socket path must stay under ~100 bytes, which a deep temporary folder can exceed.
+    socket_dir = Path(tempfile.mkdtemp(prefix="ser-"))
+    socket_path = socket_dir / "train.sock"
+    with open(cwd / "trainserver.log", "w") as log:
+        server = subprocess.Popen([sys.executable, __file__, "serve", str(socket_path)], cwd=cwd, env=env,
+                                  stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready", (cwd / "trainserver.log").read_text()[-3000:]
+        yield [sys.executable, __file__, "run", str(socket_path)]
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(socket_dir)
 
 
 if __name__ == "__main__":
