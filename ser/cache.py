@@ -172,12 +172,15 @@ def _compute_job(job: _Job) -> tuple[str, str] | None:
 
 @dataclass
 class _Loaded:
-    """One utterance of a batch, read and waiting for its features."""
+    """One utterance of a batch, read, and its features by overlap as they are computed."""
     index: int
     job: _Job
     identity: np.ndarray
     audio: Audio
-    computed: list[tuple[Path, str, np.ndarray]] = field(default_factory=list)
+    computed: dict[float | None, np.ndarray] = field(default_factory=dict)
+
+    def info(self) -> AudioInfo:
+        return AudioInfo(len(self.audio.samples), self.audio.source_rate, self.audio.channels)
 
 
 def _features_of(group: list[_Loaded], overlap: float | None, settings: BatchedFeatures) -> list[np.ndarray]:
@@ -205,15 +208,16 @@ def _compute_overlap(items: list[_Loaded], overlap: float | None, settings: Batc
         if feats is None:
             continue
         try:
-            item.computed.append((dict(item.job.targets)[overlap], settings.key(overlap), _checked(feats, overlap)))
+            item.computed[overlap] = _checked(feats, overlap)
         except UnusableAudio as error:
             failures[item.index] = (error.reason, error.detail)
 
 
-def _compute_batch(batch: list[tuple[int, _Job]], settings: BatchedFeatures) -> dict[int, tuple[str, str]]:
+def _compute_batch(batch: list[tuple[int, _Job]], settings: BatchedFeatures
+                   ) -> tuple[dict[int, tuple[str, str]], list[_Loaded]]:
     """Write the entries of a batch of utterances, each overlap's from one ``compute_many``
     call; return the failures as :func:`_compute_job` does (unreadable audio is left out
-    before any features are computed)."""
+    before any features are computed) and the utterances written, with their features."""
     failures, loaded = {}, []
     for i, job in batch:
         def read(i=i, job=job) -> None:
@@ -226,10 +230,12 @@ def _compute_batch(batch: list[tuple[int, _Job]], settings: BatchedFeatures) -> 
         items = [item for item in loaded if item.index not in failures and overlap in dict(item.job.targets)]
         if items:
             _compute_overlap(items, overlap, settings, failures)
-    for item in loaded:
-        if item.index not in failures:
-            _write_entries(item.job, item.identity, item.audio, item.computed)
-    return failures
+    written = [item for item in loaded if item.index not in failures]
+    for item in written:
+        targets = dict(item.job.targets)
+        _write_entries(item.job, item.identity, item.audio,
+                       [(targets[o], settings.key(o), feats) for o, feats in item.computed.items()])
+    return failures, written
 
 
 class FeatureCache:
@@ -303,12 +309,20 @@ class FeatureCache:
                 continue
             if todo:
                 missing.append((i, _Job(Path(path), names[i], settings, tuple(todo))))
-        failures.update(self._compute(missing, workers, progress, settings))
-        for i, _ in missing:
+        computed, in_memory = self._compute(missing, workers, progress, settings)
+        failures.update(computed)
+        for i, job in missing:
             if i in failures:
                 continue
             try:
-                changed = bool(read(i))
+                if i in in_memory:  # as written; the wav must still be the one they were computed from
+                    item = in_memory[i]
+                    changed = not np.array_equal(_identity(job.wav_path), item.identity)
+                    for o, feats in item.computed.items():
+                        by_key[keys[o]][i] = feats
+                    report.audio[i] = item.info()
+                else:  # written by worker processes: read back
+                    changed = bool(read(i))
             except OSError:
                 changed = True
             if changed:
@@ -322,9 +336,11 @@ class FeatureCache:
         return {o: by_key[key] for o, key in keys.items()}, report
 
     def _compute(self, missing: list[tuple[int, _Job]], workers: int | None, progress: bool,
-                 settings: CachedFeatures) -> dict[int, tuple[str, str]]:
+                 settings: CachedFeatures) -> tuple[dict[int, tuple[str, str]], dict[int, _Loaded]]:
+        """Write the missing entries; return the failures by wav index, and the utterances
+        whose features this process computed (by index; the worker pool's are only on disk)."""
         if not missing:
-            return {}
+            return {}, {}
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -354,17 +370,19 @@ class FeatureCache:
             bar.close()
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
-        return failures
+        return failures, {}
 
     @staticmethod
     def _compute_batched(missing: list[tuple[int, _Job]], progress: bool,
-                         settings: BatchedFeatures) -> dict[int, tuple[str, str]]:
+                         settings: BatchedFeatures) -> tuple[dict[int, tuple[str, str]], dict[int, _Loaded]]:
         """In this process, :data:`BATCH_UTTERANCES` at a time: the setting's own batches do
         the work of the worker pool (on the CPU's threads or on a GPU)."""
-        failures = {}
+        failures, written = {}, {}
         with tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress) as bar:
             for start in range(0, len(missing), BATCH_UTTERANCES):
                 batch = missing[start:start + BATCH_UTTERANCES]
-                failures.update(_compute_batch(batch, settings))
+                batch_failures, batch_written = _compute_batch(batch, settings)
+                failures.update(batch_failures)
+                written.update((item.index, item) for item in batch_written)
                 bar.update(len(batch))
-        return failures
+        return failures, written

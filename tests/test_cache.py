@@ -50,9 +50,9 @@ def test_torch_entries_equal_librosa_within_the_mfcc_tolerance(tmp_path, wavs):
             [None if f is None else f.shape for f in reference[overlap]]
         for ours, theirs in zip(computed[overlap], reference[overlap]):
             if theirs is not None:
-                np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)  # ser/torch_features.py's mfcc bound
+                np.testing.assert_allclose(ours, theirs, rtol=0, atol=5e-4)  # the float32 MFCC bound
     # Both kinds of entry live side by side, under keys that name the backend and the dtype.
-    assert torch_settings.key(1.6) == settings.key(1.6) + "_torch_float64"
+    assert torch_settings.key(1.6) == settings.key(1.6) + "_torch_float32"
     entries = sorted(p.relative_to(cache.root).parts[0] for p in cache.root.rglob("*.npz"))
     assert entries == sorted(k(o) for k in (settings.key, torch_settings.key) for o in OVERLAPS for _ in range(4))
     # and a second load reads the torch entries back: on the meta device any computation would fail
@@ -76,7 +76,7 @@ def test_seed004_torch_entries_draw_the_same_noise(tmp_path, wavs):
     computed, report = cache.load(usable, TorchFeatures.for_device(settings, "cpu"), names=names, progress=False)
     assert report.skipped == []
     for ours, theirs in zip(computed[None], reference[None]):
-        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)  # seed 004's dB channels
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-2)  # float32 dB channels
 
 
 @pytest.mark.parametrize("gpu, backend, expected", [
@@ -91,7 +91,10 @@ def test_the_cache_is_handed_the_backends_settings():
     settings = FeatureSettings()
     assert cached_settings(resolve_args(["-g", "-1"]), settings) is settings  # the CPU default: librosa, as before
     chosen = cached_settings(resolve_args(["-g", "-1", "--feature_backend", "torch"]), settings)
-    assert chosen == TorchFeatures(settings, "cpu", "float64")
+    assert chosen == TorchFeatures(settings, "cpu", "float32")
+    spectrogram = FeatureSettings(kind="spectrogram")  # numpy's float64 throughout in the reference
+    assert cached_settings(resolve_args(["-g", "-1", "--feature_backend", "torch"]), spectrogram) == \
+        TorchFeatures(spectrogram, "cpu", "float64")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +132,7 @@ def test_train_py_with_the_torch_backend_records_it(tiny_corpus, tmp_path, monke
     assert json.loads((run_dir / "results.json").read_text())["feature_backend"] == "torch"
     assert json.loads((run_dir / "last.json").read_text())["feature_backend"] == "torch"
     keys = [p.name for p in (tmp_path / "cache").iterdir()]
-    assert keys and all(key.endswith("_torch_float64") for key in keys)
+    assert keys and all(key.endswith("_torch_float32") for key in keys)
 
 
 def test_a_valid_looking_entry_with_other_values_is_recomputed(tmp_path, wavs):

@@ -3,8 +3,8 @@
 Every kind is compared with the reference on speech-like signals at 16 and 8 kHz, for
 utterances with no segment, exactly one segment and odd lengths, in chunks small enough that
 utterances straddle two chunks. Tolerances are the largest |torch - reference| allowed, in
-the kind's own units (MFCC, dB, log), for float64 (the CPU default) and float32 (what a GPU
-runs; measured here on the CPU); fbank's are relative.
+the kind's own units (MFCC, dB, log), for float64 and float32 (the default of all but the
+float64 kinds, on every device); fbank's are relative.
 """
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def test_short_and_odd_segments_and_other_rates_equal_the_reference(kind, length
     44.1 kHz, whose 40 ms fbank frames are longer than their 1024-point FFT (cut, as numpy cuts)."""
     segments = voice(2 * length, sr, 5)[:2 * int(length * sr)].reshape(2, -1)
     expected = features.features_of_segments(segments, sr, kind)
-    assert_kind_equal(kind, tf.extract_segments(segments, sr, kind).numpy(), expected, F64)
+    assert_kind_equal(kind, tf.extract_segments(segments, sr, kind).numpy(), expected, tf.default_dtype(kind))
 
 
 def test_padding_tiles_short_utterances_as_the_reference_does():
