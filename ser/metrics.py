@@ -114,11 +114,20 @@ def autocast(device: torch.device, amp: bool):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp)
 
 
+def scoring_batch_size(device: torch.device) -> int:
+    """Segments per forward pass when scoring. A GPU wants wide passes; on a CPU GLAM scored
+    512 segments 1.4 times as fast in passes of 32 as in one pass (the activations of a small
+    pass stay in the cache)."""
+    return 32 if device.type == "cpu" else 1024
+
+
 @torch.no_grad()
 def predict_utterances(model: nn.Module, test: TestUtterances, device: torch.device,
-                       batch_size: int = 1024, amp: bool = False) -> torch.Tensor:
-    """Utterance logits: the mean of each utterance's segment logits (in fp32), ``(U, C)``."""
+                       batch_size: int | None = None, amp: bool = False) -> torch.Tensor:
+    """Utterance logits: the mean of each utterance's segment logits (in fp32), ``(U, C)``,
+    scored ``batch_size`` segments at a time (default :func:`scoring_batch_size`)."""
     model.eval()
+    batch_size = batch_size or scoring_batch_size(device)
     X = torch.from_numpy(test.X)
     owner = torch.from_numpy(test.owner).to(device)
     sums = None

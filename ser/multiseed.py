@@ -2,9 +2,11 @@
 
 A sweep trains the same model with the same options for many seeds. Run one by one, a GLAM
 step at batch 32 is a few hundred tiny kernels and the accelerator mostly waits. Here the K
-seeds' models are stacked (``torch.func.stack_module_state``) and every step runs as one
-``vmap``-ed forward and backward over the seeds, so each kernel does the work of K seeds,
-while every seed trains exactly as its solo run of ``ser.engine.fit`` would:
+seeds' models are stacked (``torch.func.stack_module_state``) and on a GPU every step runs as
+one ``vmap``-ed forward and backward over the seeds, so each kernel does the work of K seeds
+(on a CPU, which has no idle kernels to fill, the seeds of a step run one after the other on
+the same stacked weights; ``MultiSeedOptions.vectorize``), while every seed trains exactly as
+its solo run of ``ser.engine.fit`` would:
 
 - **Its own data.** One copy of the features serves all seeds: the training segments of the
   whole corpus as one :class:`SegmentPool`, each seed holding the rows of its training set in
@@ -67,7 +69,7 @@ from torch.func import functional_call, stack_module_state, vmap
 import models
 from ser import engine
 from ser.engine import EpochRecord, FitOptions, FitResult
-from ser.metrics import autocast, score
+from ser.metrics import autocast, score, scoring_batch_size
 
 # Every registered model built from the GLAM and MACNN trunks (tests/test_multiseed.py checks
 # each one's batched step against its solo step). Not seed 004's alexnet models, which train one
@@ -102,14 +104,21 @@ class MultiSeedOptions(FitOptions):
     """The one configuration all seeds share: ``ser.engine.FitOptions`` plus GLAM's mixup α
     (the batch loss the engine trains with) and how many segments a scoring pass takes."""
     alpha: float = 0.5              # GLAM's mixup Beta(α, α); 0 trains on plain cross-entropy
-    eval_batch_size: int = 1024     # segments per seed in one scoring pass, as ser.engine scores
+    # segments per seed in one scoring pass; None: ser.metrics.scoring_batch_size, as ser.engine scores
+    eval_batch_size: int | None = None
+    # How the seeds of a step run: one vmap-ed pass (True), one pass per seed (False), or by
+    # device (None): vmap on a GPU, whose kernels then each do the work of every seed; a loop
+    # on a CPU, where vmap's batched convolutions ran GLAM three times slower than K plain
+    # ones and took K times the memory. Either way the step, its draws and its updates are the
+    # same; only the summation order inside a convolution differs.
+    vectorize: bool | None = None
 
     def __post_init__(self):
         try:
             super().__post_init__()
         except ValueError as error:
             raise MultiSeedError(str(error)) from None
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
+        if self.epochs < 1 or self.batch_size < 1 or (self.eval_batch_size or 1) < 1:
             raise MultiSeedError("epochs, batch_size and eval_batch_size must be at least 1")
         if not self.lr > 0 or self.alpha < 0:
             raise MultiSeedError(f"the learning rate must be positive and alpha >= 0 (got lr {self.lr}, "
@@ -285,6 +294,30 @@ def _dropout_calls(model: nn.Module, shape: tuple[int, int]) -> list[tuple[float
     return calls
 
 
+def _seed_slice(value, k: int):
+    """Seed ``k``'s part of a stacked argument: a tensor's row k, or the rows of a dict's or a
+    list's tensors."""
+    if isinstance(value, dict):
+        return {name: tensor[k] for name, tensor in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [tensor[k] for tensor in value]
+    return value[k]
+
+
+def per_seed(fn: Callable[..., torch.Tensor], in_dims: tuple[int | None, ...], vectorize: bool) -> Callable:
+    """``vmap(fn, in_dims)`` over the seeds (dimension 0 of the arguments whose in_dim is 0), or
+    the same map as a loop that calls ``fn`` once per seed and stacks its results."""
+    if vectorize:
+        return vmap(fn, in_dims=in_dims)
+
+    def looped(*args):
+        seeds = next(len(next(iter(a.values()))) if isinstance(a, dict) else len(a)
+                     for a, d in zip(args, in_dims) if d == 0)
+        return torch.stack([fn(*(a if d is None else _seed_slice(a, k) for a, d in zip(args, in_dims)))
+                            for k in range(seeds)])
+    return looped
+
+
 def _unpack(packed: torch.Tensor, per_sample: tuple[int, ...], scale: torch.Tensor,
             shifts: torch.Tensor) -> torch.Tensor:
     """(G, b, bytes) packed bits -> (G, b, *per_sample) masks of 0 and ``scale``."""
@@ -364,6 +397,7 @@ class MultiSeedTrainer:
                  model_options: Mapping[str, object] | None = None):
         _check(model_name, model_options, runs, train_pool, eval_pool, num_classes)
         self.runs, self.device, self.options = list(runs), device, options
+        self.vectorize = device.type != "cpu" if options.vectorize is None else options.vectorize
         self.validated = runs[0].validation is not None
         nets = []
         for run in self.runs:
@@ -503,8 +537,8 @@ class MultiSeedTrainer:
         return EpochPlan(draws=draws, steps=steps)
 
     def _seed_loss(self, params, buffers, x, y, lam, rest, partner, masks, weight):
-        """One seed's batch loss (inside vmap): ``ser.engine.mixup_loss`` with its λ, partner
-        and dropout masks given."""
+        """One seed's batch loss (mapped over the seeds by :func:`per_seed`): ``ser.engine.
+        mixup_loss`` with its λ, partner and dropout masks given."""
         self.feed.queue = list(masks)
         if partner is None:
             loss = F.cross_entropy(functional_call(self.template, (params, buffers), (x,)), y, weight=weight)
@@ -534,7 +568,7 @@ class MultiSeedTrainer:
             in_dims = (0, 0, 0, 0, 0 if mixing else None, 0 if mixing else None, 0 if mixing else None, 0,
                        None if weight is None else 0)
             with autocast(self.device, self.options.amp):
-                loss = vmap(self._seed_loss, in_dims=in_dims)(
+                loss = per_seed(self._seed_loss, in_dims, self.vectorize)(
                     self.named(flat), buffers, self.train_X[group.rows].unsqueeze(2), self.train_y[group.rows],
                     group.lam, group.rest, group.partner, masks, weight)
             grad, = torch.autograd.grad(loss.sum(), flat)
@@ -596,10 +630,12 @@ class MultiSeedTrainer:
         def logits(params, buffers, x):
             return functional_call(self.template, (params, buffers), (x,))
 
-        for start in range(0, width, self.options.eval_batch_size):
-            chunk = slice(start, start + self.options.eval_batch_size)
+        batch = self.options.eval_batch_size or scoring_batch_size(self.device)
+        for start in range(0, width, batch):
+            chunk = slice(start, start + batch)
             with autocast(self.device, self.options.amp):
-                out = vmap(logits)(self.params, self.buffers, self.eval_X[rows[:, chunk]].unsqueeze(2)).float()
+                out = per_seed(logits, (0, 0, 0), self.vectorize)(self.params, self.buffers,
+                                                                  self.eval_X[rows[:, chunk]].unsqueeze(2)).float()
             sums.index_add_(0, owner[:, chunk].reshape(-1), out.reshape(-1, C))
         counts = torch.bincount(owner.reshape(-1), minlength=dummy + 1).clamp(min=1).unsqueeze(1)
         means = (sums / counts)[:dummy].view(K, utterances, C).cpu()

@@ -143,7 +143,8 @@ def compare_step(k, solo, multi, name, before):
     tiny gradients (gMLPgResMultiConv3's gated stem branch) has a large error relative to
     itself. Adam normalises each gradient entry by its own size, so an entry at rounding level
     takes a step of up to the learning rate either way (a solo run with 2 threads instead of 1
-    differs from itself by as much); Adam's weights are compared by the whole update instead.
+    differs from itself by as much); Adam's weights are compared by the whole update instead,
+    leaving out the entries whose gradient is at rounding level.
     """
     state = multi.seed_state_dict(k)
     params = dict(solo.model.named_parameters())
@@ -154,8 +155,11 @@ def compare_step(k, solo, multi, name, before):
         if key in cancelled:
             continue
         if key in params and multi.optimizer.name != "sgd":
-            update = (value - before[key]).norm()
-            assert (state[key] - value).norm() <= 1e-2 * update, f"{name} seed {k} {key}"
+            # Entries whose gradient is within ten times the gradients' tolerance of zero step by
+            # up to the learning rate in either direction; their moments are compared below.
+            settled = params[key].grad.abs() >= 10 * TOLERANCE * largest
+            update = (value - before[key])[settled].norm()
+            assert (state[key] - value)[settled].norm() <= 1e-2 * update, f"{name} seed {k} {key}"
         else:
             assert_close(state[key], value, f"{name} seed {k} {key}")
     slots = {"momentum": "momentum_buffer"} if multi.optimizer.name == "sgd" else \
@@ -187,7 +191,7 @@ def sync_to_solo(k, solo, multi):
         multi.optimizer.steps[k] = int(solo.optimizer.state[next(solo.model.parameters())]["step"])
 
 
-def one_step_comparison(name, optimizer, alpha=0.5, weighted=False, shape=SHAPE):
+def one_step_comparison(name, optimizer, alpha=0.5, weighted=False, shape=SHAPE, vectorize=None):
     """Two seeds of one batch each: epoch 1 from the initial weights, then, from the solo runs'
     weights and optimizer states copied over, epoch 2 with the next batch."""
     feats, labels = corpus(shape)
@@ -195,7 +199,7 @@ def one_step_comparison(name, optimizer, alpha=0.5, weighted=False, shape=SHAPE)
     train_sets = [utterances_with_segments(feats, seed, 4) for seed in seeds]
     weights = [torch.tensor([1.0, 2.0, 0.5, 1.5]), torch.tensor([0.7, 1.0, 1.3, 2.0])] if weighted else None
     pool, runs = seed_runs(seeds, feats, labels, train_sets, weights)
-    multi = trainer(name, runs, pool, optimizer=optimizer, alpha=alpha)
+    multi = trainer(name, runs, pool, optimizer=optimizer, alpha=alpha, vectorize=vectorize)
     solos = [Solo(name, seed, feats, labels, train_utts, optimizer, alpha, None if weights is None else weights[k])
              for k, (seed, train_utts) in enumerate(zip(seeds, train_sets))]
     for _ in range(2):
@@ -208,15 +212,30 @@ def one_step_comparison(name, optimizer, alpha=0.5, weighted=False, shape=SHAPE)
             sync_to_solo(k, solo, multi)
 
 
+# The two ways seeds of a step run (ser.multiseed.per_seed): one loop over the seeds (the CPU's
+# default) and vmap (a GPU's), both checked here on the CPU.
+SEED_MAPS = pytest.mark.parametrize("vectorize", [False, True], ids=["loop", "vmap"])
+
+
+@SEED_MAPS
 @pytest.mark.parametrize("name", ms.SUPPORTED_MODELS)
-def test_every_supported_model_steps_as_its_solo_run(name):
-    one_step_comparison(name, "adam", shape=SMALL)
+def test_every_supported_model_steps_as_its_solo_run(name, vectorize):
+    # On two threads vmap's grouped convolutions sum gMLPResMultiConv35's first-layer gradient
+    # 4e-4 (relative) away from the plain convolution's; one thread keeps every model within
+    # TOLERANCE. A GPU sums in yet another order, and its runs are compared by their scores.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1 if vectorize else threads)
+    try:
+        one_step_comparison(name, "adam", shape=SMALL, vectorize=vectorize)
+    finally:
+        torch.set_num_threads(threads)
 
 
+@SEED_MAPS
 @pytest.mark.parametrize("optimizer", ["adam", "sgd", "adamw"])
 @pytest.mark.parametrize("name", ["GLAM", "MHCNN", "AACNN", "CNN_AttnPooling"])
-def test_one_step_equals_the_solo_step(name, optimizer):
-    one_step_comparison(name, optimizer)
+def test_one_step_equals_the_solo_step(name, optimizer, vectorize):
+    one_step_comparison(name, optimizer, vectorize=vectorize)
 
 
 def test_plain_cross_entropy_with_class_weights_per_seed():
@@ -252,14 +271,15 @@ def test_stacked_optimizer_is_torchs_update_seed_by_seed(name):
     assert optimizer.steps == [3, 4, 3]
 
 
-def test_seeds_of_different_sizes_draw_their_solo_batches_and_follow_their_losses(monkeypatch):
+@SEED_MAPS
+def test_seeds_of_different_sizes_draw_their_solo_batches_and_follow_their_losses(monkeypatch, vectorize):
     """AACNN: mixup and dropout draws; 13, 17 and 19 segments at batch 4 give 4, 5 and 5
     batches per epoch with last batches of 1, 1 and 3, at two different steps."""
     feats, labels = corpus(SMALL)
     seeds, sizes = (2, 7, 9), (13, 17, 19)
     train_sets = [utterances_with_segments(feats, seed, size) for seed, size in zip(seeds, sizes)]
     pool, runs = seed_runs(seeds, feats, labels, train_sets)
-    multi = trainer("AACNN", runs, pool)
+    multi = trainer("AACNN", runs, pool, vectorize=vectorize)
     solos = [Solo("AACNN", seed, feats, labels, train_utts) for seed, train_utts in zip(seeds, train_sets)]
     step_losses = []
     for _ in range(3):
@@ -280,12 +300,13 @@ def test_seeds_of_different_sizes_draw_their_solo_batches_and_follow_their_losse
         np.testing.assert_allclose(mine[:10], solo.losses[:10], rtol=1e-4)
 
 
-def test_a_seed_without_a_batch_is_untouched():
+@SEED_MAPS
+def test_a_seed_without_a_batch_is_untouched(vectorize):
     feats, labels = corpus(SMALL)
     seeds = (4, 6)
     train_sets = [utterances_with_segments(feats, 4, 4), utterances_with_segments(feats, 6, 12)]
     pool, runs = seed_runs(seeds, feats, labels, train_sets)
-    multi = trainer("AACNN", runs, pool)
+    multi = trainer("AACNN", runs, pool, vectorize=vectorize)
     plan = multi.plan_epoch()
     assert [[group.seeds for group in groups] for groups in plan.steps] == [[[0, 1]], [[1]], [[1]]]
     multi.train_step(plan.steps[0])
@@ -304,14 +325,15 @@ def test_a_seed_without_a_batch_is_untouched():
     assert not torch.equal(after[1][0]["bn5.running_mean"], before[1][0]["bn5.running_mean"])
 
 
-def test_batchnorm_statistics_follow_the_solo_run():
+@SEED_MAPS
+def test_batchnorm_statistics_follow_the_solo_run(vectorize):
     """SGD, whose step on a cancelled bias is as small as its gradient (Adam would blow it up
     to the learning rate and move the running means with it)."""
     feats, labels = corpus(SMALL)
     seeds = (1, 5)
     train_sets = [utterances_with_segments(feats, 1, 12), utterances_with_segments(feats, 5, 10)]
     pool, runs = seed_runs(seeds, feats, labels, train_sets)
-    multi = trainer("GLAM", runs, pool, optimizer="sgd")
+    multi = trainer("GLAM", runs, pool, optimizer="sgd", vectorize=vectorize)
     multi.run_epoch()
     for k, (seed, train_utts) in enumerate(zip(seeds, train_sets)):
         solo = Solo("GLAM", seed, feats, labels, train_utts, "sgd")
@@ -324,14 +346,15 @@ def test_batchnorm_statistics_follow_the_solo_run():
                 assert int(state[key]) == int(value) == 3
 
 
-def test_batched_scoring_equals_the_engines():
+@SEED_MAPS
+def test_batched_scoring_equals_the_engines(vectorize):
     """Seeds with test sets of different sizes, scored in passes of 7 segments per seed."""
     feats, labels = corpus(SMALL)
     tests = [np.arange(40, 48), np.arange(20, 45), np.array([5, 3, 9])]
     pool = ms.SegmentPool.from_utterances(feats, labels, SHAPE)
     runs = [ms.SeedRun(seed=k, rng=np.random.RandomState(k), train=pool.train_rows(np.arange(5)),
                        test=pool.scored(test)) for k, test in enumerate(tests)]
-    multi = trainer("MHCNN", runs, pool, eval_batch_size=7)
+    multi = trainer("MHCNN", runs, pool, eval_batch_size=7, vectorize=vectorize)
     multi.run_epoch()
     mine = multi.utterance_logits([run.test for run in runs])
     for k, test in enumerate(tests):
@@ -372,8 +395,9 @@ def pool_test(feats, labels, test_utts):
                                      feats[0].shape[1:])
 
 
-def test_two_epochs_score_within_one_utterance_of_the_solo_runs():
-    solo, multi = fit_both("AACNN", (2, 7, 9), (10, 13, 19), epochs=2)
+@SEED_MAPS
+def test_two_epochs_score_within_one_utterance_of_the_solo_runs(vectorize):
+    solo, multi = fit_both("AACNN", (2, 7, 9), (10, 13, 19), epochs=2, vectorize=vectorize)
     for theirs, mine in zip(solo, multi):
         assert [r.epoch for r in mine.history] == [0, 1]
         for a, b in zip(theirs.history, mine.history, strict=True):
@@ -430,6 +454,13 @@ def test_amp_trains_in_bf16():
     pool, runs = seed_runs((3,), feats, labels, [utterances_with_segments(feats, 3, 8)])
     amp = trainer("GLAM", runs, pool, amp=True).run_epoch().loss[0]
     assert amp != full and amp == pytest.approx(full, rel=5e-2)
+
+
+def test_the_seeds_map_is_a_loop_on_the_cpu_unless_asked():
+    feats, labels = corpus(SMALL)
+    pool, runs = seed_runs((1, 2), feats, labels, [np.arange(5), np.arange(6)])
+    assert not trainer("CNN_GAP", runs, pool).vectorize
+    assert trainer("CNN_GAP", runs, pool, vectorize=True).vectorize
 
 
 def test_supported_models():
