@@ -269,5 +269,8 @@ def test_a_report_never_pools_unlike_runs(tmp_path):
     note = results.summary_table([folder / "GLAM_mfcc_impro.metric"])
     assert "4 different settings" not in note and "3 different settings" in note
     assert "| GLAM_mfcc_impro (some runs on a SYNTHETIC corpus) | 4 |" in note
+    demo_tables = [t.name for t in report.build_tables(report.find_runs([tmp_path / "demo"]))]
+    assert demo_tables == ["comparison_paper_synthetic", "ablation_paper_synthetic", "alpha_paper_synthetic",
+                           "all_results"]  # no paper table without a real run in it
     synthetic_only = results.summary_table([tmp_path / "demo" / "GLAM_mfcc_impro.metric"])
     assert "| GLAM_mfcc_impro (SYNTHETIC corpus) | 1 |" in synthetic_only
