@@ -414,8 +414,9 @@ def _corrupt(entry: Path, how: str, other_entry: Path) -> None:
             arrays["features"] = arrays["features"][:, :13]
         elif how == "NaN features":
             arrays["features"] = np.full_like(arrays["features"], np.nan)
-        elif how == "older format":
-            del arrays["format"], arrays["source_rate"]
+        elif how == "older format":  # format 3: every field a member of its own
+            meta = json.loads(str(arrays.pop("meta")))
+            arrays.update({name: np.asarray(value) for name, value in meta.items()}, format=np.int64(3))
         with open(entry, "wb") as f:
             np.savez(f, **arrays)
 
