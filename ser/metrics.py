@@ -127,7 +127,7 @@ def predict_utterances(model: nn.Module, test: TestUtterances, device: torch.dev
     """Utterance logits: the mean of each utterance's segment logits (in fp32), ``(U, C)``,
     scored ``batch_size`` segments at a time (default :func:`scoring_batch_size`)."""
     model.eval()
-    batch_size = batch_size or scoring_batch_size(device)
+    batch_size = scoring_batch_size(device) if batch_size is None else batch_size
     X = torch.from_numpy(test.X)
     owner = torch.from_numpy(test.owner).to(device)
     sums = None

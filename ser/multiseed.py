@@ -118,7 +118,7 @@ class MultiSeedOptions(FitOptions):
             super().__post_init__()
         except ValueError as error:
             raise MultiSeedError(str(error)) from None
-        if self.epochs < 1 or self.batch_size < 1 or (self.eval_batch_size or 1) < 1:
+        if self.epochs < 1 or self.batch_size < 1 or (self.eval_batch_size is not None and self.eval_batch_size < 1):
             raise MultiSeedError("epochs, batch_size and eval_batch_size must be at least 1")
         if not self.lr > 0 or self.alpha < 0:
             raise MultiSeedError(f"the learning rate must be positive and alpha >= 0 (got lr {self.lr}, "
@@ -630,7 +630,8 @@ class MultiSeedTrainer:
         def logits(params, buffers, x):
             return functional_call(self.template, (params, buffers), (x,))
 
-        batch = self.options.eval_batch_size or scoring_batch_size(self.device)
+        batch = scoring_batch_size(self.device) if self.options.eval_batch_size is None else \
+            self.options.eval_batch_size
         for start in range(0, width, batch):
             chunk = slice(start, start + batch)
             with autocast(self.device, self.options.amp):

@@ -475,6 +475,8 @@ def test_bad_configurations_give_one_clear_error():
         ms.MultiSeedOptions(epochs=1, batch_size=1, optimizer="rmsprop")
     with pytest.raises(ms.MultiSeedError, match="alpha"):
         ms.MultiSeedOptions(epochs=1, batch_size=1, alpha=-1)
+    with pytest.raises(ms.MultiSeedError, match="eval_batch_size must be at least 1"):
+        ms.MultiSeedOptions(epochs=1, batch_size=1, eval_batch_size=0)  # 0 is not "the default"
     feats, labels = corpus()
     pool, runs = seed_runs((1, 2), feats, labels, [np.arange(3), np.arange(4)])
     runs[1].validation = pool.scored([50, 51])
