@@ -520,14 +520,17 @@ class TorchFeatures:
     """
     settings: features.FeatureSettings | spectral.SpectralSettings
     device: str = "cpu"
-    dtype: str = "float32"  # or "float64"; :meth:`for_device` takes the kind's default
+    dtype: str | None = None  # "float32" or "float64"; None: the kind's :func:`default_dtype`
+
+    def __post_init__(self):
+        if self.dtype is None:
+            object.__setattr__(self, "dtype", str(default_dtype(self.settings.kind)).removeprefix("torch."))
 
     @classmethod
     def for_device(cls, settings: features.FeatureSettings | spectral.SpectralSettings,
                    device: torch.device | str) -> TorchFeatures:
         """``settings`` on ``device`` in the kind's :func:`default_dtype`."""
-        dtype = default_dtype(settings.kind)
-        return cls(settings, str(torch.device(device)), str(dtype).removeprefix("torch."))
+        return cls(settings, str(torch.device(device)))
 
     @property
     def kind(self) -> str:

@@ -94,7 +94,7 @@ def test_the_cache_is_handed_the_backends_settings():
     assert chosen == TorchFeatures(settings, "cpu", "float32")
     spectrogram = FeatureSettings(kind="spectrogram")  # numpy's float64 throughout in the reference
     assert cached_settings(resolve_args(["-g", "-1", "--feature_backend", "torch"]), spectrogram) == \
-        TorchFeatures(spectrogram, "cpu", "float64")
+        TorchFeatures(spectrogram, "cpu", "float64") == TorchFeatures(spectrogram)
 
 
 @dataclasses.dataclass(frozen=True)
