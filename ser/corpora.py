@@ -31,7 +31,7 @@ import pathlib
 import posixpath
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 
 import soundfile as sf
@@ -45,10 +45,13 @@ __all__ = [
     "OFFICIAL_SPLITS", "RENAME_CODES", "SESSIONS", "CorpusError", "CorpusScan", "Utterance",
     "corpus_folder", "format_skipped", "how_to_point", "is_wav_name", "label_lines", "list_wavs",
     "parse_label_line", "probe_wav", "read_manifest", "SUBSETS", "renamed_wav_name", "scan_iemocap",
-    "select", "split_order_key", "validate_root", "write_manifest",
+    "select", "split_order_key", "unpacked_folder", "validate_root", "write_manifest",
 ]
 
 SESSIONS = tuple(f"Session{i}" for i in range(1, 6))
+# The folder IEMOCAP's archive (IEMOCAP_full_release.tar.gz) unpacks to; --data may name the
+# folder holding it.
+ARCHIVE_FOLDERS = ("IEMOCAP_full_release",)
 EVAL_DIR = ("dialog", "EmoEvaluation")
 WAV_DIR = ("sentences", "wav")
 
@@ -221,12 +224,35 @@ def is_wav_name(name: str) -> bool:
 
 def list_wavs(folder: pathlib.Path, recursive: bool = True) -> list[pathlib.Path]:
     """Every wav (any case of ``.wav``) in ``folder``, below it too if ``recursive``, in sorted
-    path order; hidden files and folders are left out."""
+    path order; hidden files and folders are left out.
+
+    Symbolic links to folders are followed (a speaker's folder moved to another disk and linked
+    back is part of the corpus), each real folder is listed once, so a link back to a folder
+    above it cannot loop. Paths keep the names they are reached by."""
     found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    listed: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in listed:
+            dirnames[:] = []
+            continue
+        listed.add(real)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
         found.extend(pathlib.Path(dirpath, n) for n in filenames if is_wav_name(n))
     return sorted(found)
+
+
+def unpacked_folder(path: pathlib.Path, archive_folders: Iterable[str],
+                    looks: Callable[[pathlib.Path], bool]) -> pathlib.Path:
+    """``path`` if it shows a corpus's layout (``looks``), else the one sub-folder named as the
+    corpus's own archive unpacks it (``archive_folders``: regular expressions, any letter case)
+    that shows it, else ``path`` (whose reader then says what it expected)."""
+    if looks(path) or not path.is_dir():
+        return path
+    patterns = [re.compile(name, re.IGNORECASE) for name in archive_folders]
+    found = sorted(p for p in path.iterdir()
+                   if p.is_dir() and any(pattern.fullmatch(p.name) for pattern in patterns) and looks(p))
+    return found[0] if len(found) == 1 else path
 
 
 def probe_wav(path: pathlib.Path) -> float | str:
@@ -293,7 +319,8 @@ def split_order_key(u: Utterance) -> str:
 
 
 def validate_root(root: str | os.PathLike) -> pathlib.Path:
-    """Return ``root`` as a Path if it looks like IEMOCAP_full_release, else raise CorpusError."""
+    """``root`` as a Path if it looks like IEMOCAP_full_release (or holds the
+    ``IEMOCAP_full_release`` folder its archive unpacks to: that folder), else CorpusError."""
     text = os.fspath(root) if root is not None else ""
     if not text.strip():
         raise CorpusError(f"no IEMOCAP location given; expected {_LAYOUT}; {_HOW_TO_SET}")
@@ -302,14 +329,18 @@ def validate_root(root: str | os.PathLike) -> pathlib.Path:
         why = "not a folder" if path.exists() else "no such folder"
         raise CorpusError(f"IEMOCAP corpus not found at {path} ({why}); expected "
                           f"{_LAYOUT}; {_HOW_TO_SET}")
-    if not any((path / s).is_dir() for s in SESSIONS):
-        # A common slip is pointing at the folder that contains IEMOCAP_full_release.
-        nested = sorted(p for p in path.iterdir()
-                        if p.is_dir() and any((p / s).is_dir() for s in SESSIONS))
+    path = unpacked_folder(path, ARCHIVE_FOLDERS, _has_sessions)
+    if not _has_sessions(path):
+        # A common slip is pointing at the folder that contains the corpus under another name.
+        nested = sorted(p for p in path.iterdir() if p.is_dir() and _has_sessions(p))
         hint = f" (did you mean {nested[0]}?)" if nested else ""
         raise CorpusError(f"{path} is not an IEMOCAP tree: no Session1..Session5 folders"
                           f"{hint}; expected {_LAYOUT}; {_HOW_TO_SET}")
     return path
+
+
+def _has_sessions(path: pathlib.Path) -> bool:
+    return any((path / s).is_dir() for s in SESSIONS)
 
 
 def _session_problems(root: pathlib.Path) -> list[tuple[str, str]]:

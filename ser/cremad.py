@@ -6,6 +6,9 @@ Layout read (the corpus's GitHub repository or its download)::
     ROOT/AudioWAV/AAAA_SSS_EEE_LL.wav     7442 files of 91 actors
     ROOT/VideoDemographics.csv            "ActorID","Age","Sex","Race","Ethnicity"
 
+ROOT may also be the folder holding the repository as a clone names it (``CREMA-D/``) or as
+GitHub's zip of it unpacks (``CREMA-D-master/``, ``CREMA-D-main/``): that folder is then read.
+
 A name gives the actor (1001-1091), the sentence (one of :data:`SENTENCES`), the intended
 emotion (ANG, DIS, FEA, HAP, NEU, SAD) and its level (LO, MD, HI, or XX unspecified). The
 label is the intended emotion, as usual for this corpus (the crowd ratings are not read).
@@ -28,7 +31,16 @@ import os
 import pathlib
 import re
 
-from ser.corpora import CorpusError, CorpusScan, Utterance, corpus_folder, how_to_point, list_wavs, probe_wav
+from ser.corpora import (
+    CorpusError,
+    CorpusScan,
+    Utterance,
+    corpus_folder,
+    how_to_point,
+    list_wavs,
+    probe_wav,
+    unpacked_folder,
+)
 
 EMOTIONS = {"ANG": "ang", "DIS": "dis", "FEA": "fea", "HAP": "hap", "NEU": "neu", "SAD": "sad"}
 SENTENCES = ("DFA", "IEO", "IOM", "ITH", "ITS", "IWL", "IWW", "MTI", "TAI", "TIE", "TSI", "WSI")
@@ -37,6 +49,8 @@ ACTOR_IDS = range(1001, 1092)
 AUDIO_DIR = "AudioWAV"
 DEMOGRAPHICS = "VideoDemographics.csv"
 SEXES = {"Male": "M", "Female": "F"}
+# The folder a clone of the repository, or GitHub's zip of it, puts the corpus in.
+ARCHIVE_FOLDERS = (r"CREMA-D(?:-master|-main)?",)
 
 _NAME = re.compile(r"(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav", re.IGNORECASE)
 
@@ -83,7 +97,7 @@ def looks_like_cremad(root: os.PathLike | str) -> bool:
 
 def scan_cremad(root: str | os.PathLike) -> CorpusScan:
     """Every CREMA-D utterance under ``root``/AudioWAV (sorted by path); never writes to it."""
-    path = corpus_folder(root, "cremad", "CREMA-D", _LAYOUT)
+    path = unpacked_folder(corpus_folder(root, "cremad", "CREMA-D", _LAYOUT), ARCHIVE_FOLDERS, looks_like_cremad)
     audio = path / AUDIO_DIR
     if not audio.is_dir():
         hint = f" (did you mean {path.parent}?)" if path.name == AUDIO_DIR else ""

@@ -176,8 +176,8 @@ def _read(config: RunConfig, name: str, root: Path, test: bool) -> corpora.Corpu
 
 def _scanned(config: RunConfig, test: bool) -> ScannedCorpus:
     name = config.test_corpus if test else config.corpus
-    root = corpus_root(config, test)
-    scan = _read(config, name, root, test)
+    scan = _read(config, name, corpus_root(config, test), test)
+    root = scan.root  # the folder the corpus's archive unpacks to, when --data names the one holding it
     subset = "all" if test else config.impro_or_script
     label_map = config.label_map()
     chosen = [u for u in corpora.select(scan.utterances, subset) if u.label in label_map]

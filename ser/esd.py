@@ -6,6 +6,10 @@ Layout read (the corpus's download, extracted)::
     ROOT/<speaker>/<Emotion>/<part>/<speaker>_<NNNNNN>.wav    part: train, evaluation, test
     ROOT/<speaker>/<speaker>.txt                              transcripts (not read)
 
+ROOT may also be the folder holding ``Emotion Speech Dataset/`` (the folder the download's
+zip unpacks to) or ``Emotional Speech Dataset (ESD)/`` (the zip's own name): that folder is
+then read.
+
 Speakers 0001-0010 speak Mandarin, 0011-0020 English; the emotions are Neutral, Angry,
 Happy, Sad and Surprise. Each speaker reads 350 parallel sentences per emotion, numbered
 in one run per speaker: Neutral 000001-000350, Angry 000351-000700, Happy 000701-001050,
@@ -31,7 +35,16 @@ import os
 import pathlib
 import re
 
-from ser.corpora import CorpusError, CorpusScan, Utterance, corpus_folder, how_to_point, list_wavs, probe_wav
+from ser.corpora import (
+    CorpusError,
+    CorpusScan,
+    Utterance,
+    corpus_folder,
+    how_to_point,
+    list_wavs,
+    probe_wav,
+    unpacked_folder,
+)
 
 EMOTIONS = {"Neutral": "neu", "Angry": "ang", "Happy": "hap", "Sad": "sad", "Surprise": "sur"}
 SPEAKERS = tuple(f"{n:04d}" for n in range(1, 21))
@@ -43,6 +56,9 @@ PER_EMOTION = 350
 PARTS = {"train": "train", "evaluation": "validation", "test": "test"}
 # First and last position (1-350) of each part within an emotion's sentences.
 PART_POSITIONS = {"evaluation": (1, 20), "test": (21, 50), "train": (51, 350)}
+
+# The folder the download's zip unpacks to, and the zip's own name (an unzip tool's folder).
+ARCHIVE_FOLDERS = (r"Emotion Speech Dataset", r"Emotional Speech Dataset \(ESD\)")
 
 _NAME = re.compile(r"(\d{4})_(\d{6})\.wav", re.IGNORECASE)
 
@@ -94,7 +110,7 @@ def _place(parts: tuple[str, ...]) -> tuple[str, str, str | None] | str:
 
 def scan_esd(root: str | os.PathLike) -> CorpusScan:
     """Every ESD utterance under ``root`` (sorted by path) with its official part; never writes to it."""
-    path = corpus_folder(root, "esd", "ESD", _LAYOUT)
+    path = unpacked_folder(corpus_folder(root, "esd", "ESD", _LAYOUT), ARCHIVE_FOLDERS, looks_like_esd)
     if not looks_like_esd(path):
         nested = sorted(p for p in path.iterdir() if p.is_dir() and looks_like_esd(p))
         hint = f" (did you mean {nested[0]}?)" if nested else ""

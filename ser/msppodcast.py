@@ -6,6 +6,9 @@ Layout read (the corpus's release)::
     ROOT/Audios/MSP-PODCAST_<podcast>_<segment>.wav     16 kHz segments (older releases: Audio/)
     ROOT/Labels/labels_consensus.csv                    one row per segment
 
+ROOT may also be the folder holding one release folder as the corpus ships it
+(``MSP-PODCAST-Publish-1.11/``, any version): that folder is then read.
+
 ``labels_consensus.csv`` has the columns FileName, EmoClass, EmoAct, EmoVal, EmoDom, SpkrID,
 Gender and Split_Set; only FileName, EmoClass, SpkrID, Gender and Split_Set are read. The
 consensus classes are A (angry), S (sad), H (happy), U (surprise), F (fear), D (disgust), C
@@ -47,6 +50,7 @@ from ser.corpora import (
     how_to_point,
     list_wavs,
     probe_wav,
+    unpacked_folder,
 )
 
 EMOTIONS = {"A": "ang", "S": "sad", "H": "hap", "U": "sur", "F": "fea", "D": "dis", "C": "con", "N": "neu",
@@ -59,6 +63,8 @@ LABELS = pathlib.PurePosixPath("Labels/labels_consensus.csv")
 COLUMNS = ("FileName", "EmoClass", "SpkrID", "Gender", "Split_Set")
 SEXES = {"Male": "M", "Female": "F"}
 UNKNOWN_SPEAKER = "Unknown"
+# The folder a release ships in (MSP-PODCAST-Publish-1.11, ...).
+ARCHIVE_FOLDERS = (r"MSP-PODCAST-Publish-[0-9.]+",)
 
 _PODCAST = re.compile(r"MSP-PODCAST_(\d+)_\d+", re.IGNORECASE)
 
@@ -112,7 +118,8 @@ def scan_msppodcast(root: str | os.PathLike, test_set: str = "Test1") -> CorpusS
     """
     if test_set not in TEST_SETS:
         raise CorpusError(f"test set {test_set!r} is not one of MSP-Podcast's {', '.join(TEST_SETS)}")
-    path = corpus_folder(root, "msppodcast", "MSP-Podcast", _LAYOUT)
+    path = unpacked_folder(corpus_folder(root, "msppodcast", "MSP-Podcast", _LAYOUT), ARCHIVE_FOLDERS,
+                           looks_like_msppodcast)
     rows = _read_rows(path)
     audio = _audio_dir(path)
     skipped: list[tuple[str, str]] = []

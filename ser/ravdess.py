@@ -5,6 +5,9 @@ Layout read (the Zenodo file ``Audio_Speech_Actors_01-24.zip``, extracted)::
 
     ROOT/Actor_01 .. Actor_24/MM-VV-EE-II-SS-RR-AA.wav     1440 files, 60 per actor
 
+ROOT may also be the folder holding ``Audio_Speech_Actors_01-24/`` (any letter case), the
+folder an extraction named after the zip makes: that folder is then read.
+
 The seven two-digit fields of a name are modality (03 audio-only), vocal channel (01
 speech, 02 song), emotion (01 neutral, 02 calm, 03 happy, 04 sad, 05 angry, 06 fearful, 07
 disgust, 08 surprised), intensity (01 normal, 02 strong; neutral has no strong one),
@@ -27,7 +30,16 @@ from __future__ import annotations
 import os
 import re
 
-from ser.corpora import CorpusError, CorpusScan, Utterance, corpus_folder, how_to_point, list_wavs, probe_wav
+from ser.corpora import (
+    CorpusError,
+    CorpusScan,
+    Utterance,
+    corpus_folder,
+    how_to_point,
+    list_wavs,
+    probe_wav,
+    unpacked_folder,
+)
 
 EMOTIONS = {"01": "neu", "02": "cal", "03": "hap", "04": "sad", "05": "ang", "06": "fea", "07": "dis", "08": "sur"}
 ACTORS = 24
@@ -41,6 +53,9 @@ R_SONG = "song recording (only speech is read)"
 R_UNKNOWN_CODE = "unknown RAVDESS code in the name"
 R_ACTOR_MISMATCH = "actor code disagrees with its Actor_XX folder"
 R_DUPLICATE = "second file with this name (first kept)"
+
+# The folder the extracted zip sits in when an unzip tool names it after the archive.
+ARCHIVE_FOLDERS = ("Audio_Speech_Actors_01-24",)
 
 _LAYOUT = ("a RAVDESS speech folder holding Actor_01..Actor_24, each with wavs named like "
            "03-01-05-01-02-01-12.wav (the extracted Audio_Speech_Actors_01-24.zip)")
@@ -72,7 +87,7 @@ def looks_like_ravdess(root: os.PathLike | str) -> bool:
 
 def scan_ravdess(root: str | os.PathLike) -> CorpusScan:
     """Every RAVDESS speech utterance under ``root`` (sorted by path); never writes to it."""
-    path = corpus_folder(root, "ravdess", "RAVDESS", _LAYOUT)
+    path = unpacked_folder(corpus_folder(root, "ravdess", "RAVDESS", _LAYOUT), ARCHIVE_FOLDERS, looks_like_ravdess)
     if not looks_like_ravdess(path):
         nested = sorted(p for p in path.iterdir() if p.is_dir() and looks_like_ravdess(p))
         hint = f" (did you mean {nested[0]}?)" if nested else ""

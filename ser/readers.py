@@ -13,6 +13,11 @@ read): IEMOCAP's Session folders, emoDB-named wavs in the root or ``wav/``, RAVD
 ``Labels/labels_consensus.csv``, and for "folder" a manifest or label folders all named by
 known emotions (label folders with other names need ``--corpus folder``). A tree matching
 no signature, or several, is a CorpusError that lists the layouts or the candidates.
+
+A corpus is also found one folder down where its own archive puts it (:data:`ARCHIVE_FOLDERS`:
+``IEMOCAP_full_release/``, RAVDESS's ``Audio_Speech_Actors_01-24/``, ``CREMA-D/``, ESD's
+``Emotion Speech Dataset/``, ``MSP-PODCAST-Publish-<version>/``; emoDB's zip unpacks its
+``wav/`` in the root, which its reader reads), and each reader then reads that folder.
 """
 from __future__ import annotations
 
@@ -63,25 +68,38 @@ SIGNATURES: dict[str, Callable[[pathlib.Path], bool]] = {
 }
 
 
+# The folders (regular expressions, any letter case) each corpus's own archive unpacks to.
+ARCHIVE_FOLDERS: dict[str, tuple[str, ...]] = {
+    "iemocap": corpora.ARCHIVE_FOLDERS, "emodb": (), "ravdess": ravdess.ARCHIVE_FOLDERS,
+    "cremad": cremad.ARCHIVE_FOLDERS, "esd": esd.ARCHIVE_FOLDERS, "msppodcast": msppodcast.ARCHIVE_FOLDERS,
+    "folder": (),
+}
+
+
 def _layouts() -> str:
     return "; ".join(f"{name}: {layout}" for name, layout in LAYOUTS.items())
 
 
-def matches(root: str | os.PathLike) -> list[str]:
-    """Every corpus whose signature ``root`` shows, in registry order."""
+def matches(root: str | os.PathLike, unpacked: bool = False) -> list[str]:
+    """Every corpus whose signature ``root`` shows, in registry order; with ``unpacked``, those
+    it shows one folder down, in the folder the corpus's archive unpacks to, instead."""
     path = pathlib.Path(root)
-    return [name for name, looks in SIGNATURES.items() if looks(path)]
+    if not unpacked:
+        return [name for name, looks in SIGNATURES.items() if looks(path)]
+    return [name for name, looks in SIGNATURES.items()
+            if ARCHIVE_FOLDERS[name] and not looks(path)
+            and looks(corpora.unpacked_folder(path, ARCHIVE_FOLDERS[name], looks))]
 
 
 def guess(root: str | os.PathLike) -> str | None:
     """The corpus ``root`` shows, for a command line that names none: IEMOCAP whenever its
-    signature is there, else the one layout it shows; None when it shows none (or is no
-    folder), so that the caller's default reader explains what it expected. Several layouts
-    at once are a CorpusError that lists them."""
+    signature is there, else the one layout it shows (in its archive's folder when it shows
+    none itself); None when it shows none (or is no folder), so that the caller's default
+    reader explains what it expected. Several layouts at once are a CorpusError that lists them."""
     path = pathlib.Path(root).expanduser()
     if not path.is_dir():
         return None
-    found = matches(path)
+    found = matches(path) or matches(path, unpacked=True)
     if "iemocap" in found or not found:
         return "iemocap" if found else None
     if len(found) > 1:
@@ -92,7 +110,7 @@ def guess(root: str | os.PathLike) -> str | None:
 def detect(root: str | os.PathLike) -> str:
     """The one corpus layout ``root`` shows; CorpusError when it shows none or several."""
     path = corpora.corpus_folder(root, "NAME", "corpus", f"one of: {_layouts()}")
-    found = matches(path)
+    found = matches(path) or matches(path, unpacked=True)
     if len(found) == 1:
         return found[0]
     if found:

@@ -273,10 +273,14 @@ def test_unusable_root_names_the_fix(tmp_path, make):
     assert "\n" not in msg
 
 
-def test_parent_of_the_corpus_gets_a_hint(tmp_path):
-    make_corpus(tmp_path / "IEMOCAP_full_release")
-    with pytest.raises(CorpusError, match="did you mean .*IEMOCAP_full_release"):
-        corpora.validate_root(tmp_path)
+def test_the_folder_holding_the_unpacked_archive_is_read_another_parent_gets_a_hint(tmp_path):
+    make_corpus(tmp_path / "downloads" / "IEMOCAP_full_release")  # as IEMOCAP_full_release.tar.gz unpacks
+    assert corpora.validate_root(tmp_path / "downloads") == tmp_path / "downloads" / "IEMOCAP_full_release"
+    scan = corpora.scan_iemocap(tmp_path / "downloads")
+    assert scan.root == tmp_path / "downloads" / "IEMOCAP_full_release" and scan.utterances
+    make_corpus(tmp_path / "mine" / "iemocap_copy")
+    with pytest.raises(CorpusError, match="did you mean .*iemocap_copy"):
+        corpora.validate_root(tmp_path / "mine")
 
 
 def test_incomplete_corpus_is_an_error_unless_allowed(corpus):

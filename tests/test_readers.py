@@ -91,14 +91,15 @@ def test_ravdess_unusable_root(corpus_tree, tmp_path, make):
     root = tmp_path / "corpus"
     if make == "empty":
         root.mkdir()
-    elif make == "parent":
-        shutil.copytree(corpus_tree("ravdess"), root / "Audio_Speech_Actors_01-24")
+    elif make == "parent":  # a folder of another name than the zip's: not read, but named
+        (root / "speech").mkdir(parents=True)
+        (root / "speech" / "Actor_01").symlink_to(corpus_tree("ravdess") / "Actor_01", target_is_directory=True)
     with pytest.raises(CorpusError) as error:
         ravdess.scan_ravdess(root)
     message = str(error.value)
     assert "Actor_01" in message and "--data" in message and "\n" not in message
     if make == "parent":
-        assert "did you mean" in message and "Audio_Speech_Actors_01-24" in message
+        assert "did you mean" in message and "speech" in message
 
 
 # -- CREMA-D ----------------------------------------------------------------------------------
@@ -226,9 +227,10 @@ def test_esd_damaged_copy(corpus_tree, tmp_path):
     assert f"0002/Sad/test/{upper.stem}.WAV" in {u.path for u in scan.utterances}
 
 
-def test_esd_download_folder_gets_a_hint(corpus_tree, tmp_path):
-    shutil.copytree(corpus_tree("esd"), tmp_path / "ESD" / "Emotion Speech Dataset")
-    with pytest.raises(CorpusError, match="did you mean .*Emotion Speech Dataset"):
+def test_esd_folder_of_another_name_gets_a_hint(corpus_tree, tmp_path):
+    (tmp_path / "ESD").mkdir()
+    (tmp_path / "ESD" / "speakers").symlink_to(corpus_tree("esd"), target_is_directory=True)
+    with pytest.raises(CorpusError, match="did you mean .*speakers"):
         esd.scan_esd(tmp_path / "ESD")
 
 
@@ -464,6 +466,78 @@ def test_detect_refuses_empty_ambiguous_and_parent_folders(corpus_tree, tmp_path
         readers.scan("timit", tmp_path)
     with pytest.raises(CorpusError, match="no such folder"):
         readers.detect(tmp_path / "absent")
+
+
+# -- symbolic links and the archives' own folders ------------------------------------------------
+
+def _linked_copy(source, target, linked=()):
+    """``target`` with a link to every entry of ``source``; the entries named in ``linked`` are
+    folders moved elsewhere (a copy outside ``target``) and linked back, as a user short of disk does."""
+    target.mkdir(parents=True)
+    for entry in sorted(source.iterdir()):
+        if entry.name in linked:
+            moved = shutil.copytree(entry, target.parent / f"elsewhere-{entry.name}")
+            (target / entry.name).symlink_to(moved, target_is_directory=True)
+        else:
+            (target / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    return target
+
+
+def test_a_speaker_folder_moved_and_linked_back_is_read_and_a_link_loop_is_not_followed(corpus_tree, tmp_path):
+    whole = ravdess.scan_ravdess(corpus_tree("ravdess"))
+    root = _linked_copy(corpus_tree("ravdess"), tmp_path / "RAVDESS", linked=("Actor_05",))
+    (tmp_path / "elsewhere-Actor_05" / "loop").symlink_to(root, target_is_directory=True)  # back to the root
+    scan = ravdess.scan_ravdess(root)
+    assert [u.path for u in scan.utterances] == [u.path for u in whole.utterances]
+    assert not scan.skipped and sum(u.speaker == "05" for u in scan.utterances) > 0
+
+
+@pytest.mark.parametrize("name, linked", [("esd", "0011"), ("cremad", "AudioWAV"), ("msppodcast", "Audios"),
+                                          ("folder", "audio"), ("folder-labels", "angry")])
+def test_every_reader_reads_a_linked_folder(corpus_tree, tmp_path, name, linked):
+    reader = {"folder-labels": "folder"}.get(name, name)
+    whole = readers.scan(reader, corpus_tree(name))
+    assert any(u.path.startswith(f"{linked}/") for u in whole.utterances)
+    scan = readers.scan(reader, _linked_copy(corpus_tree(name), tmp_path / name, linked=(linked,)))
+    assert [(u.path, u.label) for u in scan.utterances] == [(u.path, u.label) for u in whole.utterances]
+
+
+def test_a_linked_folder_inside_a_label_folder_is_read(tmp_path):
+    _wav(tmp_path / "store" / "take1.wav")
+    _wav(tmp_path / "corpus" / "angry" / "a.wav")
+    _wav(tmp_path / "corpus" / "sad" / "b.wav")
+    (tmp_path / "corpus" / "angry" / "session2").symlink_to(tmp_path / "store", target_is_directory=True)
+    scan = folder.scan_folder(tmp_path / "corpus")
+    assert [(u.path, u.label) for u in scan.utterances] == [("angry/a.wav", "ang"), ("angry/session2/take1.wav",
+                                                                                      "ang"), ("sad/b.wav", "sad")]
+
+
+@pytest.mark.parametrize("name, archive", [("ravdess", "Audio_Speech_Actors_01-24"),
+                                           ("ravdess", "audio_speech_actors_01-24"),
+                                           ("cremad", "CREMA-D"), ("cremad", "CREMA-D-master"),
+                                           ("esd", "Emotion Speech Dataset"),
+                                           ("esd", "Emotional Speech Dataset (ESD)"),
+                                           ("msppodcast", "MSP-PODCAST-Publish-1.11")])
+def test_a_corpus_in_the_folder_its_archive_unpacks_to_is_found_and_read(corpus_tree, tmp_path, name, archive):
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / archive).symlink_to(corpus_tree(name), target_is_directory=True)
+    assert readers.detect(tmp_path / "downloads") == readers.guess(tmp_path / "downloads") == name
+    scan = readers.scan(name, tmp_path / "downloads")
+    assert scan.root == tmp_path / "downloads" / archive
+    assert [u.path for u in scan.utterances] == [u.path for u in readers.scan(name, corpus_tree(name)).utterances]
+
+
+def test_ravdess_in_its_zip_folder_is_not_taken_for_iemocap(corpus_tree, tmp_path):
+    from ser.config import resolve_args
+    from ser.data import scan_corpus
+
+    (tmp_path / "RAVDESS").mkdir()
+    (tmp_path / "RAVDESS" / "Audio_Speech_Actors_01-24").symlink_to(corpus_tree("ravdess"), target_is_directory=True)
+    config = resolve_args(["--data", str(tmp_path / "RAVDESS"), "-g", "-1"])
+    assert config.corpus == "ravdess"
+    scanned = scan_corpus(config)
+    assert scanned.root == tmp_path / "RAVDESS" / "Audio_Speech_Actors_01-24" and len(scanned.chosen) == len(
+        ravdess.scan_ravdess(corpus_tree("ravdess")).utterances)
 
 
 def test_every_reader_is_registered_with_a_layout_and_signature():
