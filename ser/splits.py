@@ -289,6 +289,10 @@ def speaker_folds(speakers: Sequence[str], folds: int, seed: int = 0) -> list[li
     """The known speakers (id not "") dealt into ``folds`` folds: sorted, permuted by
     ``np.random.RandomState(seed)``, then dealt round-robin, so fold sizes differ by at most one."""
     known = sorted(set(speakers) - {""})
+    if len(known) < 2:
+        raise SplitError(f"speaker-kfold deals whole speakers into folds and needs 2 or more speakers with known ids; "
+                         f"these utterances have {len(known)}{f' ({known[0]})' if known else ''}: use --protocol "
+                         "paper or 811 (random utterance splits)")
     if not 2 <= folds <= len(known):
         raise SplitError(f"--folds {folds}: speaker-kfold needs 2..{len(known)} folds for the {len(known)} speakers "
                          "with known ids in these utterances")

@@ -86,6 +86,15 @@ def test_speaker_kfold_refuses_too_few_or_too_many_folds(folds):
         speaker_kfold_split(utterance_speakers(), folds, 1)
 
 
+@pytest.mark.parametrize("speakers, count", [(["a", "a", "", "a"], "1 (a)"), (["", ""], "0")])
+def test_speaker_kfold_over_fewer_than_two_speakers_says_so(speakers, count):
+    with pytest.raises(SplitError) as error:
+        speaker_kfold_split(speakers, 5, 1)
+    message = str(error.value)
+    assert f"needs 2 or more speakers with known ids; these utterances have {count}" in message
+    assert "--protocol paper or 811" in message and "2..1" not in message and "2..0" not in message
+
+
 def test_speaker_kfold_refuses_a_fold_out_of_range_and_an_empty_part():
     with pytest.raises(SplitError, match="--fold 4: speaker-kfold with 3 folds has folds 1..3"):
         speaker_kfold_split(utterance_speakers(), 3, 4)
