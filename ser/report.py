@@ -22,7 +22,10 @@ Tables (the published numbers are in ``ser.paper_numbers``):
 - ``alpha_<protocol>``: GLAM on the improvised subset per mixup α.
 - ``corpus_<corpus>[_to-<test corpus>]_<protocol>``: one table per corpus and protocol for every
   corpus but IEMOCAP (and every cross-corpus pair), label set × model; the IEMOCAP tables
-  above hold IEMOCAP's own runs only.
+  above hold IEMOCAP's own runs only. The IEMOCAP runs that none of them counts (published
+  folds or another protocol, another label set, an α or subset no row has) get such a table
+  too, and the first paper table of their model says below it how many it did not count and
+  which settings differ from its recipe.
 - ``all_results``: every (corpus, protocol, labels, subset, model, features, α) group found.
 
 Table 1, the ablation and the 8:1:1 rows use the paper's α for each model (0.5 for the GLAM
@@ -122,6 +125,30 @@ class Row:
                     float(np.std([r.scores[m] for r in self.runs]))) for m in METRICS}
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What an IEMOCAP run must match to count in one of the paper's tables."""
+    protocol: str
+    labels: str
+    subsets: tuple[str, ...]
+    models: tuple[str, ...]
+    paper_alpha: bool = True  # each model's row at the paper's α (not the α table, whose rows are α)
+
+    def differences(self, run: Run) -> list[str]:
+        """Each setting of ``run`` that keeps it out of this table, beside the table's."""
+        found = []
+        if run.protocol != self.protocol:
+            found.append(f"protocol {run.protocol} (this table's: {self.protocol})")
+        if run.labels != self.labels:
+            found.append(f"labels {run.labels} (this table's: {self.labels}; report.py --labels {run.labels} "
+                         "puts them in the paper's tables)")
+        if run.subset not in self.subsets:
+            found.append(f"subset {run.subset} (this table's: {', '.join(self.subsets)})")
+        if self.paper_alpha and run.alpha is not None and run.alpha != PAPER_ALPHA[run.model]:
+            found.append(f"α {run.alpha:g} (the paper's for {PAPER_NAMES[run.model]}: {PAPER_ALPHA[run.model]:g})")
+        return found
+
+
 @dataclass
 class Table:
     name: str
@@ -129,6 +156,8 @@ class Table:
     caption: str
     key_columns: list[str]
     rows: list[Row]
+    recipe: Recipe | None = None  # the paper's tables: what a run must match to count
+    notes: list[str] = field(default_factory=list)  # printed below the table
 
 
 def _alpha_of(metric_file: Path, seed: int, fold: int | None) -> float | None:
@@ -250,7 +279,7 @@ def comparison_table(runs: list[Run], protocol: str, labels: str, synthetic: boo
     title = ("Comparison on three subsets" if protocol != "811"
              else "Train/validation/test split at a ratio of 8:1:1")
     return _table(f"comparison_{protocol}", title, _caption(protocol, labels, published[1] if published else None),
-                  ["Dataset", "Model"], rows, synthetic)
+                  ["Dataset", "Model"], rows, synthetic, Recipe(protocol, labels, SUBSETS, COMPARISON_MODELS))
 
 
 def ablation_table(runs: list[Run], protocol: str, labels: str, synthetic: bool = False) -> Table:
@@ -264,7 +293,7 @@ def ablation_table(runs: list[Run], protocol: str, labels: str, synthetic: bool 
     title = "Multi-scale and global-aware modules on the improvised subset"
     return _table(f"ablation_{protocol}", title,
                   _caption(protocol, labels, "Zhu & Li 2022, the ablation table" if published else None),
-                  ["Model"], rows, synthetic)
+                  ["Model"], rows, synthetic, Recipe(protocol, labels, ("impro",), ABLATION_MODELS))
 
 
 def alpha_table(runs: list[Run], protocol: str, labels: str, synthetic: bool = False) -> Table:
@@ -280,19 +309,20 @@ def alpha_table(runs: list[Run], protocol: str, labels: str, synthetic: bool = F
     title = "Mixup α for GLAM on the improvised subset"
     return _table(f"alpha_{protocol}", title,
                   _caption(protocol, labels, "Zhu & Li 2022, the α table" if published else None),
-                  ["α"], rows, synthetic)
+                  ["α"], rows, synthetic, Recipe(protocol, labels, ("impro",), (ALPHA_MODEL,), paper_alpha=False))
 
 
 SYNTHETIC_NOTE = ("These runs are on a SYNTHETIC corpus (ser.synth and its siblings): their numbers say nothing "
                   "about the real corpus and are never set beside the paper's.")
 
 
-def _table(name: str, title: str, caption: str, key_columns: list[str], rows: list[Row], synthetic: bool) -> Table:
+def _table(name: str, title: str, caption: str, key_columns: list[str], rows: list[Row], synthetic: bool,
+           recipe: Recipe | None = None) -> Table:
     """A table, marked as synthetic (name, title, caption) when its runs are."""
     if synthetic:
         return Table(f"{name}_synthetic", f"SYNTHETIC corpus: {title}", f"{SYNTHETIC_NOTE} {caption}", key_columns,
-                     rows)
-    return Table(name, title, caption, key_columns, rows)
+                     rows, recipe)
+    return Table(name, title, caption, key_columns, rows, recipe)
 
 
 def corpus_label(run: Run) -> str:
@@ -321,12 +351,12 @@ def _protocol_title(protocol: str, folds: int | None) -> str:
 
 
 def corpus_tables(runs: list[Run], synthetic: bool = False) -> list[Table]:
-    """One table per corpus (and cross-corpus pair) and protocol, for the runs not on IEMOCAP
-    alone: one row per label set, model and group of like runs."""
+    """One table per corpus (and cross-corpus pair) and protocol of ``runs`` (those on other
+    corpora, and the IEMOCAP runs the paper's tables do not count): one row per label set,
+    model and group of like runs."""
     cells: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
-        if not run.is_iemocap:
-            cells[(run.corpus, run.test_corpus or "", run.protocol, run.folds or 0)].append(run)
+        cells[(run.corpus, run.test_corpus or "", run.protocol, run.folds or 0)].append(run)
 
     def order(key):
         corpus, test_corpus, protocol, folds = key
@@ -378,22 +408,49 @@ def all_results_table(runs: list[Run]) -> Table:
     return Table("all_results", "All results", caption, ["Corpus", "Protocol", "Labels", "Dataset", "Model"], rows)
 
 
+def explain_uncounted(paper: list[Table], uncounted: list[Run], elsewhere: list[Table]) -> None:
+    """A note below a paper table for the IEMOCAP runs of its models that no paper table
+    counts: how many, and each setting that differs from the table's recipe (the table of the
+    run's own protocol when there is one), and the table they are in instead."""
+    groups: dict[tuple, list[Run]] = defaultdict(list)
+    for run in uncounted:
+        candidates = [t for t in paper if run.model in t.recipe.models]
+        if not candidates:
+            continue  # a model of none of the paper's tables: its runs are in their own table
+        table = next((t for t in candidates if t.recipe.protocol == run.protocol), candidates[0])
+        groups[(id(table), run.model, run.subset, tuple(table.recipe.differences(run)))].append(run)
+    tables = {id(t): t for t in paper}
+    for (table_id, model, subset, differences), runs in groups.items():
+        home = next((t.title for t in elsewhere if any(r is runs[0] for row in t.rows for r in row.runs)),
+                    "All results")
+        tables[table_id].notes.append(
+            f"Not counted here: {len(runs)} IEMOCAP run{'s' * (len(runs) > 1)} of {PAPER_NAMES.get(model, model)} on "
+            f"{SUBSET_NAMES[subset]} with {'; '.join(differences)}; they are in the table \"{home}\".")
+
+
 def build_tables(runs: list[Run], labels: str = "glam") -> list[Table]:
     """The paper's tables for each protocol (those with published numbers or IEMOCAP runs)
-    when there are IEMOCAP runs, one table per corpus and protocol for the other corpora, then
-    all results; runs on a synthetic corpus get tables of their own, never beside the paper's."""
+    when there are IEMOCAP runs, one table per corpus and protocol for the other corpora and
+    for the IEMOCAP runs the paper's tables do not count (each paper table says which of its
+    models' runs it did not count, and why), then all results; runs on a synthetic corpus get
+    tables of their own, never beside the paper's."""
     tables = []
     real, synthetic = [r for r in runs if not r.synthetic], [r for r in runs if r.synthetic]
     for members, is_synthetic in ((real, False), (synthetic, True)):
         iemocap = [r for r in members if r.is_iemocap]
+        paper = []
         # Without a single IEMOCAP run the paper's tables would hold its numbers and nothing
         # else (the demo's folder, a folder of EmoDB runs).
         for protocol in PROTOCOLS if iemocap else ():
             for make in (comparison_table, ablation_table, alpha_table):
                 table = make(iemocap, protocol, labels, is_synthetic)
                 if any(row.runs or row.paper for row in table.rows):
-                    tables.append(table)
-        tables += corpus_tables(members, is_synthetic)
+                    paper.append(table)
+        counted = {id(run) for table in paper for row in table.rows for run in row.runs}
+        uncounted = [r for r in iemocap if id(r) not in counted]
+        others = corpus_tables([r for r in members if not r.is_iemocap] + uncounted, is_synthetic)
+        explain_uncounted(paper, uncounted, others)
+        tables += paper + others
     tables.append(all_results_table(runs))
     return tables
 
@@ -423,7 +480,7 @@ def to_markdown(table: Table) -> str:
             if show_paper:
                 cells.append(_cell_text(row.paper[m] if row.paper else None))
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + ([""] + [f"- {note}" for note in table.notes] if table.notes else []))
 
 
 def to_csv(table: Table) -> str:

@@ -146,12 +146,44 @@ def test_protocols_and_label_sets_never_mix(result_tree):
     assert len(loso.runs) == 5 and loso.stats()["WA"] == pytest.approx((70.0, 200 ** 0.5))
     assert loso.paper is None and "5 folds" in table(tables, "comparison_loso").caption
     assert sum(r.labels == "merge" for r in runs) == 1
-    assert {r.labels for t in tables if t.name != "all_results" for rw in t.rows for r in rw.runs} == {"glam"}
+    assert {r.labels for t in tables if t.recipe for rw in t.rows for r in rw.runs} == {"glam"}  # the paper's
     merge_tables = report.build_tables(runs, labels="merge")
     assert row(table(merge_tables, "comparison_paper"), Dataset="Improvisation", Model="GLAM").stats()["WA"] == (
         10.0, 0.0)
     everything = table(tables, "all_results")
     assert sum(len(r.runs) for r in everything.rows) == len(runs) == 2 + 1 + 1 + 3 + 1 + 5 + 1
+
+
+def test_paper_tables_say_which_runs_of_their_models_they_did_not_count_and_why(result_tree, tmp_path):
+    """IEMOCAP runs that no paper table counts (published folds, another label set, an α no row
+    has) are named below the first paper table of their model, with each setting that differs
+    from its recipe, and get a table of their own; runs that match a row are counted."""
+    for fold in (1, 2):  # train.py --folds_from EmoBox/data/iemocap --fold K
+        write_metric(result_tree / "mfccS1.8O1.6a0.5" / "GLAM" / f"GLAM_mfcc_impro_fold-files_fold{fold}.metric",
+                     [(1, 70.0 + fold, 70.0, 70.0, 70.0)])
+    write_metric(result_tree / "mhcnn_a05" / "MHCNN" / "MHCNN_mfcc_impro.metric", [(4, 40.0, 40.0, 40.0, 40.0)])
+    (result_tree / "mhcnn_a05" / "MHCNN" / "4").mkdir()
+    (result_tree / "mhcnn_a05" / "MHCNN" / "4" / "results.json").write_text(json.dumps({"args": {"seed": 4,
+                                                                                                 "alpha": 0.5}}))
+    tables = report_entry.main([str(result_tree), "-o", str(tmp_path / "out")])
+    comparison = table(tables, "comparison_paper")
+    assert len(row(comparison, Dataset="Improvisation", Model="GLAM").runs) == 2  # the matching runs count
+    folds = table(tables, "corpus_iemocap_fold-files")
+    assert [len(r.runs) for r in folds.rows] == [2] and folds.rows[0].keys == {"Labels": "glam", "Model": "GLAM"}
+    assert comparison.notes == [
+        f"Not counted here: 2 IEMOCAP runs of GLAM on Improvisation with protocol fold-files (this table's: paper); "
+        f"they are in the table \"{folds.title}\".",
+        "Not counted here: 1 IEMOCAP run of GLAM on Improvisation with labels merge (this table's: glam; report.py "
+        "--labels merge puts them in the paper's tables); they are in the table \"IEMOCAP: paper\".",
+        "Not counted here: 1 IEMOCAP run of MHCNN on Improvisation with α 0.5 (the paper's for MHCNN: 0); they are in "
+        "the table \"IEMOCAP: paper\"."]
+    assert not table(tables, "ablation_paper").notes and not table(tables, "comparison_811").notes
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "|\n\n- " + comparison.notes[0] + "\n- " in markdown  # listed right below the table
+    # the runs a paper table counts are in no other table but All results
+    counted = {id(r) for t in tables if t.recipe for rw in t.rows for r in rw.runs}
+    assert not counted & {id(r) for t in tables if not t.recipe and t.name != "all_results"
+                          for rw in t.rows for r in rw.runs}
 
 
 def test_alpha_table_takes_alpha_from_results_json_or_folder(result_tree):
