@@ -1,32 +1,48 @@
 """Emotion predictions for new recordings from a trained checkpoint.
 
-Each file is scored the way the run scored a test utterance: loaded as mono at the
-checkpoint's sample rate (resampled and down-mixed as needed), cut into segments with the
-checkpoint's test overlap (GLAM feature kinds) or into consecutive T-frame segments (seed
-004's spectrogram kinds), scaled with the run's training min-max fit if it used one, every
-segment classified, the segment scores (logits, or log-softmax for ``--pooling
-log_softmax`` runs) averaged, and the class with the highest mean predicted. Probabilities
-are the softmax of the mean. A file shorter than one GLAM segment is tiled end to end until
-one segment fits (the original's ``--padding`` rule) and flagged ``tiled`` rather than
-skipped; seed 004's features pad their last segment, as in training.
+Each recording is scored the way the run scored a test utterance: read as mono at the
+checkpoint's sample rate (resampled and down-mixed as a file is, see ``ser.audio``), cut into
+segments with the checkpoint's test overlap (GLAM feature kinds) or into consecutive T-frame
+segments (seed 004's spectrogram kinds), scaled with the run's training min-max fit if it
+used one, every segment classified, the segment scores (logits, or log-softmax for
+``--pooling log_softmax`` runs) averaged, and the class with the highest mean predicted.
+Probabilities are the softmax of the mean, never the mean of the segments' softmax. A
+recording shorter than one GLAM segment is tiled end to end until one segment fits (the
+original's ``--padding`` rule) and flagged ``tiled`` rather than skipped; seed 004's features
+pad their last segment, as in training.
+
+Recordings of any length are scored in bounded memory: the audio is read block by block
+(``ser.audio.AudioStream``), a GLAM kind's segments are cut as the blocks arrive and scored
+``batch_size`` segments at a time, and only each segment's scores are kept (they are the
+timeline, ``ser.timeline``). A GLAM kind's map depends on its segment's samples alone and
+the stream's samples are the whole-file read's, so a recording of at most ``batch_size``
+segments (51 s for GLAM's 1.8 s segments at 1.6 s overlap) scores bitwise as a whole-file
+read scores it, and a longer one within float rounding of its segments' batches. Seed 004's
+kinds take their dB reference from the whole recording, so they read it whole.
 """
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ser import checkpoint as ckpt
-from ser.audio import load_audio
+from ser.audio import BLOCK_FRAMES, R_NONFINITE_FEATURES, AudioStream, UnusableAudio, array_stream, stream_audio
 from ser.dataset import TestUtterances
 from ser.errors import UserError
+from ser.features import FeatureSettings, features_of_segments, segment_hop
 from ser.metrics import predict_utterances
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# A recording at least this long gets a progress bar of its own (predict_file(progress=True)).
+PROGRESS_SECONDS = 60.0
 
 
 class InferenceError(UserError):
@@ -47,6 +63,24 @@ def check_output_path(path: str | os.PathLike, flag: str = "-o") -> Path:
     return path
 
 
+def check_output_folder(path: str | os.PathLike, flag: str) -> Path:
+    """``path`` as a writable folder, created (its parent must exist) before any work is done."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InferenceError(f"{flag} {path} is a file; give a folder")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise InferenceError(f"{flag} {path}: the folder {path.parent} does not exist; create it or choose "
+                                 "another path")
+        try:
+            path.mkdir()
+        except OSError as error:
+            raise InferenceError(f"{flag} {path}: cannot create it ({error.strerror or error})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InferenceError(f"{flag} {path} is not writable; choose another folder")
+    return path
+
+
 def inference_device(gpu: int) -> torch.device:
     """``-g K``: CUDA device K, checked against this machine; a negative K is the CPU."""
     if gpu < 0:
@@ -61,6 +95,22 @@ def inference_device(gpu: int) -> torch.device:
 
 
 @dataclass
+class SegmentScores:
+    """What each segment of a recording scored, in order, and where it lies.
+
+    ``starts`` are sample indices at ``sample_rate`` in the signal the segments were cut from,
+    which is the recording tiled end to end when ``tiled``; each segment spans ``width``
+    samples (seed 004's last segment is padded beyond the recording's ``samples``)."""
+    logits: np.ndarray   # (S, C) float32: logits, or log-softmax for --pooling log_softmax checkpoints
+    starts: np.ndarray   # (S,) int64
+    width: int
+    hop: int             # samples between segment starts
+    sample_rate: int
+    samples: int         # the recording's length at sample_rate
+    tiled: bool
+
+
+@dataclass
 class Prediction:
     path: str
     label: str
@@ -68,13 +118,62 @@ class Prediction:
     segments: int
     tiled: bool
     seconds: float
+    scores: SegmentScores | None = field(default=None, repr=False, compare=False)
+
+    def summary(self) -> dict:
+        """The fields predict.py writes (everything but the segments' scores)."""
+        return {"path": self.path, "label": self.label, "probabilities": self.probabilities,
+                "segments": self.segments, "tiled": self.tiled, "seconds": self.seconds}
+
+
+class _SegmentCutter:
+    """``ser.features.segment``'s cuts of a signal that arrives in blocks: segments start at 0,
+    hop, 2·hop, ... while start + L·sr (a float, as there) fits in the samples seen; each is
+    int(L·sr) samples. The tail shorter than a segment is dropped, as there."""
+
+    def __init__(self, settings: FeatureSettings, overlap: float):
+        self.length = settings.segment_length * settings.sample_rate
+        self.width = int(self.length)
+        self.hop = segment_hop(settings.segment_length, overlap, settings.sample_rate)
+        self.kept = np.zeros(0, dtype=np.float32)  # the samples from `offset` on
+        self.offset = self.next = self.seen = 0
+
+    def add(self, block: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, segment) of each segment that ``block`` completes."""
+        self.kept = np.concatenate([self.kept, block])
+        self.seen += len(block)
+        while self.next + self.length <= self.seen:
+            at = self.next - self.offset
+            yield self.next, self.kept[at:at + self.width]
+            self.next += self.hop
+        drop = min(self.next, self.seen) - self.offset
+        self.kept, self.offset = self.kept[drop:], self.offset + drop
+
+    @property
+    def whole(self) -> np.ndarray | None:
+        """The whole signal while it is shorter than one segment (None once a segment was cut)."""
+        return self.kept if self.next == 0 else None
+
+
+def _batches(pairs: Iterable[tuple[int, np.ndarray]], size: int) -> Iterator[tuple[list[int], np.ndarray]]:
+    starts, segments = [], []
+    for start, piece in pairs:
+        starts.append(start)
+        segments.append(piece)
+        if len(segments) == size:
+            yield starts, np.stack(segments)
+            starts, segments = [], []
+    if segments:
+        yield starts, np.stack(segments)
 
 
 class Predictor:
-    """A checkpoint's model and feature settings, ready to score files."""
+    """A checkpoint's model and feature settings, ready to score files and arrays."""
 
     def __init__(self, checkpoint_path: str | os.PathLike, device: torch.device | None = None,
-                 batch_size: int = 256):
+                 batch_size: int = 256, block_frames: int = BLOCK_FRAMES):
+        """``batch_size``: segments per forward pass; ``block_frames``: source frames a file is
+        read by (the memory a recording takes does not grow with its length)."""
         if device is not None and device.type == "cuda":  # one error line, not torch's assertion
             inference_device(device.index or 0)
         self.checkpoint = ckpt.load(checkpoint_path)
@@ -85,26 +184,104 @@ class Predictor:
         if self.checkpoint.get("pooling", "logits") == "log_softmax":
             self.model = torch.nn.Sequential(self.model, torch.nn.LogSoftmax(dim=1))
         self.device = device
-        self.batch_size = batch_size
+        self.batch_size, self.block_frames = batch_size, block_frames
 
-    def predict_wav(self, wav: np.ndarray, name: str = "<array>") -> Prediction:
-        """Score a mono signal already at the checkpoint's sample rate."""
+    @property
+    def segment_samples(self) -> int:
+        """Samples of one segment at the checkpoint's rate (GLAM: int(L·sr); seed 004: T frames)."""
         s = self.settings
-        if len(wav) == 0:
-            raise ValueError("the file holds no audio samples")
-        if not np.isfinite(wav).all():
-            raise ValueError("the audio contains NaN or infinite samples")
-        maps = ckpt.scale(self.checkpoint, s.prediction_input(wav, self.checkpoint["test_overlap"], name))
-        # one utterance, scored as training scored its test utterances
-        recording = TestUtterances.from_lists([maps], [0], [name], maps.shape[1:])
-        logits = predict_utterances(self.model, recording, self.device, self.batch_size)[0].cpu()
-        probabilities = logits.softmax(dim=0).tolist()
-        return Prediction(path=name, label=self.class_names[int(logits.argmax())],
-                          probabilities=dict(zip(self.class_names, probabilities)), segments=len(maps),
-                          tiled=s.is_tiled(len(wav)), seconds=len(wav) / s.sample_rate)
+        if isinstance(s, FeatureSettings):
+            return int(s.segment_length * s.sample_rate)
+        return s.segment_size * s.hop_length
 
-    def predict_file(self, path: str | os.PathLike) -> Prediction:
-        return self.predict_wav(load_audio(path, self.settings.sample_rate).samples, str(path))
+    def predict_wav(self, samples, sample_rate: int | None = None, name: str = "<array>") -> Prediction:
+        """Score a recording held in an array, read as a file holding these samples is read.
+
+        ``samples``: (frames,) mono or (frames, channels), the layout ``soundfile.read``
+        returns (channels are averaged); integer samples are scaled as a file's PCM is
+        (int16 / 32768, ...), float samples taken as they are. ``sample_rate``: the samples'
+        rate in Hz, resampled to the checkpoint's as a file is; None means they are at the
+        checkpoint's rate already. Raises ``ser.audio.UnusableAudio`` for empty, silent or
+        NaN/Inf samples (as :meth:`predict_file` does for such a file) and
+        ``ser.audio.AudioArrayError`` for an array no recording has (complex, 3-D, ...).
+        """
+        rate = self.settings.sample_rate if sample_rate is None else sample_rate
+        stream = array_stream(samples, rate, self.settings.sample_rate, block_frames=self.block_frames)
+        return self._predict(stream, name)
+
+    def predict_file(self, path: str | os.PathLike, progress: bool = False) -> Prediction:
+        """Score the recording at ``path`` (any length, read block by block); ``progress``: a
+        progress bar on stderr for a recording of a minute or more. Raises
+        ``ser.audio.UnusableAudio`` for a missing, undecodable, empty, silent or NaN file."""
+        stream = stream_audio(path, self.settings.sample_rate, self.block_frames)
+        shown = progress and (stream.seconds or 0.0) >= PROGRESS_SECONDS
+        with tqdm(total=round(stream.seconds or 0.0), desc=Path(path).name, unit="s", leave=False, file=sys.stderr,
+                  disable=not shown, bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s of audio [{elapsed}<{remaining}]"
+                  ) as bar:
+            return self._predict(stream, str(path), bar)
+
+    def _predict(self, stream: AudioStream, name: str, bar: tqdm | None = None) -> Prediction:
+        scores = (self._glam_scores(stream, bar) if isinstance(self.settings, FeatureSettings)
+                  else self._whole_recording_scores(stream, name))
+        logits = torch.from_numpy(scores.logits).to(self.device)
+        # The mean accumulated as predict_utterances accumulates an utterance's segment scores
+        # (in its batches, in order), so a recording scores as a test utterance did, bit for bit.
+        total = torch.zeros(1, logits.shape[1], device=self.device)
+        for start in range(0, len(logits), self.batch_size):
+            chunk = logits[start:start + self.batch_size]
+            total.index_add_(0, torch.zeros(len(chunk), dtype=torch.long, device=self.device), chunk)
+        mean = (total / len(logits))[0].cpu()
+        probabilities = mean.softmax(dim=0).tolist()
+        return Prediction(path=name, label=self.class_names[int(mean.argmax())],
+                          probabilities=dict(zip(self.class_names, probabilities)), segments=len(logits),
+                          tiled=scores.tiled, seconds=scores.samples / scores.sample_rate, scores=scores)
+
+    def _segment_logits(self, maps: np.ndarray, first_start: float) -> np.ndarray:
+        """(S, C) scores of segments' maps, each segment scored as an utterance of its own."""
+        if not np.isfinite(maps).all():
+            # as training leaves such an utterance out: the checkpoint never saw such a map
+            raise UnusableAudio(R_NONFINITE_FEATURES, f"a segment from {first_start:.1f} s on")
+        maps = ckpt.scale(self.checkpoint, maps)
+        each = TestUtterances(X=maps, owner=np.arange(len(maps)), y=np.zeros(len(maps), dtype=np.int64),
+                              names=[""] * len(maps))
+        return predict_utterances(self.model, each, self.device, self.batch_size).cpu().numpy()
+
+    def _glam_scores(self, stream: AudioStream, bar: tqdm | None) -> SegmentScores:
+        """A GLAM kind's segments cut and scored as the stream's blocks arrive."""
+        s, overlap = self.settings, self.checkpoint["test_overlap"]
+        cutter = _SegmentCutter(s, overlap)
+
+        def cuts() -> Iterator[tuple[int, np.ndarray]]:
+            for block in stream:
+                yield from cutter.add(block)
+                if bar is not None:
+                    bar.update(len(block) / s.sample_rate)
+
+        logits, starts = [], []
+        for batch_starts, segments in _batches(cuts(), self.batch_size):
+            with np.errstate(all="ignore"):  # non-finite maps are refused by _segment_logits
+                maps = features_of_segments(segments, s.sample_rate, s.kind, s.n_mfcc)
+            logits.append(self._segment_logits(maps, batch_starts[0] / s.sample_rate))
+            starts += batch_starts
+        tiled = cutter.whole is not None
+        if tiled:  # shorter than one segment: tiled until one fits, as features.extract(padding=True) does
+            with np.errstate(all="ignore"):
+                maps = s.prediction_input(cutter.whole, overlap)
+            logits.append(self._segment_logits(maps, 0.0))
+            starts = [k * cutter.hop for k in range(len(maps))]
+        return SegmentScores(np.concatenate(logits), np.asarray(starts, dtype=np.int64), cutter.width, cutter.hop,
+                             s.sample_rate, stream.samples, tiled)
+
+    def _whole_recording_scores(self, stream: AudioStream, name: str) -> SegmentScores:
+        """Seed 004's kinds: the dB reference of a map is the whole recording's maximum (and
+        lognrevspec's noise is drawn from a generator seeded by ``name``)."""
+        s = self.settings
+        wav = np.concatenate(list(stream))
+        with np.errstate(all="ignore"):
+            maps = s.prediction_input(wav, self.checkpoint["test_overlap"], name)
+        width = self.segment_samples
+        return SegmentScores(self._segment_logits(maps, 0.0), np.arange(len(maps), dtype=np.int64) * width, width,
+                             width, s.sample_rate, len(wav), False)
 
 
 @dataclass

@@ -3,7 +3,9 @@ import csv
 import io
 import json
 import math
+import tracemalloc
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -15,10 +17,12 @@ import torch
 import export
 import predict
 import train
+from ser import audio, corpora, engine, features, inference
 from ser import checkpoint as ckpt
-from ser import corpora, engine, features
 from ser import export as ser_export
+from ser.audio import AudioArrayError, UnusableAudio
 from ser.dataset import TestUtterances
+from ser.errors import UserError
 from ser.features import FeatureSettings
 from ser.inference import InferenceError, Predictor
 from ser.metrics import predict_utterances
@@ -282,8 +286,15 @@ def test_folders_list_what_they_skip_and_nothing_found_fails(checkpoint_file, tm
     assert predict.main([str(path), str(audio), str(tmp_path / "nowhere")]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert f"error: {tmp_path / 'nowhere'}: no such file or folder" in err
-    assert err.splitlines()[-1].startswith(f"error: no audio file found in {audio} {tmp_path / 'nowhere'}")
+    (error,) = [line for line in err.splitlines() if line.startswith("error:")]  # one line says it all
+    assert error.startswith(f"error: no audio file found in {audio} {tmp_path / 'nowhere'} ({tmp_path / 'nowhere'}: "
+                            "no such file or folder; folders are searched for .wav")
+
+
+def test_a_missing_audio_path_is_one_error_line(checkpoint_file, tmp_path, capsys):
+    assert predict.main([str(checkpoint_file[0]), str(tmp_path / "nowhere.wav")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"error: {tmp_path / 'nowhere.wav'}: no such file or folder; nothing was scored\n"
 
 
 def test_a_folder_given_as_the_checkpoint_is_named_with_the_checkpoints_in_it(tmp_path):
@@ -418,3 +429,209 @@ def test_sidecar_alone_reproduces_seed004_inputs():
     expected = settings.prediction_input(wav)
     assert ours.shape == expected.shape == (2, 3 * 128, 300)
     np.testing.assert_allclose(ours, expected, atol=1e-3, rtol=0)
+
+
+# The Python API reads arrays as predict.py reads files
+
+
+def probabilities_of(prediction) -> np.ndarray:
+    return np.array(list(prediction.probabilities.values()))
+
+
+@pytest.fixture(scope="module")
+def predictor(checkpoint_file):
+    return Predictor(checkpoint_file[0])
+
+
+@pytest.mark.parametrize("dtype, subtype", [(np.int16, "PCM_16"), (np.int32, "PCM_32"), (np.uint8, "PCM_U8"),
+                                            (np.float64, "DOUBLE")])
+def test_arrays_of_any_sample_type_score_as_the_file_holding_them(predictor, tmp_path, dtype, subtype):
+    """An int16 array is a 16-bit file's samples, scaled by 1/32768 as soundfile reads them, and so on."""
+    wav = voice(2.5, 16000, seed=11)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
+        middle = (int(info.max) + int(info.min) + 1) // 2  # 0, or 128 for unsigned 8-bit WAV
+        samples = (np.round(wav.astype(np.float64) * (info.max - middle)) + middle).astype(dtype)
+    else:
+        samples = wav.astype(dtype)
+    # soundfile writes no uint8 array; libsndfile stores 16-bit samples' top byte, offset by 128, exactly
+    written = ((samples.astype(np.int16) - 128) * 256).astype(np.int16) if dtype == np.uint8 else samples
+    sf.write(tmp_path / "x.wav", written, 16000, subtype=subtype)
+    from_file = predictor.predict_file(tmp_path / "x.wav")
+    from_array = predictor.predict_wav(samples)
+    np.testing.assert_array_equal(probabilities_of(from_array), probabilities_of(from_file))
+    assert (from_array.label, from_array.segments, from_array.seconds) == (from_file.label, from_file.segments, 2.5)
+
+
+def test_arrays_at_other_rates_and_with_channels_are_read_as_files(predictor, tmp_path):
+    """(frames, channels) as soundfile.read returns them, averaged, and resampled from sample_rate."""
+    left = voice(3.0, 44100, seed=12)
+    stereo = np.stack([left, 0.3 * left[::-1]], axis=1)
+    sf.write(tmp_path / "stereo.flac", stereo, 44100, subtype="PCM_24")
+    as_read, rate = sf.read(tmp_path / "stereo.flac", dtype="float32")
+    from_file = predictor.predict_file(tmp_path / "stereo.flac")
+    from_array = predictor.predict_wav(as_read, sample_rate=rate)
+    np.testing.assert_array_equal(probabilities_of(from_array), probabilities_of(from_file))
+    assert from_array.seconds == from_file.seconds == 3.0
+    with pytest.raises(AudioArrayError, match=r"shape \(2, 132300\).*\(frames, channels\).*transpose") as refused:
+        predictor.predict_wav(as_read.T, sample_rate=rate)
+    assert isinstance(refused.value, UserError)
+
+
+@pytest.mark.parametrize("content, reason", [("empty", audio.R_NO_SAMPLES), ("zeros", audio.R_SILENT),
+                                             ("nan", audio.R_NONFINITE_AUDIO), ("inf", audio.R_NONFINITE_AUDIO)])
+def test_arrays_that_no_file_could_be_scored_as_raise_the_files_error(predictor, tmp_path, content, reason):
+    samples = {"empty": np.zeros(0, np.float32), "zeros": np.zeros(32000, np.int16)}.get(content)
+    if samples is None:
+        samples = voice(2.0, 16000)
+        samples[5000] = np.nan if content == "nan" else np.inf
+    sf.write(tmp_path / "x.wav", samples, 16000, subtype="FLOAT" if samples.dtype == np.float32 else "PCM_16")
+    for score in (lambda: predictor.predict_wav(samples), lambda: predictor.predict_file(tmp_path / "x.wav")):
+        with pytest.raises(UnusableAudio) as refused:
+            score()
+        assert refused.value.reason == reason and isinstance(refused.value, UserError)
+
+
+def test_every_api_mistake_is_a_user_error_naming_its_cause(predictor, tmp_path):
+    mistakes = [
+        (lambda: predictor.predict_file(tmp_path / "missing.wav"), rf"^no such file \({tmp_path / 'missing.wav'}\)$"),
+        (lambda: predictor.predict_file(tmp_path), "is a folder, not an audio file"),
+        (lambda: predictor.predict_wav(np.zeros(16000, np.complex64)), "complex64 values; a recording's samples are"),
+        (lambda: predictor.predict_wav(["a", "b"]), "<U1 values"),
+        (lambda: predictor.predict_wav(np.ones((3, 16000, 2))), r"shape \(3, 16000, 2\); give \(frames,\)"),
+        (lambda: predictor.predict_wav(voice(2.0, 16000), sample_rate=0), "sample_rate 0: give the samples' rate"),
+        (lambda: predictor.predict_wav(voice(2.0, 16000), sample_rate="16k"), "sample_rate '16k'"),
+    ]
+    for mistake, message in mistakes:
+        with pytest.raises(UserError, match=message):
+            mistake()
+
+
+def test_an_utterance_scores_the_mean_of_its_segments_logits_not_of_their_probabilities(checkpoint_file, tmp_path):
+    """A hand-built classifier that tells a tone (class 0) from noise (the rest) with large logits:
+    on a recording that is half each, the mean of the segment logits and the mean of their softmax
+    disagree by far, and the prediction must be the former, as the original scores an utterance."""
+    path, _ = checkpoint_file
+    saved = ckpt.load(path)
+    model = ckpt.build_model(saved)
+    seconds, rate = 4.0, 16000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+    noise = (0.3 * np.random.default_rng(0).standard_normal(int(seconds * rate))).astype(np.float32)
+    heard = []
+    hook = model.fc.register_forward_hook(lambda module, inputs, output: heard.append(inputs[0].mean(0)))
+    with torch.no_grad():
+        for wav in (tone, noise):
+            model(torch.from_numpy(features.extract(wav, rate, "mfcc", 1.8, 1.6)).unsqueeze(1))
+    hook.remove()
+    direction = heard[0] - heard[1]
+    weight = torch.zeros_like(saved["state_dict"]["fc.weight"])
+    weight[0] = 20 * direction / direction.norm() ** 2  # +10 on the tone, -10 on the noise
+    saved["state_dict"]["fc.weight"], saved["state_dict"]["fc.bias"] = weight, torch.zeros(4)
+    saved["state_dict"]["fc.bias"][0] = -float(weight[0] @ (heard[0] + heard[1]) / 2)
+    ckpt.save(saved, tmp_path / "two_sided.pth")
+
+    recording = np.concatenate([tone, noise])
+    prediction = Predictor(tmp_path / "two_sided.pth").predict_wav(recording)
+    with torch.no_grad():
+        logits = ckpt.build_model(saved)(torch.from_numpy(features.extract(recording, rate, "mfcc", 1.8, 1.6))
+                                         .unsqueeze(1))
+    assert logits[0, 0] > 8 and logits[-1, 0] < -8  # the segments really differ
+    of_logits, of_probabilities = logits.mean(0).softmax(0).numpy(), logits.softmax(1).mean(0).numpy()
+    assert np.abs(of_logits - of_probabilities).max() > 0.1
+    np.testing.assert_allclose(probabilities_of(prediction), of_logits, rtol=1e-5, atol=1e-6)
+    assert prediction.label == CLASSES[int(of_logits.argmax())]
+
+
+# Recordings of any length: read block by block, scored segment batch by segment batch
+
+
+def segment_logits(model, wav: np.ndarray) -> torch.Tensor:
+    """Each GLAM segment's logits, the maps of the whole signal computed at once."""
+    with torch.no_grad():
+        return model(torch.from_numpy(features.extract(wav, 16000, "mfcc", 1.8, 1.6)).unsqueeze(1))
+
+
+def test_a_recording_read_in_blocks_scores_as_its_whole_read(checkpoint_file, tmp_path):
+    """Read 4099 frames at a time and scored 16 segments at a time, a 20 s stereo 44.1 kHz file
+    gives the cuts, segment logits and score of its whole read (librosa.load), in far less
+    memory; read as one batch (the default 256 segments) its score is the whole read's, bit for bit."""
+    path, model = checkpoint_file
+    left = voice(20.0, 44100, seed=13)
+    sf.write(tmp_path / "long.wav", np.stack([left, 0.5 * left], axis=1), 44100)
+    whole, _ = librosa.load(tmp_path / "long.wav", sr=16000)
+    logits = segment_logits(model, whole)
+    tracemalloc.start()
+    streamed = Predictor(path, batch_size=16, block_frames=4099).predict_file(tmp_path / "long.wav")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert streamed.segments == len(logits) == 1 + (320000 - 28800) // 3199 and streamed.seconds == 20.0
+    np.testing.assert_array_equal(streamed.scores.starts, 3199 * np.arange(len(logits)))
+    np.testing.assert_allclose(streamed.scores.logits, logits.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(probabilities_of(streamed), logits.mean(0).softmax(0).numpy(), rtol=1e-5)
+    assert peak < 24e6  # the whole read's 92 segments alone take 10.6 MB, their STFT 43 MB
+
+    at_once = Predictor(path).predict_file(tmp_path / "long.wav")
+    test = TestUtterances.from_lists([features.extract(whole, 16000, "mfcc", 1.8, 1.6)], [0], ["long"], (26, 57))
+    mean = predict_utterances(model, test, torch.device("cpu"), 256)[0]
+    np.testing.assert_array_equal(probabilities_of(at_once), mean.softmax(0).numpy())
+
+
+def test_long_recordings_show_a_progress_bar(checkpoint_file, tmp_path, monkeypatch, capsys):
+    sf.write(tmp_path / "a.wav", voice(3.0, 16000), 16000)
+    predictor = Predictor(checkpoint_file[0])
+    predictor.predict_file(tmp_path / "a.wav", progress=True)
+    assert capsys.readouterr().err == ""  # shorter than a minute: no bar
+    monkeypatch.setattr(inference, "PROGRESS_SECONDS", 2.0)
+    predictor.predict_file(tmp_path / "a.wav", progress=True)
+    bar = capsys.readouterr().err
+    assert bar.startswith("\ra.wav:") and "/3 s of audio" in bar
+
+
+def read_timeline(folder: Path, name: str) -> tuple[list[dict], dict]:
+    with open(folder / f"{name}.timeline.csv") as f:
+        rows = list(csv.DictReader(f))
+    return rows, json.loads((folder / f"{name}.timeline.json").read_text())
+
+
+def test_timeline_gives_each_windows_emotion(checkpoint_file, tmp_path, capsys):
+    """By default one row per segment with that segment's probabilities; --timeline_window and
+    --timeline_hop pool the segments that lie inside each window; a tiled recording is one row."""
+    path, model = checkpoint_file
+    wav = np.concatenate([voice(3.0, 16000, seed=14), 0.5 * voice(3.0, 16000, seed=15)[::-1]])
+    sf.write(tmp_path / "talk.wav", wav, 16000)
+    sf.write(tmp_path / "short.wav", voice(1.0, 16000, seed=16), 16000)
+    logits = segment_logits(model, wav)
+    folder = tmp_path / "timeline"
+    assert predict.main([str(path), str(tmp_path / "talk.wav"), str(tmp_path / "short.wav"), "--timeline",
+                         str(folder), "--quiet", "--json"]) == 0
+    scored = {Path(p["path"]).name: p for p in json.loads(capsys.readouterr().out)}
+    assert sorted(p.name for p in folder.iterdir()) == [f"{name}.timeline.{kind}" for name in ("short.wav", "talk.wav")
+                                                        for kind in ("csv", "json", "png")]
+    rows, document = read_timeline(folder, "talk.wav")
+    assert len(rows) == len(logits) == scored["talk.wav"]["segments"] == 1 + (96000 - 28800) // 3199
+    assert [float(r["start"]) for r in rows] == [round(k * 3199 / 16000, 3) for k in range(len(rows))]
+    assert all(float(r["end"]) - float(r["start"]) == pytest.approx(1.8, abs=1e-3) for r in rows)
+    np.testing.assert_allclose([[float(r[c]) for c in CLASSES] for r in rows], logits.softmax(1).numpy(), atol=2e-6)
+    assert [w["label"] for w in document["windows"]] == [r["label"] for r in rows]
+    np.testing.assert_allclose([list(w["probabilities"].values()) for w in document["windows"]],
+                               logits.softmax(1).numpy(), rtol=1e-5)
+    assert (folder / "talk.wav.timeline.png").read_bytes().startswith(b"\x89PNG")
+    (short,) = read_timeline(folder, "short.wav")[0]
+    assert (short["start"], short["end"], short["segments"]) == ("0.000", "1.000", "2")
+    assert [float(short[c]) for c in CLASSES] == pytest.approx(list(scored["short.wav"]["probabilities"].values()),
+                                                               abs=1e-6)
+
+    assert predict.main([str(path), str(tmp_path / "talk.wav"), "--timeline", str(folder), "--timeline_window", "3",
+                         "--timeline_hop", "1", "--quiet"]) == 0
+    rows, document = read_timeline(folder, "talk.wav")
+    starts = 3199 * np.arange(len(logits))
+    assert [float(r["start"]) for r in rows] == [0.0, 1.0, 2.0, 3.0, 4.0] and document["window_seconds"] == 3.0
+    for row in rows:
+        begin = round(float(row["start"]) * 16000)
+        inside = (starts >= begin) & (starts + 28800 <= begin + 48000)
+        assert int(row["segments"]) == inside.sum() and inside.sum() >= 1
+        np.testing.assert_allclose([float(row[c]) for c in CLASSES], logits[inside].mean(0).softmax(0).numpy(),
+                                   atol=2e-6)
+    with pytest.raises(SystemExit, match="--timeline_window 1.0: a window must hold one segment at least"
+                                         r" \(1.8 s for this checkpoint\)"):
+        predict.main([str(path), str(tmp_path / "talk.wav"), "--timeline", str(folder), "--timeline_window", "1"])
