@@ -41,11 +41,13 @@ from ser.features import MFCC_PARAMS, FeatureSettings
 from ser.featuresets import KINDS, Settings, is_spectral
 from ser.labels import (
     CLASS_NAMES,
+    FILES_LABELS,
     FOLDER_LABELS,
     LABEL_SET_NAMES,
     LABEL_SETS,
     TOKENS,
     default_label_set,
+    keeps_apart,
     label_sets_for,
     tokens_label_set,
 )
@@ -150,13 +152,16 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                         help="emoDB: expected number of wavs (None: 535, or a synthetic corpus's own count; "
                              "0: no check)")
     corpus.add_argument("-i", "--impro_or_script", default="impro", choices=corpora.SUBSETS,
-                        help="IEMOCAP subset: improvised, scripted or all dialogs (other corpora: all)")
+                        help="IEMOCAP subset: improvised, scripted or all dialogs (other corpora: all; with "
+                             "--folds_from: all)")
     corpus.add_argument("--labels", default=None, choices=sorted(LABEL_SET_NAMES),
                         help="label set (default: the corpus's own; glam for IEMOCAP). IEMOCAP: glam (neu/sad/ang/exc, "
                              "exc as happy, hap dropped), merge (hap folded into exc), seed004 (ang/sad/hap/neu, exc "
                              "dropped), seed004exc (exc as hap); emodb, ravdess, cremad, esd, msppodcast: the "
                              "corpus's emotions; folder: one class per label its tree names; shared4 (any corpus): "
-                             "neutral/sad/angry/happy, for comparing corpora")
+                             "neutral/sad/angry/happy, for comparing corpora. With --folds_from: the corpus's set "
+                             "that has exactly the fold files' classes, else files (one class per label they use); "
+                             "a set that leaves out or merges their labels is refused")
     corpus.add_argument("--test_corpus", default=None, choices=tuple(readers.CORPORA),
                         help="cross-corpus: train (and choose the epoch on validation) on --corpus, test on the whole "
                              "of this corpus (at --test_data; default: the one that tree shows), both with --labels "
@@ -182,7 +187,13 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                             "and every model sees the same folds, so seeds vary only the training")
     split.add_argument("--folds_from", default=None, metavar="PATH",
                        help="published folds (EmoBox data/<dataset> jsonl folds, or s3prl's emotion meta_data "
-                            "folder): the run uses exactly those folds (--protocol fold-files)")
+                            "folder): the run uses exactly those folds (--protocol fold-files), every row they list "
+                            "with the label they give it: -i all, the label set of their classes, and short clips "
+                            "tiled (--padding) unless given; a setting that would leave out a listed row, and a "
+                            "listed file that is missing or unreadable, stop the run")
+    add_switch(split, "--allow_missing_listed", False,
+               "--folds_from: run without the listed files that are missing or unreadable (results.json counts "
+               "and names them) instead of stopping")
     split.add_argument("--split_rate", default=0.8, type=float, help="fraction of utterances used for training")
     split.add_argument("--val_id", default=None, metavar="SPEAKER",
                        help="validation speaker (e.g. 1F; IEMOCAP and emoDB): chooses the epoch; needs --test_id "
@@ -412,9 +423,10 @@ class RunConfig:
     folds: int | None = None
     fold_seed: int = 0
     folds_from: str | None = None
+    allow_missing_listed: bool = False
     test_corpus: str | None = None
     test_data: str | None = None
-    classes: tuple[str, ...] = ()  # --labels folder: the label tokens of the folder's classes, in class order
+    classes: tuple[str, ...] = ()  # --labels folder/files: the label tokens of the classes, in class order
     folds_from_sha256: str = ""  # --folds_from: the digest of the fold files' content (foldfiles.fold_files_identity)
     user_config: bool = False  # -c was given: results go to .same files, as the original's
     default_iemocap: str = ""  # the IEMOCAP root when --data is not given (path.py's, from train.py)
@@ -432,13 +444,13 @@ class RunConfig:
 
     @property
     def class_names(self) -> list[str]:
-        if self.labels == FOLDER_LABELS:
+        if self.labels in (FOLDER_LABELS, FILES_LABELS):
             return [TOKENS.get(token, token) for token in self.classes]
         return CLASS_NAMES[self.labels]
 
     def label_map(self) -> dict[str, int]:
         """Label token -> class index of the run's label set."""
-        if self.labels == FOLDER_LABELS:
+        if self.labels in (FOLDER_LABELS, FILES_LABELS):
             return {token: index for index, token in enumerate(self.classes)}
         return LABEL_SETS[self.labels]
 
@@ -519,7 +531,7 @@ class RunConfig:
             settings.update(folds=self.folds, fold_seed=self.fold_seed)
         if self.protocol == FOLD_FILES:
             settings["folds_from_sha256"] = self.folds_from_sha256
-        if self.labels == FOLDER_LABELS:
+        if self.labels in (FOLDER_LABELS, FILES_LABELS):
             settings["classes"] = list(self.classes)
         if self.test_corpus is not None:
             settings["test_corpus"] = self.test_corpus
@@ -784,7 +796,10 @@ def _resolve_labels(a: argparse.Namespace, layout: folder.FolderLayout | None) -
         if "shared4" not in label_sets_for(a.test_corpus):
             raise ConfigError(f"--test_corpus {a.test_corpus} has no shared4 classes")
     a.labels = a.labels or allowed[0]
-    if a.labels not in allowed:
+    if a.labels == FILES_LABELS and a.folds_from is None:
+        raise ConfigError(f"--labels {FILES_LABELS} takes the classes of --folds_from's files; pass --folds_from PATH "
+                          f"or one of {a.corpus}'s label sets ({', '.join(allowed)})")
+    if a.labels not in allowed and a.labels != FILES_LABELS:
         owners = [name for name in readers.CORPORA if a.labels in label_sets_for(name)]
         raise ConfigError(f"--labels {a.labels} does not fit --corpus {a.corpus}; its label sets are "
                           f"{', '.join(allowed)} ({a.labels} is a set of {', '.join(owners)})")
@@ -867,7 +882,9 @@ def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout
                               f"{a.protocol}")
         a.protocol = FOLD_FILES
         try:
-            a.folds_from_sha256 = foldfiles.fold_files_identity(a.folds_from)["sha256"]
+            identity = foldfiles.fold_files_identity(a.folds_from)
+            a.folds_from_sha256 = identity["sha256"]
+            _follow_fold_files(a, identity["folds"], foldfiles.file_tokens(a.folds_from))
         except foldfiles.FoldFileError as error:
             raise ConfigError(f"--folds_from: {error}") from None
     elif a.protocol == FOLD_FILES:
@@ -894,6 +911,38 @@ def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout
                               "leave-one-speaker-out or official")
         if a.test_corpus == a.corpus and os.path.realpath(a.test_data) == os.path.realpath(a.data or ""):
             raise ConfigError("--test_data is the training corpus itself; cross-corpus testing needs another corpus")
+
+
+def _follow_fold_files(a: argparse.Namespace, folds: list[int], tokens: tuple[str, ...]) -> None:
+    """--folds_from: a fold the files have; the settings that decide which rows and labels a run
+    keeps follow the files (IEMOCAP's whole corpus, the label set of their classes, short clips
+    tiled) unless given; a label set given that would leave out or merge their labels is refused
+    (a subset or --padding false given is checked against the rows, ser.foldfiles.listed_rows)."""
+    if a.fold is not None and a.fold not in folds:
+        raise ConfigError(f"--fold {a.fold}: the fold files at {a.folds_from} have folds {', '.join(map(str, folds))}")
+    followed = []
+    if a.impro_or_script != "all" and "impro_or_script" not in a.given:
+        a.impro_or_script = "all"
+        followed.append("-i all")
+    if not a.padding and "padding" not in a.given and not is_spectral(a.features_to_use):
+        a.padding = True
+        followed.append("--padding (clips shorter than one segment are tiled, not dropped)")
+    if a.labels in (FOLDER_LABELS, FILES_LABELS):
+        a.classes = tuple(tokens_label_set(tokens, every=True)[0])
+    elif a.test_corpus is None and not keeps_apart(LABEL_SETS[a.labels], tokens, exactly="labels" not in a.given):
+        fitting = [name for name in label_sets_for(a.corpus)
+                   if name in LABEL_SETS and keeps_apart(LABEL_SETS[name], tokens, exactly=True)]
+        chosen = fitting[0] if fitting else FILES_LABELS
+        if "labels" in a.given:
+            raise ConfigError(f"--labels {a.labels} leaves out or merges labels the fold files at {a.folds_from} give "
+                              f"their rows ({', '.join(tokens)}); drop --labels (the run then uses --labels {chosen}"
+                              f"{'' if fitting else ', one class per label they use'})")
+        a.labels = chosen
+        if chosen == FILES_LABELS:
+            a.classes = tuple(tokens_label_set(tokens, every=True)[0])
+        followed.append(f"--labels {chosen} (their labels: {', '.join(tokens)})")
+    if followed:
+        a.notes.append(f"--folds_from: every row the fold files list, with their labels: {'; '.join(followed)}")
 
 
 def _resolve_folds(a: argparse.Namespace, given_protocol: str | None) -> None:

@@ -37,7 +37,7 @@ from ser.cache import CachedFeatures, CacheError, FeatureCache
 from ser.config import RunConfig, resolve_device
 from ser.dataset import MinMaxScaler, TestUtterances, TrainSegments, stack_segments
 from ser.errors import UserError
-from ser.featuresets import Settings
+from ser.featuresets import Settings, is_spectral
 from ser.io import write_pickle
 from ser.speaker_features import read_speaker_file
 from ser.splits import (
@@ -139,6 +139,7 @@ class ScannedCorpus:
     name: str = "iemocap"
     subset: str = "impro"
     test: ScannedCorpus | None = None  # --test_corpus: the test corpus's rows
+    listed_missing: list[str] | None = None  # --folds_from: the listed files it lacks, "path (why; where)"
 
 
 def _stamp(path: Path) -> dict:
@@ -180,7 +181,14 @@ def _scanned(config: RunConfig, test: bool) -> ScannedCorpus:
     root = scan.root  # the folder the corpus's archive unpacks to, when --data names the one holding it
     subset = "all" if test else config.impro_or_script
     label_map = config.label_map()
-    chosen = [u for u in corpora.select(scan.utterances, subset) if u.label in label_map]
+    listed = None
+    if not test and config.protocol == FOLD_FILES:  # the rows the fold files list, with their labels
+        short = None if config.padding or is_spectral(config.features_to_use) else config.segment_length
+        listed = foldfiles.listed_rows(config.folds_from, scan, subset=subset, labels=config.labels,
+                                       label_map=None if config.test_corpus else label_map, shortest=short,
+                                       allow_missing=config.allow_missing_listed)
+    chosen = [u for u in corpora.select(scan.utterances if listed is None else listed.rows, subset)
+              if u.label in label_map]
     if not chosen:
         raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset {subset!r} under {root}")
     if config.labels == "folder":
@@ -192,7 +200,8 @@ def _scanned(config: RunConfig, test: bool) -> ScannedCorpus:
     identity = corpus_identity(root, chosen, (root / MARKER_NAME).exists())
     if not test and config.protocol in ("official", "manifest-folds"):
         identity["parts_sha256"] = parts_digest(chosen)
-    return ScannedCorpus(root, scan, chosen, identity, name, subset)
+    return ScannedCorpus(root, scan, chosen, identity, name, subset,
+                         listed_missing=None if listed is None else listed.missing)
 
 
 def scan_corpus(config: RunConfig) -> ScannedCorpus:
@@ -267,13 +276,18 @@ def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData
     summary = {
         "corpus": str(root), "reader": scanned.name, "labelled_turns": len(scan.utterances),
         "subset": scanned.subset, "classes": sorted(label_map), "selected": len(chosen), "used": len(usable),
-        "skipped": [list(item) for item in skipped],
+        "skipped": [list(item) for item in skipped], "reader_skipped": len(scan.skipped),
         "tiled": sum(a is not None and a.samples < segment_samples for a in report.audio) if config.padding else 0,
         "sample_rate": config.sample_rate,
         "resampled": {str(rate): n for rate, n in sorted(report.resampled(config.sample_rate).items())},
         "downmixed": report.downmixed(),
     }
+    if scanned.listed_missing is not None:
+        unusable = [f"{root / item} ({reason})" for item, reason in skipped[len(scan.skipped):]]
+        summary["fold_files_missing"] = [*scanned.listed_missing, *unusable]
     log(data_summary_text(summary))
+    if scanned.listed_missing is not None:
+        foldfiles.refuse_unusable(config.folds_from, unusable, config.allow_missing_listed)
     if not usable:
         raise corpora.CorpusError(f"none of the {len(chosen)} selected utterances under {root} can be used "
                                   f"(reasons in the summary above); check the corpus and --segment_length")
@@ -285,13 +299,25 @@ def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData
 
 
 def data_summary_text(summary: dict) -> str:
-    """The run's one summary of its data: what was used, left out (and why) or repaired."""
-    lines = [f"Data: {summary['labelled_turns']} labelled turns under {summary['corpus']}; "
-             f"{summary['selected']} in subset {summary['subset']!r} with classes "
-             f"{'/'.join(summary['classes'])}; {summary['used']} used."]
-    skipped = summary["skipped"]
-    lines.append(f"  left out {len(skipped)}:" if skipped else "  left out: none")
-    lines += corpora.format_skipped(skipped)
+    """The run's one summary of its data: what was used, left out (and why) or repaired. Its
+    counts add up: the labelled utterances the reader found (beside the items it left out), the
+    selected ones among them, and the used ones among those (beside the selected ones left out)."""
+    skipped, by_reader = summary["skipped"], summary.get("reader_skipped", 0)
+    labelled, selected, used = summary["labelled_turns"], summary["selected"], summary["used"]
+    listed = "fold_files_missing" in summary
+    lines = [f"Data: {labelled} labelled utterances with audio under {summary['corpus']} (the reader left out "
+             f"{by_reader} other item{'' if by_reader == 1 else 's'}); {selected} of them selected ("
+             + (f"the rows the fold files list, subset {summary['subset']!r}" if listed else
+                f"in subset {summary['subset']!r}") + f" with classes {'/'.join(summary['classes'])}), "
+             f"{labelled - selected} not; {used} of the {selected} used, {selected - used} left out."]
+    for title, items in (("left out by the reader", skipped[:by_reader]),
+                         (f"left out of the {selected} selected", skipped[by_reader:])):
+        lines.append(f"  {title}: {len(items)}" + (":" if items else ""))
+        lines += corpora.format_skipped(items)
+    if listed:
+        missing = summary["fold_files_missing"]
+        lines.append(f"  files the fold files list that are missing or unusable (--allow_missing_listed): "
+                     f"{len(missing)}" + (f", e.g. {', '.join(missing[:3])}" if missing else ""))
     if summary["tiled"]:
         lines.append(f"  tiled to one segment (--padding): {summary['tiled']}")
     if summary["resampled"]:
@@ -325,10 +351,12 @@ def _fold_files(config: RunConfig, corpus: CorpusData) -> foldfiles.FoldFiles:
 
 
 def fold_files_split(config: RunConfig, corpus: CorpusData) -> tuple[Split, dict]:
-    """Fold ``--fold`` of the ``--folds_from`` files over the usable utterances, and a report
-    of what the files could not place: entries that match no row, entries on rows this run
-    does not use (a label outside the set, unusable audio), usable rows in no part, and label
-    disagreements."""
+    """Fold ``--fold`` of the ``--folds_from`` files over the usable utterances, and a report:
+    the files (resolved folder, digest), the parts' sizes as listed and as used, and what the
+    files could not place: entries that match no row, entries on rows this run does not use
+    (unusable audio, with --allow_missing_listed; across corpora, a label outside shared4), how
+    many of the fold's entries name a file that is missing or unusable, usable rows in no part,
+    and label disagreements."""
     files = _fold_files(config, corpus)
     by_number = {f.split.fold: f for f in files.folds}
     if config.fold not in by_number:
@@ -337,11 +365,11 @@ def fold_files_split(config: RunConfig, corpus: CorpusData) -> tuple[Split, dict
     chosen = by_number[config.fold]
     rows = corpus.rows or corpus.utterances
     position = {u.path: i for i, u in enumerate(corpus.utterances)}
-    unused = []
+    unused: list[int] = []
 
     def usable(part: list[int]) -> list[int]:
         kept = [position[rows[i].path] for i in part if rows[i].path in position]
-        unused.extend(rows[i].path for i in part if rows[i].path not in position)
+        unused.extend(i for i in part if rows[i].path not in position)
         return sorted(kept)
 
     train, validation, test = (usable(p) for p in (chosen.split.train, chosen.split.validation, chosen.split.test))
@@ -355,25 +383,18 @@ def fold_files_split(config: RunConfig, corpus: CorpusData) -> tuple[Split, dict
         [u.speaker for u in corpus.utterances], split))
     placed = set(train) | set(validation) | set(test)
     in_no_part = [u.path for i, u in enumerate(corpus.utterances) if i not in placed]
-    report = {"source": str(files.source), "format": files.format, "folds": [f.split.fold for f in files.folds],
-              "fold": config.fold, "entries_not_placed": [list(p) for p in chosen.problems],
+    label_map = config.label_map()
+    missing = (sum(reason == foldfiles.R_NO_ROW for _, reason in chosen.problems)
+               + sum(files.labels.get(i) in label_map for i in unused))
+    listed = chosen.split
+    report = {"source": str(files.source.resolve()), "sha256": config.folds_from_sha256, "format": files.format,
+              "folds": [f.split.fold for f in files.folds], "fold": config.fold,
+              "listed": {"train": len(listed.train), "validation": len(listed.validation), "test": len(listed.test)},
+              "used": {"train": len(train), "validation": len(validation), "test": len(test)},
+              "missing_rows": missing, "entries_not_placed": [list(p) for p in chosen.problems],
               "entries_on_rows_not_used": len(unused), "rows_in_no_part": in_no_part,
               "label_disagreements": [list(p) for p in files.label_problems]}
     return split, report
-
-
-def fold_files_text(report: dict) -> str:
-    """The fold files' part of the run's data summary."""
-    lines = [f"Fold files ({report['format']}) at {report['source']}: fold {report['fold']} of folds "
-             f"{', '.join(map(str, report['folds']))}"]
-    for title, items in (("entries that match no row", report["entries_not_placed"]),
-                         ("label disagreements", report["label_disagreements"])):
-        lines.append(f"  {title}: {len(items)}" + (":" if items else ""))
-        lines += corpora.format_skipped([tuple(item) for item in items])
-    lines.append(f"  entries on rows this run does not use (label set, unusable audio): "
-                 f"{report['entries_on_rows_not_used']}")
-    lines.append(f"  usable rows in no part of this fold: {len(report['rows_in_no_part'])}")
-    return "\n".join(lines)
 
 
 def fold_numbers(config: RunConfig, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None
@@ -554,7 +575,7 @@ def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.Ran
             corpus = load_corpus(config, log, scanned)
         train, test, validation, split, info, fold_report = split_data(config, corpus, rng)
         if fold_report is not None:
-            log(fold_files_text(fold_report))
+            log(foldfiles.report_text(fold_report))
         protocol = split.protocol if corpus.test_corpus is None else (
             f"{split.protocol}; tested on the whole of {readers.TITLES[corpus.test_corpus.name]} at "
             f"{corpus.test_corpus.root} instead of the test part")

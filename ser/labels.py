@@ -32,6 +32,11 @@ so its own set, ``folder`` (:data:`FOLDER_LABELS`), is not a fixed map: it is on
 label token the tree names, numbered by :func:`tokens_label_set`, and only known once the
 tree has been looked at.
 
+Published fold files (``train.py --folds_from``) label every row they list; a run on them
+keeps those labels. Its label set is the corpus's first set that gives each label the files
+use a class of its own and has no other class (:func:`keeps_apart`), else ``files``
+(:data:`FILES_LABELS`): one class per label the files use, numbered as the folder set's.
+
 ``shared4`` is the one set for comparing corpora: neutral 0, sad 1, angry 2, happy 3, so a
 model trained on one corpus scores another with the same class numbers. IEMOCAP's excited
 joins its happy there (the usual IEMOCAP 4-class set, ``merge`` in other words); every other
@@ -75,8 +80,10 @@ CLASS_NAMES: dict[str, list[str]] = {
 
 # The label set of a "folder" corpus: one class per label its tree names (tokens_label_set).
 FOLDER_LABELS = "folder"
-# Every name --labels takes: the fixed maps above and the folder corpus's own set.
-LABEL_SET_NAMES: tuple[str, ...] = (*LABEL_SETS, FOLDER_LABELS)
+# The label set of a run on fold files none of whose corpus's sets fits: one class per label they use.
+FILES_LABELS = "files"
+# Every name --labels takes: the fixed maps above and the two sets whose classes a run finds.
+LABEL_SET_NAMES: tuple[str, ...] = (*LABEL_SETS, FOLDER_LABELS, FILES_LABELS)
 
 # The label sets that make sense on each corpus, its default first. A "folder" corpus trains
 # on the classes its tree names by default, and can be scored with shared4 when it holds them.
@@ -126,11 +133,22 @@ def label_sets_for(corpus: str) -> tuple[str, ...]:
     return CORPUS_LABEL_SETS[corpus]
 
 
-def tokens_label_set(tokens: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+def tokens_label_set(tokens: Iterable[str], every: bool = False) -> tuple[dict[str, int], list[str]]:
     """A label set with one class per distinct token, for a corpus whose classes are not
     known in advance: tokens of the shared vocabulary first in its order, then the others
     alphabetically, so the same classes always get the same numbers. Returns (token -> class,
-    class names). "oth" and "xxx" (no single emotion) never become classes."""
-    present = set(tokens) - {"oth", "xxx"}
+    class names). "oth" and "xxx" (no single emotion) never become classes unless ``every``
+    (fold files that list rows with them)."""
+    present = set(tokens) - (set() if every else {"oth", "xxx"})
     order = [t for t in TOKENS if t in present] + sorted(present - set(TOKENS))
     return {t: i for i, t in enumerate(order)}, [TOKENS.get(t, t) for t in order]
+
+
+def keeps_apart(label_set: dict[str, int], tokens: Iterable[str], exactly: bool = False) -> bool:
+    """True if ``label_set`` gives each of ``tokens`` a class, and distinct tokens distinct
+    classes (no row of them is left out or relabelled); with ``exactly``, also no class that
+    none of them has."""
+    tokens = set(tokens)
+    classes = {label_set.get(t) for t in tokens}
+    return None not in classes and len(classes) == len(tokens) and (
+        not exactly or len(set(label_set.values())) == len(tokens))

@@ -121,14 +121,14 @@ def test_a_root_that_is_not_an_iemocap_tree_stops_with_one_line(tmp_path, make):
         target.write_text("not a corpus")
     elif make == "empty folder":
         target.mkdir()
-    elif make == "parent of the corpus":
-        small_corpus(target / "IEMOCAP_full_release")
+    elif make == "parent of the corpus":  # under another name than its archive's (IEMOCAP_full_release is read)
+        small_corpus(target / "iemocap_copy")
     else:
         (target / "Sessions" / "wav").mkdir(parents=True)
     message = one_line_exit(["--data", str(target), "-d", str(tmp_path / "run"), *CHEAP])
     assert "--data" in message and "Session1" in message and "EmoEvaluation" in message
     if make == "parent of the corpus":
-        assert "did you mean" in message and "IEMOCAP_full_release" in message
+        assert "did you mean" in message and "iemocap_copy" in message
 
 
 def test_missing_session_stops_with_one_line(corpus, tmp_path):

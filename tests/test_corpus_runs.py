@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 import train
 from ser import config as config_module
 from ser import readers, report, results, sweep, synth_emodb
 from ser.config import ConfigError, resolve_args
-from ser.data import scan_corpus
+from ser.data import load_corpus, scan_corpus
 from ser.labels import CLASS_NAMES, LABEL_SETS, default_label_set
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,22 +144,25 @@ EMOBOX_LABELS = {"neu": "Neutral", "cal": "Calm", "hap": "Happy", "sad": "Sad", 
 GROUPS = [("01", "02"), ("03", "04"), ("05", "06")]
 
 
-def write_emobox(base: Path, rows) -> Path:
-    """EmoBox's layout for three speaker folds of the RAVDESS tree, plus one entry of a file the
-    tree lacks (fold 2's test file) and one with a wrong label (fold 2's train file)."""
+STRANGER = "downloads/ravdess/Actor_03/03-01-05-01-01-01-03x.wav"
+
+
+def write_emobox(base: Path, rows, stranger: bool = False) -> Path:
+    """EmoBox's layout for three speaker folds of the RAVDESS tree, with a row the files label
+    otherwise than the corpus (the first of fold 2's training rows, in every fold), and with
+    ``stranger`` one entry of a file the tree lacks (fold 2's test file)."""
     data = base / "ravdess"
+    other = next(u for u in rows if u.speaker not in GROUPS[1])
+    labels = {u.turn: EMOBOX_LABELS[u.label] for u in rows} | {other.turn: "Sad" if other.label != "sad" else "Angry"}
     for k, group in enumerate(GROUPS, 1):
         folder = data / f"fold_{k}"
         folder.mkdir(parents=True)
         for part, members in (("test", [u for u in rows if u.speaker in group]),
                               ("train", [u for u in rows if u.speaker not in group])):
             lines = [{"key": u.turn, "wav": f"downloads/ravdess/Audio_Speech_Actors_01-24/{u.path}",
-                      "emo": EMOBOX_LABELS[u.label]} for u in members]
-            if k == 2 and part == "test":
-                stranger = "downloads/ravdess/Actor_03/03-01-05-01-01-01-03x.wav"
-                lines.append({"key": "x", "wav": stranger, "emo": "Angry"})
-            if k == 2 and part == "train":
-                lines[0]["emo"] = "Sad" if lines[0]["emo"] != "Sad" else "Angry"
+                      "emo": labels[u.turn]} for u in members]
+            if stranger and k == 2 and part == "test":
+                lines.append({"key": "x", "wav": STRANGER, "emo": "Angry"})
             (folder / f"ravdess_{part}_fold_{k}.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     (data / "label_map.json").write_text(json.dumps({name: name for name in EMOBOX_LABELS.values()}))
     return data
@@ -175,13 +182,21 @@ def write_s3prl(base: Path, rows) -> Path:
     return meta
 
 
+def listed(source: Path, fold: int, part: str) -> list[tuple[str, str]]:
+    """(file name, label) of every entry of one part of an EmoBox fold."""
+    lines = (source / f"fold_{fold}").glob(f"*_{part}_fold_{fold}.jsonl")
+    return [(Path(e["wav"]).stem, e["emo"]) for f in lines for e in map(json.loads, f.read_text().splitlines())]
+
+
 @pytest.mark.parametrize("fmt", ["emobox", "s3prl"])
 def test_folds_from_uses_exactly_the_published_folds(fmt, corpus_tree, tmp_path, cache):
     tree = corpus_tree("ravdess")
     rows = readers.scan("ravdess", tree).utterances
-    source = write_emobox(tmp_path, rows) if fmt == "emobox" else write_s3prl(tmp_path, rows)
+    source = write_emobox(tmp_path, rows, stranger=True) if fmt == "emobox" else write_s3prl(tmp_path, rows)
     run_dir = tmp_path / "runs" / "MHCNN" / "7"
-    summary = run(tree, run_dir, cache, "--folds_from", str(source), "--fold", "2")
+    # EmoBox's set lists a file the tree lacks: the run goes on only when told to, and says so
+    flags = ["--folds_from", str(source), "--fold", "2"] + (["--allow_missing_listed"] if fmt == "emobox" else [])
+    summary = run(tree, run_dir, cache, *flags)
     by_turn = {u.turn: u.speaker for u in rows}
     tested = {by_turn[t] for t in summary["test_utterances"]["turns"]}
     validated = {by_turn[t] for t in summary["validation_turns"]}
@@ -191,18 +206,140 @@ def test_folds_from_uses_exactly_the_published_folds(fmt, corpus_tree, tmp_path,
     assert summary["split"]["folds"] == 3 and summary["protocol_name"] == "fold-files"
     report_ = summary["data"]["fold_files"]
     assert report_["format"] == fmt and report_["fold"] == 2 and report_["rows_in_no_part"] == []
+    assert report_["source"] == str(source.resolve()) and report_["sha256"] == summary["args"]["folds_from_sha256"]
     if fmt == "emobox":
         assert [reason for _, reason in report_["entries_not_placed"]] == ["matches no row"]
-        assert len(report_["label_disagreements"]) == 1
+        assert report_["missing_rows"] == 1 and summary["data"]["fold_files_missing"] == [
+            f"{tree / 'Actor_03' / '03-01-05-01-01-01-03x.wav'} (no such file; fold_2/ravdess_test_fold_2.jsonl:"
+            f"{report_['listed']['test'] + 1})"]
+        # every part's per-class counts are the files' (the row they label otherwise included, whose
+        # disagreement with the corpus is listed for each of its entries)
+        assert len(report_["label_disagreements"]) == 3
+        class_of = {name: LABEL_SETS["ravdess"][token] for token, name in EMOBOX_LABELS.items()}
+        validation = set(summary["validation_turns"])
+        train = [(stem, emo) for stem, emo in listed(source, 2, "train")]
+        info = summary["split"]["info"]
+        assert json.loads(info["train"]) == Counter(str(class_of[e]) for t, e in train if t not in validation)
+        assert json.loads(info["validation"]) == Counter(str(class_of[e]) for t, e in train if t in validation)
+        assert Counter(summary["test_utterances"]["labels"]) == Counter(
+            class_of[e] for t, e in listed(source, 2, "test") if t != Path(STRANGER).stem)
     else:
         assert report_["entries_not_placed"] == [] and report_["label_disagreements"] == []
+        assert report_["missing_rows"] == 0 and summary["data"]["fold_files_missing"] == []
     assert (run_dir.parent / "MHCNN_mfcc_all_ravdess_fold-files_fold2.metric").is_file()
     # the fold files are part of the run's identity: an edited file is another split, refused by name
     first = next(source.rglob("*train*"))
     first.write_text(first.read_text() + " ")
-    message = one_line_error(["--data", str(tree), "-d", str(run_dir), "--cache_dir", str(cache), *CHEAP,
-                              "--folds_from", str(source), "--fold", "2"])
+    message = one_line_error(["--data", str(tree), "-d", str(run_dir), "--cache_dir", str(cache), *CHEAP, *flags])
     assert "other settings" in message and "folds_from_sha256" in message
+
+
+def test_a_listed_file_that_is_missing_stops_the_run_naming_its_path(corpus_tree, tmp_path):
+    tree = corpus_tree("ravdess")
+    source = write_emobox(tmp_path, readers.scan("ravdess", tree).utterances, stranger=True)
+    message = one_line_error(["--data", str(tree), "-d", str(tmp_path / "runs"), "--cache_dir", str(tmp_path / "c"),
+                              *CHEAP, "--folds_from", str(source), "--fold", "1"])
+    assert f"{tree / 'Actor_03' / '03-01-05-01-01-01-03x.wav'} (no such file" in message
+    assert "1 file the fold files at" in message and "--allow_missing_listed" in message
+    assert not (tmp_path / "c").exists()  # refused before any feature was computed
+
+
+# EmoBox-style folds of the micro IEMOCAP tree: leave one session out over neu/hap/exc/ang/sad of
+# both subsets (excited in the files' happy class, as the usual 4-class IEMOCAP set), clips of any length.
+IEMOCAP_MAP = {"neu": "Neutral", "hap": "Happy", "exc": "Happy", "ang": "Angry", "sad": "Sad"}
+
+
+def write_emobox_iemocap(base: Path, rows) -> Path:
+    data = base / "iemocap"
+    listed_rows = [u for u in rows if u.label in IEMOCAP_MAP]
+    for k in range(1, 6):
+        (data / f"fold_{k}").mkdir(parents=True)
+        for part, members in (("test", [u for u in listed_rows if u.session == k]),
+                              ("train", [u for u in listed_rows if u.session != k])):
+            lines = [json.dumps({"key": u.turn, "wav": f"downloads/iemocap/{u.path}", "emo": u.label}) for u in members]
+            (data / f"fold_{k}" / f"iemocap_{part}_fold_{k}.jsonl").write_text("".join(f"{line}\n" for line in lines))
+    (data / "label_map.json").write_text(json.dumps(IEMOCAP_MAP))
+    return data
+
+
+@pytest.fixture(scope="module")
+def iemocap_folds(micro_corpus, tmp_path_factory):
+    return write_emobox_iemocap(tmp_path_factory.mktemp("emobox"), readers.scan("iemocap", micro_corpus).utterances)
+
+
+def test_published_folds_with_default_settings_test_on_exactly_the_listed_rows(micro_corpus, iemocap_folds,
+                                                                               tmp_path, cache):
+    rows = readers.scan("iemocap", micro_corpus).utterances
+    assert {u.kind for u in rows if u.label in IEMOCAP_MAP} == {"impro", "script"}
+    assert any(u.duration < 1.8 for u in rows if u.label in IEMOCAP_MAP)  # clips shorter than one segment
+    summary = run(micro_corpus, tmp_path / "MHCNN" / "7", cache, "--folds_from", str(iemocap_folds), "--fold", "1")
+    merged = LABEL_SETS["merge"]
+    test, train = listed(iemocap_folds, 1, "test"), listed(iemocap_folds, 1, "train")
+    tested = summary["test_utterances"]
+    assert sorted(tested["turns"]) == sorted(turn for turn, _ in test)
+    assert Counter(tested["labels"]) == Counter(merged[token] for _, token in test)
+    assert len(train) == summary["data"]["fold_files"]["used"]["train"] + len(summary["validation_turns"])
+    assert summary["labels"] == "merge" and summary["args"]["impro_or_script"] == "all" and summary["args"]["padding"]
+    assert summary["data"]["fold_files"]["listed"] == summary["data"]["fold_files"]["used"]
+    assert summary["data"]["tiled"] > 0 and summary["data"]["fold_files"]["missing_rows"] == 0
+
+
+@pytest.mark.parametrize("flags, needles", [
+    (["-i", "impro"], ["-i/--impro_or_script impro leaves out", "script", "pass -i all"]),
+    (["--labels", "glam"], ["--labels glam leaves out or merges labels", "neu, hap, sad, ang", "--labels merge"]),
+    (["--padding", "false"], ["--padding false drops the", "shorter than one segment (1.8 s)", "--segment_length"]),
+    (["--fold", "9"], ["--fold 9: the fold files at", "have folds 1, 2, 3, 4, 5"]),
+])
+def test_a_setting_that_would_leave_out_listed_rows_is_refused_before_any_feature(micro_corpus, iemocap_folds,
+                                                                                 tmp_path, flags, needles):
+    argv = ["--data", str(micro_corpus), "-d", str(tmp_path / "runs"), "--cache_dir", str(tmp_path / "cache"), *CHEAP,
+            "--folds_from", str(iemocap_folds), *(["--fold", "1"] if "--fold" not in flags else []), *flags]
+    message = one_line_error(argv)
+    assert all(needle in message for needle in needles), message
+    assert not (tmp_path / "cache").exists()
+
+
+def test_fold_files_whose_classes_no_set_has_train_on_their_own(corpus_tree, tmp_path):
+    tree = corpus_tree("ravdess")
+    three = [u for u in readers.scan("ravdess", tree).utterances if u.label in ("neu", "cal", "sad")]
+    source = write_emobox(tmp_path, three)
+    config = resolve_args(["--data", str(tree), "--folds_from", str(source), "-g", "-1"])
+    assert config.labels == "files" and config.class_names == ["neutral", "calm", "sad"]
+    assert any("--labels files" in note for note in config.notes)
+    assert sorted(u.turn for u in scan_corpus(config).chosen) == sorted(u.turn for u in three)
+    with pytest.raises(ConfigError, match="--labels files takes the classes of --folds_from's files"):
+        resolve_args(["--data", str(tree), "--labels", "files", "-g", "-1"])
+    # a folder corpus keeps its own set, with the files' classes
+    folder_tree = corpus_tree("folder")
+    rows = readers.scan("folder", folder_tree).utterances
+    speakers = sorted({u.speaker for u in rows})
+    data = tmp_path / "folder_folds"
+    for k, speaker in enumerate(speakers[:3], 1):
+        (data / f"fold_{k}").mkdir(parents=True)
+        for part, members in (("test", [u for u in rows if u.speaker == speaker]),
+                              ("train", [u for u in rows if u.speaker != speaker and u.label != "sur"])):
+            (data / f"fold_{k}" / f"mine_{part}_fold_{k}.jsonl").write_text("".join(
+                json.dumps({"wav": u.path, "emo": u.label}) + "\n" for u in members if u.label != "sur"))
+    config = resolve_args(["--data", str(folder_tree), "--folds_from", str(data), "-g", "-1"])
+    assert config.labels == "folder" and config.classes == ("neu", "hap", "sad", "ang")
+
+
+def test_the_data_summary_counts_add_up_and_say_what_each_is(corpus_tree, tmp_path, cache):
+    root = shutil.copytree(corpus_tree("folder-labels"), tmp_path / "labels")
+    (root / "angry" / "broken.wav").write_bytes(b"RIFF")  # the reader leaves it out: no wav header
+    sf.write(root / "sad" / "short.wav", 0.1 * np.sin(np.arange(8000) / 5.0), 16000)  # 0.5 s: under one segment
+    lines = []
+    data = load_corpus(resolve_args(["--data", str(root), "--cache_dir", str(cache), "-g", "-1", "--quiet"]),
+                       lines.append)
+    text = "\n".join(lines)
+    labelled = len(readers.scan("folder", root).utterances)
+    assert (f"Data: {labelled} labelled utterances with audio under {root} (the reader left out 1 other item); "
+            f"{labelled} of them selected (in subset 'all' with classes ang/hap/neu/sad), 0 not; {labelled - 1} of "
+            f"the {labelled} used, 1 left out.") in text
+    assert "  left out by the reader: 1:\n    unreadable wav header: 1 (e.g. angry/broken.wav)" in text
+    assert (f"  left out of the {labelled} selected: 1:\n    shorter than one segment (1.8 s), dropped as in the "
+            "paper: 1 (e.g. sad/short.wav)") in text
+    assert len(data.utterances) == data.data_summary["used"] == labelled - 1
 
 
 # -- cross-corpus ---------------------------------------------------------------------------------

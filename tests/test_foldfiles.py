@@ -95,7 +95,8 @@ def test_emobox_problems_are_reported_not_dropped(ravdess_rows, tmp_path):
     test2 = data / "fold_2" / "ravdess_test_fold_2.jsonl"
     test2.write_text(test2.read_text().replace('"emo": "Angry"', '"emo": "Happy"', 1))
     folds = read_fold_files(data, ravdess_rows)
-    assert len(folds.label_problems) == 1 and folds.label_problems[0][1] == "file says 'Happy', the row 'ang'"
+    assert len(folds.label_problems) == 1
+    assert folds.label_problems[0][1] == "file says 'Happy', the row 'ang' (the run uses 'ang')"  # fold 1's entry
     assert "label disagreements 1" in folds.summary()
     test2.write_text(test2.read_text().replace('"emo": "Happy"', '"emo": "Joyful"', 1))
     assert read_fold_files(data, ravdess_rows).label_problems[0][1] == foldfiles.R_LABEL_UNMAPPED
@@ -213,7 +214,34 @@ def test_s3prl_label_disagreement(tiny_corpus, tmp_path):
     path.write_text(json.dumps(data))
     problems = read_fold_files(meta, rows).label_problems
     assert problems == [(f"Session2/test_meta_data.json:#{data['meta_data'].index(angry)}",
-                         "file says 'sad', the row 'ang'")]
+                         "file says 'sad', the row 'ang' (the run uses 'ang')")]  # Session1's entry first
+
+
+# EmoBox's emoDB set: lines say "neutral", "anger", ...; its label map's keys are capitalised.
+EMOBOX_EMODB = {"neu": "neutral", "hap": "happiness", "sad": "sadness", "ang": "anger", "bor": "boredom",
+                "fea": "fear", "dis": "disgust"}
+EMOBOX_EMODB_MAP = {"Neutral": "Neutral", "Happiness": "Happy", "Sadness": "Sad", "Anger": "Angry",
+                    "Boredom": "Bored", "Fear": "Fear", "Disgust": "Disgust"}
+
+
+def test_label_map_keys_match_in_any_letter_case(tmp_path):
+    rows = [Utterance(f"wav/{s}a01{letter}a.wav", f"{s}a01{letter}a", 0, s, "a01", "script", token, 0.0, 2.0, 2.0)
+            for s in ("03", "08", "09") for letter, token in (("N", "neu"), ("F", "hap"), ("T", "sad"), ("W", "ang"),
+                                                               ("L", "bor"), ("A", "fea"), ("E", "dis"))]
+    data = tmp_path / "emodb"
+    for k, speaker in enumerate(("03", "08", "09"), 1):
+        (data / f"fold_{k}").mkdir(parents=True)
+        for part, members in (("test", [u for u in rows if u.speaker == speaker]),
+                              ("train", [u for u in rows if u.speaker != speaker])):
+            (data / f"fold_{k}" / f"emodb_{part}_fold_{k}.jsonl").write_text("".join(
+                json.dumps({"wav": f"downloads/emodb/{u.path}", "emo": EMOBOX_EMODB[u.label]}) + "\n" for u in members))
+    (data / "label_map.json").write_text(json.dumps(EMOBOX_EMODB_MAP))
+    folds = read_fold_files(data, rows)
+    assert folds.label_problems == []
+    assert folds.labels == {i: u.label for i, u in enumerate(rows)}  # each row with the files' label
+    assert foldfiles.file_tokens(data) == ("neu", "hap", "sad", "ang", "fea", "dis", "bor")
+    assert foldfiles.file_token("NEUTRAL", EMOBOX_EMODB_MAP) == "neu" and foldfiles.labels_agree(
+        "Sadness", "sad", EMOBOX_EMODB_MAP)
 
 
 def test_unusable_fold_files_are_one_clear_error(ravdess_rows, corpus_tree, tmp_path):

@@ -15,6 +15,7 @@ from ser.labels import (
     TOKENS,
     LabelError,
     default_label_set,
+    keeps_apart,
     label_sets_for,
     normalise_token,
     tokens_label_set,
@@ -99,3 +100,12 @@ def test_every_model_trains_on_any_number_of_classes(name, one_thread):
         model = model.to_empty(device="cpu").eval()
         with torch.no_grad():
             assert model(x).shape == (2, classes)
+
+
+def test_a_set_keeps_labels_apart_when_each_has_a_class_of_its_own():
+    assert keeps_apart(LABEL_SETS["merge"], ["neu", "hap", "sad", "ang"], exactly=True)
+    assert not keeps_apart(LABEL_SETS["glam"], ["neu", "hap", "sad", "ang"])  # no class for hap
+    assert not keeps_apart(LABEL_SETS["merge"], ["neu", "hap", "exc", "sad"])  # hap and exc merged
+    assert keeps_apart(LABEL_SETS["ravdess"], ["neu", "sad"]) and not keeps_apart(LABEL_SETS["ravdess"], ["neu", "sad"],
+                                                                                  exactly=True)
+    assert tokens_label_set(["sad", "oth"], every=True) == ({"sad": 0, "oth": 1}, ["sad", "other"])
