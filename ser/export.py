@@ -123,16 +123,16 @@ def _glam_kind(settings: features.FeatureSettings) -> dict:
     if kind in ("spectrogram", "interspeech2018"):
         framing = asdict(Framing(640, 160, features.SPECTROGRAM_NFFT))
         if kind == "spectrogram":
-            return {"steps": ["framing", "power |rfft|^2 / n_fft", "10*log10(max(power, 1e-30))",
+            return {"steps": ["framing", "power (1 / n_fft) * |rfft|^2", "10*log10(max(power, 1e-30))",
                               "minus its maximum over the segment", "the lowest bins"],
                     "framing": framing, "bins": features.SPECTROGRAM_BINS, "layout": "(bins, frames)"}
         return {"steps": ["framing", "magnitude |rfft|", "x / max over the segment * 2 - 1",
-                          "mu-law: sign(x) * log1p(255 |x|) / log(256)", "the lowest bins"],
+                          "mu-law: sign(x) * log(1 + 255 |x|) / log(256)", "the lowest bins"],
                 "framing": framing, "bins": features.SPECTROGRAM_BINS, "layout": "(bins, frames)"}
     if kind in features.FILTERBANK_KINDS:
         bank = features.FILTERBANK_KINDS[kind]
         filters, high = bank.nfilt, bank.high or sr / 2
-        return {"steps": ["pre-emphasis", "framing", "power |rfft|^2 / n_fft", "filterbank @ power",
+        return {"steps": ["pre-emphasis", "framing", "power (1 / n_fft) * |rfft|^2", "filterbank @ power",
                           "zero energies replaced by float64 eps"] + (["natural log"] if bank.log else []),
                 "preemphasis": {"coefficient": 0.97, "rule": "y[0] = x[0], y[n] = x[n] - 0.97 x[n-1]"},
                 "framing": asdict(Framing(round(0.040 * sr), round(0.010 * sr), 1024)),
@@ -142,10 +142,11 @@ def _glam_kind(settings: features.FeatureSettings) -> dict:
                                        "sample_rate), triangles rising over [bin[j], bin[j+1]) and falling over "
                                        "[bin[j+1], bin[j+2])"},
                 "layout": "(frames, filters)"}
-    p = features.MELSPECTROGRAM_PARAMS  # the rest are librosa's defaults, which ser.features relies on here
+    p = features.MELSPECTROGRAM_PARAMS
     return {"steps": ["power STFT", "mel filterbank @ power", "log10 (no floor)"],
-            "stft": asdict(Stft(p["n_fft"], p["hop_length"], p["n_fft"], "hann", True, True, "constant", 2.0)),
-            "mel_filters": asdict(MelFilters(p["n_mels"], 0.0, sr / 2, False, "slaney")),
+            "stft": asdict(Stft(p["n_fft"], p["hop_length"], p["win_length"] or p["n_fft"], p["window"], True,
+                                p["center"], p["pad_mode"], p["power"])),
+            "mel_filters": asdict(MelFilters(p["n_mels"], p["fmin"], p["fmax"] or sr / 2, p["htk"], p["norm"])),
             "layout": "(mel bands, frames)"}
 
 

@@ -8,10 +8,8 @@ An utterance is cut into fixed-length segments and each segment becomes one 2-D 
 
 - ``mfcc`` (GLAM's default): librosa MFCC, 26 coefficients, with every librosa parameter
   passed explicitly (n_fft 2048, hop 512, Hann, centred zero padding, 128 Slaney mels,
-  power 2, ``power_to_db`` with ref 1, amin 1e-10 and an 80 dB floor *per segment*,
-  orthonormal DCT-II). 26×57 for 1.8 s, 26×63 for 2 s. All segments of an utterance go
-  through one batched STFT, which is why the dB floor is applied here rather than by
-  ``power_to_db`` (that would take the maximum over the whole batch).
+  power 2, ``power_to_db`` with ref 1, amin 1e-10 and an 80 dB floor under the segment's own
+  maximum, orthonormal DCT-II). 26×57 for 1.8 s, 26×63 for 2 s.
 - ``spectrogram`` (APCNN): python_speech_features-style framing (640-sample frames, step 160,
   rectangular window, last frame zero padded), log power spectrum with NFFT 3198 normalised
   to its maximum, lowest 400 bins, frequency × time: 400×197 for 2 s.
@@ -21,9 +19,17 @@ An utterance is cut into fixed-length segments and each segment becomes one 2-D 
   of 40 filters up to 4 kHz, fbank 26 filters up to 8 kHz. As in the original these are
   time × filters, not transposed.
 - ``melspectrogram``: log10 of a librosa mel spectrogram with n_fft 800, hop 400.
+
+Every kind is computed one segment at a time, with the calls and the arithmetic of the library
+the original calls (librosa, python_speech_features), in the same order and the same floating
+point types, so that each map equals the original's to the last bit on the same machine
+(``tests/test_features.py`` checks this against those libraries). Computing a whole utterance's
+segments in one batched call is the same mathematics, but other array shapes take other BLAS
+and FFT kernels, whose last bits differ on some CPUs.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -31,7 +37,6 @@ from dataclasses import asdict, dataclass
 
 import librosa
 import numpy as np
-import scipy.fft
 
 SAMPLE_RATE = 16000
 FEATURE_KINDS = ("mfcc", "spectrogram", "interspeech2018", "logfbank", "fbank", "melspectrogram")
@@ -45,10 +50,13 @@ MFCC_PARAMS = dict(n_fft=2048, hop_length=512, win_length=None, window="hann", c
 DB_REF, DB_AMIN, DB_TOP = 1.0, 1e-10, 80.0
 # APCNN's spectrogram: the lowest 400 bins of a 3198-point FFT.
 SPECTROGRAM_NFFT, SPECTROGRAM_BINS = 3198, 400
-# The original's melspectrogram call; n_mels is librosa's default, spelled out.
-MELSPECTROGRAM_PARAMS = dict(n_fft=800, hop_length=400, n_mels=128)
-# Bump when a change here alters the numbers, so old cache entries are ignored.
-FEATURE_CODE_VERSION = 1
+# The original's melspectrogram call, n_fft 800 and hop 400; the rest are librosa's defaults,
+# spelled out as for the MFCC.
+MELSPECTROGRAM_PARAMS = dict(MFCC_PARAMS, n_fft=800, hop_length=400)
+# Bump when a change here alters the numbers, so old cache entries are ignored. 2: every kind
+# per segment in the original's arithmetic (1 computed the MFCC's dB in float64 and batched
+# the segments' spectra).
+FEATURE_CODE_VERSION = 2
 
 
 def segment_hop(segment_length: float, overlap: float, sr: int) -> int:
@@ -95,13 +103,45 @@ def segment(wav: np.ndarray, sr: int, segment_length: float, overlap: float,
     return np.stack([wav[s:s + width] for s in starts])
 
 
+def _per_segment(compute, segments: np.ndarray) -> np.ndarray:
+    """``compute`` on one segment at a time, stacked: the original applies its feature function
+    along the segment axis (``np.apply_along_axis``). Calling the libraries on the whole batch
+    at once gives the same mathematics but other array shapes, so other BLAS and FFT kernels
+    and, on some CPUs, other last bits; per segment, the bits are the original's."""
+    return np.stack([compute(segment) for segment in segments])
+
+
+@functools.lru_cache(maxsize=8)
+def _mel_filters(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None, htk: bool,
+                 norm: str) -> np.ndarray:
+    """``librosa.filters.mel``, which ``librosa.feature.melspectrogram`` rebuilds on every call
+    (almost half of a segment's MFCC time); the same float32 filters, built once."""
+    filters = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm)
+    filters.flags.writeable = False
+    return filters
+
+
+def _mel_power(segment: np.ndarray, sr: int, p: dict) -> np.ndarray:
+    """``librosa.feature.melspectrogram(y=segment, sr=sr, **p)``: its steps, its calls and its
+    product, with the mel filters built once."""
+    spectrum = np.abs(librosa.stft(segment, n_fft=p["n_fft"], hop_length=p["hop_length"], win_length=p["win_length"],
+                                   window=p["window"], center=p["center"], pad_mode=p["pad_mode"])) ** p["power"]
+    filters = _mel_filters(sr, p["n_fft"], p["n_mels"], p["fmin"], p["fmax"], p["htk"], p["norm"])
+    return np.einsum("...ft,mf->...mt", spectrum, filters, optimize=True)
+
+
+def _mfcc_of_segment(segment: np.ndarray, sr: int, n_mfcc: int) -> np.ndarray:
+    """``librosa.feature.mfcc(y=segment, sr=sr, n_mfcc=n_mfcc)`` as the original calls it, in
+    the same three steps it takes, with every parameter explicit: the mel power spectrum,
+    ``power_to_db`` (in float32, with the 80 dB floor under this segment's own maximum) and
+    the orthonormal DCT-II."""
+    db = librosa.power_to_db(_mel_power(segment, sr, MFCC_PARAMS), ref=DB_REF, amin=DB_AMIN, top_db=DB_TOP)
+    return librosa.feature.mfcc(S=db, n_mfcc=n_mfcc, dct_type=2, norm="ortho", lifter=0)
+
+
 def mfcc(segments: np.ndarray, sr: int, n_mfcc: int = 26) -> np.ndarray:
-    """MFCCs of a batch of segments ``(S, L)`` → ``(S, n_mfcc, frames)``."""
-    mel = librosa.feature.melspectrogram(y=segments, sr=sr, **MFCC_PARAMS)
-    db = 10.0 * np.log10(np.maximum(DB_AMIN, mel)) - 10.0 * np.log10(max(DB_AMIN, DB_REF))
-    floor = db.max(axis=(-2, -1), keepdims=True) - DB_TOP
-    db = np.maximum(db, floor)
-    return scipy.fft.dct(db, axis=-2, type=2, norm="ortho")[..., :n_mfcc, :]
+    """MFCCs of a batch of segments ``(S, L)`` → ``(S, n_mfcc, frames)`` float32."""
+    return _per_segment(lambda segment: _mfcc_of_segment(segment, sr, n_mfcc), segments)
 
 
 def _frame_count(n: int, frame_len: int, frame_step: int) -> int:
@@ -109,33 +149,50 @@ def _frame_count(n: int, frame_len: int, frame_step: int) -> int:
     return 1 if n <= frame_len else 1 + math.ceil((n - frame_len) / frame_step)
 
 
-def _frames(segments: np.ndarray, frame_len: int, frame_step: int) -> np.ndarray:
-    """python_speech_features framing: ``1 + ceil((N - len)/step)`` frames, zero padded end."""
-    count = _frame_count(segments.shape[-1], frame_len, frame_step)
-    n = segments.shape[-1]
-    padded_len = (count - 1) * frame_step + frame_len
-    padded = np.zeros(segments.shape[:-1] + (padded_len,), dtype=segments.dtype)
-    padded[..., :n] = segments
+def _frames(signal: np.ndarray, frame_len: int, frame_step: int) -> np.ndarray:
+    """python_speech_features framing of one signal ``(N,)`` → ``(frames, frame_len)`` float64:
+    ``1 + ceil((N - len)/step)`` frames, the end zero padded (the padding is float64, which
+    makes the frames float64 whatever the signal's type, as there)."""
+    count = _frame_count(signal.shape[-1], frame_len, frame_step)
+    padded = np.concatenate((signal, np.zeros((count - 1) * frame_step + frame_len - len(signal))))
     index = np.arange(frame_len)[None, :] + frame_step * np.arange(count)[:, None]
-    return padded[..., index]  # (S, frames, frame_len)
+    return padded[index]
+
+
+def _magnitude(frames: np.ndarray, nfft: int) -> np.ndarray:
+    return np.abs(np.fft.rfft(frames, nfft))
+
+
+def _power(frames: np.ndarray, nfft: int) -> np.ndarray:
+    """python_speech_features' power spectrum: ``1/NFFT · |rfft|²``, multiplied by the
+    rounded reciprocal as there (dividing by NFFT rounds differently)."""
+    return 1.0 / nfft * np.square(_magnitude(frames, nfft))
+
+
+def _spectrogram_of_segment(segment: np.ndarray, nfft: int, bins: int) -> np.ndarray:
+    power = _power(_frames(segment, 640, 160), nfft)
+    power[power <= 1e-30] = 1e-30
+    log_power = 10 * np.log10(power)
+    return (log_power - np.max(log_power)).swapaxes(0, 1)[:bins]
 
 
 def spectrogram(segments: np.ndarray, nfft: int = SPECTROGRAM_NFFT, bins: int = SPECTROGRAM_BINS) -> np.ndarray:
-    """APCNN's log power spectrogram, ``(S, 400, frames)``."""
-    frames = _frames(segments.astype(np.float64), 640, 160)
-    power = np.abs(np.fft.rfft(frames, nfft)) ** 2 / nfft
-    log_power = 10.0 * np.log10(np.maximum(power, 1e-30))
-    log_power -= log_power.max(axis=(-2, -1), keepdims=True)
-    return np.swapaxes(log_power, -1, -2)[..., :bins, :]
+    """APCNN's log power spectrogram, ``(S, 400, frames)``: python_speech_features'
+    ``logpowspec(framesig(segment, 640, 160), 3198)`` (floored at 1e-30, normalised to the
+    segment's maximum), frequency × time, the lowest 400 bins."""
+    return _per_segment(lambda segment: _spectrogram_of_segment(segment, nfft, bins), segments)
+
+
+def _interspeech2018_of_segment(segment: np.ndarray, nfft: int, bins: int) -> np.ndarray:
+    magnitude = _magnitude(_frames(segment, 640, 160), nfft)
+    scaled = magnitude / magnitude.max() * 2 - 1
+    companded = np.sign(scaled) * np.log(1 + 255 * np.abs(scaled)) / np.log(256)
+    return companded.swapaxes(0, 1)[:bins]
 
 
 def interspeech2018(segments: np.ndarray, nfft: int = SPECTROGRAM_NFFT, bins: int = SPECTROGRAM_BINS) -> np.ndarray:
     """Magnitude spectrum scaled to [-1, 1] by its maximum, then mu-law (mu 255)."""
-    frames = _frames(segments.astype(np.float64), 640, 160)
-    mag = np.abs(np.fft.rfft(frames, nfft))
-    scaled = mag / mag.max(axis=(-2, -1), keepdims=True) * 2 - 1
-    companded = np.sign(scaled) * np.log1p(255 * np.abs(scaled)) / np.log(256)
-    return np.swapaxes(companded, -1, -2)[..., :bins, :]
+    return _per_segment(lambda segment: _interspeech2018_of_segment(segment, nfft, bins), segments)
 
 
 def _hz_to_mel(hz):
@@ -173,24 +230,30 @@ FILTERBANK_KINDS = {"logfbank": FilterbankKind(nfilt=40, high=4000.0, log=True),
                     "fbank": FilterbankKind(nfilt=26, high=None, log=False)}
 
 
-def fbank(segments: np.ndarray, sr: int, nfilt: int, high: float | None = None, log: bool = False) -> np.ndarray:
-    """Mel filterbank energies, ``(S, frames, nfilt)``: 40 ms frames, 10 ms step, NFFT 1024."""
-    x = segments.astype(np.float64)
-    emphasized = np.concatenate([x[..., :1], x[..., 1:] - 0.97 * x[..., :-1]], axis=-1)
+def _fbank_of_segment(segment: np.ndarray, sr: int, bank: np.ndarray, log: bool) -> np.ndarray:
+    # pre-emphasis in the segment's own float32, as python_speech_features computes it
+    emphasized = np.append(segment[0], segment[1:] - 0.97 * segment[:-1])
     frames = _frames(emphasized, round(0.040 * sr), round(0.010 * sr))
-    power = np.abs(np.fft.rfft(frames, 1024)) ** 2 / 1024
-    energies = power @ _filterbank(nfilt, 1024, sr, 0.0, high or sr / 2).T
+    energies = np.dot(_power(frames, 1024), bank.T)
     energies = np.where(energies == 0, np.finfo(float).eps, energies)
     return np.log(energies) if log else energies
 
 
+def fbank(segments: np.ndarray, sr: int, nfilt: int, high: float | None = None, log: bool = False) -> np.ndarray:
+    """Mel filterbank energies, ``(S, frames, nfilt)``: python_speech_features' ``fbank`` (and
+    ``logfbank`` with ``log``): pre-emphasis 0.97, 40 ms frames, 10 ms step, NFFT 1024."""
+    bank = _filterbank(nfilt, 1024, sr, 0.0, high or sr / 2)
+    return _per_segment(lambda segment: _fbank_of_segment(segment, sr, bank, log), segments)
+
+
 def melspectrogram(segments: np.ndarray, sr: int) -> np.ndarray:
-    mel = librosa.feature.melspectrogram(y=segments, sr=sr, **MELSPECTROGRAM_PARAMS)
-    return np.log10(mel)
+    """log10 of ``librosa.feature.melspectrogram(y=segment, sr=sr, n_fft=800, hop_length=400)``."""
+    return _per_segment(lambda segment: np.log10(_mel_power(segment, sr, MELSPECTROGRAM_PARAMS)), segments)
 
 
 def features_of_segments(segments: np.ndarray, sr: int, kind: str, n_mfcc: int = 26) -> np.ndarray:
-    """One feature map per segment, ``(S, F, T)`` float32."""
+    """One feature map per segment, ``(S, F, T)`` float32 (the original's float64 maps become
+    float32 where its data loader converts them, so this rounds once, as it does)."""
     if kind not in FEATURE_KINDS:
         raise ValueError(f"unknown feature kind {kind!r}; choose one of: {', '.join(FEATURE_KINDS)}")
     if kind == "mfcc":

@@ -231,7 +231,10 @@ def _interspeech2018(x: torch.Tensor) -> torch.Tensor:
 
 def _fbank(x: torch.Tensor, sr: int, nfilt: int, high: float | None, log: bool) -> torch.Tensor:
     """(c, frames, nfilt), time × filters as in the original."""
-    emphasized = torch.cat([x[..., :1], x[..., 1:] - 0.97 * x[..., :-1]], dim=-1)
+    # pre-emphasis in float32 whatever the dtype, as python_speech_features computes it on the
+    # float32 samples (exact: the samples are float32 values)
+    samples = x.float()
+    emphasized = torch.cat([samples[..., :1], samples[..., 1:] - 0.97 * samples[..., :-1]], dim=-1).to(x.dtype)
     frame_len, frame_step = round(0.040 * sr), round(0.010 * sr)
     padded = F.pad(emphasized, (0, _psf_padding(x.shape[-1], frame_len, frame_step)))
     frames = padded.unfold(-1, frame_len, frame_step)

@@ -62,9 +62,10 @@ def test_torch_entries_equal_librosa_within_the_mfcc_tolerance(tmp_path, wavs):
 
 
 def test_librosa_keys_are_the_ones_existing_caches_hold():
-    # The keys of the default settings before the backend existed: their entries stay valid.
-    assert FeatureSettings().key(1.6) == "mfcc_L1.8_O1.6_7d8bdb3cd62941fa"
-    assert FeatureSettings().key(1.0) == "mfcc_L1.8_O1.0_83f64fa00c8c2763"
+    # The keys of the default settings since feature code version 2 (every kind per segment, in
+    # the original's arithmetic): entries of version 1 are recomputed, these stay valid.
+    assert FeatureSettings().key(1.6) == "mfcc_L1.8_O1.6_3fdbb7741eb40da9"
+    assert FeatureSettings().key(1.0) == "mfcc_L1.8_O1.0_f1b84857d8097511"
     assert spectral.SpectralSettings(kind="logspec").key() == "logspec_T300_a95be19962499102"
 
 
