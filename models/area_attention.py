@@ -5,7 +5,8 @@ to ``max_area_height`` × ``max_area_width`` adjacent items when the N memory it
 on a ``memory_height`` × ``memory_width`` grid. An area's key is the mean (or max) of its
 items' keys, its value the sum (or mean, or max) of their values; logits are query·key divided
 by ``temperature``, softmaxed over all areas, optionally cut to the ``top_k_areas`` best, and
-dropout is applied to the weights.
+dropout is applied to the weights. Area sums and means come from an integral image, computed
+in the original's order of operations (see ``_area_sums``).
 
 Two configurations matter:
 
@@ -31,14 +32,36 @@ import torch.nn.functional as F
 PoolMode = Literal["mean", "sum", "max"]
 
 
-def _pool_areas(grid: torch.Tensor, size: tuple[int, int], mode: PoolMode) -> torch.Tensor:
-    """Pool every area of ``size`` in a (B, D, H, W) grid -> (B, D, #areas), row-major."""
-    if mode == "max":
-        pooled = F.max_pool2d(grid, size, stride=1)
-    else:
-        # divisor 1 turns average pooling into an exact sum over the area
-        pooled = F.avg_pool2d(grid, size, stride=1, divisor_override=1 if mode == "sum" else None)
-    return pooled.flatten(2)
+def _max_areas(grid: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The maximum of every area of ``size`` in a (B, D, H, W) grid -> (B, D, #areas), row-major."""
+    return F.max_pool2d(grid, size, stride=1).flatten(2)
+
+
+def _area_sums(items: torch.Tensor, height: int, width: int, max_height: int, max_width: int
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sums of every area of up to ``max_height`` × ``max_width`` items of a height × width grid
+    of the (B, N, D) items, and each area's item count: (B, A, D) and (A, 1).
+
+    Through an integral image, as the original computes them: running sums along the width and
+    then the height, a zero row and column padded in front, and each area's sum as
+    (its end corner + the corner before its start) - (the two other corners). The order of
+    these operations (and of the corners) is the original's, because it decides the last bits
+    of the sums and of the gradients autograd accumulates from them.
+    """
+    b, n, d = items.shape
+    integral = items.reshape(b, height, width, d).cumsum(dim=-2).cumsum(dim=-3)
+    padded = F.pad(integral, [0, 0, 1, 0, 1, 0])                        # (B, H+1, W+1, D)
+    ends, starts, columns, rows, counts = [], [], [], [], []
+    for h in range(min(max_height, height)):
+        for w in range(min(max_width, width)):
+            ends.append(padded[:, h + 1:, w + 1:, :].reshape(b, -1, d))
+            starts.append(padded[:, :-h - 1, :-w - 1, :].reshape(b, -1, d))
+            rows.append(padded[:, h + 1:, :-w - 1, :].reshape(b, -1, d))
+            columns.append(padded[:, :-h - 1, w + 1:, :].reshape(b, -1, d))
+            counts += [(h + 1) * (w + 1)] * ((height - h) * (width - w))
+    sums = torch.sub(torch.cat(ends, dim=1) + torch.cat(starts, dim=1),
+                     torch.cat(columns, dim=1) + torch.cat(rows, dim=1))
+    return sums, torch.tensor(counts, dtype=sums.dtype, device=sums.device)[:, None]
 
 
 class AreaAttention(nn.Module):
@@ -53,7 +76,8 @@ class AreaAttention(nn.Module):
             ``memory_height`` is 1.
         area_key_mode: "mean" or "max" of the items' keys.
         area_value_mode: "sum", "mean" or "max" of the items' values.
-        temperature: logits are divided by it; 1 in GLAM, √d in the standard formulation.
+        temperature: logits are divided by it; 1 in GLAM (no division), √d in the standard
+            formulation.
         dropout: dropout rate on the attention weights (0.5 in GLAM).
         top_k_areas: if > 0, weights below the k-th largest are zeroed and the rest renormalised.
     """
@@ -78,22 +102,25 @@ class AreaAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def area_features(self, items: torch.Tensor, mode: PoolMode) -> torch.Tensor:
-        """(B, N, D) memory items -> (B, A, D) features of all A areas."""
-        b, n, d = items.shape
+        """(B, N, D) memory items -> (B, A, D) features of all A areas, by size (height-major,
+        then width) and, within a size, row-major."""
         height = self.memory_height
-        width = self.memory_width or n // height
-        grid = items.reshape(b, height, width, d).permute(0, 3, 1, 2)   # (B, D, H, W)
-        areas = [
-            _pool_areas(grid, (h, w), mode)
-            for h in range(1, min(self.max_area_height, height) + 1)
-            for w in range(1, min(self.max_area_width, width) + 1)
-        ]
-        return torch.cat(areas, dim=2).transpose(1, 2)
+        width = self.memory_width or items.shape[1] // height
+        if mode == "max":
+            grid = items.reshape(items.shape[0], height, width, -1).permute(0, 3, 1, 2)   # (B, D, H, W)
+            return torch.cat([_max_areas(grid, (h, w))
+                              for h in range(1, min(self.max_area_height, height) + 1)
+                              for w in range(1, min(self.max_area_width, width) + 1)], dim=2).transpose(1, 2)
+        sums, counts = _area_sums(items, height, width, self.max_area_height, self.max_area_width)
+        return sums if mode == "sum" else sums / counts
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         keys = self.area_features(k, self.area_key_mode)                # (B, A, D)
         values = self.area_features(v, self.area_value_mode)            # (B, A, Dv)
-        weights = (q @ keys.transpose(1, 2) / self.temperature).softmax(dim=-1)  # (B, Nq, A)
+        logits = q @ keys.transpose(1, 2)                               # (B, Nq, A)
+        if self.temperature != 1:
+            logits = logits / self.temperature
+        weights = logits.softmax(dim=-1)
         if self.top_k_areas > 0:
             k_th = weights.topk(min(self.top_k_areas, weights.shape[-1]), dim=-1).values[..., -1:]
             weights = torch.where(weights >= k_th, weights, torch.zeros_like(weights))

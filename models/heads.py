@@ -108,9 +108,12 @@ class ConvAttentionHead(_LinearClassifier):
         return layers
 
     def features(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        projections = zip(net.attention_query, net.attention_key, net.attention_value)
-        heads = [(query(x) * key(x)).softmax(dim=1) * value(x)  # (B, hidden, H, W)
-                 for query, key, value in projections]
+        heads = []
+        # in the original's order (Q, K, V, then the products), which decides the order in
+        # which autograd sums the gradients that reach x, and so their last bits
+        for query, key, value in zip(net.attention_query, net.attention_key, net.attention_value):
+            q, k, v = query(x), key(x), value(x)
+            heads.append((q * k).softmax(dim=1) * v)           # (B, hidden, H, W)
         x = F.relu(torch.cat(heads, dim=self.concat_dim))      # (B, hidden, H', W')
         if self.pool == "mean":
             return x.mean(dim=(2, 3))                          # (B, hidden)

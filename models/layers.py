@@ -141,9 +141,15 @@ class MultiConv(nn.Module):
         self.bn = nn.BatchNorm2d(2 * channels)
 
     def forward(self, x):                                   # (B, C, H, W)
-        x3, x5 = self.conv3(x), self.conv5(x)
+        # Each shortcut is added right after its conv, as in the original: the forward values
+        # are the same either way, but autograd sums the four gradients that reach x in the
+        # order their operations were recorded, so only this order gives the original's bits.
+        x3 = self.conv3(x)
         if self.residual:
-            x3, x5 = x3 + x, x5 + x
+            x3 = x3 + x
+        x5 = self.conv5(x)
+        if self.residual:
+            x5 = x5 + x
         return F.relu(self.bn(torch.cat((x3, x5), dim=1)))  # (B, 2C, H, W)
 
 

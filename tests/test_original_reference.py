@@ -21,7 +21,8 @@ every per-channel constant. Adam's first step divides a gradient by its own size
 such a bias by ±lr in whatever sign the rounding left. Run on two threads instead of one, the
 original's post-step logits already differ from its own by up to 5e-4. So the run records the
 values the original's step gave those biases, and the test puts them into our model before it
-compares the post-step logits.
+compares the post-step logits. Other elements whose gradient is within rounding of zero step
+by the CPU's kernels too, hence the post-step tolerance (``POST_STEP_ATOL``).
 """
 from __future__ import annotations
 
@@ -136,10 +137,19 @@ def _tensor_sums(state: dict[str, torch.Tensor]) -> dict[str, float]:
     return {key: value.double().sum().item() for key, value in state.items()}
 
 
-def _assert_logits_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
+def _assert_logits_close(actual: torch.Tensor, expected: torch.Tensor, atol: float = 1e-5) -> None:
     """1e-5 absolute; the small relative term is for post-step logits of about ±10, where
     float32 rounding alone reaches 1e-6."""
-    torch.testing.assert_close(actual, expected, rtol=2e-6, atol=1e-5)
+    torch.testing.assert_close(actual, expected, rtol=2e-6, atol=atol)
+
+
+# After Adam's first step, across machines. The step moves every element by about ±lr in the
+# sign of its gradient, so an element whose gradient is within rounding of zero steps either
+# way, and which way depends on the CPU's kernels (an AVX2 machine's convolutions round
+# otherwise than the AVX-512 machine that recorded the runs): up to 7.4e-5 measured there, with
+# the recorded biases copied in. On one machine, tests/test_original_order.py shows our
+# gradients, hence our step, equal to the original order's bit for bit.
+POST_STEP_ATOL = 2e-4
 
 
 def test_every_original_class_has_a_run_at_the_mfcc_shape():
@@ -188,7 +198,7 @@ def test_one_training_step(run):
     with torch.no_grad():
         for key, value in run.biases_after_step.items():
             model.get_parameter(key).copy_(value)
-        _assert_logits_close(model(run.inputs), run.post_step_logits)
+        _assert_logits_close(model(run.inputs), run.post_step_logits, atol=POST_STEP_ATOL)
 
 
 @pytest.mark.parametrize("name", ["GLAM", "MHCNN", "AACNN", "gMLPgResMultiConv3"])
