@@ -259,3 +259,20 @@ def test_other_sampling_rate_is_refused(folders, tmp_path, loaded, wavs):
         ups.pooled([np.ones(104, np.float32)])
     with pytest.raises(up.UpstreamInputError, match="layer 3 does not exist"):
         ups.frames(wavs[:1], layer=3)
+
+
+def test_extraction_benchmark_rows(folders, wavs):
+    from ser import upstream_bench
+    logged = []
+    rows = upstream_bench.run_extraction_benchmark(folders["wav2vec2"], wavs[:3], isolate=False, rounds=2,
+                                                   log=logged.append)
+    assert len(logged) == 2 * len(rows) and logged[len(rows)].startswith("ours_frames_mid")  # backwards
+    assert [r.method for r in rows] == list(upstream_bench.METHODS)
+    for row in rows:
+        assert row.utterances == 3 and row.seconds > 0 and row.utterances_per_s > 0 and row.peak_rss_mib > 0
+        assert row.real_time_factor == pytest.approx(row.seconds / (sum(len(w) for w in wavs[:3]) / 16000))
+    diffs = {r.method: r.max_diff_vs_pooled for r in rows}
+    # Nkululeko's loop computes what ours does; float16 frames round; EmoBox's output is normed
+    assert diffs["nkululeko"] < ATOL and diffs["ours_frames"] < 1e-2 and diffs["emobox"] is None
+    table = upstream_bench.markdown(rows, {"upstream": "tiny"}, upstream_bench.environment(1))
+    assert table.count("\n| ") == len(rows) + 1
