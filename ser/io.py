@@ -7,6 +7,8 @@
 - :func:`append_line` and :func:`read_shared`: files that concurrent runs share (``.metric``,
   ``.log``) get whole lines appended under an exclusive lock, and are read under a shared lock,
   so a reader never sees half an append.
+- :class:`Claim` (and :class:`ClaimSet` for the processes a process starts): a name that one live
+  process at a time holds, dying with it, so two runs never train the same seed at once.
 """
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ import pickle
 import secrets
 from pathlib import Path
 from typing import Callable
+
+# The tokens of the claims this process works under: a process that claims names for the
+# processes it starts (a sweep for its train.py runs, `train.py --seeds` for one process per
+# seed) marks each claim with its token and hands the token down in this variable.
+HANDED_DOWN = "SER_CLAIM_TOKENS"
 
 
 def write_via_temporary(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
@@ -122,16 +129,28 @@ class Busy(Exception):
         self.path, self.holder = path, holder
 
 
+def _token_mark(token: str) -> str:
+    return f"[claim token {token}]"
+
+
+def _handed_down(holder: str) -> bool:
+    """Whether ``holder`` (a claim's text) is a claim this process's parent holds for it."""
+    return any(_token_mark(token) in holder for token in os.environ.get(HANDED_DOWN, "").split())
+
+
 class Claim:
     """An exclusive, non-blocking claim on ``path`` that dies with its process (flock).
 
     The lock file is removed on release; whoever opened the old file before it went away
     finds the name pointing elsewhere after locking and tries again, so at most one live
-    process ever holds a name.
+    process ever holds a name. A claim taken with a ``token`` (see :class:`ClaimSet`) is the
+    claim of the processes it was handed down to: their own claim of that name works under it
+    (takes nothing, releases nothing) instead of finding it busy.
     """
 
-    def __init__(self, path: str | os.PathLike, holder: str):
-        self.path, self.holder, self.fd = Path(path), holder, None
+    def __init__(self, path: str | os.PathLike, holder: str, token: str | None = None):
+        self.path, self.fd = Path(path), None
+        self.holder = holder if token is None else f"{holder} {_token_mark(token)}"
 
     def __enter__(self) -> Claim:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +161,8 @@ class Claim:
             except BlockingIOError:
                 holder = os.pread(fd, 4096, 0).decode("utf-8", errors="replace").strip()
                 os.close(fd)
+                if _handed_down(holder):
+                    return self  # the parent holds it for this process
                 raise Busy(self.path, holder) from None
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
@@ -156,10 +177,60 @@ class Claim:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.fd is None:  # a handed-down claim: its holder releases it
+            return
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         os.close(self.fd)
         self.fd = None
+
+
+class ClaimSet:
+    """Claims a process takes for the processes it will start (a sweep's ``train.py`` runs):
+    taken at once or refused, held until released or until the set closes. A process started
+    with :meth:`env` works under them (its own :class:`Claim` of such a name succeeds), and
+    with :meth:`fds` among its inherited descriptors it keeps them alive even if this process
+    dies first."""
+
+    def __init__(self, holder: str):
+        self.holder, self.token = holder, secrets.token_hex(8)
+        self.held: dict[Path, Claim] = {}
+
+    def take(self, path: str | os.PathLike) -> bool:
+        """Claim ``path`` (True), or find it held by another live process (False)."""
+        path = Path(path)
+        if path in self.held:
+            return True
+        claim = Claim(path, self.holder, self.token)
+        try:
+            claim.__enter__()
+        except Busy:
+            return False
+        self.held[path] = claim
+        return True
+
+    def holds(self, path: str | os.PathLike) -> bool:
+        return Path(path) in self.held
+
+    def release(self, path: str | os.PathLike) -> None:
+        claim = self.held.pop(Path(path), None)
+        if claim is not None:
+            claim.__exit__()
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        """``base`` with this set's token added to the handed-down ones."""
+        return {**base, HANDED_DOWN: " ".join([*base.get(HANDED_DOWN, "").split(), self.token])}
+
+    def fds(self, paths: list[str | os.PathLike]) -> list[int]:
+        """The descriptors that hold these paths' claims (none for a claim handed down here)."""
+        return [self.held[Path(p)].fd for p in paths if Path(p) in self.held and self.held[Path(p)].fd is not None]
+
+    def __enter__(self) -> ClaimSet:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for path in list(self.held):
+            self.release(path)
 
 
 def is_claimed(path: str | os.PathLike) -> bool:

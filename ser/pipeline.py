@@ -50,7 +50,7 @@ from ser.data import data_identity as identify_data
 from ser.dataset import TestUtterances, TrainSegments
 from ser.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
 from ser.errors import UserError
-from ser.io import Busy, Claim, write_json
+from ser.io import Busy, Claim, ClaimSet, write_json
 from ser.machine import threads_per_process
 from ser.metrics import confusion, report_text
 from ser.runlog import BestSoFar, RunLog, RunState, resume_state
@@ -574,19 +574,36 @@ def run_seed_processes(config: RunConfig, argv: list[str]) -> dict:
     the same device once this process has computed (and cached) the features they share.
     Returns each seed's results.json summary (None for a seed that failed; its output is in
     DATADIR/S/train_output.log)."""
+    with ClaimSet(f"train.py --seeds, pid {os.getpid()} on {platform.node()}, since {time.ctime()}") as claims:
+        return _run_seed_processes(config, argv, claims)
+
+
+def _run_seed_processes(config: RunConfig, argv: list[str], claims: ClaimSet) -> dict:
     log = log_for(config)
     # -d names the model folder here: each seed's run folder is DATADIR/<seed>, so the
     # results file is in DATADIR itself
-    done = results.seeds_done(Path(config.datadir) / config.files().metric.name)
-    chosen = [seed for seed in candidate_seeds(config) if seed not in done][:config.seeds]
+    metric = Path(config.datadir) / config.files().metric.name
+    chosen = []
+    for seed in candidate_seeds(config):
+        if len(chosen) == config.seeds:
+            break
+        # claimed here before the processes start, so that a run started meanwhile takes other
+        # seeds; each process trains under this claim (claims.env)
+        claim = results.claim_path(metric, seed)
+        if not claims.take(claim):
+            continue  # another run trains it right now: the next seed instead
+        if seed in results.seeds_done(metric):  # checked once claimed, so a run finished meanwhile is seen
+            claims.release(claim)
+        else:
+            chosen.append(seed)
     if not chosen:
-        print(f"every seed of {config.seeds_file} is in the results file already: nothing to train")
+        print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
         return {}
     if not (config.featuresFileName or config.features_file):
         load_corpus(config, log)  # the processes then read the features from the cache
     log(f"training seeds {', '.join(map(str, chosen))} at once")
     flags, running = single_seed_flags(argv), {}
-    env = dict(os.environ)
+    env = claims.env(dict(os.environ))
     if config.gpu is not None and config.gpu < 0 or not torch.cuda.is_available():
         env["OMP_NUM_THREADS"] = str(threads_per_process(len(chosen)))
     for seed in chosen:
@@ -595,7 +612,8 @@ def run_seed_processes(config: RunConfig, argv: list[str]) -> dict:
         with open(run_dir / "train_output.log", "w") as output:
             running[seed] = subprocess.Popen(
                 [sys.executable, str(TRAIN_SCRIPT), *flags, "--seed", str(seed), "-d", str(run_dir), "--quiet"],
-                stdout=output, stderr=subprocess.STDOUT, env=env)
+                stdout=output, stderr=subprocess.STDOUT, env=env,
+                pass_fds=claims.fds([results.claim_path(metric, seed)]))
     summaries = {}
     for seed, process in running.items():
         finished = process.wait() == 0

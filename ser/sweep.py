@@ -27,8 +27,13 @@ line wins over it.
 A task is one ``train.py`` process for one seed (and fold), writing exactly what that command
 writes by hand: ``RESULTS_DIR/<results folder>/<MODEL>/<seed>[/fold<K>]`` and a line in the
 ``.metric`` file beside it (ser/results.py). A task is finished when its seed has that line, so
-a rerun of the same command skips finished tasks and completes only what is missing. Several
-workers may share a GPU (``--workers``), as ``train.py --seeds N`` does for one row.
+a rerun of the same command skips finished tasks and completes only what is missing. Before
+any task starts, the sweep claims its tasks' seeds (the lock train.py holds while it trains a
+seed; each train.py it starts trains under that claim), and holds them until it ends: a sweep
+started meanwhile into the same results folder takes other seeds with ``--next``, and counts a
+seed it was given that the other one holds as ``busy`` (left to it), so two sweeps never train
+one seed twice and each reports what it trained. Several workers may share a GPU
+(``--workers``), as ``train.py --seeds N`` does for one row.
 
 Backends (``--backend``):
 
@@ -78,7 +83,7 @@ from ser.config import result_naming as config_naming
 from ser.corpora import SUBSETS
 from ser.data import fold_numbers, load_corpus, scan_corpus
 from ser.errors import UserError
-from ser.io import append_line, is_claimed, write_json, write_via_temporary
+from ser.io import ClaimSet, append_line, is_claimed, write_json, write_via_temporary
 from ser.machine import threads_per_process, visible_gpus
 from ser.splits import ALL_PROTOCOLS, FOLD_COUNTS, FOLD_FILES, PROTOCOLS, is_multi_fold
 
@@ -223,9 +228,14 @@ class Task:
     def finished(self) -> bool:
         return self.seed in results.seeds_done(self.metric_file)
 
+    @property
+    def claim_files(self) -> list[Path]:
+        """The lock that train.py holds while it trains this task (``ser.results.claim_path``)."""
+        return [results.claim_path(self.metric_file, self.seed)]
+
     def running(self) -> bool:
-        """Whether a live train.py holds this seed's claim (one that died holds nothing)."""
-        return is_claimed(results.claim_path(self.metric_file, self.seed))
+        """Whether a live run holds this seed's claim (one that died holds nothing)."""
+        return is_claimed(self.claim_files[0])
 
 
 @dataclass(frozen=True)
@@ -278,6 +288,10 @@ class SeedGroup:
 
     def finished(self) -> bool:
         return all(t.finished() for t in self.tasks)
+
+    @property
+    def claim_files(self) -> list[Path]:
+        return [path for task in self.tasks for path in task.claim_files]
 
 
 def seed_groups(runs: list[Task], size: int) -> list[SeedGroup]:
@@ -392,12 +406,26 @@ def protocol_folds(protocol: str, naming: Naming, flags: list[str]) -> tuple[int
     return tuple(fold_numbers(config, scanned.chosen, scanned.scan.utterances))
 
 
+def reserve(task: Task, claims: ClaimSet) -> bool:
+    """Claim ``task``'s seed for this sweep: False when another live run holds it, or when it is
+    finished (checked once claimed, so a run that finished meanwhile is seen)."""
+    if not claims.take(task.claim_files[0]):
+        return False
+    if task.finished():
+        claims.release(task.claim_files[0])
+        return False
+    return True
+
+
 def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: list[int], seed_choice: tuple,
-           seeds: list[int], results_dir: str, extra_flags: list[str], protocol_folders: bool = True) -> list[Task]:
+           seeds: list[int], results_dir: str, extra_flags: list[str], protocol_folders: bool = True,
+           claims: ClaimSet | None = None) -> list[Task]:
     """Every task of the grid, finished or not: the runs ordered seed-major (so that every cell
     gets its first runs early), then the fold means of protocols whose every fold is in the
     grid. ``seed_choice`` is ``("first", N)``, ``("list", [seeds])`` or ``("next", N)``. With
-    ``protocol_folders`` each protocol's runs go to ``results_dir/PROTOCOL_FOLDERS[protocol]``."""
+    ``protocol_folders`` each protocol's runs go to ``results_dir/PROTOCOL_FOLDERS[protocol]``.
+    With ``claims``, ``--next`` claims each seed it chooses as it chooses it, so that sweeps
+    started together choose different seeds; without, it only looks (a dry run)."""
     kind, value = seed_choice
     if kind == "first" and value > len(seeds):
         raise SweepError(f"--seeds {value}: the seeds file holds {len(seeds)} seeds")
@@ -422,7 +450,8 @@ def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: l
                         for candidate in map(make, seeds):
                             if len(cell) == value:
                                 break
-                            if not candidate.finished() and not candidate.running():
+                            if claims is None and not candidate.finished() and not candidate.running() or \
+                                    claims is not None and reserve(candidate, claims):
                                 cell.append(candidate)
                     else:
                         cell = [make(seed) for seed in (seeds[:value] if kind == "first" else value)]
@@ -509,9 +538,9 @@ class LocalBackend:
     ``train.py`` process at a time."""
     name = "local"
 
-    def __init__(self, slots: list[int], command: list[str], extra_flags: list[str]):
+    def __init__(self, slots: list[int], command: list[str], extra_flags: list[str], claims: ClaimSet | None = None):
         self.free = list(slots)
-        self.command, self.extra_flags = command, extra_flags
+        self.command, self.extra_flags, self.claims = command, extra_flags, claims
         self.env = dict(os.environ, PYTHONUNBUFFERED="1")
         cpu_workers = slots.count(-1)
         if cpu_workers > 1 and "OMP_NUM_THREADS" not in os.environ:
@@ -538,8 +567,11 @@ class LocalBackend:
         log.write(_log_header(task, attempt, "cpu" if slot < 0 else f"cuda:{slot}", command))
         log.flush()
         offset = log.tell()
+        # The task trains under the sweep's claims of its seeds (they outlive the sweep if it dies first).
+        claimed = {} if self.claims is None else dict(env=self.claims.env(self.env),
+                                                      pass_fds=self.claims.fds(task.claim_files))
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=self.env)
+                                   **{"env": self.env, **claimed})
         self.running[process] = (task, slot, time.perf_counter(), offset, log)
 
     def next_result(self, tick=lambda: None) -> tuple[Task, Attempt]:
@@ -717,10 +749,14 @@ class RayBackend:
             self.ray.shutdown()
 
 
+# What became of a task: trained here, finished before, being trained by another run, failed.
+STATUSES = ("done", "skipped", "busy", "failed")
+
+
 @dataclass
 class Outcome:
     task: Task
-    status: str = "pending"  # done, skipped (finished before), failed
+    status: str = "pending"  # one of STATUSES
     attempts: int = 0
     seconds: float = 0.0
     reasons: list[str] = field(default_factory=list)
@@ -993,7 +1029,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def write_summary(path: Path, command: list[str], backend: str, outcomes: list[Outcome], warmed: list[str],
                   seconds: float) -> None:
-    counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+    counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, {"command": shlex.join([sys.executable, "-m", "ser.sweep", *command]),
                               "backend": backend, "seconds": round(seconds, 1), "counts": counts,
@@ -1001,9 +1037,11 @@ def write_summary(path: Path, command: list[str], backend: str, outcomes: list[O
 
 
 def summary_text(outcomes: list[Outcome], summary_file: Path) -> str:
-    counts = {status: [o for o in outcomes if o.status == status] for status in ("done", "skipped", "failed")}
+    counts = {status: [o for o in outcomes if o.status == status] for status in STATUSES}
     lines = [f"sweep: {len(outcomes)} runs in the grid: {len(counts['done'])} done, "
-             f"{len(counts['skipped'])} skipped (finished before), {len(counts['failed'])} failed"]
+             f"{len(counts['skipped'])} skipped (finished before), "
+             + (f"{len(counts['busy'])} left to the runs training them right now, " if counts["busy"] else "")
+             + f"{len(counts['failed'])} failed"]
     for o in counts["failed"]:
         lines.append(f"  failed: {o.task.label} after {o.attempts} attempt(s): {o.reasons[-1]} "
                      f"(log: {o.log_path or o.task.log_file})")
@@ -1013,8 +1051,8 @@ def summary_text(outcomes: list[Outcome], summary_file: Path) -> str:
     return "\n".join(lines)
 
 
-def plan(args: argparse.Namespace) -> list[Task]:
-    """The grid's tasks, finished ones included."""
+def plan(args: argparse.Namespace, claims: ClaimSet | None = None) -> list[Task]:
+    """The grid's tasks, finished ones included (``--next``'s seeds claimed in ``claims``)."""
     if (args.retries < 0 or (args.workers is not None and args.workers < 1) or args.cpus_per_task < 1
             or args.seeds_per_process < 1):
         raise SweepError("--retries must be >= 0, --workers, --cpus-per-task and --seeds-per-process >= 1")
@@ -1028,10 +1066,10 @@ def plan(args: argparse.Namespace) -> list[Task]:
         raise SweepError("--seeds and --next take a count >= 0, --seed-list at least one seed")
     seeds = read_seeds(args.seeds_file) if kind != "list" else []
     return expand(rows, args.protocols, args.alphas, args.folds, args.seed_choice, seeds, args.results_dir,
-                  args.train_flags, args.protocol_folders)
+                  args.train_flags, args.protocol_folders, claims)
 
 
-def make_backend(args: argparse.Namespace, pending: list[Task]):
+def make_backend(args: argparse.Namespace, pending: list[Task], claims: ClaimSet | None = None):
     """The backend for the runs, after the feature caches are built; returns it and the caches built."""
     gpus = parse_gpus(args.gpus)
     if args.backend == "local":
@@ -1045,11 +1083,11 @@ def make_backend(args: argparse.Namespace, pending: list[Task]):
     if args.warm_cache or (args.warm_cache is None and parallel and len(pending) > 1):
         warmed = warm_feature_caches(pending, args.train_flags, log=lambda text: print(text, file=sys.stderr))
     if args.backend == "local":
-        return LocalBackend(slots, train_command(args.train_command, sys.executable), args.train_flags), warmed
+        return LocalBackend(slots, train_command(args.train_command, sys.executable), args.train_flags, claims), warmed
     return RayBackend(args.address, gpus != [], args.cpus_per_task, args.train_command, args.train_flags), warmed
 
 
-def run_fold_means(means: list[Task], args: argparse.Namespace) -> list[Outcome]:
+def run_fold_means(means: list[Task], args: argparse.Namespace, claims: ClaimSet | None = None) -> list[Outcome]:
     """The fold means whose folds are all finished, on this machine's CPU: they read the
     folds' results (wherever the folds ran, their files are here now) and train nothing."""
     ready = [m for m in means if all(f.finished() for f in m.fold_tasks())]
@@ -1058,21 +1096,41 @@ def run_fold_means(means: list[Task], args: argparse.Namespace) -> list[Outcome]
     if not ready:
         return waiting
     workers = min(len(ready), args.workers or 1)
-    backend = LocalBackend([-1] * workers, train_command(args.train_command, sys.executable), args.train_flags)
+    backend = LocalBackend([-1] * workers, train_command(args.train_command, sys.executable), args.train_flags,
+                           claims)
     print(f"fold means: {len(ready)} to write on {backend.describe()}", file=sys.stderr)
     return waiting + run_tasks(ready, backend, args.retries, Progress(len(ready), "fold means"))
+
+
+def summary_path(args: argparse.Namespace, claims: ClaimSet) -> Path:
+    """``--summary``, else ``RESULTS_DIR/sweep_summary.json``, or ``sweep_summary_<pid>.json`` while
+    another live sweep will write that one, so that sweeps run together never overwrite each
+    other's (the name is claimed when the sweep starts)."""
+    if args.summary:
+        return Path(args.summary)
+    shared = Path(args.results_dir) / "sweep_summary.json"
+    if claims.take(shared.parent / ".claims" / f"{shared.name}.lock"):
+        return shared
+    return shared.with_name(f"sweep_summary_{os.getpid()}.json")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a sweep; returns the exit status (0 all done, 1 some failed, 2 a bad grid, 130 interrupted)."""
     started = time.perf_counter()
     command = list(sys.argv[1:] if argv is None else argv)
+    # The seeds this sweep trains are claimed before any starts, and held until it ends: sweeps
+    # started together into one results folder share the work instead of doing it twice.
+    with ClaimSet(f"sweep pid {os.getpid()} on {socket.gethostname()}, since {time.ctime()}") as claims:
+        return _sweep(command, claims, started)
+
+
+def _sweep(command: list[str], claims: ClaimSet, started: float) -> int:
     try:
         args = parse_args(command)
-        tasks = plan(args)
+        tasks = plan(args, None if args.dry_run else claims)
         pending = [t for t in tasks if not t.finished()]
-        runs = [t for t in pending if not t.is_fold_mean]
         if args.dry_run:
+            runs = [t for t in pending if not t.is_fold_mean]
             print(f"{len(tasks)} runs in the grid, {len(tasks) - len(pending)} finished, {len(pending)} to run "
                   f"(fold means after their folds):")
             prefix = train_command(args.train_command, sys.executable)
@@ -1082,7 +1140,11 @@ def main(argv: list[str] | None = None) -> int:
             for task in listed:
                 print(f"  {task.label}: {shlex.join([*prefix, *task.train_args(), *args.train_flags])}")
             return 0
-        backend, warmed = make_backend(args, pending) if runs else (None, [])
+        summary_file = summary_path(args, claims)
+        busy = [t for t in pending if not reserve(t, claims) and not t.finished()]
+        pending = [t for t in pending if claims.holds(t.claim_files[0])]
+        runs = [t for t in pending if not t.is_fold_mean]
+        backend, warmed = make_backend(args, pending, claims) if runs else (None, [])
     except SweepError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -1090,25 +1152,25 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted before any task started", file=sys.stderr)
         return 130
     outcomes = {t: Outcome(t, status="skipped") for t in set(tasks) - set(pending)}
+    outcomes.update((t, Outcome(t, status="busy", reasons=["being trained right now by another run"])) for t in busy)
     try:
         if runs:
-            print(f"sweep: {len(tasks)} runs, {len(outcomes)} finished before, {len(pending)} to run on "
-                  f"{backend.describe()}", file=sys.stderr)
+            print(f"sweep: {len(tasks)} runs, {len(tasks) - len(pending) - len(busy)} finished before, "
+                  + (f"{len(busy)} being trained by another run, " if busy else "")
+                  + f"{len(pending)} to run on {backend.describe()}", file=sys.stderr)
             if args.seeds_per_process > 1 and args.backend == "local":
                 outcomes.update((o.task, o) for o in run_grouped(runs, args.seeds_per_process, backend, args.retries))
             else:
                 outcomes.update((o.task, o) for o in run_tasks(runs, backend, args.retries, Progress(len(runs))))
-        outcomes.update((o.task, o) for o in run_fold_means([t for t in pending if t.is_fold_mean], args))
+        outcomes.update((o.task, o) for o in run_fold_means([t for t in pending if t.is_fold_mean], args, claims))
     except KeyboardInterrupt:
         print("\ninterrupted: running tasks were stopped; rerun the same command to complete the sweep",
               file=sys.stderr)
         return 130
     ordered = [outcomes[t] for t in tasks]
-    summary_file = Path(args.summary or os.path.join(args.results_dir, "sweep_summary.json"))
     write_summary(summary_file, command, args.backend, ordered, warmed, time.perf_counter() - started)
     print(summary_text(ordered, summary_file))
     return 1 if any(o.status == "failed" for o in ordered) else 0
-
 
 if __name__ == "__main__":
     try:

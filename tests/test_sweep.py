@@ -6,9 +6,14 @@ ser.results exactly where train.py would, and fails or dies when told to.
 """
 import io
 import json
+import os
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import trainserver
 
 from ser import results, sweep
 from ser.io import Claim
@@ -181,6 +186,22 @@ def test_next_takes_seeds_neither_finished_nor_being_trained(tmp_path):
     assert [t.finished() for t in sweep.plan(args)] == [True, False, False]
 
 
+def test_a_seed_another_run_trains_is_left_to_it(fake):
+    """A sweep claims its seeds before it starts any: a fixed seed that a live run holds is
+    reported busy and not started (never trained twice, never reported as trained here)."""
+    command, data, seeds = fake
+    argv = ["--recipes", "MHCNN", "--seeds", 2, "--gpus", -1, "--train-command", command, "--no-warm-cache",
+            "--results-dir", data, "--seeds-file", seeds]
+    metric = data / "comparison" / "MHCNN" / "MHCNN_mfcc_impro.metric"
+    with Claim(results.claim_path(metric, FIRST_SEEDS[0]), "a live run"):
+        status, summary = run_sweep(*argv)
+    assert status == 0 and summary["counts"] == {"done": 1, "skipped": 0, "busy": 1, "failed": 0}
+    assert [(r["seed"], r["status"], r["attempts"]) for r in summary["runs"]] == [(FIRST_SEEDS[0], "busy", 0),
+                                                                              (FIRST_SEEDS[1], "done", 1)]
+    assert results.seeds_done(metric) == {FIRST_SEEDS[1]}
+    assert not (metric.parent / str(FIRST_SEEDS[0])).exists()
+
+
 def test_each_visible_gpu_gets_a_worker(fake, monkeypatch):
     command, data, seeds = fake
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
@@ -216,7 +237,7 @@ def test_killed_task_is_retried_and_succeeds(fake, monkeypatch):
     status, summary = run_sweep("--recipes", "MHCNN", "--seeds", 2, "--gpus", -1, "--workers", 2,
                                 "--train-command", command, "--no-warm-cache", "--results-dir", data,
                                 "--seeds-file", seeds)
-    assert status == 0 and summary["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert status == 0 and summary["counts"] == {"done": 2, "skipped": 0, "busy": 0, "failed": 0}
     killed = next(r for r in summary["runs"] if r["seed"] == FIRST_SEEDS[1])
     assert killed["attempts"] == 2 and killed["reasons"][0].startswith("killed by SIGKILL")
     assert results.seeds_done(killed["metric_file"]) == set(FIRST_SEEDS[:2])
@@ -229,14 +250,14 @@ def test_failures_are_reported_and_a_rerun_completes_only_them(fake, monkeypatch
             "--results-dir", data, "--seeds-file", seeds]
     monkeypatch.setenv("FAKE_FAIL", str(FIRST_SEEDS[0]))
     status, summary = run_sweep(*argv)
-    assert status == 1 and summary["counts"] == {"done": 1, "skipped": 0, "failed": 1}
+    assert status == 1 and summary["counts"] == {"done": 1, "skipped": 0, "busy": 0, "failed": 1}
     failed = next(r for r in summary["runs"] if r["status"] == "failed")
     # train.py's own error line would come back the same on a retry: printed once, not retried
     assert failed["attempts"] == 1 and failed["reasons"] == ["exit status 1: error: injected failure"]
     assert "failed: MHCNN α=0 paper seed 2602656884 after 1 attempt(s)" in capsys.readouterr().out
     monkeypatch.delenv("FAKE_FAIL")
     status, summary = run_sweep(*argv)
-    assert status == 0 and summary["counts"] == {"done": 1, "skipped": 1, "failed": 0}
+    assert status == 0 and summary["counts"] == {"done": 1, "skipped": 1, "busy": 0, "failed": 0}
     assert [r["status"] for r in summary["runs"]] == ["done", "skipped"]
 
 
@@ -284,7 +305,7 @@ def real_sweep(micro_corpus, tmp_path_factory):
 def test_local_sweep_writes_what_the_scripts_write(real_sweep):
     work, _, status, summary = real_sweep
     assert status == 0, summary
-    assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert summary["counts"] == {"done": 2, "skipped": 0, "busy": 0, "failed": 0}
     assert len(summary["feature_caches_built"]) == 1  # once, before the two workers started
     folder = work / "data" / "comparison" / "MHCNN"
     assert results.seeds_done(folder / "MHCNN_mfcc_impro.metric") == set(FIRST_SEEDS[:2])
@@ -298,8 +319,35 @@ def test_rerun_of_a_finished_sweep_runs_nothing(real_sweep):
     before = metric.read_text()
     # `false` as the train command: anything started would fail the sweep
     status, summary = run_sweep(*argv[:argv.index("--")], "--train-command", "false", *argv[argv.index("--"):])
-    assert status == 0 and summary["counts"] == {"done": 0, "skipped": 2, "failed": 0}
+    assert status == 0 and summary["counts"] == {"done": 0, "skipped": 2, "busy": 0, "failed": 0}
     assert metric.read_text() == before
+
+
+def test_sweeps_started_together_share_the_work(real_sweep, micro_corpus):
+    """Two `--next 2` sweeps started at once into one results folder (two `./run -1 2`) train
+    four different seeds: each claims its seeds before any train.py starts, and its train.py
+    runs train under that claim. Each reports done exactly the seeds its own runs trained."""
+    work, _, _, _ = real_sweep
+    data = work / "together"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    with trainserver.serving(work, env) as server:  # train.py without its 3 s of imports per run
+        argv = cli(sys.executable, "-m", "ser.sweep", "--recipes", "MHCNN", "--next", 2, "--gpus", -1, "--workers", 1,
+                   "--train-command", shlex.join(["{python}", *server[1:], "{train}"]), "--results-dir", data,
+                   "--seeds-file", work / "seeds.txt", "--", "--data", micro_corpus, "--cache_dir", work / "cache",
+                   *SMOKE_FLAGS)
+        sweeps = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True) for _ in range(2)]
+        outputs = [sweep_process.communicate(timeout=300)[0] for sweep_process in sweeps]
+    assert [s.returncode for s in sweeps] == [0, 0], outputs
+    # each names its own summary file: the second one started while the first wrote there
+    summaries = [json.loads(Path(out.rsplit("summary: ", 1)[1].strip()).read_text()) for out in outputs]
+    done = [{r["seed"] for r in summary["runs"] if r["status"] == "done"} for summary in summaries]
+    assert [len(seeds) for seeds in done] == [2, 2] and done[0] | done[1] == set(paper_seeds()[:4]), outputs
+    metric = data / "comparison" / "MHCNN" / "MHCNN_mfcc_impro.metric"
+    assert sorted(row["seed"] for row in results.read_metric(metric)) == sorted(paper_seeds()[:4])  # once each
+    for summary in summaries:
+        for run in summary["runs"]:  # the run this sweep started trained it and printed its result
+            assert f"MHCNN seed {run['seed']}: best epoch 1 of 1" in Path(run["log"]).read_text()
 
 
 def test_seeds_per_process_trains_a_cells_seeds_in_one_process(real_sweep, micro_corpus):
@@ -309,7 +357,7 @@ def test_seeds_per_process_trains_a_cells_seeds_in_one_process(real_sweep, micro
                                 "--seeds-per-process", 2, "--results-dir", data, "--seeds-file", work / "seeds.txt",
                                 "--", "--data", micro_corpus, "--cache_dir", work / "cache", *SMOKE_FLAGS)
     assert status == 0, summary
-    assert summary["counts"] == {"done": 2, "skipped": 0, "failed": 0}
+    assert summary["counts"] == {"done": 2, "skipped": 0, "busy": 0, "failed": 0}
     folder = data / "comparison" / "MHCNN"
     logs = {run["log"] for run in summary["runs"]}
     assert logs == {str(folder / f"sweep_seeds_{FIRST_SEEDS[0]}.log")}  # one train.py for both seeds

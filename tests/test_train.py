@@ -15,6 +15,7 @@ from ser import checkpoint as ckpt
 from ser import corpora, engine, pipeline, results
 from ser.config import resolve_args
 from ser.features import FeatureSettings
+from ser.io import Claim
 from ser.labels import LABEL_SETS
 from ser.runlog import EPOCH_COLUMNS
 
@@ -243,6 +244,24 @@ def test_resume_refuses_other_arguments_and_a_plain_rerun_starts_afresh(tiny_cor
     assert len(summary["epochs"]) == 2 and not (run_dir / "resume_MHCNN_mfcc_impro.pt").exists()
 
 
+def test_resume_of_a_finished_seed_trains_nothing_and_writes_nothing(tiny_corpus, tmp_path, monkeypatch, capsys,
+                                                                      cache):
+    """--resume continues an interrupted run; a finished seed is skipped as a plain rerun skips
+    it: no epoch trained, no second .metric line, no file of the run rewritten."""
+    run_dir = tmp_path / "run" / "1"
+    train.main(mhcnn_args(tiny_corpus, run_dir, cache, "-e", "1"))
+    written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in written}
+    interrupt_epochs(monkeypatch, at={1})  # an epoch trained would stop the test
+    capsys.readouterr()
+    loud = [a for a in mhcnn_args(tiny_corpus, run_dir, cache, "-e", "1", "--resume") if a != "--quiet"]
+    assert train.main(loud) is None
+    assert "seed 987654 is already in" in capsys.readouterr().out
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == written
+    assert {p: p.read_bytes() for p in written} == before
+    assert results.seeds_done(tmp_path / "run" / "MHCNN_mfcc_impro.metric") == {987654}
+
+
 def test_epoch_csv_and_tensorboard_log_every_epoch(tiny_corpus, tmp_path, cache):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -288,6 +307,19 @@ def test_seeds_at_once_equal_seeds_one_by_one(tiny_corpus, tmp_path, cache):
     # the next call continues with the seeds not yet in the results file
     assert sorted(train.main(mhcnn_args(tiny_corpus, together, cache, "-e", "1", "--seeds", "2",
                                         "--seeds_file", str(seeds_file)))) == [33]
+
+
+def test_seeds_as_processes_claim_their_seeds_before_they_start(tiny_corpus, tmp_path, cache):
+    """--seeds N with one process per seed (--iter 2: no multi-seed engine) takes the next seeds
+    that no live run holds, and each process trains under the claim taken for it."""
+    seeds_file = tmp_path / "seeds.txt"
+    seeds_file.write_text("11\n22\n33\n")
+    folder = tmp_path / "MHCNN"
+    with Claim(results.claim_path(folder / "MHCNN_mfcc_impro.metric", 11), "another run"):
+        summaries = train.main(mhcnn_args(tiny_corpus, folder, cache, "-e", "1", "--iter", "2", "--seeds", "2",
+                                          "--seeds_file", str(seeds_file)))
+    assert sorted(summaries) == [22, 33] and summaries[22]["args"]["seed"] == 22
+    assert results.seeds_done(folder / "MHCNN_mfcc_impro.metric") == {22, 33}
 
 
 def test_seeds_together_resume_after_a_kill_exactly_as_their_uninterrupted_run(tiny_corpus, tmp_path, cache,
