@@ -331,6 +331,13 @@ class Upstream:
     def num_hidden_states(self) -> int:
         return self.identity.num_layers + 1
 
+    def key_fields(self) -> dict:
+        """Everything that changes the numbers, for a cache key: the identity, the preprocessor's
+        settings, the chunk limit and the transformers version (the model code)."""
+        import transformers
+        return {**self.identity.as_dict(), **asdict(self.inputs), "max_samples": self.max_samples,
+                "transformers": transformers.__version__}
+
     def frames_for(self, samples: int) -> int:
         """Frames the convolutional front end makes of ``samples`` samples (one chunk)."""
         return int(self.model._get_feat_extract_output_lengths(torch.tensor(samples)))

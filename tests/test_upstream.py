@@ -169,6 +169,10 @@ def test_identity_and_its_hash(folders, loaded, monkeypatch):
     monkeypatch.setattr(hashlib, "file_digest", lambda *a: hashed.append(a) or real(*a))
     assert up.upstream_identity(folders["hubert"]) == ups.identity
     assert hashed == []  # known file: not hashed again
+    import transformers
+    assert ups.key_fields() == {**ups.identity.as_dict(), "sampling_rate": 16000, "do_normalize": False,
+                                "return_attention_mask": False, "max_samples": 480000,
+                                "transformers": transformers.__version__}
     copy = shutil.copytree(folders["hubert"], folders["hubert"].parent / "hubert-copy")
     assert up.upstream_identity(copy).weights_sha256 == ups.identity.weights_sha256 and len(hashed) == 1
 
