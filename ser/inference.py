@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,13 +34,26 @@ import torch
 from tqdm import tqdm
 
 from ser import checkpoint as ckpt
-from ser.audio import BLOCK_FRAMES, R_NONFINITE_FEATURES, AudioStream, UnusableAudio, array_stream, stream_audio
+from ser import spectral_stream
+from ser.audio import (
+    BLOCK_FRAMES,
+    R_NONFINITE_FEATURES,
+    AudioStream,
+    UnusableAudio,
+    array_stream,
+    frames_of_array,
+    stream_audio,
+)
 from ser.dataset import TestUtterances
 from ser.errors import UserError
 from ser.features import FeatureSettings, features_of_segments, segment_hop
-from ser.metrics import predict_utterances
+from ser.metrics import predict_utterances, scoring_batch_size
+from ser.spectral import pack
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# GLAM segments whose maps are computed at once: the STFT of 32 segments takes 15 MB (of the 256
+# segments predictions once took at a time, 120 MB), and a segment's map does not depend on the others.
+FEATURE_SEGMENTS = 32
 # A recording at least this long gets a progress bar of its own (predict_file(progress=True)).
 PROGRESS_SECONDS = 60.0
 
@@ -138,13 +151,13 @@ class _SegmentCutter:
         self.kept = np.zeros(0, dtype=np.float32)  # the samples from `offset` on
         self.offset = self.next = self.seen = 0
 
-    def add(self, block: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-        """(start, segment) of each segment that ``block`` completes."""
+    def add(self, block: np.ndarray) -> Iterator[np.ndarray]:
+        """Each segment that ``block`` completes (the k-th starts at sample k·hop)."""
         self.kept = np.concatenate([self.kept, block])
         self.seen += len(block)
         while self.next + self.length <= self.seen:
             at = self.next - self.offset
-            yield self.next, self.kept[at:at + self.width]
+            yield self.kept[at:at + self.width]
             self.next += self.hop
         drop = min(self.next, self.seen) - self.offset
         self.kept, self.offset = self.kept[drop:], self.offset + drop
@@ -155,25 +168,28 @@ class _SegmentCutter:
         return self.kept if self.next == 0 else None
 
 
-def _batches(pairs: Iterable[tuple[int, np.ndarray]], size: int) -> Iterator[tuple[list[int], np.ndarray]]:
-    starts, segments = [], []
-    for start, piece in pairs:
-        starts.append(start)
-        segments.append(piece)
-        if len(segments) == size:
-            yield starts, np.stack(segments)
-            starts, segments = [], []
-    if segments:
-        yield starts, np.stack(segments)
+def _regroup(chunks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Arrays regrouped along their first axis into arrays of ``size`` rows, in order (the last one fewer)."""
+    rows, count = [], 0
+    for chunk in chunks:
+        rows.append(chunk)
+        count += len(chunk)
+        while count >= size:
+            joined = np.concatenate(rows)
+            yield joined[:size]
+            rows, count = [joined[size:]], count - size
+    if count:
+        yield np.concatenate(rows)
 
 
 class Predictor:
     """A checkpoint's model and feature settings, ready to score files and arrays."""
 
     def __init__(self, checkpoint_path: str | os.PathLike, device: torch.device | None = None,
-                 batch_size: int = 256, block_frames: int = BLOCK_FRAMES):
-        """``batch_size``: segments per forward pass; ``block_frames``: source frames a file is
-        read by (the memory a recording takes does not grow with its length)."""
+                 batch_size: int | None = None, block_frames: int = BLOCK_FRAMES):
+        """``batch_size``: segments per forward pass (default ``ser.metrics.scoring_batch_size``:
+        32 on a CPU, 1024 on a GPU); ``block_frames``: source frames a file is read by at a time
+        (the memory a recording takes does not grow with its length)."""
         if device is not None and device.type == "cuda":  # one error line, not torch's assertion
             inference_device(device.index or 0)
         self.checkpoint = ckpt.load(checkpoint_path)
@@ -184,7 +200,8 @@ class Predictor:
         if self.checkpoint.get("pooling", "logits") == "log_softmax":
             self.model = torch.nn.Sequential(self.model, torch.nn.LogSoftmax(dim=1))
         self.device = device
-        self.batch_size, self.block_frames = batch_size, block_frames
+        self.batch_size = scoring_batch_size(device) if batch_size is None else batch_size
+        self.block_frames = block_frames
 
     @property
     def segment_samples(self) -> int:
@@ -206,23 +223,36 @@ class Predictor:
         ``ser.audio.AudioArrayError`` for an array no recording has (complex, 3-D, ...).
         """
         rate = self.settings.sample_rate if sample_rate is None else sample_rate
-        stream = array_stream(samples, rate, self.settings.sample_rate, block_frames=self.block_frames)
-        return self._predict(stream, name)
+        frames_of_array(samples)  # a wrong array is refused before any work
+
+        def open_stream() -> AudioStream:
+            return array_stream(samples, rate, self.settings.sample_rate, block_frames=self.block_frames)
+        return self._predict(open_stream, name)
 
     def predict_file(self, path: str | os.PathLike, progress: bool = False) -> Prediction:
         """Score the recording at ``path`` (any length, read block by block); ``progress``: a
         progress bar on stderr for a recording of a minute or more. Raises
         ``ser.audio.UnusableAudio`` for a missing, undecodable, empty, silent or NaN file."""
-        stream = stream_audio(path, self.settings.sample_rate, self.block_frames)
-        shown = progress and (stream.seconds or 0.0) >= PROGRESS_SECONDS
-        with tqdm(total=round(stream.seconds or 0.0), desc=Path(path).name, unit="s", leave=False, file=sys.stderr,
+        seconds = stream_audio(path, self.settings.sample_rate).seconds or 0.0  # the header alone, for the bar
+        shown = progress and seconds >= PROGRESS_SECONDS
+        with tqdm(total=round(seconds), desc=Path(path).name, unit="s", leave=False, file=sys.stderr,
                   disable=not shown, bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s of audio [{elapsed}<{remaining}]"
                   ) as bar:
-            return self._predict(stream, str(path), bar)
+            return self._predict(lambda: stream_audio(path, self.settings.sample_rate, self.block_frames), str(path),
+                                 bar)
 
-    def _predict(self, stream: AudioStream, name: str, bar: tqdm | None = None) -> Prediction:
-        scores = (self._glam_scores(stream, bar) if isinstance(self.settings, FeatureSettings)
-                  else self._whole_recording_scores(stream, name))
+    def _predict(self, open_stream: Callable[[], AudioStream], name: str, bar: tqdm | None = None) -> Prediction:
+        """``open_stream()`` gives the recording afresh (seed 004's long recordings are read twice)."""
+        s = self.settings
+        if isinstance(s, FeatureSettings):
+            scores = self._glam_scores(open_stream(), bar)
+        else:
+            stream = open_stream()
+            one_block = stream.frames is not None and stream.frames <= self.block_frames
+            if one_block or not spectral_stream.supports(s):
+                scores = self._whole_recording_scores(stream, name, bar)
+            else:
+                scores = self._spectral_scores(open_stream, bar)
         logits = torch.from_numpy(scores.logits).to(self.device)
         # The mean accumulated as predict_utterances accumulates an utterance's segment scores
         # (in its batches, in order), so a recording scores as a test utterance did, bit for bit.
@@ -246,42 +276,76 @@ class Predictor:
                               names=[""] * len(maps))
         return predict_utterances(self.model, each, self.device, self.batch_size).cpu().numpy()
 
+    def _scored(self, maps: Iterable[np.ndarray], seconds_per_segment: float) -> np.ndarray:
+        """(S, C) scores of the segments whose maps come in chunks, ``batch_size`` segments a pass.
+
+        They are written into one array that doubles when full: a small array kept per pass,
+        each between the large temporary arrays of the features, would fragment the heap, and
+        the memory a long recording takes would grow with its length (measured)."""
+        scores, count = np.empty((1024, len(self.class_names)), dtype=np.float32), 0
+        for batch in _regroup(maps, self.batch_size):
+            logits = self._segment_logits(batch, count * seconds_per_segment)
+            if count + len(logits) > len(scores):
+                scores = np.concatenate([scores, np.empty_like(scores)])
+            scores[count:count + len(logits)] = logits
+            count += len(logits)
+        return scores[:count]
+
     def _glam_scores(self, stream: AudioStream, bar: tqdm | None) -> SegmentScores:
         """A GLAM kind's segments cut and scored as the stream's blocks arrive."""
         s, overlap = self.settings, self.checkpoint["test_overlap"]
         cutter = _SegmentCutter(s, overlap)
 
-        def cuts() -> Iterator[tuple[int, np.ndarray]]:
-            for block in stream:
-                yield from cutter.add(block)
-                if bar is not None:
-                    bar.update(len(block) / s.sample_rate)
+        def segments() -> Iterator[np.ndarray]:
+            for block in _shown(stream, bar):
+                yield from (piece[None] for piece in cutter.add(block))
 
-        logits, starts = [], []
-        for batch_starts, segments in _batches(cuts(), self.batch_size):
-            with np.errstate(all="ignore"):  # non-finite maps are refused by _segment_logits
-                maps = features_of_segments(segments, s.sample_rate, s.kind, s.n_mfcc)
-            logits.append(self._segment_logits(maps, batch_starts[0] / s.sample_rate))
-            starts += batch_starts
+        def maps() -> Iterator[np.ndarray]:
+            for pieces in _regroup(segments(), FEATURE_SEGMENTS):
+                with np.errstate(all="ignore"):  # non-finite maps are refused by _segment_logits
+                    yield features_of_segments(pieces, s.sample_rate, s.kind, s.n_mfcc)
+
+        logits = self._scored(maps(), cutter.hop / s.sample_rate)
         tiled = cutter.whole is not None
         if tiled:  # shorter than one segment: tiled until one fits, as features.extract(padding=True) does
             with np.errstate(all="ignore"):
-                maps = s.prediction_input(cutter.whole, overlap)
-            logits.append(self._segment_logits(maps, 0.0))
-            starts = [k * cutter.hop for k in range(len(maps))]
-        return SegmentScores(np.concatenate(logits), np.asarray(starts, dtype=np.int64), cutter.width, cutter.hop,
-                             s.sample_rate, stream.samples, tiled)
+                logits = self._segment_logits(s.prediction_input(cutter.whole, overlap), 0.0)
+        return SegmentScores(logits, cutter.hop * np.arange(len(logits)), cutter.width, cutter.hop, s.sample_rate,
+                             stream.samples, tiled)
 
-    def _whole_recording_scores(self, stream: AudioStream, name: str) -> SegmentScores:
-        """Seed 004's kinds: the dB reference of a map is the whole recording's maximum (and
-        lognrevspec's noise is drawn from a generator seeded by ``name``)."""
+    def _spectral_scores(self, open_stream: Callable[[], AudioStream], bar: tqdm | None) -> SegmentScores:
+        """Seed 004's long recordings, read twice (``ser.spectral_stream``): the dB reference first."""
+        streams = []
+
+        def blocks() -> Iterator[np.ndarray]:
+            streams.append(open_stream())
+            return _shown(streams[-1], bar)
+        if bar is not None:
+            bar.total *= 2  # both readings
+        width = self.segment_samples
+        logits = self._scored((pack(maps) for maps in spectral_stream.segments(blocks, self.settings)),
+                              width / self.settings.sample_rate)
+        return SegmentScores(logits, width * np.arange(len(logits)), width, width, self.settings.sample_rate,
+                             streams[-1].samples, False)
+
+    def _whole_recording_scores(self, stream: AudioStream, name: str, bar: tqdm | None) -> SegmentScores:
+        """Seed 004's kinds read whole: a recording of one block, and the kinds that draw noise or
+        run a reverb through it (lognrevspec's noise is drawn from a generator seeded by ``name``)."""
         s = self.settings
-        wav = np.concatenate(list(stream))
+        wav = np.concatenate(list(_shown(stream, bar)))
         with np.errstate(all="ignore"):
             maps = s.prediction_input(wav, self.checkpoint["test_overlap"], name)
         width = self.segment_samples
         return SegmentScores(self._segment_logits(maps, 0.0), np.arange(len(maps), dtype=np.int64) * width, width,
                              width, s.sample_rate, len(wav), False)
+
+
+def _shown(stream: AudioStream, bar: tqdm | None) -> Iterator[np.ndarray]:
+    """The stream's blocks, each counted on the progress bar in seconds of audio."""
+    for block in stream:
+        yield block
+        if bar is not None:
+            bar.update(len(block) / stream.sample_rate)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import torch
 import export
 import predict
 import train
-from ser import audio, corpora, engine, features, inference
+from ser import audio, corpora, engine, features, inference, spectral_stream
 from ser import checkpoint as ckpt
 from ser import export as ser_export
 from ser.audio import AudioArrayError, UnusableAudio
@@ -93,6 +93,27 @@ def test_seed004_checkpoints_keep_their_spectrogram_scaling_and_pooling(tiny_cor
     sidecar = json.loads((tmp_path / "gap.json").read_text())
     assert sidecar["min_max_scaling"]["minimum"] == pytest.approx(saved["scaler"]["minimum"].tolist())
     assert "log-softmax" in sidecar["scoring"]
+
+    # a recording longer than one block is read twice, its maps computed block by block
+    sf.write(tmp_path / "long.wav", voice(10.0, 22050, seed=17), 22050)
+    whole = predictor.predict_file(tmp_path / "long.wav")
+    streamed = Predictor(path, block_frames=9001).predict_file(tmp_path / "long.wav")
+    assert streamed.segments == whole.segments == 4 and streamed.label == whole.label
+    np.testing.assert_array_equal(streamed.scores.logits, whole.scores.logits)  # logspec: exact
+    assert streamed.scores.starts.tolist() == [0, 48000, 96000, 144000]
+
+
+@pytest.mark.parametrize("kind", ["logmeldeltaspec", "logdeltaspec"])
+def test_seed004_maps_computed_block_by_block_are_the_whole_recordings(kind):
+    """The dB reference of the whole recording, the STFT frames either side of every block
+    boundary, the deltas' edges (nearest, interp) and the padded last segment: the maps of a
+    recording read in blocks of 5003 samples are those of the whole recording (mel bands within
+    the rounding of a matrix product of another width)."""
+    settings = SpectralSettings(kind=kind)
+    wav = np.concatenate([voice(7.0, 16000, seed=18), 3 * voice(4.0, 16000, seed=19)[:-77]])
+    blocks = spectral_stream.segments(lambda: (wav[k:k + 5003] for k in range(0, len(wav), 5003)), settings)
+    np.testing.assert_allclose(np.concatenate(list(blocks)), settings.compute(wav, None, ""), rtol=0,
+                               atol=0 if kind == "logdeltaspec" else 1e-4)
 
 
 def voice(seconds, sr, seed=0):
