@@ -69,6 +69,27 @@ def test_librosa_keys_are_the_ones_existing_caches_hold():
     assert spectral.SpectralSettings(kind="logspec").key() == "logspec_T300_a95be19962499102"
 
 
+def test_nearby_overlaps_and_segment_lengths_get_entries_of_their_own(tmp_path, wavs):
+    """A key that rounded the overlap (or the segment length) to 0.1 s would hand
+    --train_overlap 1.65 the entries computed at 1.6: every nearby setting has a key of its
+    own, and the cache returns for each overlap what a cache holding only that one returns."""
+    glam = [(FeatureSettings(segment_length=length), overlap) for length in (1.8, 1.81, 1.85, 2.0)
+            for overlap in (1.0, 1.04, 1.05, 1.6, 1.61, 1.65) if overlap < length]
+    assert len({settings.key(overlap) for settings, overlap in glam}) == len(glam)
+    nearby = [{}, dict(segment_size=301), dict(win_length_ms=40.5), dict(hop_length_ms=10.5), dict(n_fft=801),
+              dict(preemphasis=0.975), dict(noise_std=0.0025), dict(n_freq=201), dict(n_mels=129)]
+    seed004 = [spectral.SpectralSettings(kind="lognrevspec", **changed) for changed in nearby]
+    assert len({settings.key() for settings in seed004}) == len(seed004)
+    usable = [wav for wav in wavs if wav.name != "broken.wav"]
+    settings = FeatureSettings(segment_length=1.85)
+    together, _ = FeatureCache(tmp_path / "both").load(usable, settings, (1.6, 1.65), progress=False)
+    for overlap in (1.6, 1.65):
+        alone, _ = FeatureCache(tmp_path / str(overlap)).load(usable, settings, (overlap,), progress=False)
+        for mine, theirs in zip(together[overlap], alone[overlap]):
+            np.testing.assert_array_equal(mine, theirs)
+    assert [len(f) for f in together[1.6]] != [len(f) for f in together[1.65]]  # 0.25 s and 0.2 s apart
+
+
 def test_seed004_torch_entries_draw_the_same_noise(tmp_path, wavs):
     usable = [w for w in wavs if w.name != "broken.wav"]
     names = [w.name for w in usable]
