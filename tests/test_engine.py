@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
+from ser import engine
 from ser.dataset import TestUtterances, TrainSegments
 from ser.engine import (
     FitOptions,
@@ -18,7 +19,7 @@ from ser.engine import (
     mixup_loss,
     seed_everything,
 )
-from ser.metrics import predict_utterances
+from ser.metrics import predict_utterances, score
 
 CPU = torch.device("cpu")
 
@@ -160,6 +161,27 @@ def test_best_epoch_is_chosen_by_wa_ua_mean():
     selections = [r.scores.selection for r in result.history]
     assert result.best.epoch == int(np.argmax(selections))  # first maximum wins ties
     assert result.best_state is not None
+
+
+def test_a_tie_keeps_the_earlier_epoch(monkeypatch):
+    """Epochs 1 and 3 score the same, best of all: epoch 1 is kept, as the original's strict `>`
+    keeps it (the scores are forced, so the tie never depends on what the toy model learns)."""
+    train, test = toy_data()
+    wrong = (test.y + 1) % 4
+    half = np.where(np.arange(len(test.y)) % 2 == 0, test.y, wrong)
+    all_but_one = np.where(np.arange(len(test.y)) == 0, wrong, test.y)
+    forced = iter([half, all_but_one, half, all_but_one])
+
+    def scripted(model, utterances, device, amp=False):
+        predictions = next(forced)
+        return score(utterances.y, predictions), predictions
+    monkeypatch.setattr(engine, "evaluate", scripted)
+    rng = seed_everything(7)
+    result = train_fit(TinyNet(), train, test, CPU, epochs=4, batch_size=16, lr=1e-2, lr_min=1e-6, optimizer="sgd",
+                       lr_schedule="step", alpha=0.0, rng=rng, keep_best_state=True)
+    selections = [r.scores.selection for r in result.history]
+    assert selections[1] == selections[3] == max(selections) > selections[0] == selections[2]
+    assert result.best is result.history[1] and result.best.epoch == 1
 
 
 def test_inverse_frequency_weights():
