@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import math
 import pickle
+import sys
+from pathlib import Path
 
 import librosa
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 import extract_features
 from ser import emodb, spectral, synth_emodb
@@ -36,6 +39,45 @@ def tone(seconds: float, freq: float = 1000.0, seed: int = 0) -> np.ndarray:
 def librosa_stft(y: np.ndarray) -> np.ndarray:
     return np.abs(librosa.stft(y=y.astype(np.float32), n_fft=800, hop_length=160, win_length=640, window="hamming",
                                center=True, pad_mode="reflect"))
+
+
+GOLDEN = Path(__file__).parent / "data" / "spectral_golden.npz"
+# Every 8th bin and 3rd frame of the one 64-frame segment (its last 3 frames padded): every
+# stage of the chain shows in it, in a few KB per kind.
+GOLDEN_CELLS = (slice(None), slice(None), slice(None, None, 8), slice(None, None, 3))
+
+
+def golden_wav() -> np.ndarray:
+    """0.6 s (61 frames) of a gliding harmonic tone in noise: deterministic, loud and quiet bins."""
+    t = np.arange(int(0.6 * SR)) / SR
+    phase = 2 * np.pi * np.cumsum(180 + 120 * t) / SR
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
+    return (0.1 * voiced + 0.003 * np.random.default_rng(4).standard_normal(len(t))).astype(np.float32)
+
+
+def golden_cells(kind: str, backend: str) -> np.ndarray:
+    s = SpectralSettings(kind=kind, segment_size=64)
+    rng = spectral.utterance_rng(s.seed, "golden.wav")
+    if backend == "librosa":
+        maps = spectral.extract(golden_wav(), s, rng)
+    else:
+        from ser import torch_features
+        maps = torch_features.extract_spectral_many([golden_wav()], s, [rng], dtype=torch.float64)[0]
+    return maps[GOLDEN_CELLS]
+
+
+@pytest.mark.parametrize("backend", ["librosa", "torch"])
+@pytest.mark.parametrize("kind", spectral.KINDS)
+def test_every_kind_matches_its_committed_golden_array(kind, backend):
+    """A change made in both backends alike (another window, a window added, another dB
+    reference or delta) escapes their comparison with each other: the arrays committed in
+    tests/data/spectral_golden.npz catch it. Rewrite them only for a deliberate change, with
+    ``PYTHONPATH=. python tests/test_spectral.py --write-golden``, and bump FEATURE_CODE_VERSION."""
+    golden = np.load(GOLDEN)[kind]
+    ours = golden_cells(kind, backend)
+    assert ours.shape == golden.shape
+    for channel, is_db in enumerate(spectral._DB_CHANNELS[kind]):  # float32's tolerances of the torch backend
+        np.testing.assert_allclose(ours[:, channel], golden[:, channel], rtol=0, atol=1e-2 if is_db else 2e-3)
 
 
 def test_preemphasis_has_zero_initial_state():
@@ -267,3 +309,7 @@ def test_noise_mixing_script_writes_a_float_wav(tmp_path):
     assert rate == SR and len(mixed) == SR and sf.info(tmp_path / "mixed.wav").subtype == "FLOAT"
     assert spectral.main([str(tmp_path / "clean.wav"), str(tmp_path / "absent.wav"), str(tmp_path / "x.wav"),
                           "--snr", "6"]) == 1
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--write-golden"]:
+    np.savez_compressed(GOLDEN, **{kind: golden_cells(kind, "librosa") for kind in spectral.KINDS})
