@@ -200,10 +200,17 @@ def test_a_full_disk_gives_one_line(micro_corpus, tmp_path, monkeypatch):
 
 def test_sigint_ends_with_one_line(micro_corpus, tmp_path):
     run_dir = tmp_path / "res" / "MHCNN" / "7"
-    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"),
-                                *argv(micro_corpus, run_dir, tmp_path / "cache", "-e", "50")],
-                               env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell starts a background job (`./test &`, a CI step) with SIGINT ignored, a child
+    # inherits that, and Python then leaves it ignored: train.py would never see the signal and
+    # train its 50 epochs. Started with SIGINT's default disposition, as from a terminal.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen([sys.executable, str(ROOT / "train.py"),
+                                    *argv(micro_corpus, run_dir, tmp_path / "cache", "-e", "50")],
+                                   env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     deadline = time.monotonic() + 300
     while not (run_dir / "last.json").exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
