@@ -120,7 +120,8 @@ def draw(line: Timeline) -> Figure:
     axes[0].set_ylim(0, 1)
     axes[0].set_ylabel("probability")
     axes[0].legend(loc="upper right", fontsize="small", ncol=len(line.class_names))
-    axes[0].set_title(f"{Path(line.path).name}: windows of {line.window:g} s every {line.hop:g} s", fontsize="medium")
+    axes[0].set_title(f"{Path(line.path).name}: windows of {line.window:.3g} s every {line.hop:.3g} s",
+                      fontsize="medium")
     top = line.probabilities.argmax(axis=1)
     for k in range(len(line.class_names)):
         chosen = top == k
