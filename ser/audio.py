@@ -14,8 +14,8 @@ measured for eight rates and block sizes from 7 samples to whole files). The one
 libsndfile's MP3 decoder, whose float samples depend on how many frames a read asks for: an MP3
 longer than one block (2**20 frames) differs from a whole read by one float32 step (2.4e-7) in
 some samples. :func:`load_audio` is the stream of one whole-file read, so it stays bitwise
-``librosa.load``. An array in memory (the Python API) is read by the same stream after
-:func:`frames_of_array` has scaled it as a file's samples are scaled.
+``librosa.load``. An array in memory (the Python API) is read by the same stream
+(:func:`array_stream`), each block scaled as a file's samples are scaled.
 """
 from __future__ import annotations
 
@@ -169,43 +169,47 @@ def load_audio(path: str | os.PathLike, sample_rate: int) -> Audio:
     return Audio(np.concatenate(blocks), stream.source_rate, stream.channels)
 
 
-def frames_of_array(samples, what: str = "the samples") -> np.ndarray:
-    """A recording given as an array, as (frames, channels) float32 scaled as a file's samples
-    are read: floats as they are; signed integers of b bits divided by 2**(b-1) and unsigned
-    ones centred first ((x - 2**(b-1)) / 2**(b-1), as 8-bit WAV is stored), which is what
-    soundfile and librosa give for 8-, 16- and 32-bit PCM.
+def frames_of_array(samples) -> np.ndarray:
+    """A recording given as an array, checked, as a (frames, channels) view (not converted).
 
     A 1-D array is mono; a 2-D array holds one channel per column, (frames, channels), as
     ``soundfile.read`` returns it. An array with more columns than rows is refused (it is
     almost surely librosa's (channels, frames): pass its transpose), as are other shapes and
-    non-numeric types.
+    types other than integers and floats.
     """
     array = np.asarray(samples)
-    kind = array.dtype.kind
-    if kind not in "iuf":
-        raise AudioArrayError(f"{what} are {array.dtype} values; a recording's samples are integers or floats")
+    if array.dtype.kind not in "iuf":
+        raise AudioArrayError(f"the samples are {array.dtype} values; a recording's samples are integers or floats")
     if array.ndim == 1:
-        array = array[:, None]
-    elif array.ndim != 2:
-        raise AudioArrayError(f"{what} have shape {array.shape}; give (frames,) for mono or (frames, channels)")
-    elif array.shape[1] > array.shape[0]:
-        raise AudioArrayError(f"{what} have shape {array.shape}: {array.shape[0]} frames of {array.shape[1]} "
+        return array[:, None]
+    if array.ndim != 2:
+        raise AudioArrayError(f"the samples have shape {array.shape}; give (frames,) for mono or (frames, channels)")
+    if array.shape[1] > array.shape[0]:
+        raise AudioArrayError(f"the samples have shape {array.shape}: {array.shape[0]} frames of {array.shape[1]} "
                               "channels; channels go in the columns, (frames, channels), as soundfile.read returns "
                               "them; for librosa's (channels, frames) pass the transpose (.T)")
+    return array
+
+
+def scaled_as_read(frames: np.ndarray) -> np.ndarray:
+    """float32 samples scaled as a file's samples are read: floats as they are; signed integers
+    of b bits divided by 2**(b-1) and unsigned ones centred first ((x - 2**(b-1)) / 2**(b-1), as
+    8-bit WAV is stored), which is what soundfile and librosa give for 8-, 16- and 32-bit PCM."""
+    kind = frames.dtype.kind
     if kind == "f":
-        return np.ascontiguousarray(array, dtype=np.float32)
-    half = 2.0 ** (8 * array.dtype.itemsize - 1)
-    centred = array.astype(np.float64) - (half if kind == "u" else 0.0)
+        return np.ascontiguousarray(frames, dtype=np.float32)
+    half = 2.0 ** (8 * frames.dtype.itemsize - 1)
+    centred = frames.astype(np.float64) - (half if kind == "u" else 0.0)
     # float64 holds every 32-bit sample exactly, so the float32 result is rounded once, as libsndfile's
     return np.ascontiguousarray(centred / half, dtype=np.float32)
 
 
-def array_stream(samples, source_rate: int, sample_rate: int, what: str = "the samples",
-                 block_frames: int = BLOCK_FRAMES) -> AudioStream:
-    """An array in memory as an :class:`AudioStream`, read as a file of rate ``source_rate``."""
+def array_stream(samples, source_rate: int, sample_rate: int, block_frames: int = BLOCK_FRAMES) -> AudioStream:
+    """An array in memory as an :class:`AudioStream`, read as a file of rate ``source_rate``
+    holding these samples (see :func:`frames_of_array` and :func:`scaled_as_read`), one
+    block at a time: a long integer array is never copied whole."""
     if isinstance(source_rate, bool) or not isinstance(source_rate, (int, np.integer)) or source_rate <= 0:
         raise AudioArrayError(f"sample_rate {source_rate!r}: give the samples' rate in Hz as a positive integer")
-    frames = frames_of_array(samples, what)
-    blocks = (frames[start:start + block_frames] for start in range(0, len(frames), block_frames))
+    frames = frames_of_array(samples)
+    blocks = (scaled_as_read(frames[start:start + block_frames]) for start in range(0, len(frames), block_frames))
     return AudioStream(blocks, int(source_rate), frames.shape[1], sample_rate, len(frames))
-

@@ -43,7 +43,6 @@ from ser.audio import (
     AudioStream,
     UnusableAudio,
     array_stream,
-    frames_of_array,
     stream_audio,
 )
 from ser.dataset import TestUtterances
@@ -225,11 +224,8 @@ class Predictor:
         ``ser.audio.AudioArrayError`` for an array no recording has (complex, 3-D, ...).
         """
         rate = self.settings.sample_rate if sample_rate is None else sample_rate
-        frames_of_array(samples)  # a wrong array is refused before any work
-
-        def open_stream() -> AudioStream:
-            return array_stream(samples, rate, self.settings.sample_rate, block_frames=self.block_frames)
-        return self._predict(open_stream, name)
+        array_stream(samples, rate, self.settings.sample_rate)  # a wrong array or rate is refused before any work
+        return self._predict(lambda: array_stream(samples, rate, self.settings.sample_rate, self.block_frames), name)
 
     def predict_file(self, path: str | os.PathLike, progress: bool = False) -> Prediction:
         """Score the recording at ``path`` (any length, read block by block); ``progress``: a
