@@ -127,14 +127,16 @@ def mixup_loss(criterion: nn.Module, alpha: float, rng: np.random.RandomState) -
 def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
                     batch_size: int, batch_loss: BatchLoss, amp: bool = False) -> float:
     """One pass over the shuffled training segments ``X``/``y`` (on the device, in the order a
-    shuffling DataLoader visits them); returns the mean training loss. ``amp``: forward and
-    loss in bf16 autocast.
+    shuffling DataLoader visits them); returns the epoch's training loss as the original logs it
+    (see below). ``amp``: forward and loss in bf16 autocast.
     """
     model.train()
     device = X.device
     order = epoch_permutation(len(y)).to(device)
-    # Summed on the device in float64, the same operations as summing loss.item() in Python,
-    # without making every step wait for the GPU.
+    # The original's epoch loss: each batch's loss times the batch size (a short last batch
+    # counts as a full one there), over the number of segments. Summed on the device in
+    # float64, the same operations as summing loss.item() in Python, without making every step
+    # wait for the GPU.
     total = torch.zeros((), dtype=torch.float64, device=device)
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
@@ -143,7 +145,7 @@ def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimize
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total += loss.detach().double() * len(index)
+        total += loss.detach().double() * batch_size
     return total.item() / max(len(order), 1)
 
 

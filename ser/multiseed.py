@@ -597,10 +597,10 @@ class MultiSeedTrainer:
         means = []
         for k, run in enumerate(self.runs):
             n = len(run.train)
-            # summed batch by batch in float64, as train_one_epoch sums loss * len(batch)
+            # summed batch by batch in float64, as train_one_epoch sums loss * batch size
             total = 0.0
             for step in range(-(-n // batch_size)):
-                total += step_losses[step, k] * min(batch_size, n - step * batch_size)
+                total += step_losses[step, k] * batch_size
             means.append(total / max(n, 1))
         return EpochLosses(loss=means, step_losses=step_losses)
 
