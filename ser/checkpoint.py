@@ -37,7 +37,9 @@ from ser.featuresets import Settings, settings_from_dict
 from ser.io import write_via_temporary
 
 FORMAT = "ser-checkpoint/1"
-RESUME_FORMAT = "ser-resume/1"
+# 2: a fit's state holds per-seed lists of histories, best epochs and weights, and a K-seed
+# run's state is a plain dict (the one epoch loop of ser.engine writes both).
+RESUME_FORMAT = "ser-resume/2"
 
 
 class CheckpointError(UserError):

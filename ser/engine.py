@@ -22,7 +22,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -221,7 +221,8 @@ class FitOptions:
 
 
 class EpochObserver(Protocol):
-    """Everything done between epochs that is not training: logs, files, progress, resume state."""
+    """Everything done for one seed between epochs that is not training: logs, files, progress,
+    resume state."""
 
     def epoch_done(self, record: EpochRecord, best: EpochRecord) -> None:
         """After each epoch: its record (scored on the selection set) and the best so far."""
@@ -230,69 +231,178 @@ class EpochObserver(Protocol):
         """After each epoch: the state that :func:`fit` continues from when given it as ``resume``."""
 
 
+class Stepper(Protocol):
+    """One seed's model, or K seeds' stacked, and what training them takes: the part of a run
+    that differs between one seed (:class:`SoloStepper`) and K seeds trained in lockstep
+    (``ser.multiseed.StackedStepper``). :func:`train_epochs`, the one epoch loop, drives it.
+    Seeds are numbered 0..K-1; ``part`` is "selection" (the set each epoch is scored on: the
+    validation set, else the test set) or "test"."""
+
+    seeds: int          # K
+    validated: bool     # whether the selection set is a validation set (then "test" is scored once, at the end)
+
+    @property
+    def lr(self) -> float: ...
+    def train_epoch(self) -> list[float]: ...
+    def step_schedule(self) -> None: ...
+    def predict(self, part: str) -> list[np.ndarray]: ...
+    def labels(self, part: str) -> list[np.ndarray]: ...
+    def weights(self, k: int) -> dict: ...
+    def load_weights(self, k: int, weights: dict) -> None: ...
+    def state(self) -> dict: ...
+    def load_state(self, state: dict) -> None: ...
+
+
+def train_epochs(stepper: Stepper, options: FitOptions, *, observers: Sequence[EpochObserver] = (),
+                 checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> list[FitResult]:
+    """The one training loop: ``options.epochs`` epochs of every seed of ``stepper``, keeping each
+    seed's epoch with the best selection value; a :class:`FitResult` per seed.
+
+    After each epoch the learning rate is stepped while it is at least ``options.lr_min``, every
+    seed is scored on its selection set, its best epoch updated (ties keep the earlier epoch)
+    and ``observers[k].epoch_done`` told; ``checkpoint`` then receives the state that, passed
+    back as ``resume``, continues the run as if it had never stopped. Without a validation set
+    the selection set is the test set, as in the paper; with one, the test sets are scored once,
+    after the last epoch, with each seed's selected weights, which the models keep.
+    """
+    K = stepper.seeds
+    keep_state = options.keep_best_state or stepper.validated
+    histories: list[list[EpochRecord]] = [[] for _ in range(K)]
+    best_index: list[int | None] = [None] * K
+    best_states: list[dict | None] = [None] * K
+    first_epoch = 0
+    if resume is not None:
+        resume = _lists_of_seeds(resume)
+        stepper.load_state(resume)
+        histories = [list(h) for h in resume["histories"]]
+        best_index, best_states = list(resume["best_index"]), list(resume["best_states"])
+        first_epoch = resume["next_epoch"]
+    labels = stepper.labels("selection")
+    for epoch in range(first_epoch, options.epochs):
+        started = time.perf_counter()
+        losses = stepper.train_epoch()
+        diverged = [loss for loss in losses if not math.isfinite(loss)]
+        if diverged:
+            raise DivergedError(f"the training loss became {diverged[0]} in epoch {epoch + 1} of {options.epochs}; "
+                                "the run stops and is not recorded as finished: lower the learning rate (-l) or "
+                                "check the hyperparameters and features")
+        if stepper.lr >= options.lr_min:
+            stepper.step_schedule()
+        seconds = time.perf_counter() - started  # a lockstep epoch's, shared by its seeds
+        predictions = stepper.predict("selection")
+        for k in range(K):
+            record = EpochRecord(epoch, stepper.lr, losses[k], seconds, score(labels[k], predictions[k]),
+                                 predictions[k])
+            histories[k].append(record)
+            best = None if best_index[k] is None else histories[k][best_index[k]]
+            if best is None or options.selection_value(record.scores) > options.selection_value(best.scores):
+                best_index[k] = len(histories[k]) - 1
+                if keep_state:
+                    best_states[k] = stepper.weights(k)
+            if observers:
+                observers[k].epoch_done(record, histories[k][best_index[k]])
+        if checkpoint is not None:
+            checkpoint({"next_epoch": epoch + 1, **stepper.state(), "histories": histories,
+                        "best_index": best_index, "best_states": best_states})
+    bests = [None if i is None else h[i] for h, i in zip(histories, best_index)]
+    tested = list(bests)
+    if stepper.validated and all(best is not None for best in bests):
+        for k in range(K):
+            stepper.load_weights(k, best_states[k])
+        test_labels = stepper.labels("test")
+        for k, predictions in enumerate(stepper.predict("test")):
+            best = bests[k]
+            tested[k] = EpochRecord(best.epoch, best.lr, best.loss, best.seconds, score(test_labels[k], predictions),
+                                    predictions)
+    return [FitResult(best=bests[k], history=histories[k],
+                      best_state=best_states[k] if options.keep_best_state else None, test=tested[k])
+            for k in range(K)]
+
+
+def _lists_of_seeds(state: dict) -> dict:
+    """A resume state with per-seed lists; a single seed's state from before K-seed stepping
+    kept one history, best index and best state."""
+    if "histories" in state:
+        return state
+    return {**state, "histories": [state["history"]], "best_index": [state["best_index"]],
+            "best_states": [state["best_state"]]}
+
+
+class SoloStepper:
+    """One seed's model, optimizer, schedule and data for :func:`train_epochs`: every epoch
+    trains on all of ``train`` in the order a shuffling DataLoader visits it (each batch's loss
+    given by ``batch_loss``) and scores on ``selection``; ``test`` (None: the selection set is
+    the test set) is scored at the end."""
+
+    seeds = 1
+
+    def __init__(self, model: nn.Module, train: TrainSegments, selection: TestUtterances,
+                 test: TestUtterances | None, device: torch.device, options: FitOptions, batch_loss: BatchLoss,
+                 rng: np.random.RandomState):
+        self.model, self.device, self.options, self.batch_loss, self.rng = model, device, options, batch_loss, rng
+        self.sets = {"selection": selection, "test": selection if test is None else test}
+        self.validated = test is not None
+        self.runner = torch.compile(model) if options.compile else model
+        # seed 004 scores an utterance by its segments' mean log-softmax: the plain module
+        # wrapped, which shares its parameters with whatever trains
+        self.scorer = self.runner if options.pooling == "logits" else nn.Sequential(model, nn.LogSoftmax(dim=1))
+        self.X = torch.from_numpy(train.X).to(device)
+        self.y = torch.from_numpy(train.y).to(device)
+        self.optimizer = make_optimizer(options.optimizer, model.parameters(), options.lr)
+        self.scheduler = make_scheduler(options.lr_schedule, self.optimizer)
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def train_epoch(self) -> list[float]:
+        return [train_one_epoch(self.runner, self.X, self.y, self.optimizer, self.options.batch_size,
+                                self.batch_loss, self.options.amp)]
+
+    def step_schedule(self) -> None:
+        self.scheduler.step()
+
+    def predict(self, part: str) -> list[np.ndarray]:
+        return [evaluate(self.scorer, self.sets[part], self.device, self.options.amp)[1]]
+
+    def labels(self, part: str) -> list[np.ndarray]:
+        return [self.sets[part].y]
+
+    def weights(self, k: int) -> dict:
+        return {key: value.detach().cpu().clone() for key, value in self.model.state_dict().items()}
+
+    def load_weights(self, k: int, weights: dict) -> None:
+        self.model.load_state_dict(weights)
+
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "rng": capture_rng(self.rng)}
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        restore_rng(state["rng"], self.rng)
+
+
 def fit(model: nn.Module, train: TrainSegments, test: TestUtterances, device: torch.device,
         options: FitOptions, batch_loss: BatchLoss, rng: np.random.RandomState, *,
         validation: TestUtterances | None = None, observer: EpochObserver | None = None,
         resume: dict | None = None) -> FitResult:
-    """Train for ``options.epochs`` and keep the epoch with the best selection value.
+    """One seed's run: :func:`train_epochs` of a :class:`SoloStepper`.
 
-    Without ``validation`` the selection set is ``test``, as in the paper; ties keep the
-    earlier epoch. With ``validation`` (the honest protocols) every epoch is scored on
-    ``validation`` only, and ``test`` is scored once, after the last epoch, with the selected
-    epoch's weights, which the model keeps. Every epoch trains on all of ``train`` in the order
-    a shuffling DataLoader visits it, each batch's loss given by ``batch_loss``; ``rng`` is the
-    run's numpy generator, whose state is part of the resume state. Passing an observer's
-    checkpoint ``state`` as ``resume`` continues the run as if it had never stopped.
+    Without ``validation`` the selection set is ``test``, as in the paper; with it (the honest
+    protocols) every epoch is scored on ``validation`` only, and ``test`` once, after the last
+    epoch, with the selected epoch's weights, which the model keeps. ``rng`` is the run's numpy
+    generator, whose state is part of the resume state. Passing an observer's checkpoint state
+    back as ``resume`` continues the run as if it had never stopped.
 
     Speed options (off by default, as the paper's runs): ``amp`` runs forward passes and losses
     in bf16 autocast (results change within bf16 precision); ``compile`` trains and scores
     through ``torch.compile(model)``, which shares the model's parameters, so its state dict
     and checkpoints are unchanged.
     """
-    selection_set = test if validation is None else validation
-    keep_state = options.keep_best_state or validation is not None
-    runner = torch.compile(model) if options.compile else model
-    # seed 004 scores an utterance by its segments' mean log-softmax: the plain module wrapped,
-    # which shares its parameters with whatever trains
-    scorer = runner if options.pooling == "logits" else nn.Sequential(model, nn.LogSoftmax(dim=1))
-    X = torch.from_numpy(train.X).to(device)
-    y = torch.from_numpy(train.y).to(device)
-    opt = make_optimizer(options.optimizer, model.parameters(), options.lr)
-    scheduler = make_scheduler(options.lr_schedule, opt)
-    best, history, best_state, first_epoch = None, [], None, 0
-    if resume is not None:
-        model.load_state_dict(resume["model"])
-        opt.load_state_dict(resume["optimizer"])
-        scheduler.load_state_dict(resume["scheduler"])
-        restore_rng(resume["rng"], rng)
-        history, best_state, first_epoch = list(resume["history"]), resume["best_state"], resume["next_epoch"]
-        best = None if resume["best_index"] is None else history[resume["best_index"]]
-    for epoch in range(first_epoch, options.epochs):
-        started = time.perf_counter()
-        loss = train_one_epoch(runner, X, y, opt, options.batch_size, batch_loss, options.amp)
-        if not math.isfinite(loss):
-            raise DivergedError(f"the training loss became {loss} in epoch {epoch + 1} of {options.epochs}; the "
-                                "run stops and is not recorded as finished: lower the learning rate (-l) or check "
-                                "the hyperparameters and features")
-        if opt.param_groups[0]["lr"] >= options.lr_min:
-            scheduler.step()
-        seconds = time.perf_counter() - started
-        scores, predictions = evaluate(scorer, selection_set, device, options.amp)
-        record = EpochRecord(epoch, opt.param_groups[0]["lr"], loss, seconds, scores, predictions)
-        history.append(record)
-        if best is None or options.selection_value(scores) > options.selection_value(best.scores):
-            best = record
-            if keep_state:
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        if observer is not None:
-            observer.epoch_done(record, best)
-            observer.checkpoint({"next_epoch": epoch + 1, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                                 "scheduler": scheduler.state_dict(), "rng": capture_rng(rng), "history": history,
-                                 "best_index": history.index(best), "best_state": best_state})
-    tested = best
-    if validation is not None and best is not None:
-        model.load_state_dict(best_state)
-        scores, predictions = evaluate(scorer, test, device, options.amp)
-        tested = EpochRecord(best.epoch, best.lr, best.loss, best.seconds, scores, predictions)
-    return FitResult(best=best, history=history, best_state=best_state if options.keep_best_state else None,
-                     test=tested)
+    selection, held_out = (test, None) if validation is None else (validation, test)
+    stepper = SoloStepper(model, train, selection, held_out, device, options, batch_loss, rng)
+    return train_epochs(stepper, options, observers=() if observer is None else (observer,),
+                        checkpoint=None if observer is None else observer.checkpoint, resume=resume)[0]

@@ -55,7 +55,6 @@ models' masks here are those of a solo CPU run.
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from math import prod
 from typing import Callable, Mapping, Sequence
@@ -68,8 +67,8 @@ from torch.func import functional_call, stack_module_state, vmap
 
 import models
 from ser import engine
-from ser.engine import EpochRecord, FitOptions, FitResult
-from ser.metrics import autocast, score, scoring_batch_size
+from ser.engine import FitOptions, FitResult
+from ser.metrics import autocast, scoring_batch_size
 
 # Every registered model built from the GLAM and MACNN trunks (tests/test_multiseed.py checks
 # each one's batched step against its solo step). Not seed 004's alexnet models, which train one
@@ -235,23 +234,6 @@ class EpochLosses:
     step_losses: np.ndarray    # (steps, K) each step's batch loss per seed; NaN where a seed had no batch
 
 
-@dataclass
-class MultiSeedState:
-    """Everything a K-seed run continues from after an epoch (CPU tensors, stacked over seeds)."""
-    next_epoch: int
-    params: dict[str, torch.Tensor]
-    buffers: dict[str, torch.Tensor]
-    slots: dict[str, dict[str, torch.Tensor]]   # optimizer state: slot name -> parameter name -> tensor
-    steps: list[int]                            # optimizer steps taken per seed
-    lr: float
-    scheduler: dict
-    generators: list[torch.Tensor]
-    rngs: list[tuple]
-    histories: list[list[EpochRecord]]
-    best_index: list[int | None]
-    best_states: list[dict | None]
-
-
 class _DropoutFeed:
     """The masks of one forward pass, handed to the dropout layers in the order they run."""
 
@@ -385,7 +367,8 @@ class StackedOptimizer:
 
 
 class MultiSeedTrainer:
-    """K seeds of one configuration, stacked; :meth:`fit` trains them (see :func:`fit_seeds`).
+    """K seeds of one configuration, stacked: the K-seed ``ser.engine.Stepper`` that
+    ``ser.engine.train_epochs`` drives (see :func:`fit_seeds`).
 
     Building it makes each seed's initial weights from its generator exactly as
     ``models.create_model`` does in a solo run. :meth:`plan_epoch`, :meth:`train_step` and
@@ -398,7 +381,7 @@ class MultiSeedTrainer:
         _check(model_name, model_options, runs, train_pool, eval_pool, num_classes)
         self.runs, self.device, self.options = list(runs), device, options
         self.vectorize = device.type != "cpu" if options.vectorize is None else options.vectorize
-        self.validated = runs[0].validation is not None
+        self.validated = runs[0].validation is not None  # the stepper's: test is scored once, at the end
         nets = []
         for run in self.runs:
             # The solo run builds its model straight after seeding torch's global generator.
@@ -431,8 +414,8 @@ class MultiSeedTrainer:
         self.train_X = torch.from_numpy(np.asarray(train_pool.X, dtype=np.float32)).to(device)
         self.train_y = torch.from_numpy(train_pool.y).to(device)
         self.eval_X = torch.from_numpy(np.asarray(eval_pool.X, dtype=np.float32)).to(device)
-        self.weights = (None if runs[0].class_weights is None else
-                        torch.stack([run.class_weights.float() for run in runs]).to(device))
+        self.class_weights = (None if runs[0].class_weights is None else
+                              torch.stack([run.class_weights.float() for run in runs]).to(device))
         self.dropout_scales = [torch.ones(1).div_(1 - p).to(device) for p, _ in self.dropout_calls]
         self.bit_shifts = torch.tensor(_BIT_SHIFTS, dtype=torch.uint8, device=device)
 
@@ -563,7 +546,9 @@ class MultiSeedTrainer:
                 flat, buffers = self.flat, self.buffers
             masks = [_unpack(packed, per_sample, scale, self.bit_shifts) for packed, (_, per_sample), scale
                      in zip(group.masks, self.dropout_calls, self.dropout_scales)]
-            weight = None if self.weights is None else (self.weights[group.index] if gathered else self.weights)
+            weight = self.class_weights
+            if weight is not None and gathered:
+                weight = weight[group.index]
             mixing = group.partner is not None
             in_dims = (0, 0, 0, 0, 0 if mixing else None, 0 if mixing else None, 0 if mixing else None, 0,
                        None if weight is None else 0)
@@ -583,7 +568,7 @@ class MultiSeedTrainer:
 
     def run_epoch(self, plan: EpochPlan | None = None) -> EpochLosses:
         """One training epoch of every seed, along ``plan`` (default: :meth:`plan_epoch`); the
-        schedule is stepped by :meth:`fit`."""
+        schedule is stepped by the epoch loop."""
         plan = self.plan_epoch() if plan is None else plan
         K = len(self.runs)
         # per step and seed, on the device; one transfer to the host at the end of the epoch
@@ -604,7 +589,7 @@ class MultiSeedTrainer:
             means.append(total / max(n, 1))
         return EpochLosses(loss=means, step_losses=step_losses)
 
-    def predict(self, sets: Sequence[ScoredRows]) -> list[np.ndarray]:
+    def predictions(self, sets: Sequence[ScoredRows]) -> list[np.ndarray]:
         """Each seed's predictions on its set ``sets[k]``: the argmax of each utterance's mean
         segment logits, as ``ser.engine.evaluate``."""
         return [logits.argmax(dim=1).numpy() for logits in self.utterance_logits(sets)]
@@ -652,83 +637,61 @@ class MultiSeedTrainer:
         for name, tensor in {**self.params, **self.buffers}.items():
             tensor[k].copy_(state[name])
 
-    def state(self, next_epoch: int, histories, best_index, best_states) -> MultiSeedState:
+    # --- the ser.engine.Stepper interface: train_epochs drives these K seeds like one ---
+
+    @property
+    def seeds(self) -> int:
+        return len(self.runs)
+
+    def train_epoch(self) -> list[float]:
+        return self.run_epoch().loss
+
+    def step_schedule(self) -> None:
+        self.scheduler.step()
+
+    def _sets(self, part: str) -> list[ScoredRows]:
+        if part == "selection":
+            return [run.test if run.validation is None else run.validation for run in self.runs]
+        return [run.test for run in self.runs]
+
+    def predict(self, part: str) -> list[np.ndarray]:
+        return self.predictions(self._sets(part))
+
+    def labels(self, part: str) -> list[np.ndarray]:
+        return [rows.y for rows in self._sets(part)]
+
+    def weights(self, k: int) -> dict[str, torch.Tensor]:
+        return self.seed_state_dict(k)
+
+    def load_weights(self, k: int, weights: Mapping[str, torch.Tensor]) -> None:
+        self.load_seed_state_dict(k, weights)
+
+    def state(self) -> dict:
+        """Everything but the epoch records that the K seeds continue from (CPU tensors, stacked)."""
         def cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             return {n: t.detach().cpu().clone() for n, t in tensors.items()}
 
-        return MultiSeedState(
-            next_epoch=next_epoch, params=cpu(self.params), buffers=cpu(self.buffers),
-            slots={slot: cpu(self.named(tensor)) for slot, tensor in self.optimizer.slots.items()},
-            steps=list(self.optimizer.steps), lr=self.lr, scheduler=self.scheduler.state_dict(),
-            generators=[run.generator.get_state() for run in self.runs],
-            rngs=[run.rng.get_state() for run in self.runs],
-            histories=[list(h) for h in histories], best_index=list(best_index), best_states=list(best_states))
+        return {"params": cpu(self.params), "buffers": cpu(self.buffers),
+                "slots": {slot: cpu(self.named(tensor)) for slot, tensor in self.optimizer.slots.items()},
+                "steps": list(self.optimizer.steps), "lr": self.lr, "scheduler": self.scheduler.state_dict(),
+                "generators": [run.generator.get_state() for run in self.runs],
+                "rngs": [run.rng.get_state() for run in self.runs]}
 
     @torch.no_grad()
-    def load_state(self, state: MultiSeedState) -> None:
-        if len(state.steps) != len(self.runs) or list(state.params) != [name for name, _ in self.layout]:
-            raise MultiSeedError(f"the resume state holds {len(state.steps)} seeds of another model or size; "
+    def load_state(self, state: dict) -> None:
+        if len(state["steps"]) != len(self.runs) or list(state["params"]) != [name for name, _ in self.layout]:
+            raise MultiSeedError(f"the resume state holds {len(state['steps'])} seeds of another model or size; "
                                  f"it cannot continue these {len(self.runs)} seeds")
-        for mine, saved in ((self.params, state.params), (self.buffers, state.buffers),
-                            *((self.named(self.optimizer.slots[s]), state.slots[s]) for s in self.optimizer.slots)):
+        for mine, saved in ((self.params, state["params"]), (self.buffers, state["buffers"]),
+                            *((self.named(self.optimizer.slots[s]), state["slots"][s]) for s in self.optimizer.slots)):
             for name, tensor in mine.items():
                 tensor.copy_(saved[name])
-        self.optimizer.steps = list(state.steps)
-        self.schedule_optimizer.param_groups[0]["lr"] = state.lr
-        self.scheduler.load_state_dict(state.scheduler)
-        for run, generator, rng in zip(self.runs, state.generators, state.rngs):
+        self.optimizer.steps = list(state["steps"])
+        self.schedule_optimizer.param_groups[0]["lr"] = state["lr"]
+        self.scheduler.load_state_dict(state["scheduler"])
+        for run, generator, rng in zip(self.runs, state["generators"], state["rngs"]):
             run.generator.set_state(generator)
             run.rng.set_state(rng)
-
-    def fit(self, on_epoch: Callable[[int, EpochRecord, EpochRecord], None] | None = None,
-            resume: MultiSeedState | None = None,
-            on_checkpoint: Callable[[MultiSeedState], None] | None = None) -> list[FitResult]:
-        """Train every seed for ``options.epochs``; see :func:`fit_seeds`."""
-        options, K = self.options, len(self.runs)
-        key = options.selection_value
-        keep_state = options.keep_best_state or self.validated
-        selection_sets = [run.test if run.validation is None else run.validation for run in self.runs]
-        histories: list[list[EpochRecord]] = [[] for _ in range(K)]
-        best_index: list[int | None] = [None] * K
-        best_states: list[dict | None] = [None] * K
-        first_epoch = 0
-        if resume is not None:
-            self.load_state(resume)
-            histories = [list(h) for h in resume.histories]
-            best_index, best_states = list(resume.best_index), list(resume.best_states)
-            first_epoch = resume.next_epoch
-        for epoch in range(first_epoch, options.epochs):
-            started = time.perf_counter()
-            losses = self.run_epoch().loss
-            if self.lr >= options.lr_min:
-                self.scheduler.step()
-            seconds = time.perf_counter() - started  # the lockstep epoch's, shared by its seeds
-            predictions = self.predict(selection_sets)
-            for k in range(K):
-                record = EpochRecord(epoch, self.lr, losses[k], seconds, score(selection_sets[k].y, predictions[k]),
-                                     predictions[k])
-                histories[k].append(record)
-                best = None if best_index[k] is None else histories[k][best_index[k]]
-                if best is None or key(record.scores) > key(best.scores):
-                    best_index[k] = len(histories[k]) - 1
-                    if keep_state:
-                        best_states[k] = self.seed_state_dict(k)
-                if on_epoch is not None:
-                    on_epoch(k, record, histories[k][best_index[k]])
-            if on_checkpoint is not None:
-                on_checkpoint(self.state(epoch + 1, histories, best_index, best_states))
-        bests = [None if i is None else h[i] for h, i in zip(histories, best_index)]
-        tested = list(bests)
-        if self.validated and all(best is not None for best in bests):
-            for k in range(K):
-                self.load_seed_state_dict(k, best_states[k])
-            for k, predictions in enumerate(self.predict([run.test for run in self.runs])):
-                best = bests[k]
-                tested[k] = EpochRecord(best.epoch, best.lr, best.loss, best.seconds,
-                                        score(self.runs[k].test.y, predictions), predictions)
-        return [FitResult(best=bests[k], history=histories[k],
-                          best_state=best_states[k] if options.keep_best_state else None, test=tested[k])
-                for k in range(K)]
 
 
 def _check(model_name, model_options, runs, train_pool, eval_pool, num_classes) -> None:
@@ -754,23 +717,18 @@ def _check(model_name, model_options, runs, train_pool, eval_pool, num_classes) 
 
 def fit_seeds(model_name: str, shape: tuple[int, int], num_classes: int, runs: Sequence[SeedRun],
               train_pool: SegmentPool, eval_pool: SegmentPool, device: torch.device, options: MultiSeedOptions, *,
-              model_options: Mapping[str, object] | None = None,
-              on_epoch: Callable[[int, EpochRecord, EpochRecord], None] | None = None,
-              resume: MultiSeedState | None = None,
-              on_checkpoint: Callable[[MultiSeedState], None] | None = None) -> list[FitResult]:
+              model_options: Mapping[str, object] | None = None, observers: Sequence[engine.EpochObserver] = (),
+              checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> list[FitResult]:
     """Train the seeds ``runs`` of one configuration together; per seed what ``ser.engine.fit``
-    returns for its solo run.
+    returns for its solo run: ``ser.engine.train_epochs``, the one epoch loop, on a
+    :class:`MultiSeedTrainer`.
 
     Every seed builds ``models.create_model(model_name, shape, num_classes, **model_options)``
     from its generator, trains on its rows of ``train_pool`` and is scored on its rows of
-    ``eval_pool``. As in ``ser.engine.fit``: each epoch is scored on the selection set (the
-    validation set, else the test set), the best epoch by ``options.selection`` is kept (ties
-    keep the earlier one), and with validation sets the test sets are scored once at the end
-    with each seed's selected weights. ``on_epoch(k, record, best_so_far)`` runs for every seed
-    ``k`` after every epoch. ``on_checkpoint`` receives the :class:`MultiSeedState` after every
-    epoch; passing it back as ``resume`` (with the same runs, freshly made) continues the run as
-    if it had never stopped.
+    ``eval_pool``. ``observers[k].epoch_done`` runs for every seed ``k`` after every epoch;
+    ``checkpoint`` receives the state after every epoch, which passed back as ``resume`` (with
+    the same runs, freshly made) continues the run as if it had never stopped.
     """
     trainer = MultiSeedTrainer(model_name, shape, num_classes, runs, train_pool, eval_pool, device, options,
                                model_options)
-    return trainer.fit(on_epoch=on_epoch, resume=resume, on_checkpoint=on_checkpoint)
+    return engine.train_epochs(trainer, options, observers=observers, checkpoint=checkpoint, resume=resume)

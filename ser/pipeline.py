@@ -517,25 +517,24 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
                               class_names=config.class_names, selection_labels=data.selection.y,
                               validated=data.validation is not None, save_resume=False,
                               tensorboard=config.tensorboard, quiet=True))
-        runlogs[-1].start_iteration(0, 0 if saved is None else saved["state"].next_epoch)
+        runlogs[-1].start_iteration(0, 0 if saved is None else saved["state"]["next_epoch"])
     clock = time.perf_counter() - (saved["running_time"] if saved else 0.0)
 
-    def checkpoint(state: multiseed.MultiSeedState) -> None:
+    def checkpoint(state: dict) -> None:  # after every epoch of every seed
+        bar.update()
         if config.save_resume_state:
             save_resume_state(resume_file, {"args": config.resume_args(), "seeds": seeds, "state": state,
                                             "epoch_rows": [rl.state.epoch_rows for rl in runlogs],
                                             "running_time": time.perf_counter() - clock})
 
     options = multiseed.MultiSeedOptions(**dataclasses.asdict(config.fit_options()), alpha=config.alpha)
-    bar = tqdm(total=config.epochs, initial=0 if saved is None else saved["state"].next_epoch,
+    bar = tqdm(total=config.epochs, initial=0 if saved is None else saved["state"]["next_epoch"],
                desc=f"{config.model} {len(seeds)} seeds", unit="epoch", disable=config.quiet)
     try:
         outcomes = multiseed.fit_seeds(
             config.model, corpus.shape, num_classes, runs, train_pool, eval_pool, device, options,
             model_options=config.model_options(), resume=None if saved is None else saved["state"],
-            on_epoch=lambda k, record, best: (runlogs[k].epoch_done(record, best),
-                                              bar.update() if k == len(runs) - 1 else None),
-            on_checkpoint=checkpoint)
+            observers=runlogs, checkpoint=checkpoint)
     finally:
         bar.close()
         for runlog in runlogs:
@@ -565,7 +564,7 @@ def _seeds_resume_state(config: RunConfig, path: Path, seeds: list[int], log) ->
     if saved.get("seeds") != seeds or saved.get("args") != config.resume_args():
         raise RunError(f"{path} was saved by another --seeds run (seeds {saved.get('seeds')}, or other arguments); "
                        "rerun that command to continue it, or delete the file to start afresh")
-    log(f"Resuming seeds {', '.join(map(str, seeds))} from {path.name}: {saved['state'].next_epoch} epoch(s) done")
+    log(f"Resuming seeds {', '.join(map(str, seeds))} from {path.name}: {saved['state']['next_epoch']} epoch(s) done")
     return saved
 
 

@@ -431,12 +431,12 @@ def test_resumed_run_equals_the_uninterrupted_run():
         trainer = ms.MultiSeedTrainer("AACNN", SMALL, 4, runs, pool, pool, CPU, options)
 
         def checkpoint(state):
-            if state.next_epoch == 1:
+            if state["next_epoch"] == 1:
                 buffer = io.BytesIO()
                 torch.save(state, buffer)  # what a resume file holds
                 saved["state"] = buffer.getvalue()
 
-        results = trainer.fit(resume=resume, on_checkpoint=checkpoint)
+        results = engine.train_epochs(trainer, options, resume=resume, checkpoint=checkpoint)
         return results, [trainer.seed_state_dict(k) for k in range(len(runs))]
 
     whole, whole_weights = run()
