@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from ser.errors import UserError
-from ser.export import export_onnx
+from ser.serving.export import export_onnx
 
 
 def main(argv=None) -> None:

@@ -16,7 +16,7 @@ version per noise, reverb), int8 labels (U,) and (N,), and int8 counts (U,) summ
 Speakers are keyed ``1M, 1F, ..., 5M, 5F`` in that order; utterances in sorted path order.
 Without ``--save_dir`` nothing is written and only the per-speaker table is printed, as in
 the seed. Flags and defaults are the seed's extraction script's; the feature parameters are
-documented in ``ser/spectral.py``, the file format in ``ser/speaker_features.py``. The default
+documented in ``ser/features/spectral.py``, the file format in ``ser/speaker_file.py``. The default
 corpus subset and labels are the seed's: IEMOCAP's improvised dialogs with ang/sad/hap/neu
 (``--scripted`` adds scripted dialogs and counts exc as hap, the seed's commented-out
 alternative), emoDB's 7 emotions.
@@ -32,12 +32,13 @@ import os
 import sys
 from pathlib import Path
 
-from ser import corpora, speaker_features, spectral
-from ser.cache import FeatureCache
+from ser import corpora
 from ser.corpora import CorpusError
+from ser.corpora.labels import LABEL_SETS
 from ser.errors import UserError
+from ser.features import speaker_file, spectral
+from ser.features.cache import FeatureCache
 from ser.io import write_pickle
-from ser.labels import LABEL_SETS
 
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 
@@ -45,7 +46,7 @@ DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Extract seed 004's spectrogram features into a per-speaker pickle.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("dataset", choices=speaker_features.DATASETS, help="corpus layout")
+    parser.add_argument("dataset", choices=speaker_file.DATASETS, help="corpus layout")
     parser.add_argument("dataset_dir", help="IEMOCAP_full_release root, or the folder of emoDB's wavs")
     corpus = parser.add_argument_group("corpus")
     corpus.add_argument("--scripted", action="store_true",
@@ -97,12 +98,12 @@ def main(argv: list[str] | None = None) -> dict:
         settings = settings_from_args(args)
         if args.mixnoise and not args.noise_dir:
             raise CorpusError("--mixnoise needs --noise_dir, the folder with the seven noise wavs")
-        root, utterances, label_set, skipped = speaker_features.select_utterances(
+        root, utterances, label_set, skipped = speaker_file.select_utterances(
             args.dataset, args.dataset_dir, args.scripted, args.emodb_files)
         if not utterances:
             raise CorpusError(f"no utterances with labels {sorted(LABEL_SETS[label_set])} under {root}")
         if args.mixnoise:
-            segments, unusable = speaker_features.mixnoise_segments(root, utterances, settings, args.noise_dir,
+            segments, unusable = speaker_file.mixnoise_segments(root, utterances, settings, args.noise_dir,
                                                                     not args.quiet)
         else:
             per_overlap, report = FeatureCache(args.cache_dir).load(
@@ -112,8 +113,8 @@ def main(argv: list[str] | None = None) -> dict:
             unusable = [(utterances[i].path, reason) for i, reason, _ in report.skipped]
     except (UserError, ValueError) as error:
         sys.exit(f"error: {error}")
-    features = speaker_features.build(utterances, segments, LABEL_SETS[label_set])
-    print(speaker_features.table(features, speaker_features.class_names_of(label_set)))
+    features = speaker_file.build(utterances, segments, LABEL_SETS[label_set])
+    print(speaker_file.table(features, speaker_file.class_names_of(label_set)))
     left_out = list(skipped) + unusable
     if left_out:
         print(f"left out {len(left_out)}:\n" + "\n".join(corpora.format_skipped(left_out)))

@@ -14,7 +14,7 @@ emotion code).  That stays available, reversibly::
     python handleIEMOCAP.py --undo [--dry-run]     # renames back, removes what --rename added
 
 The corpus root is ``--data`` if given, else ``IEMOCAP_DIR`` from path.py (the environment
-variable ``IEMOCAP_DIR`` overrides the value in that file). The work is ``ser/prepare.py``.
+variable ``IEMOCAP_DIR`` overrides the value in that file). The work is ``ser/corpora/prepare.py``.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import argparse
 import sys
 
 import path as corpus_path
-from ser import prepare
+from ser.corpora import prepare
 from ser.errors import UserError
 
 

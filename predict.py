@@ -10,7 +10,7 @@ scored like a test utterance in the paper: segment logits averaged, then the top
 Files shorter than one segment are tiled until one segment fits and marked ``tiled``.
 Recordings of any length are read block by block in bounded memory, with a progress bar for
 those of a minute or more. ``--timeline FOLDER`` also writes each recording's emotion over
-time (``ser.timeline``: one row per window as CSV and JSON, and a figure). A file
+time (``ser.serving.timeline``: one row per window as CSV and JSON, and a figure). A file
 that cannot be read gets one error line and the others are still scored; the exit status is
 1 if any file failed or none was found. The device, the checkpoint and the output folders are
 checked before any file is scored. Checkpoints come from ``train.py --SaveModel``.
@@ -25,9 +25,10 @@ import sys
 
 from tqdm import tqdm
 
-from ser import timeline
 from ser.errors import UserError
-from ser.inference import (
+from ser.io import write_text
+from ser.serving import timeline
+from ser.serving.inference import (
     AUDIO_EXTENSIONS,
     Predictor,
     audio_files,
@@ -35,7 +36,6 @@ from ser.inference import (
     check_output_path,
     inference_device,
 )
-from ser.io import write_text
 
 
 def get_args_parser() -> argparse.ArgumentParser:

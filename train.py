@@ -11,16 +11,16 @@
     python train.py --data /data/RAVDESS --test_data /data/CREMA-D --protocol 811   # cross-corpus, shared4
 
 Every flag of the original ``train.py`` is accepted with its name, short form and default
-(``python train.py --help``; ``ser/config.py``). With no flags this is the paper's protocol:
+(``python train.py --help``; ``ser/runs/config.py``). With no flags this is the paper's protocol:
 MFCC segments of 1.8 s with 1.6 s overlap, a seeded random 80/20 utterance split, 50 epochs of
 Adam with mixup α = 0.5, utterance-level evaluation after every epoch and the epoch with the
 best (WA + UA) / 2 on the test set reported. Results go where the original's sweep scripts
-expect them (``ser/results.py``); ``results.json`` in the run directory holds everything.
-``--protocol`` adds the honest protocols of ``ser/splits.py`` (8:1:1, leave one session or
+expect them (``ser/records/results.py``); ``results.json`` in the run directory holds everything.
+``--protocol`` adds the honest protocols of ``ser/protocols/splits.py`` (8:1:1, leave one session or
 speaker out, speaker folds, a corpus's official split, published fold files), which choose
 the epoch on a validation set and score the test set once. ``--corpus`` (or a ``--data`` tree
 of another layout) trains on RAVDESS, CREMA-D, ESD, MSP-Podcast, emoDB or any labelled folder. The
-pipeline itself is ``ser/pipeline.py``; this file parses, runs it, and turns any problem with
+pipeline itself is ``ser/runs/pipeline.py``; this file parses, runs it, and turns any problem with
 the input into one ``error: ...`` line.
 """
 from __future__ import annotations
@@ -28,9 +28,9 @@ from __future__ import annotations
 import sys
 
 import path as corpus_path
-from ser import pipeline
-from ser.config import resolve_args
 from ser.errors import UserError
+from ser.runs import pipeline
+from ser.runs.config import resolve_args
 
 
 def main(argv: list[str] | None = None) -> dict | None:

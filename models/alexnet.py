@@ -12,8 +12,8 @@ so an ImageNet AlexNet state dict in torchvision's key layout loads as it is:
   → AvgPool 6 (the seed averages the 6×6 grid, not the native map; ``native_gap=True``
   averages the conv stack's own map instead). 2,470,724 parameters with 4 classes.
 
-Input: the registry's ``(B, 1, F, T)`` maps, scaled to [0, 1] (``ser.augment.MinMaxScaler``);
-a C-channel feature arrives with its channels stacked along F (``ser.spectral.pack``, F = C·F₀)
+Input: the registry's ``(B, 1, F, T)`` maps, scaled to [0, 1] (``ser.training.augment.MinMaxScaler``);
+a C-channel feature arrives with its channels stacked along F (``ser.features.spectral.pack``, F = C·F₀)
 and ``in_channels=C``; ``(B, C, F₀, T)`` is accepted too. The model turns it into the image the
 seed fed AlexNet, inside ``forward`` so every training loop gets it:
 

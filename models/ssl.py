@@ -1,5 +1,5 @@
-"""Downstream models on frozen self-supervised features (``ser.upstream``) and on eGeMAPS
-functionals (``ser.egemaps``), in the registry's input convention ``(B, 1, F, T)``:
+"""Downstream models on frozen self-supervised features (``ser.features.upstream``) and on eGeMAPS
+functionals (``ser.features.egemaps``), in the registry's input convention ``(B, 1, F, T)``:
 
 - ``ssl_linear`` (SUPERB's emotion downstream, s3prl): ``(B, 1, L, D)``, every hidden state's
   mean over frames (``Upstream.pooled``). A softmax over L learned layer weights (zeros at
@@ -14,7 +14,7 @@ functionals (``ser.egemaps``), in the registry's input convention ``(B, 1, F, T)
   over all its real frames and channels (EmoBox's ``--output_norm``, which its README's recipe
   sets: ``F.layer_norm`` over the utterance's (T, D) at extraction).
 - ``mlp`` and ``linear`` (eGeMAPS heads): ``(B, 1, 1, 88)``, one utterance's functionals,
-  standardised on the training set (``ser.egemaps.Standardiser``). ``mlp``: Linear → ReLU per
+  standardised on the training set (``ser.features.egemaps.Standardiser``). ``mlp``: Linear → ReLU per
   hidden size (64 then 16, Nkululeko's example configuration), then linear; ``linear``: one linear
   layer (multinomial logistic regression). Any (F, T) input is flattened, so a map works too.
 
@@ -83,11 +83,11 @@ RECIPES: dict[str, Recipe] = {
         optimizer="adam", lr=1e-4, batch_size=8, epochs=50, layer="all",
         notes="Nkululeko sorts the layer sizes ascending before building (88 -> 16 -> 64 -> classes); the "
               "sizes here are in the order its configuration writes them (88 -> 64 -> 16). Inputs z-scored "
-              "on the training set (ser.egemaps.Standardiser)."),
+              "on the training set (ser.features.egemaps.Standardiser)."),
     "linear": Recipe(
         source="the mlp recipe (felixbur/nkululeko) without hidden layers",
         optimizer="adam", lr=1e-4, batch_size=8, epochs=50, layer="all",
-        notes="Inputs z-scored on the training set (ser.egemaps.Standardiser)."),
+        notes="Inputs z-scored on the training set (ser.features.egemaps.Standardiser)."),
 }
 
 

@@ -1,11 +1,12 @@
 """Shared fixtures: one small synthetic IEMOCAP corpus per test session, a fifth of it for
-tests that only need a run to finish, and the tiny synthetic trees of ser.synth_corpora."""
+tests that only need a run to finish, and the tiny synthetic trees of ser.synthetic.synth_corpora."""
 import shutil
 from pathlib import Path
 
 import pytest
 
-from ser import corpora, labels, synth, synth_corpora
+from ser.corpora import iemocap, labels
+from ser.synthetic import synth, synth_corpora
 
 # The smallest corpus the generator makes (two turns per dialog, ~300 turns in all).
 TINY_SCALE = 0.01
@@ -28,15 +29,15 @@ def micro_corpus(tiny_corpus, tmp_path_factory):
         return [n for n in names if Path(folder).name in ("EmoEvaluation", "wav") and Path(n).stem not in kept]
 
     micro = shutil.copytree(tiny_corpus, tmp_path_factory.mktemp("micro") / "IEMOCAP_full_release", ignore=left_out)
-    utterances = corpora.scan_iemocap(micro).utterances
-    for subset in corpora.SUBSETS:
-        assert {u.label for u in corpora.select(utterances, subset)} >= set(labels.LABEL_SETS["glam"])
+    utterances = iemocap.scan_iemocap(micro).utterances
+    for subset in iemocap.SUBSETS:
+        assert {u.label for u in iemocap.select(utterances, subset)} >= set(labels.LABEL_SETS["glam"])
     return micro
 
 
 @pytest.fixture(scope="session")
 def corpus_tree(tmp_path_factory):
-    """``corpus_tree(name)``: the default-size synthetic tree ``name`` of ser.synth_corpora,
+    """``corpus_tree(name)``: the default-size synthetic tree ``name`` of ser.synthetic.synth_corpora,
     generated once per session. Tests that damage a tree copy it first."""
     base = tmp_path_factory.mktemp("synthetic_corpora")
     made = {}

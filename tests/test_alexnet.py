@@ -13,9 +13,10 @@ import report as report_entry
 import train
 from models import create_model, model_options
 from models.alexnet import IMAGENET_MEAN, IMAGENET_STD, MIN_IMAGE_SIZE, PretrainedWeightsError, image_size_for
-from ser import corpora, emodb, synth_emodb
-from ser.config import resolve_args
-from ser.labels import LABEL_SETS
+from ser.corpora import emodb, iemocap
+from ser.corpora.labels import LABEL_SETS
+from ser.runs.config import resolve_args
+from ser.synthetic import synth_emodb
 
 # torchvision's AlexNet state dict (ImageNet head: 1000 classes).
 TORCHVISION_KEYS = {
@@ -212,7 +213,7 @@ def test_the_done_when_command_on_both_corpus_layouts(layout, tiny_corpus, emodb
     summary = run_train(tmp_path, "-f", "logspec", "--val_id", "1F", "--test_id", "1M", *corpus)
     assert (summary["protocol_name"], summary["fold"], summary["selected_on"]) == ("loso-speaker", 1, "validation")
     assert summary["feature_shape"] == [200, 300] and summary["args"]["minmax"] is True
-    scan = corpora.scan_iemocap(tiny_corpus) if layout == "iemocap" else emodb.scan_emodb(emodb_corpus)
+    scan = iemocap.scan_iemocap(tiny_corpus) if layout == "iemocap" else emodb.scan_emodb(emodb_corpus)
     speaker_of = {u.turn: u.speaker for u in scan.utterances}
     assert {speaker_of[turn] for turn in summary["test_utterances"]["turns"]} == {"1M"}
     assert {speaker_of[turn] for turn in summary["validation_turns"]} == {"1F"}

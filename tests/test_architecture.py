@@ -1,5 +1,6 @@
-"""The package's shape: it imports without the top-level scripts, has no import cycle, and the
-readers never reach the training engine (docs/design.md)."""
+"""The package's shape: it imports without the top-level scripts, has no import cycle, its
+sub-packages import only the stages below them, and the readers never reach the training
+engine (docs/design.md)."""
 import ast
 import os
 import shutil
@@ -12,7 +13,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ser", "models")
 TOP_LEVEL = sorted(p.stem for p in ROOT.glob("*.py"))
-READERS = ("ser.report", "ser.plots", "ser.checkpoint", "ser.inference", "ser.export")
+READERS = ("ser.reporting.report", "ser.reporting.plots", "ser.reporting.demo", "ser.records.checkpoint",
+           "ser.serving.inference", "ser.serving.export", "ser.serving.timeline")
+# What each sub-package of ser may import besides itself and the shared modules at ser's top
+# (errors, io, machine, seeds): the stages before it in the flow of data. models is the model
+# zoo of the paper's repository, below training.
+MAY_IMPORT = {
+    "corpora": set(),
+    "features": {"corpora"},
+    "protocols": {"corpora"},
+    "synthetic": {"corpora", "features"},
+    "training": {"models"},
+    "records": {"corpora", "features", "protocols", "training", "models"},
+    "runs": {"corpora", "features", "protocols", "training", "records", "models"},
+    "runners": {"corpora", "features", "protocols", "synthetic", "training", "records", "runs", "models"},
+    "reporting": {"corpora", "features", "protocols", "records", "models"},
+    "serving": {"corpora", "features", "training", "records", "models"},
+}
+SHARED = {"ser", "ser.errors", "ser.io", "ser.machine", "ser.seeds"}
 ENTRY_POINTS = ("train.py", "predict.py", "export.py", "report.py", "seeds.py", "handleIEMOCAP.py",
                 "extract_features.py")
 
@@ -23,7 +41,7 @@ def module_name(path: Path) -> str:
 
 
 def package_modules() -> dict[str, Path]:
-    return {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).glob("*.py"))}
+    return {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -94,9 +112,39 @@ def reaches(start: str, edges: dict[str, set[str]]) -> set[str]:
     return seen
 
 
+def stage(module: str) -> str | None:
+    """The sub-package of ser a module belongs to ("models" for the model zoo), None for ser's shared modules."""
+    parts = module.split(".")
+    if parts[0] == "models":
+        return "models"
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in MAY_IMPORT) else None
+
+
+def test_every_stage_imports_only_the_stages_below_it():
+    assert set(MAY_IMPORT) == {p.name for p in (ROOT / "ser").iterdir() if (p / "__init__.py").exists()}
+    wrong = []
+    for module, targets in graph().items():
+        own = stage(module)
+        if own is None or own == "models":
+            continue
+        for target in targets:
+            theirs = stage(target)
+            if theirs is None:
+                assert target in SHARED, f"{module} imports {target}, which no stage holds"
+            elif theirs != own and theirs not in MAY_IMPORT[own]:
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, "imports against the flow of data: " + ", ".join(sorted(wrong))
+
+
+def test_shared_modules_import_no_stage():
+    for module in sorted(SHARED - {"ser"}):
+        assert all(stage(target) is None for target in graph()[module]), module
+
+
 @pytest.mark.parametrize("reader", READERS)
 def test_readers_never_reach_the_training_engine(reader):
-    assert not ({"ser.engine", "ser.augment", "ser.pipeline"} & reaches(reader, graph()))
+    trainers = {"ser.training.engine", "ser.training.stacked", "ser.training.augment", "ser.runs.pipeline"}
+    assert not (trainers & reaches(reader, graph()))
 
 
 @pytest.mark.parametrize("script", ENTRY_POINTS)

@@ -1,5 +1,5 @@
-"""Seed 004's training options (ser/augment.py): min-max scaling, oversampling, per-sample mixup,
-stability training, the fit loop (identical to ser.engine's when no option is on), and the
+"""Seed 004's training options (ser/training/augment.py): min-max scaling, oversampling, per-sample mixup,
+stability training, the fit loop (identical to ser.training.engine's when no option is on), and the
 options through train.py with a GLAM-family model."""
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import torch
 import torch.nn as nn
 
 import train
-from ser import augment, data, engine, synth_emodb
-from ser.augment import PairedSegments, TrainOptions
-from ser.dataset import MinMaxScaler, TestUtterances, TrainSegments
-from ser.engine import FitOptions
+from ser.runs import data
+from ser.synthetic import synth_emodb
+from ser.training import augment, engine
+from ser.training.augment import PairedSegments, TrainOptions
+from ser.training.dataset import MinMaxScaler, TestUtterances, TrainSegments
+from ser.training.engine import FitOptions
 
 
 def test_minmax_is_per_bin_and_fitted_on_training_data_only():
@@ -108,7 +110,7 @@ def toy_data(n=48, shape=(3, 4), classes=3, seed=0):
 
 
 def fit_with(loss, model, train_set, test, rng, fit_options=None, **options):
-    """ser.engine.fit with GLAM's own batch loss (``loss="engine"``) or seed 004's options."""
+    """ser.training.engine.fit with GLAM's own batch loss (``loss="engine"``) or seed 004's options."""
     fit_options = fit_options or FitOptions(epochs=4, batch_size=8, lr=0.05)
     criterion = nn.CrossEntropyLoss()
     if loss == "engine":

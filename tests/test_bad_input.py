@@ -25,12 +25,15 @@ import soundfile as sf
 from test_corpora import tree_hash
 
 import train
-from ser import audio as dataset
-from ser import corpora, features, results
-from ser.cache import FeatureCache
-from ser.config import get_args_parser, resolve_args
-from ser.data import load_corpus
-from ser.features import FeatureSettings
+from ser import corpora
+from ser.corpora import iemocap
+from ser.features import audio as dataset
+from ser.features import glam
+from ser.features.cache import FeatureCache
+from ser.features.glam import FeatureSettings
+from ser.records import results
+from ser.runs.config import get_args_parser, resolve_args
+from ser.runs.data import load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -142,9 +145,9 @@ def test_missing_evaluation_file_leaves_its_dialog_out(corpus, tmp_path):
     data, summary = load(corpus, tmp_path / "cache")
     left_out = reasons(data)
     for k in range(4):
-        assert left_out[rel(corpus, wav_path(corpus, 2, k))] == corpora.R_NO_EVAL
+        assert left_out[rel(corpus, wav_path(corpus, 2, k))] == iemocap.R_NO_EVAL
     assert data.data_summary["used"] == 16 and len(data.utterances) == 16
-    assert f"{corpora.R_NO_EVAL}: 4" in summary
+    assert f"{iemocap.R_NO_EVAL}: 4" in summary
 
 
 def test_label_without_wav_and_wav_without_label_are_left_out(corpus, tmp_path):
@@ -195,7 +198,7 @@ def test_other_sample_rates_are_resampled_and_summarised(corpus, tmp_path):
     # The features are those of librosa.load(sr=16000), as the original computes them.
     index = [u.path for u in data.utterances].index(rel(corpus, wav_path(corpus, 5, 1)))
     reference, _ = librosa.load(wav_path(corpus, 5, 1), sr=SR)
-    np.testing.assert_allclose(data.train_feats[index], features.extract(reference, SR, "mfcc", 1.8, 1.6),
+    np.testing.assert_allclose(data.train_feats[index], glam.extract(reference, SR, "mfcc", 1.8, 1.6),
                                rtol=1e-6, atol=1e-5)
 
 
@@ -206,7 +209,7 @@ def test_stereo_is_downmixed_and_summarised(corpus, tmp_path):
     assert data.data_summary["downmixed"] == 1 and "down-mixed to mono: 1" in summary
     index = [u.path for u in data.utterances].index(rel(corpus, wav_path(corpus, 1, 3)))
     mono = (left + right) / 2
-    np.testing.assert_allclose(data.train_feats[index], features.extract(mono, SR, "mfcc", 1.8, 1.6),
+    np.testing.assert_allclose(data.train_feats[index], glam.extract(mono, SR, "mfcc", 1.8, 1.6),
                                rtol=1e-6, atol=1e-5)
 
 
@@ -298,7 +301,7 @@ def test_training_never_modifies_the_corpus_and_a_finished_seed_is_not_rerun(cor
 
 APPENDER = """
 import sys
-from ser import results
+from ser.records import results
 i = 0
 while True:
     results.append_line(sys.argv[1], results.metric_line(i, 50.0, 51.0, 49.0, 48.0, 47.0))
@@ -317,7 +320,7 @@ def test_a_writer_killed_at_any_moment_leaves_whole_lines(tmp_path):
         torn = 0
         stop = time.monotonic() + watch_seconds
         while time.monotonic() < stop:  # readers during the appends see whole lines too
-            data = results.read_shared(metric_path)  # the locked read ser.results' readers use
+            data = results.read_shared(metric_path)  # the locked read ser.records.results' readers use
             torn += bool(data) and not data.endswith("\n")  # empty (just created) holds no line
         writer.send_signal(signal.SIGKILL)
         writer.wait()
@@ -328,7 +331,7 @@ def test_a_writer_killed_at_any_moment_leaves_whole_lines(tmp_path):
 
 KILLED_MID_JSON = """
 import resource, signal, sys
-from ser import results
+from ser.records import results
 path = sys.argv[1]
 results.write_json(path, {"finished": "first run"})
 # The kernel kills the process (SIGXFSZ, whose default action Python resets to ignore) as
@@ -363,7 +366,7 @@ def entry_times(cache: Path) -> dict[str, int]:
 
 def fresh(path: Path, settings: FeatureSettings, overlap: float) -> np.ndarray:
     audio = dataset.load_audio(path, settings.sample_rate)
-    return features.extract(audio.samples, settings.sample_rate, settings.kind, settings.segment_length, overlap,
+    return glam.extract(audio.samples, settings.sample_rate, settings.kind, settings.segment_length, overlap,
                             n_mfcc=settings.n_mfcc, padding=settings.padding)
 
 
@@ -516,10 +519,10 @@ def test_batch_larger_than_the_training_set_stops_with_one_line(corpus, tmp_path
 
 
 def test_unreadable_features_pickle_stops_with_one_line(tmp_path):
-    pickle_file = tmp_path / "features.pkl"
+    pickle_file = tmp_path / "glam.pkl"
     pickle_file.write_bytes(b"\x80\x04not a pickle")
     message = one_line_exit(["--featuresFileName", str(pickle_file), "-d", str(tmp_path / "run"), *CHEAP])
-    assert "features.pkl" in message and "--no-loadFeatures" in message
+    assert "glam.pkl" in message and "--no-loadFeatures" in message
 
 
 def test_help_explains_every_flag():

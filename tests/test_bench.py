@@ -1,4 +1,4 @@
-"""ser.bench: the quick configuration on the tiny corpus measures every path side by side."""
+"""ser.runners.bench: the quick configuration on the tiny corpus measures every path side by side."""
 import json
 import math
 import os
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ser import bench
+from ser.runners import bench
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_settings_environment_and_markdown(quick_run):
         ("cpu", [1, 2], 1, 10, 32, True)
     assert report["workload"]["utterances"] == 10 and report["workload"]["train_segments"] == 32
     assert len(report["environment"]["load_average_at_start"]) == 3
-    assert report["command"].startswith("python -m ser.bench --quick")
+    assert report["command"].startswith("python -m ser.runners.bench --quick")
     for heading in ("## Training and scoring (a, b, c)", "## Features (d)"):
         assert heading in text
     for row in report["runs"]:
@@ -106,8 +106,8 @@ def test_bench_gpu_script_runs_the_benchmark_and_the_cuda_tests_from_local_wheel
     assert pip[:4] == ["py", "-m", "pip", "install"] and pip[pip.index("--find-links") + 1] == str(tmp_path / "wheels")
     assert "--no-index" in pip and pip[pip.index("-r") + 1] == "requirements.txt"
     corpus = tmp_path / "out" / "IEMOCAP_synthetic_scale0.01"
-    assert synth[:3] == ["py", "-m", "ser.synth"] and synth[3] == str(corpus)
-    assert run[:3] == ["py", "-m", "ser.bench"]
+    assert synth[:3] == ["py", "-m", "ser.synthetic.synth"] and synth[3] == str(corpus)
+    assert run[:3] == ["py", "-m", "ser.runners.bench"]
     settings = bench.resolve_settings(run[3:])
     assert (settings.device.type, settings.quick, settings.corpus, settings.out) == \
         ("cpu", True, corpus, tmp_path / "out")

@@ -10,12 +10,12 @@ import soundfile as sf
 import torch
 
 import train
-from ser import audio, spectral
-from ser.cache import FeatureCache
-from ser.config import resolve_args
-from ser.data import cached_settings
-from ser.features import FeatureSettings
-from ser.torch_features import TorchFeatures
+from ser.features import audio, spectral
+from ser.features.cache import FeatureCache
+from ser.features.glam import FeatureSettings
+from ser.features.torch_backend import TorchFeatures
+from ser.runs.config import resolve_args
+from ser.runs.data import cached_settings
 
 SR = 16000
 OVERLAPS = (1.6, 1.0)

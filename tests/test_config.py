@@ -1,10 +1,10 @@
-"""ser.config: the command line, -c CONFIG under it, model options owned by the models."""
+"""ser.runs.config: the command line, -c CONFIG under it, model options owned by the models."""
 import dataclasses
 import json
 
 import pytest
 
-from ser.config import ConfigError, RunConfig, get_args_parser, resolve_args
+from ser.runs.config import ConfigError, RunConfig, get_args_parser, resolve_args
 
 
 def test_every_flag_is_a_field_of_the_run_configuration():

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from ser import corpora
-from ser.corpora import CorpusError, Utterance
+from ser.corpora import CorpusError, Utterance, iemocap
 
 SR = 16000
 VAD = "[2.5000, 2.5000, 2.5000]"
@@ -123,9 +123,9 @@ EV2 = "Session2/dialog/EmoEvaluation/Ses02F_impro02.txt"
 WAV4 = "Session4/sentences/wav/Ses04F_impro04"
 EXPECTED_SKIPPED = {
     ("Ses02F_impro02_F001", corpora.R_NO_WAV),
-    (f"{EV2}:24", corpora.R_MALFORMED_LINE),
-    (f"Ses02F_impro02_F000 ({EV2}:26)", corpora.R_DUPLICATE),
-    (f"Ses02F_bad ({EV2}:33)", corpora.R_MALFORMED_TURN),
+    (f"{EV2}:24", iemocap.R_MALFORMED_LINE),
+    (f"Ses02F_impro02_F000 ({EV2}:26)", iemocap.R_DUPLICATE),
+    (f"Ses02F_bad ({EV2}:33)", iemocap.R_MALFORMED_TURN),
     ("Session2/sentences/wav/Ses02F_impro02/Ses02F_impro02_M009.wav", corpora.R_NO_LABEL),
     (f"{WAV4}/Ses04F_impro04_F001.wav", corpora.R_UNREADABLE),
     (f"{WAV4}/Ses04F_impro04_M001.wav", corpora.R_UNREADABLE),
@@ -144,7 +144,7 @@ def corpus(tmp_path: pathlib.Path) -> pathlib.Path:
 
 
 def test_fields_of_each_utterance(corpus):
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     by_turn = {u.turn: u for u in scan.utterances}
     assert {t: u.label for t, u in by_turn.items()} == EXPECTED_LABELS
     assert by_turn["Ses01F_impro01_F000"] == Utterance(
@@ -162,7 +162,7 @@ def test_fields_of_each_utterance(corpus):
 
 
 def test_skipped_items_and_reasons(corpus):
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     assert set(scan.skipped) == EXPECTED_SKIPPED
     assert len(scan.skipped) == len(EXPECTED_SKIPPED)
     # Annotator subfolders and "._*" files are never read.
@@ -170,17 +170,17 @@ def test_skipped_items_and_reasons(corpus):
 
 
 def test_order_is_independent_of_renaming(corpus):
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     assert [u.turn for u in scan.utterances if u.session == 1] == [
         # Ordered by the original tool's file names (emotion code before the turn suffix),
         # which is what its file list holds; a plain path sort would put F001 before M000.
         "Ses01F_impro01_F000", "Ses01F_impro01_M000", "Ses01F_impro01_F001",
         "Ses01M_script01_1_F000", "Ses01M_script01_1_M001"]
-    assert scan.utterances == sorted(scan.utterances, key=corpora.split_order_key)
+    assert scan.utterances == sorted(scan.utterances, key=iemocap.split_order_key)
 
 
 def test_files_renamed_by_the_original_tool_are_found(corpus):
-    before = corpora.scan_iemocap(corpus).utterances
+    before = iemocap.scan_iemocap(corpus).utterances
     renames = {
         "Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_F000.wav":
             "Session1/sentences/wav/Ses01F_impro01/Ses01F-impro01-01-01-F000.wav",
@@ -189,7 +189,7 @@ def test_files_renamed_by_the_original_tool_are_found(corpus):
     }
     for old, new in renames.items():
         os.rename(corpus / old, corpus / new)
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     assert [u.turn for u in scan.utterances] == [u.turn for u in before]
     paths = {u.path for u in scan.utterances}
     assert set(renames.values()) <= paths and not set(renames) & paths
@@ -200,10 +200,10 @@ def test_renamed_twin_beside_original_is_reported(corpus):
     wav_dir = corpus / "Session1/sentences/wav/Ses01F_impro01"
     (wav_dir / "Ses01F-impro01-01-01-F000.wav").write_bytes(
         (wav_dir / "Ses01F_impro01_F000.wav").read_bytes())
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     assert scan.utterances[0].path.endswith("/Ses01F_impro01_F000.wav")
     assert ("Session1/sentences/wav/Ses01F_impro01/Ses01F-impro01-01-01-F000.wav",
-            corpora.R_RENAMED_TWIN) in scan.skipped
+            iemocap.R_RENAMED_TWIN) in scan.skipped
 
 
 def test_a_label_line_in_another_dialogs_file_never_labels_the_turn(corpus):
@@ -214,10 +214,10 @@ def test_a_label_line_in_another_dialogs_file_never_labels_the_turn(corpus):
         f.write("[1.0 - 5.0]\tSes02F_impro02_F000\tneu\t[3,3,3]\n")
     stray_file = corpus / ev1 / "Ses02F_impro02.txt"
     _eval_file(stray_file, _block("2.0", "3.0", "Ses02F_impro02_M000", "sad"))
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     assert {u.turn: u.label for u in scan.utterances} == EXPECTED_LABELS  # ang and hap, as in Session 2
-    foreign = {(f"Ses02F_impro02_F000 ({ev1}/Ses01F_impro01.txt:24)", corpora.R_OTHER_DIALOG),
-               (f"Ses02F_impro02_M000 ({ev1}/Ses02F_impro02.txt:3)", corpora.R_OTHER_DIALOG)}
+    foreign = {(f"Ses02F_impro02_F000 ({ev1}/Ses01F_impro01.txt:24)", iemocap.R_OTHER_DIALOG),
+               (f"Ses02F_impro02_M000 ({ev1}/Ses02F_impro02.txt:3)", iemocap.R_OTHER_DIALOG)}
     # The real lines are not reported as duplicates; the real duplicate in Session 2 still is.
     assert set(scan.skipped) == EXPECTED_SKIPPED | foreign and len(scan.skipped) == len(EXPECTED_SKIPPED) + 2
 
@@ -226,35 +226,35 @@ def test_upper_case_wav_extensions_are_found(corpus):
     wav_dir = corpus / "Session1/sentences/wav/Ses01F_impro01"
     os.rename(wav_dir / "Ses01F_impro01_M000.wav", wav_dir / "Ses01F_impro01_M000.WAV")
     os.rename(wav_dir / "Ses01F_impro01_F001.wav", wav_dir / "Ses01F-impro01-07-01-F001.Wav")
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     by_turn = {u.turn: u for u in scan.utterances}
     assert {t: u.label for t, u in by_turn.items()} == EXPECTED_LABELS
     assert by_turn["Ses01F_impro01_M000"].path.endswith("/Ses01F_impro01_M000.WAV")
     assert by_turn["Ses01F_impro01_F001"].path.endswith("/Ses01F-impro01-07-01-F001.Wav")
     assert set(scan.skipped) == EXPECTED_SKIPPED
     # the order does not depend on the extension's case either
-    assert scan.utterances == sorted(scan.utterances, key=corpora.split_order_key)
-    assert [u.turn for u in scan.utterances] == [u.turn for u in corpora.scan_iemocap(make_corpus(
+    assert scan.utterances == sorted(scan.utterances, key=iemocap.split_order_key)
+    assert [u.turn for u in scan.utterances] == [u.turn for u in iemocap.scan_iemocap(make_corpus(
         corpus.parent / "fresh" / "IEMOCAP_full_release")).utterances]
 
 
 def test_two_wavs_of_one_turn_differing_in_case_are_reported(corpus):
     wav_dir = corpus / "Session1/sentences/wav/Ses01F_impro01"
     (wav_dir / "Ses01F_impro01_M000.WAV").write_bytes((wav_dir / "Ses01F_impro01_M000.wav").read_bytes())
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     # Both carry the turn's original name; the first in name order (upper case sorts first) is used.
     used = next(u for u in scan.utterances if u.turn == "Ses01F_impro01_M000")
     assert used.path.endswith("/Ses01F_impro01_M000.WAV")
     assert set(scan.skipped) == EXPECTED_SKIPPED | {
-        ("Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_M000.wav", corpora.R_SAME_TURN_WAV)}
+        ("Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_M000.wav", iemocap.R_SAME_TURN_WAV)}
 
 
 def test_renamed_wav_name_matches_the_original_tool():
-    assert corpora.renamed_wav_name("Ses01F_impro01_F000", "neu") == \
+    assert iemocap.renamed_wav_name("Ses01F_impro01_F000", "neu") == \
         "Ses01F-impro01-01-01-F000.wav"
-    assert corpora.renamed_wav_name("Ses03M_script03_2_F032", "exc") == \
+    assert iemocap.renamed_wav_name("Ses03M_script03_2_F032", "exc") == \
         "Ses03M-script03-07-01-2_F032.wav"
-    assert corpora.renamed_wav_name("Ses01F_impro01_F000", "dis") is None
+    assert iemocap.renamed_wav_name("Ses01F_impro01_F000", "dis") is None
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "file"])
@@ -265,7 +265,7 @@ def test_unusable_root_names_the_fix(tmp_path, make):
     elif make == "file":
         root.write_text("not a folder")
     with pytest.raises(CorpusError) as err:
-        corpora.scan_iemocap(root)
+        iemocap.scan_iemocap(root)
     msg = str(err.value)
     for needle in ("IEMOCAP_DIR", "--data", "path.py", "Session1", "EmoEvaluation",
                    "sentences/wav", str(root)):
@@ -275,12 +275,12 @@ def test_unusable_root_names_the_fix(tmp_path, make):
 
 def test_the_folder_holding_the_unpacked_archive_is_read_another_parent_gets_a_hint(tmp_path):
     make_corpus(tmp_path / "downloads" / "IEMOCAP_full_release")  # as IEMOCAP_full_release.tar.gz unpacks
-    assert corpora.validate_root(tmp_path / "downloads") == tmp_path / "downloads" / "IEMOCAP_full_release"
-    scan = corpora.scan_iemocap(tmp_path / "downloads")
+    assert iemocap.validate_root(tmp_path / "downloads") == tmp_path / "downloads" / "IEMOCAP_full_release"
+    scan = iemocap.scan_iemocap(tmp_path / "downloads")
     assert scan.root == tmp_path / "downloads" / "IEMOCAP_full_release" and scan.utterances
     make_corpus(tmp_path / "mine" / "iemocap_copy")
     with pytest.raises(CorpusError, match="did you mean .*iemocap_copy"):
-        corpora.validate_root(tmp_path / "mine")
+        iemocap.validate_root(tmp_path / "mine")
 
 
 def test_incomplete_corpus_is_an_error_unless_allowed(corpus):
@@ -291,11 +291,11 @@ def test_incomplete_corpus_is_an_error_unless_allowed(corpus):
         p.unlink() if p.is_file() else p.rmdir()
     (corpus / "Session4/sentences").rmdir()
     with pytest.raises(CorpusError) as err:
-        corpora.scan_iemocap(corpus)
+        iemocap.scan_iemocap(corpus)
     assert "Session3" in str(err.value) and "Session4/sentences/wav" in str(err.value)
     assert "download" in str(err.value)
 
-    scan = corpora.scan_iemocap(corpus, allow_missing_sessions=True)
+    scan = iemocap.scan_iemocap(corpus, allow_missing_sessions=True)
     assert ("Session3", "missing session folder") in scan.skipped
     assert ("Session4/sentences/wav", "missing folder") in scan.skipped
     assert ("Ses04F_impro04_F000", corpora.R_NO_WAV) in scan.skipped
@@ -307,18 +307,18 @@ def test_no_usable_utterance_is_an_error(tmp_path):
         (tmp_path / f"Session{s}/dialog/EmoEvaluation").mkdir(parents=True)
         (tmp_path / f"Session{s}/sentences/wav").mkdir(parents=True)
     with pytest.raises(CorpusError, match="no labelled utterance"):
-        corpora.scan_iemocap(tmp_path)
+        iemocap.scan_iemocap(tmp_path)
 
 
 def test_select_subsets(corpus):
-    utts = corpora.scan_iemocap(corpus).utterances
-    impro, script = corpora.select(utts, "impro"), corpora.select(utts, "script")
+    utts = iemocap.scan_iemocap(corpus).utterances
+    impro, script = iemocap.select(utts, "impro"), iemocap.select(utts, "script")
     assert len(impro) == 9 and len(script) == 5
     assert all("impro" in u.path for u in impro) and all("script" in u.path for u in script)
-    assert corpora.select(utts, "all") == utts
+    assert iemocap.select(utts, "all") == utts
     assert [u for u in utts if u in impro] == impro  # order kept
     with pytest.raises(ValueError, match="impro, script, all"):
-        corpora.select(utts, "both")
+        iemocap.select(utts, "both")
 
 
 def test_label_sets():
@@ -329,7 +329,7 @@ def test_label_sets():
 
 
 def test_summary_counts_and_groups_skips(corpus):
-    text = corpora.scan_iemocap(corpus).summary()
+    text = iemocap.scan_iemocap(corpus).summary()
     assert "14 labelled utterances" in text and "impro 9, script 5" in text
     assert "labels: neu 3, fru 1, hap 1, sad 1, ang 1, fea 1, exc 2, sur 1, dis 1, oth 1, zzz 1" \
         in text
@@ -339,27 +339,27 @@ def test_summary_counts_and_groups_skips(corpus):
 
 
 def test_manifest_round_trip_atomic_and_idempotent(corpus, tmp_path):
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     out = tmp_path / "out" / "manifest.csv"
     assert corpora.write_manifest(scan, out) is True
     assert corpora.read_manifest(out) == scan.utterances
     assert out.read_text().splitlines()[0] == \
         "path,turn,session,speaker,dialog,kind,label,start,end,duration,gender,official_split"
     first = out.read_bytes()
-    assert corpora.write_manifest(corpora.scan_iemocap(corpus).utterances, out) is False
+    assert corpora.write_manifest(iemocap.scan_iemocap(corpus).utterances, out) is False
     assert out.read_bytes() == first
     assert [p.name for p in out.parent.iterdir()] == ["manifest.csv"]
 
 
 def test_failed_manifest_write_leaves_old_file_and_no_temp(corpus, tmp_path, monkeypatch):
-    scan = corpora.scan_iemocap(corpus)
+    scan = iemocap.scan_iemocap(corpus)
     out = tmp_path / "manifest.csv"
     corpora.write_manifest(scan.utterances[:3], out)
     old = out.read_bytes()
 
     def boom(src, dst):
         raise OSError("disk full")
-    monkeypatch.setattr(corpora.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         corpora.write_manifest(scan, out)
     assert out.read_bytes() == old

@@ -1,4 +1,4 @@
-"""Every corpus reader through train.py end to end, on the synthetic trees of ser.synth_corpora:
+"""Every corpus reader through train.py end to end, on the synthetic trees of ser.synthetic.synth_corpora:
 auto-detection, label sets, speaker folds, official splits, published fold files in both
 formats, cross-corpus testing, result names, the report's tables per corpus and the sweep."""
 from __future__ import annotations
@@ -14,11 +14,15 @@ import pytest
 import soundfile as sf
 
 import train
-from ser import config as config_module
-from ser import readers, report, results, sweep, synth_emodb
-from ser.config import ConfigError, resolve_args
-from ser.data import load_corpus, scan_corpus
-from ser.labels import CLASS_NAMES, LABEL_SETS, default_label_set
+from ser.corpora import registry
+from ser.corpora.labels import CLASS_NAMES, LABEL_SETS, default_label_set
+from ser.records import results
+from ser.reporting import report
+from ser.runners import sweep
+from ser.runs import config as config_module
+from ser.runs.config import ConfigError, resolve_args
+from ser.runs.data import load_corpus, scan_corpus
+from ser.synthetic import synth_emodb
 
 ROOT = Path(__file__).resolve().parents[1]
 CHEAP = ["-m", "MHCNN", "-e", "1", "-b", "8", "--train_overlap", "0", "--test_overlap", "0", "-g", "-1", "--quiet",
@@ -85,7 +89,7 @@ def test_speaker_kfold_runs_every_fold_then_the_mean(ravdess_kfold):
 
 def test_the_folds_a_run_used_are_speaker_disjoint(ravdess_kfold, corpus_tree):
     run_dir, _ = ravdess_kfold
-    every = {u.speaker for u in readers.scan("ravdess", corpus_tree("ravdess")).utterances}
+    every = {u.speaker for u in registry.scan("ravdess", corpus_tree("ravdess")).utterances}
     tested = []
     for k in (1, 2, 3):
         split = results_json(run_dir, k)["split"]
@@ -120,7 +124,7 @@ def test_each_reader_trains_with_its_defaults(tree, flags, protocol, stem, corpu
     assert summary["data"]["selected"] == len(scan_corpus(resolve_args(["--data", str(root), *flags])).chosen)
     split = summary["split"]
     if protocol == "official":
-        official = {u.turn: u.official_split for u in readers.scan(tree, root).utterances}
+        official = {u.turn: u.official_split for u in registry.scan(tree, root).utterances}
         assert split["name"] == "official"
         tested = summary["test_utterances"]["turns"]
         assert tested and all(official[t] == "test" for t in tested)
@@ -191,7 +195,7 @@ def listed(source: Path, fold: int, part: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("fmt", ["emobox", "s3prl"])
 def test_folds_from_uses_exactly_the_published_folds(fmt, corpus_tree, tmp_path, cache):
     tree = corpus_tree("ravdess")
-    rows = readers.scan("ravdess", tree).utterances
+    rows = registry.scan("ravdess", tree).utterances
     source = write_emobox(tmp_path, rows, stranger=True) if fmt == "emobox" else write_s3prl(tmp_path, rows)
     run_dir = tmp_path / "runs" / "MHCNN" / "7"
     # EmoBox's set lists a file the tree lacks: the run goes on only when told to, and says so
@@ -236,7 +240,7 @@ def test_folds_from_uses_exactly_the_published_folds(fmt, corpus_tree, tmp_path,
 
 def test_a_listed_file_that_is_missing_stops_the_run_naming_its_path(corpus_tree, tmp_path):
     tree = corpus_tree("ravdess")
-    source = write_emobox(tmp_path, readers.scan("ravdess", tree).utterances, stranger=True)
+    source = write_emobox(tmp_path, registry.scan("ravdess", tree).utterances, stranger=True)
     message = one_line_error(["--data", str(tree), "-d", str(tmp_path / "runs"), "--cache_dir", str(tmp_path / "c"),
                               *CHEAP, "--folds_from", str(source), "--fold", "1"])
     assert f"{tree / 'Actor_03' / '03-01-05-01-01-01-03x.wav'} (no such file" in message
@@ -264,12 +268,12 @@ def write_emobox_iemocap(base: Path, rows) -> Path:
 
 @pytest.fixture(scope="module")
 def iemocap_folds(micro_corpus, tmp_path_factory):
-    return write_emobox_iemocap(tmp_path_factory.mktemp("emobox"), readers.scan("iemocap", micro_corpus).utterances)
+    return write_emobox_iemocap(tmp_path_factory.mktemp("emobox"), registry.scan("iemocap", micro_corpus).utterances)
 
 
 def test_published_folds_with_default_settings_test_on_exactly_the_listed_rows(micro_corpus, iemocap_folds,
                                                                                tmp_path, cache):
-    rows = readers.scan("iemocap", micro_corpus).utterances
+    rows = registry.scan("iemocap", micro_corpus).utterances
     assert {u.kind for u in rows if u.label in IEMOCAP_MAP} == {"impro", "script"}
     assert any(u.duration < 1.8 for u in rows if u.label in IEMOCAP_MAP)  # clips shorter than one segment
     summary = run(micro_corpus, tmp_path / "MHCNN" / "7", cache, "--folds_from", str(iemocap_folds), "--fold", "1")
@@ -301,7 +305,7 @@ def test_a_setting_that_would_leave_out_listed_rows_is_refused_before_any_featur
 
 def test_fold_files_whose_classes_no_set_has_train_on_their_own(corpus_tree, tmp_path):
     tree = corpus_tree("ravdess")
-    three = [u for u in readers.scan("ravdess", tree).utterances if u.label in ("neu", "cal", "sad")]
+    three = [u for u in registry.scan("ravdess", tree).utterances if u.label in ("neu", "cal", "sad")]
     source = write_emobox(tmp_path, three)
     config = resolve_args(["--data", str(tree), "--folds_from", str(source), "-g", "-1"])
     assert config.labels == "files" and config.class_names == ["neutral", "calm", "sad"]
@@ -311,7 +315,7 @@ def test_fold_files_whose_classes_no_set_has_train_on_their_own(corpus_tree, tmp
         resolve_args(["--data", str(tree), "--labels", "files", "-g", "-1"])
     # a folder corpus keeps its own set, with the files' classes
     folder_tree = corpus_tree("folder")
-    rows = readers.scan("folder", folder_tree).utterances
+    rows = registry.scan("folder", folder_tree).utterances
     speakers = sorted({u.speaker for u in rows})
     data = tmp_path / "folder_folds"
     for k, speaker in enumerate(speakers[:3], 1):
@@ -332,7 +336,7 @@ def test_the_data_summary_counts_add_up_and_say_what_each_is(corpus_tree, tmp_pa
     data = load_corpus(resolve_args(["--data", str(root), "--cache_dir", str(cache), "-g", "-1", "--quiet"]),
                        lines.append)
     text = "\n".join(lines)
-    labelled = len(readers.scan("folder", root).utterances)
+    labelled = len(registry.scan("folder", root).utterances)
     assert (f"Data: {labelled} labelled utterances with audio under {root} (the reader left out 1 other item); "
             f"{labelled} of them selected (in subset 'all' with classes ang/hap/neu/sad), 0 not; {labelled - 1} of "
             f"the {labelled} used, 1 left out.") in text
@@ -356,7 +360,7 @@ def test_cross_corpus_trains_on_one_corpus_and_tests_on_the_whole_other(cross_ru
     run_dir, summary = cross_run
     shared = LABEL_SETS["shared4"]
     # every CREMA-D utterance of the four classes long enough for one 1.8 s segment
-    cremad = {u.turn: shared[u.label] for u in readers.scan("cremad", corpus_tree("cremad")).utterances
+    cremad = {u.turn: shared[u.label] for u in registry.scan("cremad", corpus_tree("cremad")).utterances
               if u.label in shared and round(u.duration * 16000) >= int(1.8 * 16000)}
     assert summary["labels"] == "shared4" and summary["class_names"] == CLASS_NAMES["shared4"]
     tested = summary["test_utterances"]
@@ -490,7 +494,7 @@ def test_the_sweep_takes_the_new_protocols_and_names_files_as_train_py(corpus_tr
                              "--seeds", "1", "--results-dir", str(tmp_path), "--seeds-file", str(seeds), "--",
                              "--data", str(corpus_tree("ravdess")), "--folds", "3"])
     tasks = sweep.plan(args)
-    speakers = len({u.speaker for u in readers.scan("ravdess", corpus_tree("ravdess")).utterances})
+    speakers = len({u.speaker for u in registry.scan("ravdess", corpus_tree("ravdess")).utterances})
     by_protocol = {p: [t for t in tasks if t.protocol == p] for p in ("speaker-kfold", "leave-one-speaker-out", "811")}
     assert len(by_protocol["speaker-kfold"]) == 3 + 1 and len(by_protocol["leave-one-speaker-out"]) == speakers + 1
     assert len(by_protocol["811"]) == 1
@@ -507,7 +511,7 @@ def test_the_readme_table_lists_every_reader_as_it_is(corpus_tree):
     section = text[text.index("## Corpora"):text.index("## Training")]
     rows = {m.group(1): line for line in section.splitlines()
             if (m := re.match(r"\| [^|]+ \(`([a-z]+)`\) \|", line))}
-    assert set(rows) == set(readers.CORPORA)
+    assert set(rows) == set(registry.CORPORA)
     for name, line in rows.items():
         cells = [cell.strip() for cell in line.strip("|").split(" | ")]
         assert cells[5].startswith(f"`{default_label_set(name)}`"), (name, cells[5])

@@ -1,13 +1,12 @@
-"""Protocols for any corpus (ser.splits): speaker k-fold, leave-one-speaker-out, the official
+"""Protocols for any corpus (ser.protocols.splits): speaker k-fold, leave-one-speaker-out, the official
 split and manifest folds; every fold speaker-disjoint, and speaker_independent on every Split."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ser import esd, folder, msppodcast
-from ser.corpora import Utterance
-from ser.splits import (
+from ser.corpora import Utterance, esd, folder, msppodcast
+from ser.protocols.splits import (
     CORPUS_PROTOCOLS,
     FOLD_COUNTS,
     SplitError,

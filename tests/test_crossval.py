@@ -1,4 +1,4 @@
-"""Speaker cross-validation (ser/crossval.py): folds, seeds, the speaker-pair split, the
+"""Speaker cross-validation (ser/runners/crossval.py): folds, seeds, the speaker-pair split, the
 get_crossval_result-style aggregation, and tiny 1-epoch runs on both corpus layouts."""
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import report as report_entry
-from ser import crossval, synth_emodb
-from ser.config import resolve_args
-from ser.splits import SplitError, fold_of, fold_speakers, pair_split
+from ser.protocols.splits import SplitError, fold_of, fold_speakers, pair_split
+from ser.runners import crossval
+from ser.runs.config import resolve_args
+from ser.synthetic import synth_emodb
 
 
 def test_folds_are_the_seeds_pairs_and_loso_speaker_folds():

@@ -11,9 +11,9 @@ import torch
 from test_engine import TinyNet, toy_data, train_fit
 
 import train
-from ser import checkpoint as ckpt
-from ser.engine import seed_everything
-from ser.metrics import predict_utterances
+from ser.records import checkpoint as ckpt
+from ser.training.engine import seed_everything
+from ser.training.metrics import predict_utterances
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]
 

@@ -7,7 +7,7 @@ import pytest
 
 import predict
 import train
-from ser import demo
+from ser.reporting import demo
 
 
 @pytest.fixture(scope="module")

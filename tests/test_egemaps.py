@@ -1,9 +1,9 @@
-"""ser.egemaps: openSMILE's eGeMAPSv02 functionals through the opensmile package, and the
+"""ser.features.egemaps: openSMILE's eGeMAPSv02 functionals through the opensmile package, and the
 standardiser an MLP on them is fitted with."""
 import numpy as np
 import pytest
 
-from ser import egemaps
+from ser.features import egemaps
 
 
 def harmonic(f0: float, seconds: float = 1.0, rate: int = 16000) -> np.ndarray:

@@ -1,13 +1,13 @@
-"""The emoDB reader (ser/emodb.py) and the synthetic emoDB-layout corpus (ser/synth_emodb.py)."""
+"""The emoDB reader (ser/corpora/emodb.py) and the synthetic emoDB-layout corpus (ser/synthetic/synth_emodb.py)."""
 from __future__ import annotations
 
 from collections import Counter
 
 import pytest
 
-from ser import emodb, synth_emodb
-from ser.corpora import CorpusError
-from ser.labels import CLASS_NAMES, LABEL_SETS
+from ser.corpora import CorpusError, emodb
+from ser.corpora.labels import CLASS_NAMES, LABEL_SETS
+from ser.synthetic import synth_emodb
 
 
 @pytest.fixture(scope="module")

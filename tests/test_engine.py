@@ -8,9 +8,9 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 
-from ser import engine
-from ser.dataset import TestUtterances, TrainSegments
-from ser.engine import (
+from ser.training import engine
+from ser.training.dataset import TestUtterances, TrainSegments
+from ser.training.engine import (
     FitOptions,
     epoch_permutation,
     evaluate,
@@ -19,7 +19,7 @@ from ser.engine import (
     mixup_loss,
     seed_everything,
 )
-from ser.metrics import predict_utterances, score
+from ser.training.metrics import predict_utterances, score
 
 CPU = torch.device("cpu")
 
@@ -38,7 +38,7 @@ class Checkpoints:
 
 
 def train_fit(model, train, test, device, *, rng, alpha, on_checkpoint=None, resume=None, **options):
-    """ser.engine.fit with GLAM's mixup loss and the options as FitOptions."""
+    """ser.training.engine.fit with GLAM's mixup loss and the options as FitOptions."""
     observer = None if on_checkpoint is None else Checkpoints(on_checkpoint)
     return fit(model, train, test, device, FitOptions(**options), mixup_loss(nn.CrossEntropyLoss(), alpha, rng), rng,
                observer=observer, resume=resume)

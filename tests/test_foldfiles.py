@@ -1,4 +1,4 @@
-"""Fold files (ser.foldfiles): EmoBox jsonl folds and s3prl meta-data folders, written here in
+"""Fold files (ser.protocols.foldfiles): EmoBox jsonl folds and s3prl meta-data folders, written here in
 their real formats for the synthetic trees, read back as speaker-checked Splits."""
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import shutil
 
 import pytest
 
-from ser import corpora, folder, foldfiles, ravdess
-from ser.corpora import CorpusError, Utterance
-from ser.foldfiles import FoldFileError, read_fold_files
+from ser.corpora import CorpusError, Utterance, folder, iemocap, ravdess
+from ser.protocols import foldfiles
+from ser.protocols.foldfiles import FoldFileError, read_fold_files
 
 # The labels EmoBox's RAVDESS files use, and its label map (label -> benchmark class).
 EMOBOX_RAVDESS = {"neu": "Neutral", "cal": "Calm", "hap": "Happy", "sad": "Sad", "ang": "Angry", "fea": "Fearful",
@@ -187,7 +187,7 @@ def write_s3prl(base, rows):
 
 
 def test_s3prl_folds_take_speakers_from_the_rows(tiny_corpus, tmp_path):
-    rows = corpora.scan_iemocap(tiny_corpus).utterances
+    rows = iemocap.scan_iemocap(tiny_corpus).utterances
     meta = write_s3prl(tmp_path, rows)
     folds = read_fold_files(meta, rows)
     assert folds.format == "s3prl" and len(folds.folds) == 5
@@ -205,7 +205,7 @@ def test_s3prl_folds_take_speakers_from_the_rows(tiny_corpus, tmp_path):
 
 
 def test_s3prl_label_disagreement(tiny_corpus, tmp_path):
-    rows = corpora.scan_iemocap(tiny_corpus).utterances
+    rows = iemocap.scan_iemocap(tiny_corpus).utterances
     meta = write_s3prl(tmp_path, rows)
     path = meta / "Session2" / "test_meta_data.json"
     data = json.loads(path.read_text())

@@ -13,7 +13,8 @@ import pytest
 from test_corpora import make_corpus, tree_hash
 
 import handleIEMOCAP
-from ser import corpora, prepare
+from ser import corpora
+from ser.corpora import iemocap, prepare
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 WAV1 = "Session1/sentences/wav/Ses01F_impro01"
@@ -51,7 +52,7 @@ def test_default_run_writes_manifest_and_leaves_corpus_alone(corpus, tmp_path):
     run = _cli(["--data", str(corpus)], work)
     assert run.returncode == 0, run.stderr
     manifest = work / "data" / "iemocap_manifest.csv"
-    assert corpora.read_manifest(manifest) == corpora.scan_iemocap(corpus).utterances
+    assert corpora.read_manifest(manifest) == iemocap.scan_iemocap(corpus).utterances
     assert "14 labelled utterances" in run.stdout and "skipped 7" in run.stdout
     assert "unreadable wav header: 2" in run.stdout
     assert tree_hash(corpus) == before
@@ -101,7 +102,7 @@ def test_rename_gives_the_original_names_and_undo_restores_bytes(corpus, capsys)
             f"{WAV1}/Ses01F-impro01-01-01-F000.wav"] in mapping["renames"]
     assert len(mapping["renames"]) == 11
 
-    assert len(corpora.scan_iemocap(corpus).utterances) == 14
+    assert len(iemocap.scan_iemocap(corpus).utterances) == 14
 
     after_rename = tree_hash(corpus)
     capsys.readouterr()
@@ -114,9 +115,9 @@ def test_rename_gives_the_original_names_and_undo_restores_bytes(corpus, capsys)
 
 
 def test_order_survives_rename(corpus):
-    turns = [u.turn for u in corpora.scan_iemocap(corpus).utterances]
+    turns = [u.turn for u in iemocap.scan_iemocap(corpus).utterances]
     handleIEMOCAP.main(["--data", str(corpus), "--rename"])
-    assert [u.turn for u in corpora.scan_iemocap(corpus).utterances] == turns
+    assert [u.turn for u in iemocap.scan_iemocap(corpus).utterances] == turns
 
 
 def test_existing_pair_json_is_kept(corpus):
@@ -221,10 +222,10 @@ def test_map_is_on_disk_before_the_first_rename(corpus, monkeypatch):
 def test_rename_and_undo_on_the_synthetic_corpus_restore_every_byte(tiny_corpus, tmp_path):
     corpus = pathlib.Path(shutil.copytree(tiny_corpus, tmp_path / "IEMOCAP_full_release"))
     before = tree_hash(corpus)
-    order = [u.turn for u in corpora.scan_iemocap(corpus).utterances]
+    order = [u.turn for u in iemocap.scan_iemocap(corpus).utterances]
     assert handleIEMOCAP.main(["--data", str(corpus), "--rename"]) == 0
     assert tree_hash(corpus) != before
-    assert [u.turn for u in corpora.scan_iemocap(corpus).utterances] == order
+    assert [u.turn for u in iemocap.scan_iemocap(corpus).utterances] == order
     assert handleIEMOCAP.main(["--data", str(corpus), "--undo"]) == 0
     assert tree_hash(corpus) == before
     assert "nothing to undo" in _fails(["--data", str(corpus), "--undo"])

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 import train
-from ser import engine, report, results, synth
 from ser.io import Busy, Claim, append_line, is_claimed
+from ser.records import results
+from ser.reporting import report
+from ser.synthetic import synth
+from ser.training import engine
 
 ROOT = Path(__file__).resolve().parents[1]
 # One cheap epoch: few, unoverlapped segments, a small model.
@@ -176,7 +179,7 @@ def test_a_diverging_run_stops_by_epoch_and_is_not_recorded(micro_corpus, tmp_pa
 def test_a_full_disk_gives_one_line(micro_corpus, tmp_path, monkeypatch):
     """torch reports a full disk from its zip writer as a RuntimeError; the resume state's save
     turns it into one line, and the seed is not recorded as finished."""
-    from ser import checkpoint
+    from ser.records import checkpoint
 
     def no_space(obj, target):
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")

@@ -17,16 +17,19 @@ import torch
 import export
 import predict
 import train
-from ser import audio, corpora, engine, features, inference, spectral_stream
-from ser import checkpoint as ckpt
-from ser import export as ser_export
-from ser.audio import AudioArrayError, UnusableAudio
-from ser.dataset import TestUtterances
+from ser.corpora import iemocap
 from ser.errors import UserError
-from ser.features import FeatureSettings
-from ser.inference import InferenceError, Predictor
-from ser.metrics import predict_utterances
-from ser.spectral import SpectralSettings
+from ser.features import audio, glam, spectral_stream
+from ser.features.audio import AudioArrayError, UnusableAudio
+from ser.features.glam import FeatureSettings
+from ser.features.spectral import SpectralSettings
+from ser.records import checkpoint as ckpt
+from ser.serving import export as ser_export
+from ser.serving import inference
+from ser.serving.inference import InferenceError, Predictor
+from ser.training import engine
+from ser.training.dataset import TestUtterances
+from ser.training.metrics import predict_utterances
 
 CLASSES = ["neutral", "sad", "angry", "happy(excited)"]
 SETTINGS = FeatureSettings(kind="mfcc", segment_length=1.8)
@@ -71,7 +74,7 @@ def test_predictions_of_the_test_wavs_are_the_runs(trained_run, tiny_corpus):
     """predict.py scores a recording as training scored a test utterance."""
     path, summary, _ = trained_run
     turns = summary["test_utterances"]["turns"]
-    by_turn = {u.turn: u for u in corpora.scan_iemocap(tiny_corpus).utterances}
+    by_turn = {u.turn: u for u in iemocap.scan_iemocap(tiny_corpus).utterances}
     predictor = Predictor(path)
     labels = [predictor.predict_file(tiny_corpus / by_turn[t].path).label for t in turns]
     assert labels == [summary["class_names"][p] for p in summary["test_utterances"]["predictions"]]
@@ -85,7 +88,7 @@ def test_seed004_checkpoints_keep_their_spectrogram_scaling_and_pooling(tiny_cor
     saved = ckpt.load(path)
     assert saved["features"]["kind"] == "logspec" and saved["pooling"] == "log_softmax"
     assert saved["scaler"]["minimum"].shape == (200,)  # the training fit of --minmax, on by default here
-    by_turn = {u.turn: u for u in corpora.scan_iemocap(tiny_corpus).utterances}
+    by_turn = {u.turn: u for u in iemocap.scan_iemocap(tiny_corpus).utterances}
     predictor = Predictor(path)
     labels = [predictor.predict_file(tiny_corpus / by_turn[t].path).label for t in summary["test_utterances"]["turns"]]
     assert labels == [summary["class_names"][p] for p in summary["test_utterances"]["predictions"]]
@@ -159,7 +162,7 @@ def test_prediction_is_the_mean_of_segment_logits(checkpoint_file):
     path, model = checkpoint_file
     wav = voice(4.0, 16000)
     prediction = Predictor(path).predict_wav(wav)
-    maps = torch.from_numpy(features.extract(wav, 16000, "mfcc", 1.8, 1.6)).unsqueeze(1)
+    maps = torch.from_numpy(glam.extract(wav, 16000, "mfcc", 1.8, 1.6)).unsqueeze(1)
     with torch.no_grad():
         mean_logits = model(maps).mean(0)
     assert prediction.segments == len(maps) == 1 + (64000 - 28800) // 3199
@@ -542,7 +545,7 @@ def test_an_utterance_scores_the_mean_of_its_segments_logits_not_of_their_probab
     hook = model.fc.register_forward_hook(lambda module, inputs, output: heard.append(inputs[0].mean(0)))
     with torch.no_grad():
         for wav in (tone, noise):
-            model(torch.from_numpy(features.extract(wav, rate, "mfcc", 1.8, 1.6)).unsqueeze(1))
+            model(torch.from_numpy(glam.extract(wav, rate, "mfcc", 1.8, 1.6)).unsqueeze(1))
     hook.remove()
     direction = heard[0] - heard[1]
     weight = torch.zeros_like(saved["state_dict"]["fc.weight"])
@@ -554,7 +557,7 @@ def test_an_utterance_scores_the_mean_of_its_segments_logits_not_of_their_probab
     recording = np.concatenate([tone, noise])
     prediction = Predictor(tmp_path / "two_sided.pth").predict_wav(recording)
     with torch.no_grad():
-        logits = ckpt.build_model(saved)(torch.from_numpy(features.extract(recording, rate, "mfcc", 1.8, 1.6))
+        logits = ckpt.build_model(saved)(torch.from_numpy(glam.extract(recording, rate, "mfcc", 1.8, 1.6))
                                          .unsqueeze(1))
     assert logits[0, 0] > 8 and logits[-1, 0] < -8  # the segments really differ
     of_logits, of_probabilities = logits.mean(0).softmax(0).numpy(), logits.softmax(1).mean(0).numpy()
@@ -569,7 +572,7 @@ def test_an_utterance_scores_the_mean_of_its_segments_logits_not_of_their_probab
 def segment_logits(model, wav: np.ndarray) -> torch.Tensor:
     """Each GLAM segment's logits, the maps of the whole signal computed at once."""
     with torch.no_grad():
-        return model(torch.from_numpy(features.extract(wav, 16000, "mfcc", 1.8, 1.6)).unsqueeze(1))
+        return model(torch.from_numpy(glam.extract(wav, 16000, "mfcc", 1.8, 1.6)).unsqueeze(1))
 
 
 def test_a_recording_read_in_blocks_scores_as_its_whole_read(checkpoint_file, tmp_path, monkeypatch):
@@ -595,7 +598,7 @@ def test_a_recording_read_in_blocks_scores_as_its_whole_read(checkpoint_file, tm
     monkeypatch.undo()
 
     at_once = Predictor(path).predict_file(tmp_path / "long.wav")
-    test = TestUtterances.from_lists([features.extract(whole, 16000, "mfcc", 1.8, 1.6)], [0], ["long"], (26, 57))
+    test = TestUtterances.from_lists([glam.extract(whole, 16000, "mfcc", 1.8, 1.6)], [0], ["long"], (26, 57))
     mean = predict_utterances(model, test, torch.device("cpu"), 256)[0]
     np.testing.assert_array_equal(probabilities_of(at_once), mean.softmax(0).numpy())
 

@@ -1,4 +1,4 @@
-"""Label sets (ser.labels): the shared token vocabulary, each corpus's own set, the shared
+"""Label sets (ser.corpora.labels): the shared token vocabulary, each corpus's own set, the shared
 4-class set, the defaults per corpus, and every model trainable on any number of classes."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from models import create_model, list_models
-from ser import cremad, esd, msppodcast, ravdess, readers
-from ser.labels import (
+from ser.corpora import cremad, esd, msppodcast, ravdess, registry
+from ser.corpora.labels import (
     CLASS_NAMES,
     CORPUS_LABEL_SETS,
     FOLDER_LABELS,
@@ -57,7 +57,7 @@ def test_shared4_maps_every_corpus_the_same_way():
 
 
 def test_defaults_and_valid_sets_per_corpus():
-    assert set(CORPUS_LABEL_SETS) == set(readers.CORPORA)
+    assert set(CORPUS_LABEL_SETS) == set(registry.CORPORA)
     assert default_label_set("iemocap") == "glam" and default_label_set("emodb") == "emodb"
     assert default_label_set("folder") == FOLDER_LABELS and "shared4" in label_sets_for("folder")
     assert label_sets_for("iemocap") == ("glam", "merge", "seed004", "seed004exc", "shared4")

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import classification_report, confusion_matrix
 
-from ser.metrics import confusion, report_text, score
+from ser.training.metrics import confusion, report_text, score
 
 
 def test_scores_by_hand():

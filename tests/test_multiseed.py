@@ -1,4 +1,4 @@
-"""The K-seed engine trains every seed as its solo run through ser.engine would: same draws,
+"""The K-seed engine trains every seed as its solo run through ser.training.engine would: same draws,
 updates within float rounding, untouched seeds untouched, exact resumption."""
 import io
 import re
@@ -9,10 +9,10 @@ import torch
 import torch.nn as nn
 
 import models
-from ser import engine
-from ser import multiseed as ms
-from ser.dataset import TestUtterances, stack_segments
-from ser.metrics import predict_utterances
+from ser.training import engine
+from ser.training import stacked as ms
+from ser.training.dataset import TestUtterances, stack_segments
+from ser.training.metrics import predict_utterances
 
 CPU = torch.device("cpu")
 SHAPE = (26, 57)  # the paper's 1.8 s MFCC segments
@@ -31,7 +31,7 @@ def corpus(shape=SHAPE):
 
 
 def split(rng, train_utterances, test_utterances=8):
-    """A random split drawn from the run's RandomState, before training (as ser.splits does)."""
+    """A random split drawn from the run's RandomState, before training (as ser.protocols.splits does)."""
     order = rng.permutation(UTTERANCES)
     return order[:train_utterances], np.sort(order[train_utterances:train_utterances + test_utterances])
 
@@ -50,7 +50,7 @@ def utterances_with_segments(feats, seed, segments):
 
 
 class Solo:
-    """One seed's solo run through ser.engine's own functions, step by step. Solo runs are
+    """One seed's solo run through ser.training.engine's own functions, step by step. Solo runs are
     separate processes, so each keeps its own state of torch's global generator."""
 
     def __init__(self, name, seed, feats, labels, train_utts, optimizer="adam", alpha=0.5, weights=None,
@@ -212,7 +212,7 @@ def one_step_comparison(name, optimizer, alpha=0.5, weighted=False, shape=SHAPE,
             sync_to_solo(k, solo, multi)
 
 
-# The two ways seeds of a step run (ser.multiseed.per_seed): one loop over the seeds (the CPU's
+# The two ways seeds of a step run (ser.training.stacked.per_seed): one loop over the seeds (the CPU's
 # default) and vmap (a GPU's), both checked here on the CPU.
 SEED_MAPS = pytest.mark.parametrize("vectorize", [False, True], ids=["loop", "vmap"])
 
@@ -369,7 +369,7 @@ def test_batched_scoring_equals_the_engines(vectorize):
 
 
 def fit_both(name, seeds, sizes, epochs, validation=False, scored=8, **options):
-    """Solo ser.engine.fit runs and one fit_seeds run of the same seeds; ``scored`` utterances
+    """Solo ser.training.engine.fit runs and one fit_seeds run of the same seeds; ``scored`` utterances
     are the test set, or halved into test and validation sets."""
     feats, labels = corpus(SMALL)
     train_sets = [utterances_with_segments(feats, seed, size) for seed, size in zip(seeds, sizes)]

@@ -24,9 +24,9 @@ import torch.nn.functional as F
 import train
 from models import create_model, layers, list_models
 from models.area_attention import AreaAttention
-from ser import engine
-from ser.config import resolve_args
-from ser.data import load_corpus
+from ser.runs.config import resolve_args
+from ser.runs.data import load_corpus
+from ser.training import engine
 
 MFCC_SHAPE = (26, 57)
 # APCNN's recipe feeds it the spectrogram, but its layers do not depend on the input size.

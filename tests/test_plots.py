@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import train
-from ser import plots
+from ser.reporting import plots
 
 CLASSES = ["neutral", "sad", "angry", "happy(excited)"]
 

@@ -1,6 +1,6 @@
 """Property tests (hypothesis) for segmentation and the IEMOCAP label parsers.
 
-Segmentation (ser.features.segment) must, for any utterance length,
+Segmentation (ser.features.glam.segment) must, for any utterance length,
 segment length, overlap and sample rate, give the count the original's loop gives, cover the
 utterance up to a tail shorter than one hop, and never slice out of range. The evaluation
 file parser (ser.corpora.label_lines) must read label lines whatever the spacing, line
@@ -16,8 +16,9 @@ import soundfile as sf
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from ser import corpora, features
-from ser.corpora import Utterance
+from ser import corpora
+from ser.corpora import Utterance, iemocap
+from ser.features import glam
 
 # Few enough examples to keep the suite fast on 2 cores, enough to reach the float edges.
 # derandomize: the same examples on every run (seeded, like everything else); database=None:
@@ -54,7 +55,7 @@ def test_segments_follow_the_spec_and_stay_in_range(n, sr, length, overlap_fract
     overlap = length * overlap_fraction
     assume(int((length - overlap) * sr) > 0)
     wav = np.arange(n, dtype=np.float64)  # each sample's value is its index
-    segments = features.segment(wav, sr, length, overlap)
+    segments = glam.segment(wav, sr, length, overlap)
     starts = expected_starts(n, sr, length, overlap)
     width = int(length * sr)
     assert segments.shape == (len(starts), width)
@@ -73,7 +74,7 @@ def test_padding_always_gives_a_segment_made_of_the_utterance(n, length, overlap
     overlap = length * overlap_fraction
     assume(int((length - overlap) * 16000) > 0)
     wav = np.arange(n, dtype=np.float64)
-    segments = features.segment(wav, 16000, length, overlap, padding=True)
+    segments = glam.segment(wav, 16000, length, overlap, padding=True)
     assert len(segments) >= 1
     # tiling repeats the utterance end to end: sample j of a segment is index (start + j) mod n
     np.testing.assert_array_equal(segments[0], np.arange(int(length * 16000)) % n)
@@ -83,10 +84,10 @@ def test_padding_always_gives_a_segment_made_of_the_utterance(n, length, overlap
 @given(length=st.floats(0.05, 4.0), overlap=st.floats(-1.0, 5.0), sr=sample_rates)
 def test_hop_is_positive_or_refused(length, overlap, sr):
     if int((length - overlap) * sr) > 0:
-        assert features.segment_hop(length, overlap, sr) == int((length - overlap) * sr)
+        assert glam.segment_hop(length, overlap, sr) == int((length - overlap) * sr)
     else:
         with pytest.raises(ValueError, match="overlap"):
-            features.segment_hop(length, overlap, sr)
+            glam.segment_hop(length, overlap, sr)
 
 
 # --- EmoEvaluation label lines -------------------------------------------------------------
@@ -96,7 +97,7 @@ gaps = st.text(alphabet=" \t", min_size=1, max_size=4)
 times = st.decimals(min_value=0, max_value=10000, places=4, allow_nan=False, allow_infinity=False)
 turns = st.from_regex(r"Ses0[1-5][FM]_(impro0[1-8]|script0[1-3]_[12])_[FM]0[0-9]{2}", fullmatch=True)
 # Real tokens, then anything a damaged or foreign file could hold (no spaces, no brackets).
-tokens = st.one_of(st.sampled_from(corpora.EMO_TOKENS),
+tokens = st.one_of(st.sampled_from(iemocap.EMO_TOKENS),
                    st.text(st.characters(categories=["L", "N", "P"], exclude_characters="[]"),
                            min_size=1, max_size=6))
 endings = st.sampled_from(["\n", "\r\n", "\r"])
@@ -129,7 +130,7 @@ def evaluation_text(blocks: list[tuple[str, list[str]]], ending: str) -> str:
        ending=endings)
 def test_label_lines_survive_spacing_line_endings_and_unknown_tokens(blocks, ending):
     text = evaluation_text([(line, detail) for (line, _), detail in blocks], ending)
-    assert [parsed for _, parsed in corpora.label_lines(text)] == [expected for (_, expected), _ in blocks]
+    assert [parsed for _, parsed in iemocap.label_lines(text)] == [expected for (_, expected), _ in blocks]
 
 
 @FILES
@@ -152,7 +153,7 @@ def test_scanned_labels_match_the_file_whatever_its_format(tmp_path_factory, dat
         sf.write(wav, np.full(80, 0.1), 16000)
     (root / f"Session1/dialog/EmoEvaluation/{dialog}.txt").write_bytes(
         (b"\xef\xbb\xbf" if bom else b"") + evaluation_text(blocks, ending).encode())
-    scan = corpora.scan_iemocap(root)
+    scan = iemocap.scan_iemocap(root)
     assert {u.turn: u.label for u in scan.utterances} == expected
     assert scan.skipped == []
     # Unknown tokens are kept as read; the label set decides what trains.
@@ -167,7 +168,7 @@ def test_a_truncated_label_line_is_rejected_not_misread(line, cut):
     stripped = text.strip()
     assume(cut < len(stripped))
     broken = stripped[:-cut]
-    parsed = corpora.parse_label_line(broken)
+    parsed = iemocap.parse_label_line(broken)
     # Cutting may only ever shorten the optional V/A/D part or the token itself.
     assert parsed is None or parsed[:3] == (start, end, turn)
 

@@ -1,5 +1,6 @@
-"""The corpus readers (ser.ravdess, ser.cremad, ser.esd, ser.msppodcast, ser.folder) on their
-synthetic trees (ser.synth_corpora) and on damaged copies, and the registry's detect()."""
+"""The corpus readers (ser.corpora.ravdess, ser.corpora.cremad, ser.corpora.esd, ser.corpora.msppodcast,
+ser.corpora.folder) on their synthetic trees (ser.synthetic.synth_corpora) and on damaged copies, and the
+registry's detect()."""
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,8 @@ import pytest
 import soundfile as sf
 from test_corpora import make_corpus
 
-from ser import corpora, cremad, emodb, esd, folder, msppodcast, ravdess, readers
-from ser.corpora import CorpusError
+from ser import corpora
+from ser.corpora import CorpusError, cremad, emodb, esd, folder, msppodcast, ravdess, registry
 
 SR = 16000
 
@@ -430,42 +431,42 @@ def test_folder_unusable_trees(tmp_path):
                                         ("msppodcast", "msppodcast"), ("folder", "folder"),
                                         ("folder-labels", "folder")])
 def test_detect_each_synthetic_tree(corpus_tree, tree, name):
-    assert readers.detect(corpus_tree(tree)) == name
-    scan = readers.scan(name, corpus_tree(tree))
+    assert registry.detect(corpus_tree(tree)) == name
+    scan = registry.scan(name, corpus_tree(tree))
     assert scan.corpus == name and scan.utterances
 
 
 def test_detect_iemocap_and_emodb(tmp_path):
-    assert readers.detect(make_corpus(tmp_path / "IEMOCAP_full_release")) == "iemocap"
+    assert registry.detect(make_corpus(tmp_path / "IEMOCAP_full_release")) == "iemocap"
     _wav(tmp_path / "emodb" / "wav" / "03a01Fa.wav")
-    assert readers.detect(tmp_path / "emodb") == "emodb"
-    assert readers.scan("emodb", tmp_path / "emodb", expected_files=0).utterances[0].gender == "M"
+    assert registry.detect(tmp_path / "emodb") == "emodb"
+    assert registry.scan("emodb", tmp_path / "emodb", expected_files=0).utterances[0].gender == "M"
 
 
 def test_detect_refuses_empty_ambiguous_and_parent_folders(corpus_tree, tmp_path):
     with pytest.raises(CorpusError) as error:
-        readers.detect(tmp_path)
+        registry.detect(tmp_path)
     assert "matches no known corpus layout" in str(error.value)
-    assert all(layout in str(error.value) for layout in readers.LAYOUTS.values())
+    assert all(layout in str(error.value) for layout in registry.LAYOUTS.values())
     both = tmp_path / "both"
     shutil.copytree(corpus_tree("cremad"), both)
     shutil.copytree(corpus_tree("msppodcast") / "Labels", both / "Labels")
     with pytest.raises(CorpusError, match=r"looks like several corpora \(cremad, msppodcast\)"):
-        readers.detect(both)
+        registry.detect(both)
     parent = tmp_path / "downloads"
     shutil.copytree(corpus_tree("esd"), parent / "ESD")
     with pytest.raises(CorpusError, match=r"did you mean .*ESD \(esd\)"):
-        readers.detect(parent)
+        registry.detect(parent)
     # label folders named by unknown classes are a folder corpus only when asked for
     _wav(tmp_path / "labels" / "positive" / "a.wav")
     _wav(tmp_path / "labels" / "negative" / "b.wav")
     with pytest.raises(CorpusError, match="--corpus NAME"):
-        readers.detect(tmp_path / "labels")
-    assert len(readers.scan("folder", tmp_path / "labels").utterances) == 2
+        registry.detect(tmp_path / "labels")
+    assert len(registry.scan("folder", tmp_path / "labels").utterances) == 2
     with pytest.raises(CorpusError, match="unknown corpus 'timit'.*iemocap, emodb"):
-        readers.scan("timit", tmp_path)
+        registry.scan("timit", tmp_path)
     with pytest.raises(CorpusError, match="no such folder"):
-        readers.detect(tmp_path / "absent")
+        registry.detect(tmp_path / "absent")
 
 
 # -- symbolic links and the archives' own folders ------------------------------------------------
@@ -496,9 +497,9 @@ def test_a_speaker_folder_moved_and_linked_back_is_read_and_a_link_loop_is_not_f
                                           ("folder", "audio"), ("folder-labels", "angry")])
 def test_every_reader_reads_a_linked_folder(corpus_tree, tmp_path, name, linked):
     reader = {"folder-labels": "folder"}.get(name, name)
-    whole = readers.scan(reader, corpus_tree(name))
+    whole = registry.scan(reader, corpus_tree(name))
     assert any(u.path.startswith(f"{linked}/") for u in whole.utterances)
-    scan = readers.scan(reader, _linked_copy(corpus_tree(name), tmp_path / name, linked=(linked,)))
+    scan = registry.scan(reader, _linked_copy(corpus_tree(name), tmp_path / name, linked=(linked,)))
     assert [(u.path, u.label) for u in scan.utterances] == [(u.path, u.label) for u in whole.utterances]
 
 
@@ -521,15 +522,15 @@ def test_a_linked_folder_inside_a_label_folder_is_read(tmp_path):
 def test_a_corpus_in_the_folder_its_archive_unpacks_to_is_found_and_read(corpus_tree, tmp_path, name, archive):
     (tmp_path / "downloads").mkdir()
     (tmp_path / "downloads" / archive).symlink_to(corpus_tree(name), target_is_directory=True)
-    assert readers.detect(tmp_path / "downloads") == readers.guess(tmp_path / "downloads") == name
-    scan = readers.scan(name, tmp_path / "downloads")
+    assert registry.detect(tmp_path / "downloads") == registry.guess(tmp_path / "downloads") == name
+    scan = registry.scan(name, tmp_path / "downloads")
     assert scan.root == tmp_path / "downloads" / archive
-    assert [u.path for u in scan.utterances] == [u.path for u in readers.scan(name, corpus_tree(name)).utterances]
+    assert [u.path for u in scan.utterances] == [u.path for u in registry.scan(name, corpus_tree(name)).utterances]
 
 
 def test_ravdess_in_its_zip_folder_is_not_taken_for_iemocap(corpus_tree, tmp_path):
-    from ser.config import resolve_args
-    from ser.data import scan_corpus
+    from ser.runs.config import resolve_args
+    from ser.runs.data import scan_corpus
 
     (tmp_path / "RAVDESS").mkdir()
     (tmp_path / "RAVDESS" / "Audio_Speech_Actors_01-24").symlink_to(corpus_tree("ravdess"), target_is_directory=True)
@@ -541,6 +542,6 @@ def test_ravdess_in_its_zip_folder_is_not_taken_for_iemocap(corpus_tree, tmp_pat
 
 
 def test_every_reader_is_registered_with_a_layout_and_signature():
-    assert set(readers.CORPORA) == set(readers.LAYOUTS) == set(readers.SIGNATURES) == {
+    assert set(registry.CORPORA) == set(registry.LAYOUTS) == set(registry.SIGNATURES) == {
         "iemocap", "emodb", "ravdess", "cremad", "esd", "msppodcast", "folder"}
-    assert readers.CORPORA["emodb"] is emodb.scan_emodb
+    assert registry.CORPORA["emodb"] is emodb.scan_emodb

@@ -26,7 +26,8 @@ import pytest
 import trainserver
 from test_corpus_runs import write_emobox  # the published-folds layout that test writes
 
-from ser import readers, synth_emodb
+from ser.corpora import registry
+from ser.synthetic import synth_emodb
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -110,7 +111,7 @@ def corpora_for_readme(tiny_corpus, corpus_tree, tmp_path_factory):
     rows = (mine / "manifest.csv").read_text().splitlines()
     (mine / "labels.tsv").write_text("".join(line.replace(",", "\t") + "\n" for line in rows))
     (mine / "manifest.csv").unlink()
-    emobox = write_emobox(base / "emobox", readers.scan("ravdess", corpus_tree("ravdess")).utterances)
+    emobox = write_emobox(base / "emobox", registry.scan("ravdess", corpus_tree("ravdess")).utterances)
     emodb = synth_emodb.generate(base / "emodb", scale=0.1, progress=False)
     return {"/data/IEMOCAP_full_release": tiny_corpus, "IEMOCAP_ROOT": tiny_corpus,
             "/data/emodb/wav": emodb, "EMODB_WAVS": emodb, "/data/RAVDESS": corpus_tree("ravdess"),
@@ -122,7 +123,7 @@ def corpora_for_readme(tiny_corpus, corpus_tree, tmp_path_factory):
 @pytest.fixture(scope="module")
 def workspace(tiny_corpus, tmp_path_factory):
     """A copy of the repository's code using the project's environment, and a warm server that
-    runs its python commands (train.py, predict.py, python -m ser.plots, ...)."""
+    runs its python commands (train.py, predict.py, python -m ser.reporting.plots, ...)."""
     work = tmp_path_factory.mktemp("readme_repo")
     for name in ("train.py", "path.py", "seeds.py", "handleIEMOCAP.py", "extract_features.py", "predict.py",
                  "export.py", "report.py", "run", "requirements.txt", "requirements-test.txt", "seeds.txt"):

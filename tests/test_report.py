@@ -6,9 +6,10 @@ import json
 import pytest
 
 import report as report_entry
-from ser import paper_numbers, report, results
-from ser.labels import CORPUS_LABEL_SETS
-from ser.splits import pair_protocol
+from ser.corpora.labels import CORPUS_LABEL_SETS
+from ser.protocols.splits import pair_protocol
+from ser.records import results
+from ser.reporting import paper_numbers, report
 
 
 def write_metric(path, rows):

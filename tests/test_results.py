@@ -4,7 +4,8 @@ import pickle
 
 import pytest
 
-from ser import io, results
+from ser import io
+from ser.records import results
 
 
 def test_metric_line_format():

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import trainserver
 
-from ser import results
-from ser.config import resolve_args
+from ser.records import results
+from ser.runs.config import resolve_args
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = [line.split()[0] for line in (ROOT / "scripts" / "recipes.tsv").read_text().splitlines()
@@ -80,7 +80,7 @@ def test_every_recipe_builds_a_valid_train_command(workspace):
     """All rows, without training: each planned command parses and trains the row's model."""
     work, env, corpus = workspace
     completed = subprocess.run(
-        [sys.executable, "-m", "ser.sweep", "--recipes-file", str(work / "scripts" / "recipes.tsv"),
+        [sys.executable, "-m", "ser.runners.sweep", "--recipes-file", str(work / "scripts" / "recipes.tsv"),
          "--recipes", *RECIPES, "--next", "1", "--results-dir", str(work / "planned"), "--dry-run",
          "--", "--data", str(corpus)],
         cwd=work, env=env, capture_output=True, text=True, timeout=300)

@@ -1,4 +1,4 @@
-"""Seed 004's spectrogram features (ser/spectral.py) and the features file of extract_features.py:
+"""Seed 004's spectrogram features (ser/features/spectral.py) and the features file of extract_features.py:
 parameters checked against librosa as an independent oracle, shapes and channel counts of
 every kind, the segmentation and its padding rule, SoX's reverb against a per-sample port of
 its C code, noise mixing, the cache, and the per-speaker pickle layout."""
@@ -16,10 +16,12 @@ import soundfile as sf
 import torch
 
 import extract_features
-from ser import emodb, spectral, synth_emodb
-from ser.cache import FeatureCache
-from ser.labels import LABEL_SETS
-from ser.spectral import SpectralSettings
+from ser.corpora import emodb
+from ser.corpora.labels import LABEL_SETS
+from ser.features import spectral
+from ser.features.cache import FeatureCache
+from ser.features.spectral import SpectralSettings
+from ser.synthetic import synth_emodb
 
 
 def load_corpus_features(wavs, names, settings, cache_dir):
@@ -61,8 +63,8 @@ def golden_cells(kind: str, backend: str) -> np.ndarray:
     if backend == "librosa":
         maps = spectral.extract(golden_wav(), s, rng)
     else:
-        from ser import torch_features
-        maps = torch_features.extract_spectral_many([golden_wav()], s, [rng], dtype=torch.float64)[0]
+        from ser.features import torch_backend
+        maps = torch_backend.extract_spectral_many([golden_wav()], s, [rng], dtype=torch.float64)[0]
     return maps[GOLDEN_CELLS]
 
 

@@ -7,9 +7,19 @@ import torch
 import torch.nn as nn
 
 import train
-from ser import engine, pipeline, results
-from ser.dataset import TestUtterances, TrainSegments
-from ser.splits import FOLD_COUNTS, PAPER_PROTOCOL, SplitError, fold_speakers, make_split, paper_split, split_811
+from ser.protocols.splits import (
+    FOLD_COUNTS,
+    PAPER_PROTOCOL,
+    SplitError,
+    fold_speakers,
+    make_split,
+    paper_split,
+    split_811,
+)
+from ser.records import results
+from ser.runs import pipeline
+from ser.training import engine
+from ser.training.dataset import TestUtterances, TrainSegments
 
 SPEAKERS = [f"{session}{gender}" for session in range(1, 6) for gender in "FM"]
 

@@ -1,8 +1,8 @@
-"""ser.sweep: grids from recipes, the .metric skip contract, local and Ray backends, retries.
+"""ser.runners.sweep: grids from recipes, the .metric skip contract, local and Ray backends, retries.
 
 Real train.py runs are few (two on the local backend, one on Ray, MHCNN on the tiny corpus for
 one epoch); everything else uses a stand-in train command that writes the result line through
-ser.results exactly where train.py would, and fails or dies when told to.
+ser.records.results exactly where train.py would, and fails or dies when told to.
 """
 import io
 import json
@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import trainserver
 
-from ser import results, sweep
 from ser.io import Claim
+from ser.records import results
+from ser.runners import sweep
 from ser.seeds import paper_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ FIRST_SEEDS = [2602656884, 3431165269, 3149797433]
 FAKE_TRAIN = """
 import argparse, os, signal, sys
 sys.path.insert(0, {root!r})
-from ser import results
+from ser.records import results
 
 parser = argparse.ArgumentParser()
 for flag in ("-m", "-i", "-d", "--protocol", "-f", "-g"):
@@ -331,10 +332,10 @@ def test_sweeps_started_together_share_the_work(real_sweep, micro_corpus):
     data = work / "together"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     with trainserver.serving(work, env) as server:  # train.py without its 3 s of imports per run
-        argv = cli(sys.executable, "-m", "ser.sweep", "--recipes", "MHCNN", "--next", 2, "--gpus", -1, "--workers", 1,
-                   "--train-command", shlex.join(["{python}", *server[1:], "{train}"]), "--results-dir", data,
-                   "--seeds-file", work / "seeds.txt", "--", "--data", micro_corpus, "--cache_dir", work / "cache",
-                   *SMOKE_FLAGS)
+        argv = cli(sys.executable, "-m", "ser.runners.sweep", "--recipes", "MHCNN", "--next", 2, "--gpus", -1,
+                   "--workers", 1, "--train-command", shlex.join(["{python}", *server[1:], "{train}"]),
+                   "--results-dir", data, "--seeds-file", work / "seeds.txt", "--", "--data", micro_corpus,
+                   "--cache_dir", work / "cache", *SMOKE_FLAGS)
         sweeps = [subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True) for _ in range(2)]
         outputs = [sweep_process.communicate(timeout=300)[0] for sweep_process in sweeps]

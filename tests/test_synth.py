@@ -1,4 +1,4 @@
-"""Tests of the synthetic IEMOCAP-layout corpus generator (ser.synth)."""
+"""Tests of the synthetic IEMOCAP-layout corpus generator (ser.synthetic.synth)."""
 
 import hashlib
 import os
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser import synth
+from ser.synthetic import synth
 
 # For the corpora generated here (CLI, refusals): below the two-turns-per-dialog floor, so
 # 152 dialogs x 2 = 304 turns (~20 min of audio), like conftest's shared tiny corpus.
@@ -70,7 +70,7 @@ def turns(corpus) -> list[dict]:
 def cli_corpus(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     root = tmp_path_factory.mktemp("cli") / "corpus"
     result = subprocess.run(
-        [sys.executable, "-m", "ser.synth", str(root), "--scale", str(TEST_SCALE),
+        [sys.executable, "-m", "ser.synthetic.synth", str(root), "--scale", str(TEST_SCALE),
          "--seed", "1", "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=120)
     return root, result
 
@@ -230,7 +230,7 @@ def test_refuses_foreign_folders(tmp_path):
     foreign_partial = tmp_path / ("other" + synth.PARTIAL_SUFFIX)
     foreign_partial.mkdir()
     (foreign_partial / "keep.txt").write_text("mine\n")
-    with pytest.raises(FileExistsError, match="not left by ser.synth"):
+    with pytest.raises(FileExistsError, match="not left by ser.synthetic.synth"):
         synth.generate(other, TEST_SCALE, progress=False)
     assert (foreign_partial / "keep.txt").exists() and not other.exists()
 
@@ -254,6 +254,6 @@ def test_cli(cli_corpus):
 
 def test_cli_refusal_exits_nonzero(tmp_path):
     (tmp_path / "notes.txt").write_text("mine\n")
-    result = subprocess.run([sys.executable, "-m", "ser.synth", str(tmp_path), "--quiet"],
+    result = subprocess.run([sys.executable, "-m", "ser.synthetic.synth", str(tmp_path), "--quiet"],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "refusing" in result.stderr

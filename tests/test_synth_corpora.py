@@ -1,4 +1,4 @@
-"""The synthetic trees of ser.synth_corpora: deterministic, complete or absent, never
+"""The synthetic trees of ser.synthetic.synth_corpora: deterministic, complete or absent, never
 overwriting a foreign folder, and as large as the real corpora at scale 1."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from test_corpora import tree_hash
 
-from ser import cremad, esd, ravdess, synth, synth_corpora
-from ser.corpora import list_wavs
+from ser.corpora import cremad, esd, list_wavs, ravdess
+from ser.synthetic import synth, synth_corpora
 
 
 @pytest.mark.parametrize("name", synth_corpora.CORPORA)
@@ -53,7 +53,7 @@ def test_reuse_refusal_and_leftovers(corpus_tree, tmp_path):
     foreign = tmp_path / "other.partial"
     foreign.mkdir()
     (foreign / "data").write_text("x")
-    with pytest.raises(FileExistsError, match="not left by ser.synth_corpora"):
+    with pytest.raises(FileExistsError, match="not left by ser.synthetic.synth_corpora"):
         synth_corpora.generate("folder-labels", tmp_path / "other", progress=False)
     with pytest.raises(ValueError, match="unknown synthetic corpus 'timit'"):
         synth_corpora.generate("timit", tmp_path / "t")
@@ -81,4 +81,4 @@ def test_command_line(tmp_path, capsys):
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x").write_text("x")
     assert synth_corpora.main(["esd", str(tmp_path / "busy"), "--quiet"]) == 1
-    assert "ser.synth_corpora: error:" in capsys.readouterr().err
+    assert "ser.synthetic.synth_corpora: error:" in capsys.readouterr().err

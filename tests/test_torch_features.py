@@ -1,4 +1,4 @@
-"""ser.torch_features against the reference path it stands in for (ser.features, ser.spectral).
+"""ser.features.torch_backend against the reference path it stands in for (ser.features, ser.features.spectral).
 
 Every kind is compared with the reference on speech-like signals at 16 and 8 kHz, for
 utterances with no segment, exactly one segment and odd lengths, in chunks small enough that
@@ -14,8 +14,8 @@ import pytest
 import torch
 from test_features import GOLDEN, burst_then_quiet_signal, golden_signal
 
-from ser import features, spectral
-from ser import torch_features as tf
+from ser.features import glam, spectral
+from ser.features import torch_backend as tf
 
 F64, F32 = torch.float64, torch.float32
 # kind: (float64, float32) largest absolute difference allowed. float32 is an explicit choice
@@ -53,10 +53,10 @@ _REFERENCE: dict[tuple, list[np.ndarray]] = {}
 
 
 def reference(kind: str, sr: int, n_mfcc: int) -> list[np.ndarray]:
-    """ser.features.extract of utterances(sr), computed once per setting for all dtypes."""
+    """ser.features.glam.extract of utterances(sr), computed once per setting for all dtypes."""
     key = (kind, sr, n_mfcc)
     if key not in _REFERENCE:
-        _REFERENCE[key] = [features.extract(w, sr, kind, LENGTH, OVERLAP, n_mfcc=n_mfcc) for w in utterances(sr)]
+        _REFERENCE[key] = [glam.extract(w, sr, kind, LENGTH, OVERLAP, n_mfcc=n_mfcc) for w in utterances(sr)]
     return _REFERENCE[key]
 
 
@@ -94,7 +94,7 @@ def test_short_and_odd_segments_and_other_rates_equal_the_reference(kind, length
     """Segments shorter than an FFT, lengths just below an integer number of samples, and
     44.1 kHz, whose 40 ms fbank frames are longer than their 1024-point FFT (cut, as numpy cuts)."""
     segments = voice(2 * length, sr, 5)[:2 * int(length * sr)].reshape(2, -1)
-    expected = features.features_of_segments(segments, sr, kind)
+    expected = glam.features_of_segments(segments, sr, kind)
     assert_kind_equal(kind, tf.extract_segments(segments, sr, kind).numpy(), expected, tf.default_dtype(kind))
 
 
@@ -102,15 +102,15 @@ def test_padding_tiles_short_utterances_as_the_reference_does():
     wavs = [voice(0.5, 16000, 7), voice(1.0, 16000, 8)]
     ours = tf.extract_many(wavs, 16000, "mfcc", LENGTH, OVERLAP, padding=True)
     for wav, mine in zip(wavs, ours):
-        assert_equal_within(mine, features.extract(wav, 16000, "mfcc", LENGTH, OVERLAP, padding=True),
+        assert_equal_within(mine, glam.extract(wav, 16000, "mfcc", LENGTH, OVERLAP, padding=True),
                             GLAM_TOLERANCE["mfcc"][0])
     assert [len(m) for m in ours] == [2, 2]  # tiled to 2.0 s: 4 and 2 copies
 
 
 @pytest.mark.parametrize("n_mfcc", [1, 128])
 def test_extract_segments_takes_arrays_or_tensors_and_every_mfcc_count(n_mfcc):
-    segments = features.segment(voice(2.5, 16000, 3), 16000, LENGTH, OVERLAP)
-    expected = features.features_of_segments(segments, 16000, "mfcc", n_mfcc)
+    segments = glam.segment(voice(2.5, 16000, 3), 16000, LENGTH, OVERLAP)
+    expected = glam.features_of_segments(segments, 16000, "mfcc", n_mfcc)
     for given in (segments, torch.from_numpy(segments)):
         ours = tf.extract_segments(given, 16000, "mfcc", n_mfcc, batch_segments=2)
         assert isinstance(ours, torch.Tensor) and ours.dtype == torch.float32 and ours.is_contiguous()
@@ -119,7 +119,7 @@ def test_extract_segments_takes_arrays_or_tensors_and_every_mfcc_count(n_mfcc):
 
 @pytest.mark.parametrize("kind", tf.GLAM_KINDS)
 def test_zero_segments_give_the_reference_shape(kind):
-    shape = features.feature_shape(kind, LENGTH, 16000)
+    shape = glam.feature_shape(kind, LENGTH, 16000)
     assert tf.extract_segments(np.zeros((0, int(LENGTH * 16000)), np.float32), 16000, kind).shape == (0, *shape)
     assert tf.extract_many([np.ones(100, np.float32)], 16000, kind, LENGTH, OVERLAP)[0].shape == (0, *shape)
 
@@ -133,8 +133,8 @@ def test_mfcc_matches_the_committed_golden_array(dtype):
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_mfcc_equals_librosa_per_segment_where_the_80_db_floor_applies(dtype):
     """test_features checks that the floor decides most values of this signal."""
-    segments = features.segment(burst_then_quiet_signal(), 16000, LENGTH, OVERLAP)
-    mel_params = {k: v for k, v in features.MFCC_PARAMS.items() if k != "norm"}
+    segments = glam.segment(burst_then_quiet_signal(), 16000, LENGTH, OVERLAP)
+    mel_params = {k: v for k, v in glam.MFCC_PARAMS.items() if k != "norm"}
     expected = np.stack([librosa.feature.mfcc(y=seg, sr=16000, n_mfcc=26, dct_type=2, norm="ortho", lifter=0,
                                               **mel_params) for seg in segments])
     ours = tf.extract_segments(segments, 16000, "mfcc", 26, dtype=dtype).numpy()

@@ -11,13 +11,16 @@ import soundfile as sf
 
 import models
 import train
-from ser import checkpoint as ckpt
-from ser import corpora, engine, pipeline, results
-from ser.config import resolve_args
-from ser.features import FeatureSettings
+from ser.corpora import iemocap
+from ser.corpora.labels import LABEL_SETS
+from ser.features.glam import FeatureSettings
 from ser.io import Claim
-from ser.labels import LABEL_SETS
-from ser.runlog import EPOCH_COLUMNS
+from ser.records import checkpoint as ckpt
+from ser.records import results
+from ser.runs import pipeline
+from ser.runs.config import resolve_args
+from ser.runs.runlog import EPOCH_COLUMNS
+from ser.training import engine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,9 +93,9 @@ def test_the_split_is_the_seeds_first_draw_over_the_sorted_usable_turns(glam_run
     run_dir, _ = glam_run
     summary = json.loads((run_dir / "results.json").read_text())
     seed, segment_length = summary["args"]["seed"], summary["args"]["segment_length"]
-    scan = corpora.scan_iemocap(micro_corpus)
+    scan = iemocap.scan_iemocap(micro_corpus)
     # usable: improvised, one of the four classes, at least one whole segment long (shorter ones leave)
-    usable = [u.turn for u in sorted(scan.utterances, key=corpora.split_order_key)
+    usable = [u.turn for u in sorted(scan.utterances, key=iemocap.split_order_key)
               if u.kind == "impro" and u.label in LABEL_SETS["glam"]
               and sf.info(str(micro_corpus / u.path)).frames >= segment_length * 16000]
     n = len(usable)
@@ -286,7 +289,7 @@ def test_epoch_csv_and_tensorboard_log_every_epoch(tiny_corpus, tmp_path, cache)
 
 def test_seeds_at_once_equal_seeds_one_by_one(tiny_corpus, tmp_path, cache):
     """--seeds 2 trains the first two unfinished seeds of the file together in one process
-    (ser.multiseed), each writing what its solo run writes. A batched convolution sums in another
+    (ser.training.stacked), each writing what its solo run writes. A batched convolution sums in another
     order than a plain one, so the numbers agree within float tolerance, not bit for bit: the
     epoch's loss within 1e-4 relative, the predictions up to one test utterance."""
     seeds_file = tmp_path / "seeds.txt"

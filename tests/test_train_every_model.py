@@ -13,7 +13,8 @@ import torch
 
 import models
 import train
-from ser import pipeline, results
+from ser.records import results
+from ser.runs import pipeline
 
 ALEXNETS = [name for name in models.list_models() if name.startswith("alexnet")]
 GLAM_FAMILY = [name for name in models.list_models() if name not in ALEXNETS]

@@ -1,4 +1,4 @@
-"""ser.upstream on tiny random models of every family, saved as Hugging Face folders and read
+"""ser.features.upstream on tiny random models of every family, saved as Hugging Face folders and read
 through the real loading path: features equal a direct transformers call, batching and
 chunking change no value, every broken folder gets its one line, and nothing asks the network.
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from ser import upstream as up
 from ser.errors import UserError
-from ser.synth_upstream import save_random_upstream
+from ser.features import upstream as up
+from ser.synthetic.synth_upstream import save_random_upstream
 
 # name -> the checkpoint it imitates: front end, preprocessor
 KINDS = {
@@ -266,7 +266,7 @@ def test_other_sampling_rate_is_refused(folders, tmp_path, loaded, wavs):
 
 
 def test_extraction_benchmark_rows(folders, wavs):
-    from ser import upstream_bench
+    from ser.runners import upstream_bench
     logged = []
     rows = upstream_bench.run_extraction_benchmark(folders["wav2vec2"], wavs[:3], isolate=False, rounds=2,
                                                    log=logged.append)

@@ -9,7 +9,7 @@ itself never runs torch code, so no thread pool exists to be broken by the fork.
 
     python tests/trainserver.py serve SOCKET          prints "ready" once it takes requests
     python tests/trainserver.py run SOCKET train.py ARGS...    exits with train.py's status
-    python tests/trainserver.py run SOCKET -m ser.plots ARGS...   any script or module the same way
+    python tests/trainserver.py run SOCKET -m ser.reporting.plots ARGS...   any script or module the same way
 
 The sweep starts the second form through ``SER_TRAIN_COMMAND``; tests start a server with
 :func:`serving`.

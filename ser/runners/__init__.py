@@ -1,0 +1,7 @@
+"""Runners: many runs at once, and the measurements of the project's speed.
+
+Holds the seed and grid sweeps on local GPUs or Ray (``sweep``), the cross-corpus and
+cross-validation runner (``crossval``), the feature and training benchmark against the original
+code's way (``bench``) and the upstream extraction benchmark (``upstream_bench``). It may import
+``ser.runs`` and everything below it, including ``ser.synthetic`` for the corpora it measures on.
+"""

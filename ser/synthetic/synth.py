@@ -1,0 +1,767 @@
+"""Synthetic speech-emotion corpus in the exact IEMOCAP_full_release layout.
+
+Used as the demo corpus when no real IEMOCAP is configured, by the tests (tiny scales) and
+by the benchmark (``--scale 1`` is IEMOCAP-sized: 10,039 turns, about 12.4 hours).
+
+    python -m ser.synthetic.synth OUT [--scale S] [--seed N] [--quiet]
+
+Layout (as in the real release)::
+
+    OUT/Session{1..5}/sentences/wav/<dialog>/<turn>.wav    16 kHz, mono, PCM_16
+    OUT/Session{1..5}/dialog/EmoEvaluation/<dialog>.txt    labels, real line format
+    OUT/SYNTHETIC_CORPUS.txt                               notice + generator parameters
+
+Dialogs per session N and recording actor G in {F, M}: ``SesNNG_impro01`` ... ``impro08``
+(Session 3's male improvisations 05 and 08 come as ``a``/``b`` recordings, as such splits do
+in the real release) and ``SesNNG_script01_1``, ``_script01_2``, ``_script01_3``,
+``_script02_1``, ``_script02_2``, ``_script03_1``, ``_script03_2``. Both actors speak in
+every dialog, turns named ``<dialog>_<F|M><NNN>``; the speaker of a turn is the
+session plus that letter, so there are 10 speakers. Each EmoEvaluation file starts with the
+header line ``% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]`` and has one block per
+turn in time order: the turn line (times consistent with the wav lengths), categorical
+evaluator lines ``C-E1..C-E4`` plus the actor's self rating ``C-F1``/``C-M1``, and
+dimensional lines ``A-E*``/``A-F1``/``A-M1``. The label is the evaluators' majority;
+``xxx`` means no majority. All 11 tokens (neu fru hap sad ang fea exc sur xxx dis oth)
+occur at every scale (missing rare ones are forced onto one turn each); proportions follow
+IEMOCAP's (xxx 25%, fru 18%, neu 17%, ang 11%, sad 11%, exc 10%, hap 6%, sur 1%, ...), with
+improvisations richer in neu/sad/exc and scripts richer in ang/fru. Turn durations are
+lognormal (median 3.5 s, mean 4.5 s, clipped to 0.6-30 s).
+
+What the audio encodes: a speech-like signal, namely a glottal pulse source following an f0
+contour (declination, pitch accents, final rise/fall, jitter, shimmer) plus aspiration
+noise, shaped frame by frame in the STFT domain by vowel formants that glide from syllable
+to syllable, noise-excited consonant onsets, a syllable amplitude envelope, phrase pauses,
+a per-dialog channel colour and background noise. Every emotion moves the voice the way
+emotional speech does: pitch level and range, speaking rate, loudness, spectral tilt and
+glottal open quotient (brightness), breathiness, jitter, vowel-space size. E.g. ang is
+loud, high, wide-ranged, bright and fast; sad is quiet, low, monotonous, dull, slow and
+breathy; hap/exc are high, wide-ranged and bright; xxx is a random blend of two emotions.
+Each of the 10 speakers has its own pitch, vocal-tract length (formant scale), loudness,
+tilt, breathiness and tempo, and every utterance draws its parameters around its
+emotion's, so the classes overlap: on neu/sad/ang/exc (hap merged into exc, scale 0.25,
+leave-one-session-out) MFCC-statistics classifiers reach about 71% (logistic regression)
+and 75% (RBF SVM), so there is room above them but not a trivially solved task.
+
+THIS IS NOT IEMOCAP. It exists so the pipeline can run end to end without the licensed
+corpus. Numbers obtained on it say nothing about performance on IEMOCAP.
+
+Completeness: the corpus is generated into the sibling folder ``OUT.partial`` (tagged by
+an in-progress file), ``SYNTHETIC_CORPUS.txt`` is written last, and the folder is then
+renamed to OUT in one step, so OUT exists only complete. A leftover ``OUT.partial`` from an
+interrupted run is deleted and regenerated. If OUT already holds a corpus with the same
+(version, scale, seed), ``generate`` returns at once; any other non-empty OUT is refused.
+
+Determinism: every random draw comes from a generator seeded from (seed, stable name of
+what is drawn), e.g. (seed, "turn", turn name), so the output is byte-identical for a
+given (scale, seed) whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import multiprocessing
+import os
+import shutil
+import sys
+import wave
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.fft
+
+SAMPLE_RATE = 16_000
+# Bump whenever the output for a given (scale, seed) changes, so that stale corpora are
+# refused instead of silently reused.
+GENERATOR_VERSION = 1
+# About 900 turns (1.1 h of audio; 43 improvised test utterances under the paper's split).
+DEMO_SCALE = 0.09
+MARKER_NAME = "SYNTHETIC_CORPUS.txt"
+PARTIAL_SUFFIX = ".partial"
+IN_PROGRESS_NAME = ".synth-in-progress"
+
+LABELS = ("neu", "fru", "hap", "sad", "ang", "fea", "exc", "sur", "xxx", "dis", "oth")
+SESSIONS = (1, 2, 3, 4, 5)
+IEMOCAP_TURNS = 10_039
+# Two turns, one per actor, keep both speakers in every dialog at the smallest scales.
+MIN_TURNS_PER_DIALOG = 2
+
+_SCRIPTS = ("script01_1", "script01_2", "script01_3", "script02_1", "script02_2",
+            "script03_1", "script03_2")
+_SPLIT_IMPROS = {(3, "M"): ("05", "08")}
+
+# Label probabilities per dialog kind; with 82 improvised and 70 scripted dialogs the
+# corpus-wide mix matches IEMOCAP's within a percent.
+_LABEL_PROBS = {
+    "impro": {"neu": .22, "fru": .15, "hap": .04, "sad": .15, "ang": .06, "fea": .004,
+              "exc": .13, "sur": .009, "xxx": .24, "dis": .0002, "oth": .0004},
+    "script": {"neu": .12, "fru": .21, "hap": .08, "sad": .07, "ang": .16, "fea": .004,
+               "exc": .07, "sur": .011, "xxx": .26, "dis": .0002, "oth": .0002},
+}
+_CATEGORY_NAMES = {"neu": "Neutral", "fru": "Frustration", "hap": "Happiness",
+                   "sad": "Sadness", "ang": "Anger", "fea": "Fear", "exc": "Excited",
+                   "sur": "Surprise", "dis": "Disgust", "oth": "Other"}
+# Emotions evaluators commonly disagree between; also the ingredients of xxx voices.
+_COMMON = ("neu", "fru", "ang", "sad", "hap", "exc", "sur")
+_SELF_RATING_NOTES = ("curious", "annoyed", "tired", "amused", "nervous", "calm")
+# Mean (valence, activation, dominance) on the 1-5 scale of the A- lines.
+_VAD_MEANS = {"neu": (3.0, 2.5, 2.8), "fru": (2.0, 3.2, 3.3), "hap": (4.0, 3.0, 3.0),
+              "sad": (2.0, 2.3, 2.3), "ang": (1.8, 3.9, 3.9), "fea": (2.1, 3.4, 2.4),
+              "exc": (3.9, 3.6, 3.4), "sur": (3.4, 3.5, 3.0), "dis": (1.9, 3.0, 3.2),
+              "oth": (2.8, 3.0, 3.0), "xxx": (2.7, 3.0, 3.0)}
+
+# Turn duration: lognormal with median 3.5 s and mean 4.5 s (sigma^2 = 2 ln(4.5/3.5)).
+_DURATION_MEDIAN_S = 3.5
+_DURATION_SIGMA = math.sqrt(2 * math.log(4.5 / 3.5))
+_DURATION_RANGE_S = (0.6, 30.0)
+
+# Signal processing grid: f0 and amplitude envelopes are set every 4 ms (fine enough for
+# syllables and jitter, and cheap), the vocal-tract filter every STFT hop of 16 ms.
+_CONTROL = 64
+_HOP = 256
+_WINDOW = 2 * _HOP  # 50% overlap: sqrt-Hann analysis x synthesis windows sum to one
+_FREQS = np.fft.rfftfreq(_WINDOW, 1 / SAMPLE_RATE).astype(np.float32)
+_SQRT_HANN = np.sqrt(np.hanning(_WINDOW + 1)[:-1]).astype(np.float32)  # periodic Hann
+
+# Adult male vowel formants F1-F3 in Hz (Peterson & Barney 1952 averages):
+# i, I, E, ae, a, open-o, U, u, wedge, r-coloured schwa.
+_VOWELS = np.array([[270, 2290, 3010], [390, 1990, 2550], [530, 1840, 2480],
+                    [660, 1720, 2410], [730, 1090, 2440], [570, 840, 2410],
+                    [440, 1020, 2240], [300, 870, 2240], [640, 1190, 2390],
+                    [490, 1350, 1690]], dtype=np.float64)
+_VOWEL_BANDWIDTHS = (60.0, 90.0, 150.0)
+_HIGH_FORMANTS = ((3400.0, 250.0), (4300.0, 300.0))
+# Formants of a uniform tube (schwa); dividing by its broad-bandwidth envelope removes the
+# cascade's steep high-frequency decay, which a real tract's higher resonances offset.
+_NEUTRAL_TRACT = (500.0, 1500.0, 2500.0, 3500.0, 4500.0)
+# Fricative / burst spectra of consonant onsets: band-pass centres and widths in Hz; the
+# last is a flat burst.
+_FRICATIVES = ((2700.0, 1500.0), (4500.0, 2000.0), (6500.0, 2500.0), (None, None))
+_CONSONANT_GAIN = 0.3
+_NEUTRAL_SPEECH_DBFS = -33.0
+_PEAK_LIMIT = 0.95
+
+
+@dataclass(frozen=True)
+class _Voice:
+    """How an utterance is spoken; emotions differ in these, utterances scatter around."""
+    f0_shift: float       # semitones relative to the speaker's habitual pitch
+    f0_range: float       # semitones: size of pitch accents and contour excursions
+    rate: float           # syllables per second
+    level: float          # dB relative to the speaker's habitual loudness
+    tilt: float           # dB/octave added to the spectrum; positive is brighter
+    breath: float         # aspiration noise relative to voicing
+    jitter: float         # relative f0 perturbation
+    open_quotient: float  # glottal open phase: low is pressed and bright, high lax
+    vowel_space: float    # >1 hyperarticulated, <1 centralised vowels
+    pause: float          # probability of a phrase break after a syllable
+    final_rise: float     # semitones of utterance-final pitch movement
+
+
+_EMOTION_VOICES = {
+    "neu": _Voice(0.0, 2.0, 4.4, 0.0, 0.0, 0.10, 0.010, 0.60, 1.00, 0.10, -1.5),
+    "ang": _Voice(3.5, 4.0, 5.2, 7.0, 2.0, 0.05, 0.020, 0.50, 1.12, 0.06, -2.5),
+    "sad": _Voice(-1.5, 1.2, 3.4, -5.0, -2.0, 0.25, 0.014, 0.68, 0.88, 0.18, -1.0),
+    "hap": _Voice(3.0, 4.0, 4.9, 3.0, 1.0, 0.09, 0.010, 0.56, 1.06, 0.08, -1.0),
+    "exc": _Voice(4.5, 5.0, 5.4, 5.0, 1.5, 0.08, 0.012, 0.54, 1.08, 0.07, 0.5),
+    "fru": _Voice(1.0, 2.6, 4.7, 3.0, 0.8, 0.12, 0.022, 0.54, 1.03, 0.10, -2.0),
+    "sur": _Voice(5.5, 6.0, 4.5, 3.0, 1.0, 0.10, 0.012, 0.56, 1.08, 0.08, 5.0),
+    "fea": _Voice(4.5, 1.8, 5.6, -1.0, -0.5, 0.20, 0.035, 0.62, 0.92, 0.14, 1.0),
+    "dis": _Voice(-1.0, 2.4, 3.7, 1.0, -0.5, 0.15, 0.020, 0.58, 0.95, 0.12, -2.5),
+    "oth": _Voice(1.0, 3.0, 4.5, 1.0, 0.5, 0.12, 0.015, 0.58, 1.00, 0.10, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class _Speaker:
+    f0: float             # habitual pitch in Hz
+    formant_scale: float  # inverse vocal-tract length relative to an adult male
+    level: float          # dB
+    tilt: float           # dB/octave
+    breath: float         # multiplier of the emotion's breathiness
+    rate: float           # multiplier of the emotion's speaking rate
+
+
+@dataclass(frozen=True)
+class _Channel:
+    """One recording: microphone/room colour, gain and background noise."""
+    gain: float            # dB
+    colour: np.ndarray     # magnitude per STFT bin
+    noise_rms: float       # background noise, linear full-scale RMS
+    noise_smoothing: float # 0 white ... 1 strongly low-passed
+
+
+@dataclass(frozen=True)
+class _Turn:
+    name: str
+    label: str
+    start: float  # seconds, on the 0.1 ms grid of the EmoEvaluation files
+    n_samples: int
+
+    @property
+    def end(self) -> float:
+        return self.start + self.n_samples / SAMPLE_RATE
+
+
+@dataclass
+class _Dialog:
+    session: int
+    name: str
+    evaluators: tuple[str, ...]
+    turns: list[_Turn]
+
+
+def _rng(seed: int, *key: str | int) -> np.random.Generator:
+    """An independent stream for (seed, key), from stable integers only (no hash())."""
+    text = "/".join(str(part) for part in ("ser.synth", *key))
+    return np.random.default_rng(np.random.SeedSequence([seed, *text.encode()]))
+
+
+def dialog_names(session: int) -> list[str]:
+    """The dialogs of one session, as named in IEMOCAP_full_release."""
+    names = []
+    for gender in "FM":
+        prefix = f"Ses{session:02d}{gender}_"
+        for number in (f"{k:02d}" for k in range(1, 9)):
+            if number in _SPLIT_IMPROS.get((session, gender), ()):
+                names += [f"{prefix}impro{number}a", f"{prefix}impro{number}b"]
+            else:
+                names.append(f"{prefix}impro{number}")
+        names += [prefix + script for script in _SCRIPTS]
+    return names
+
+
+# ---------------------------------------------------------------------------------------
+# Corpus plan: turns, labels, speakers and times (cheap, in the main process)
+
+
+def _apportion(total: int, weights: np.ndarray) -> list[int]:
+    """Integers proportional to weights summing exactly to total (largest remainder)."""
+    raw = total * weights / weights.sum()
+    counts = np.floor(raw).astype(int)
+    counts[np.argsort(counts - raw, kind="stable")[: total - counts.sum()]] += 1
+    return counts.tolist()
+
+
+def _plan_dialog(seed: int, session: int, name: str, n_turns: int) -> _Dialog:
+    rng = _rng(seed, "dialog", name)
+    probs = _LABEL_PROBS["impro" if "_impro" in name else "script"]
+    p = np.array([probs[label] for label in LABELS])
+    labels = rng.choice(len(LABELS), size=n_turns, p=p / p.sum())
+    # Mostly alternating turns with occasional runs; turn 1 always switches speaker so
+    # both actors speak even in two-turn dialogs.
+    switches = rng.random(n_turns) < 0.85
+    switches[0] = False
+    switches[1:2] = True
+    letters = ["FM"[k] for k in (rng.integers(2) + np.cumsum(switches)) % 2]
+    durations = np.clip(rng.lognormal(math.log(_DURATION_MEDIAN_S), _DURATION_SIGMA, n_turns),
+                        *_DURATION_RANGE_S)
+    gaps = rng.uniform(0.15, 2.0, n_turns)
+    evaluators = tuple(sorted(rng.choice(["E1", "E2", "E3", "E4"], 3, replace=False)))
+
+    turns, numbers, clock = [], Counter(), rng.uniform(1.0, 8.0)
+    for letter, label, duration, gap in zip(letters, labels, durations, gaps):
+        start = round(clock, 4)
+        n_samples = int(round(duration * SAMPLE_RATE))
+        turns.append(_Turn(f"{name}_{letter}{numbers[letter]:03d}", LABELS[label], start,
+                           n_samples))
+        numbers[letter] += 1
+        clock = start + n_samples / SAMPLE_RATE + gap
+    return _Dialog(session, name, evaluators, turns)
+
+
+def _plan_corpus(scale: float, seed: int) -> list[_Dialog]:
+    names = [(session, name) for session in SESSIONS for name in dialog_names(session)]
+    rng = _rng(seed, "corpus")
+    # Dialog lengths vary (0.6-1.4x the mean); at scale 1 they add up to IEMOCAP's count.
+    base_counts = _apportion(IEMOCAP_TURNS, rng.uniform(0.6, 1.4, len(names)))
+    dialogs = [_plan_dialog(seed, session, name, max(MIN_TURNS_PER_DIALOG, round(scale * count)))
+               for (session, name), count in zip(names, base_counts)]
+    _force_every_label(dialogs, rng)
+    return dialogs
+
+
+def _force_every_label(dialogs: list[_Dialog], rng: np.random.Generator) -> None:
+    """Relabel one turn per missing label, taken from a label that occurs more than once."""
+    counts = Counter(turn.label for dialog in dialogs for turn in dialog.turns)
+    for label in LABELS:
+        if counts[label]:
+            continue
+        candidates = [(dialog, k) for dialog in dialogs for k, turn in enumerate(dialog.turns)
+                      if counts[turn.label] > 1]
+        dialog, k = candidates[rng.integers(len(candidates))]
+        counts[dialog.turns[k].label] -= 1
+        counts[label] += 1
+        dialog.turns[k] = dataclasses.replace(dialog.turns[k], label=label)
+
+
+# ---------------------------------------------------------------------------------------
+# EmoEvaluation files
+
+
+def _evaluation_block(seed: int, turn: _Turn, evaluators: tuple[str, ...]) -> str:
+    rng = _rng(seed, "annotation", turn.name)
+    letter = turn.name[-4]
+    if turn.label == "xxx":  # no majority: every evaluator names a different emotion
+        choices = rng.choice(_COMMON, len(evaluators), replace=False)
+        categories = [[_CATEGORY_NAMES[c]] for c in choices]
+    else:
+        agreeing = int(rng.integers(2, len(evaluators) + 1))
+        others = [c for c in _COMMON if c != turn.label]
+        categories = [[_CATEGORY_NAMES[turn.label]] if k < agreeing
+                      else [_CATEGORY_NAMES[others[rng.integers(len(others))]]]
+                      for k in rng.permutation(len(evaluators))]
+        # A second category cannot create a tie only when the vote was unanimous.
+        if agreeing == len(evaluators) and rng.random() < 0.2:
+            categories[rng.integers(len(evaluators))].append(
+                _CATEGORY_NAMES[others[rng.integers(len(others))]])
+    self_label = turn.label if turn.label != "xxx" and rng.random() < 0.6 else \
+        _COMMON[rng.integers(len(_COMMON))]
+    self_note = _SELF_RATING_NOTES[rng.integers(len(_SELF_RATING_NOTES))] \
+        if rng.random() < 0.15 else ""
+
+    raters = sorted(rng.choice(evaluators, 2, replace=False))
+    means = np.array(_VAD_MEANS[turn.label])
+    ratings = np.clip(np.rint(means + rng.normal(0, 0.7, (3, 3))), 1, 5).astype(int)
+    vad = ratings[:2].mean(axis=0)  # the turn line averages the evaluators, not the actor
+
+    lines = [f"[{turn.start:.4f} - {turn.end:.4f}]\t{turn.name}\t{turn.label}\t"
+             f"[{vad[0]:.4f}, {vad[1]:.4f}, {vad[2]:.4f}]"]
+    lines += [f"C-{evaluator}:\t{' '.join(name + ';' for name in names)}\t()"
+              for evaluator, names in zip(evaluators, categories)]
+    lines.append(f"C-{letter}1:\t{_CATEGORY_NAMES[self_label]};\t({self_note})")
+    for rater, (val, act, dom) in zip([*raters, f"{letter}1"], ratings):
+        lines.append(f"A-{rater}:\tval {val}; act {act}; dom  {dom};\t()")
+    return "\n".join(lines) + "\n\n"
+
+
+def _write_evaluation(root: Path, seed: int, dialog: _Dialog) -> None:
+    folder = root / f"Session{dialog.session}" / "dialog" / "EmoEvaluation"
+    text = "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n" + "".join(
+        _evaluation_block(seed, turn, dialog.evaluators) for turn in dialog.turns)
+    (folder / f"{dialog.name}.txt").write_text(text, encoding="ascii")
+
+
+# ---------------------------------------------------------------------------------------
+# Acoustics
+
+
+def _speaker(seed: int, session: int, letter: str) -> _Speaker:
+    rng = _rng(seed, "speaker", session, letter)
+    female = letter == "F"
+    return _Speaker(
+        f0=(205.0 if female else 118.0) * rng.lognormal(0, 0.1),
+        formant_scale=(1.16 if female else 1.0) * rng.lognormal(0, 0.03),
+        level=rng.normal(0, 2.0),
+        tilt=rng.normal(0, 1.2),
+        breath=(1.3 if female else 1.0) * rng.lognormal(0, 0.25),
+        rate=rng.lognormal(0, 0.07),
+    )
+
+
+def _channel(seed: int, dialog: str) -> _Channel:
+    rng = _rng(seed, "channel", dialog)
+    freqs = np.maximum(_FREQS, 1.0)
+    knots = np.geomspace(100, 7000, 7)
+    eq_db = np.interp(np.log(freqs), np.log(knots), rng.normal(0, 2.5, knots.size))
+    highpass = 1 / np.sqrt(1 + (rng.uniform(60, 140) / freqs) ** 8)
+    lowpass = 1 / np.sqrt(1 + (freqs / rng.uniform(5500, 7600)) ** 12)
+    colour = (10 ** (eq_db / 20) * highpass * lowpass).astype(np.float32)
+    colour[0] = 0.0  # no DC
+    return _Channel(gain=rng.normal(0, 2.0), colour=colour,
+                    noise_rms=10 ** (rng.uniform(-70, -56) / 20),
+                    noise_smoothing=rng.uniform(0.3, 0.9))
+
+
+def _utterance_voice(label: str, speaker: _Speaker, rng: np.random.Generator) -> _Voice:
+    if label == "xxx":  # no agreement among evaluators: a blend of two emotions
+        first, second = rng.choice(_COMMON, 2, replace=False)
+        weight = rng.uniform(0.3, 0.7)
+        values = [weight * a + (1 - weight) * b for a, b in
+                  zip(dataclasses.astuple(_EMOTION_VOICES[first]),
+                      dataclasses.astuple(_EMOTION_VOICES[second]))]
+        base = _Voice(*values)
+    else:
+        base = _EMOTION_VOICES[label]
+    return _Voice(
+        f0_shift=base.f0_shift + rng.normal(0, 2.0),
+        f0_range=base.f0_range * rng.lognormal(0, 0.25),
+        rate=base.rate * speaker.rate * rng.lognormal(0, 0.15),
+        level=base.level + speaker.level + rng.normal(0, 3.0),
+        tilt=base.tilt + speaker.tilt + rng.normal(0, 2.0),
+        breath=base.breath * speaker.breath * rng.lognormal(0, 0.3),
+        jitter=base.jitter * rng.lognormal(0, 0.3),
+        open_quotient=float(np.clip(base.open_quotient + rng.normal(0, 0.07), 0.3, 0.85)),
+        vowel_space=base.vowel_space + rng.normal(0, 0.06),
+        pause=base.pause * rng.lognormal(0, 0.3),
+        final_rise=base.final_rise + rng.normal(0, 1.0),
+    )
+
+
+def _resonance(freqs: np.ndarray, centre: float, bandwidth: float) -> np.ndarray:
+    """Magnitude of a two-pole resonance, unity at DC (cascade formant synthesis)."""
+    q = freqs / centre
+    return 1 / np.sqrt((1 - q * q) ** 2 + (q * bandwidth / centre) ** 2)
+
+
+def _fricative_spectra() -> np.ndarray:
+    spectra = []
+    for centre, bandwidth in _FRICATIVES:
+        if centre is None:
+            spectra.append(np.ones_like(_FREQS))
+        else:  # band-pass: resonance times (f B / F^2), unity at the centre
+            spectra.append(_resonance(_FREQS, centre, bandwidth) * _FREQS * bandwidth / centre ** 2)
+    return np.stack(spectra).astype(np.float32)
+
+
+_FRICATIVE_SPECTRA = _fricative_spectra()
+
+
+def _upsample(control: np.ndarray, n: int) -> np.ndarray:
+    """Linear interpolation from the control grid to n samples (faster than np.interp)."""
+    ramp = np.arange(_CONTROL, dtype=np.float32) / _CONTROL
+    return (control[:-1, None] + (control[1:] - control[:-1])[:, None] * ramp).ravel()[:n]
+
+
+def _syllables(duration: float, voice: _Voice, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Syllable timing and content: lead-in silence, syllables, phrase pauses, tail."""
+    lead = min(rng.uniform(0.05, 0.3), 0.15 * duration)
+    speech_end = duration - min(rng.uniform(0.05, 0.3), 0.15 * duration)
+    n_max = int((speech_end - lead) * voice.rate * 1.6) + 4
+    lengths = rng.gamma(8.0, 1 / (8.0 * voice.rate), n_max)
+    pauses = np.where(rng.random(n_max) < voice.pause,
+                      rng.lognormal(math.log(0.25), 0.5, n_max), 0.0)
+    starts = lead + np.concatenate([[0.0], np.cumsum(lengths + pauses)[:-1]])
+    keep = starts < speech_end - 0.05
+    count = int(keep.sum())
+    stressed = rng.random(count) < 0.35
+    accent = voice.f0_range * np.where(stressed, rng.uniform(0.6, 1.4, count),
+                                       rng.uniform(-0.4, 0.2, count))
+    drift = np.cumsum(rng.normal(0, 0.25 * voice.f0_range, count))
+    onset = np.where(rng.random(count) < 0.65, rng.uniform(0.15, 0.35, count), 0.0)
+    return {
+        "start": starts[keep],
+        "end": np.minimum(starts[keep] + lengths[keep], speech_end),
+        "onset": onset,
+        "vowel": rng.integers(len(_VOWELS), size=count),
+        "fricative": rng.integers(len(_FRICATIVES), size=count),
+        "stress": np.where(stressed, 1.0, 0.7) * rng.lognormal(0, 0.2, count),
+        "pitch": accent + drift,
+    }
+
+
+def _locate(times: np.ndarray,
+            syllables: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each time: index of the current syllable, position in it (0..1), inside flag."""
+    index = np.searchsorted(syllables["start"], times, side="right") - 1
+    inside = index >= 0
+    index = np.maximum(index, 0)
+    start = syllables["start"][index]
+    position = (times - start) / (syllables["end"][index] - start)
+    return index, position, inside & (position < 1)
+
+
+def _amplitudes(times: np.ndarray, syllables: dict[str, np.ndarray], voice: _Voice,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Voicing and consonant-noise amplitudes on the control grid."""
+    index, position, inside = _locate(times, syllables)
+    onset = syllables["onset"][index]
+    stress = syllables["stress"][index]
+    vowel_position = np.clip((position - onset) / (1 - onset), 0, 1)
+    voiced = np.where(inside & (position >= onset), np.sin(np.pi * vowel_position) ** 0.5, 0.0)
+    voiced *= stress * (1 + 2 * voice.jitter * rng.standard_normal(times.size))  # shimmer
+    consonant = np.where(inside & (position < onset),
+                         np.sin(np.pi * position / np.maximum(onset, 1e-3)), 0.0)
+    return voiced, consonant * _CONSONANT_GAIN * stress
+
+
+def _f0_contour(times: np.ndarray, duration: float, syllables: dict[str, np.ndarray],
+                voice: _Voice, speaker: _Speaker, rng: np.random.Generator) -> np.ndarray:
+    """f0 in Hz on the control grid: accents, declination, final movement, jitter."""
+    centres = 0.5 * (syllables["start"] + syllables["end"])
+    pitch = syllables["pitch"] - 0.5 * voice.f0_range * centres / duration  # declination
+    pitch[-1] += voice.final_rise
+    semitones = voice.f0_shift + np.interp(times, centres, pitch)
+    f0 = speaker.f0 * 2 ** (semitones / 12) * (1 + voice.jitter * rng.standard_normal(times.size))
+    return np.clip(f0, 60.0, 600.0)
+
+
+def _source(f0: np.ndarray, voiced: np.ndarray, noise: np.ndarray, open_quotient: float,
+            n: int, rng: np.random.Generator) -> np.ndarray:
+    """Glottal pulses plus noise. The pulse is the derivative of a KLGLOTT88 flow pulse
+    (x^2 - x^3 over the open phase): a shorter open phase gives a sharper closure and
+    stronger upper harmonics."""
+    phase = np.cumsum(_upsample(f0, n), dtype=np.float64) / SAMPLE_RATE
+    x = ((phase - np.floor(phase)) / open_quotient).astype(np.float32)
+    pulse = x * (2 - 3 * x) * (x < 1)
+    white = (rng.random(n, dtype=np.float32) - 0.5) * np.float32(math.sqrt(12))
+    return (pulse * _upsample(voiced.astype(np.float32), n)
+            + white * _upsample(noise.astype(np.float32), n))
+
+
+def _tract_envelope(frame_times: np.ndarray, syllables: dict[str, np.ndarray], voice: _Voice,
+                    speaker: _Speaker, voicing: np.ndarray) -> np.ndarray:
+    """Magnitude response per STFT frame: vowel formants gliding from the previous
+    syllable's vowel, crossfaded to the onset consonant's spectrum while it sounds."""
+    index, position, _ = _locate(frame_times, syllables)
+    centroid = _VOWELS.mean(axis=0)
+    targets = (centroid + voice.vowel_space * (_VOWELS - centroid)) * speaker.formant_scale
+    current = targets[syllables["vowel"][index]]
+    previous = targets[syllables["vowel"][np.maximum(index - 1, 0)]]
+    glide = np.clip(position / 0.35, 0, 1)[:, None]
+    formants = (previous + (current - previous) * glide).astype(np.float32)
+    # Product of the resonances' squared denominators, one square root at the end (cheaper).
+    denominator = np.ones((frame_times.size, _FREQS.size), dtype=np.float32)
+    for k, bandwidth in enumerate(_VOWEL_BANDWIDTHS):
+        q = _FREQS / formants[:, k:k + 1]
+        # Breathy phonation damps the resonances (wider bandwidths).
+        damping = np.float32(bandwidth * (1 + 1.5 * voice.breath)) / formants[:, k:k + 1]
+        denominator *= (1 - q * q) ** 2 + (q * damping) ** 2
+    tract = np.ones_like(_FREQS)
+    for centre, bandwidth in _HIGH_FORMANTS:
+        tract *= _resonance(_FREQS, centre * speaker.formant_scale, bandwidth)
+    for centre in _NEUTRAL_TRACT:
+        tract /= _resonance(_FREQS, centre * speaker.formant_scale, 500.0)
+    vowel = tract / np.sqrt(denominator)
+    fricative = _FRICATIVE_SPECTRA[syllables["fricative"][index]]
+    return voicing[:, None] * vowel + (1 - voicing[:, None]) * fricative
+
+
+def _render_turn(seed: int, turn: _Turn, speaker: _Speaker, channel: _Channel) -> np.ndarray:
+    """One utterance as int16 samples."""
+    rng = _rng(seed, "turn", turn.name)
+    voice = _utterance_voice(turn.label, speaker, rng)
+    n = turn.n_samples
+    duration = n / SAMPLE_RATE
+    syllables = _syllables(duration, voice, rng)
+    n_control = -(-n // _CONTROL) + 1
+    times = np.arange(n_control) * (_CONTROL / SAMPLE_RATE)
+    voiced, consonant = _amplitudes(times, syllables, voice, rng)
+    f0 = _f0_contour(times, duration, syllables, voice, speaker, rng)
+    source = _source(f0, voiced, 0.5 * voice.breath * voiced + consonant, voice.open_quotient,
+                     n, rng)
+
+    # Filter in the STFT domain: frame j is centred on sample j * _HOP.
+    n_frames = -(-n // _HOP) + 1
+    padded = np.zeros((n_frames + 1) * _HOP, dtype=np.float32)
+    padded[_HOP:_HOP + n] = source
+    frames = np.lib.stride_tricks.sliding_window_view(padded, _WINDOW)[::_HOP] * _SQRT_HANN
+    spectrum = scipy.fft.rfft(frames, axis=-1)
+    at_frame = np.minimum(np.arange(n_frames) * (_HOP // _CONTROL), n_control - 1)
+    voicing = ((voiced[at_frame] + 1e-3)
+               / (voiced[at_frame] + consonant[at_frame] + 1e-3)).astype(np.float32)
+    envelope = _tract_envelope(np.arange(n_frames) * (_HOP / SAMPLE_RATE), syllables, voice,
+                               speaker, voicing)
+    tilt = 10 ** (voice.tilt * np.log2(np.maximum(_FREQS, 60.0) / 500.0) / 20)
+    envelope *= channel.colour * tilt.astype(np.float32)
+    spectrum *= envelope
+    shaped = scipy.fft.irfft(spectrum, n=_WINDOW, axis=-1) * _SQRT_HANN
+    blocks = np.zeros((n_frames + 1, _HOP), dtype=np.float32)  # overlap-add
+    blocks[:-1] += shaped[:, :_HOP]
+    blocks[1:] += shaped[:, _HOP:]
+    speech = blocks.ravel()[_HOP:_HOP + n]
+
+    # Loudness is set on the active (non-pause) part, so pauses do not dilute it.
+    active = max(float(np.mean(voiced + consonant > 0.05)), 0.05)
+    rms = math.sqrt(float(np.dot(speech, speech)) / (active * n)) + 1e-12
+    target_db = _NEUTRAL_SPEECH_DBFS + voice.level + channel.gain
+    speech *= np.float32(10 ** (target_db / 20) / rms)
+    noise = ((rng.random(n + 1, dtype=np.float32) - 0.5)
+             * np.float32(math.sqrt(12) * channel.noise_rms))
+    speech += noise[1:] + np.float32(channel.noise_smoothing) * noise[:-1]
+    peak = float(np.max(np.abs(speech)))
+    if peak > _PEAK_LIMIT:  # loud outbursts are turned down rather than clipped
+        speech *= np.float32(_PEAK_LIMIT / peak)
+    return np.rint(speech * 32767).astype(np.int16)
+
+
+def _render_dialog(root: Path, seed: int, dialog: _Dialog) -> str:
+    """Write the wavs of one dialog (worker entry point); returns the dialog name."""
+    folder = root / f"Session{dialog.session}" / "sentences" / "wav" / dialog.name
+    folder.mkdir(parents=True, exist_ok=True)
+    channel = _channel(seed, dialog.name)
+    speakers = {letter: _speaker(seed, dialog.session, letter) for letter in "FM"}
+    for turn in dialog.turns:
+        samples = _render_turn(seed, turn, speakers[turn.name[-4]], channel)
+        # The stdlib writer produces the same 44-byte-header PCM_16 WAV as soundfile, in one
+        # write instead of libsndfile's small chunks (10x faster, a third of the run time).
+        with wave.open(str(folder / f"{turn.name}.wav"), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(SAMPLE_RATE)
+            wav.writeframes(samples.astype("<i2").tobytes())
+    return dialog.name
+
+
+# ---------------------------------------------------------------------------------------
+# Corpus folder: marker, completeness, idempotence
+
+
+def read_marker(root: str | os.PathLike) -> dict[str, str] | None:
+    """The ``key: value`` parameters of a synthetic corpus's marker file, None if absent."""
+    path = Path(root) / MARKER_NAME
+    if not path.is_file():
+        return None
+    fields = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, separator, value = line.partition(": ")
+        if separator and key.isidentifier():
+            fields[key] = value
+    return fields
+
+
+def _same_parameters(fields: dict[str, str], scale: float, seed: int) -> bool:
+    try:
+        return (fields.get("generator") == "ser.synth"
+                and int(fields["version"]) == GENERATOR_VERSION
+                and float(fields["scale"]) == scale and int(fields["seed"]) == seed)
+    except (KeyError, ValueError):
+        return False
+
+
+def _marker_text(dialogs: list[_Dialog], scale: float, seed: int) -> str:
+    turns = [turn for dialog in dialogs for turn in dialog.turns]
+    counts = Counter(turn.label for turn in turns)
+    hours = sum(turn.n_samples for turn in turns) / SAMPLE_RATE / 3600
+    return (
+        "SYNTHETIC CORPUS - NOT IEMOCAP\n"
+        "Generated by ser.synthetic.synth in the IEMOCAP_full_release folder layout so that the\n"
+        "pipeline can run without the licensed corpus. The audio is synthesised speech-like\n"
+        "sound whose pitch, tempo, loudness and timbre depend on the emotion label.\n"
+        "Numbers obtained on this corpus say nothing about performance on IEMOCAP.\n"
+        "\n"
+        "generator: ser.synth\n"
+        f"version: {GENERATOR_VERSION}\n"
+        f"scale: {scale!r}\n"
+        f"seed: {seed}\n"
+        f"sample_rate: {SAMPLE_RATE}\n"
+        f"dialogs: {len(dialogs)}\n"
+        f"turns: {len(turns)}\n"
+        f"hours: {hours:.3f}\n"
+        f"labels: {' '.join(f'{label}={counts[label]}' for label in LABELS)}\n"
+    )
+
+
+def _check_destination(out: Path, partial: Path, scale: float, seed: int) -> bool:
+    """True if out already holds this corpus; clears what may be cleared; raises otherwise."""
+    if out.exists():
+        if not out.is_dir():
+            raise FileExistsError(f"{out} exists and is not a folder")
+        fields = read_marker(out)
+        if fields is not None:
+            if _same_parameters(fields, scale, seed):
+                return True
+            raise FileExistsError(
+                f"{out} holds a synthetic corpus with other parameters (version "
+                f"{fields.get('version')}, scale {fields.get('scale')}, "
+                f"seed {fields.get('seed')}); delete it or choose another folder")
+        if any(out.iterdir()):
+            raise FileExistsError(f"{out} is not empty and is not a synthetic corpus; "
+                                  f"refusing to overwrite it")
+        out.rmdir()
+    if partial.exists():
+        if not (partial / IN_PROGRESS_NAME).is_file():
+            raise FileExistsError(f"{partial} exists but was not left by ser.synthetic.synth; "
+                                  f"refusing to delete it")
+        shutil.rmtree(partial)  # an interrupted earlier generation
+    return False
+
+
+def destination(out_dir: str | os.PathLike, scale: float, seed: int) -> tuple[float, Path, Path]:
+    """Checked generator parameters: (scale as a float, the corpus folder, the folder it is
+    written in before being renamed into place)."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a positive number, got {scale}")
+    if seed < 0:
+        raise ValueError(f"seed must be non-negative, got {seed}")
+    out = Path(out_dir)
+    return float(scale), out, out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def generate(out_dir: str | os.PathLike, scale: float = DEMO_SCALE, seed: int = 0,
+             progress: bool = True, *, workers: int | None = None) -> Path:
+    """Generate the synthetic corpus into out_dir and return its root.
+
+    scale multiplies the number of turns per dialog (1 = IEMOCAP-sized; each dialog keeps
+    at least MIN_TURNS_PER_DIALOG). Idempotent: an existing complete corpus with the same
+    parameters is returned untouched. workers (default: CPU count) only changes speed.
+    """
+    scale, out, partial = destination(out_dir, scale, seed)
+    if _check_destination(out, partial, scale, seed):
+        return out
+
+    partial.mkdir(parents=True)
+    (partial / IN_PROGRESS_NAME).write_text(
+        f"ser.synthetic.synth generation in progress (scale {scale!r}, seed {seed})\n", encoding="utf-8")
+    dialogs = _plan_corpus(scale, seed)
+    for session in SESSIONS:
+        (partial / f"Session{session}" / "dialog" / "EmoEvaluation").mkdir(parents=True)
+    for dialog in dialogs:
+        _write_evaluation(partial, seed, dialog)
+
+    workers = min(workers or os.cpu_count() or 1, len(dialogs))
+    # Longest dialogs first balances the workers; the order does not affect the output.
+    ordered = sorted(dialogs, key=lambda d: -sum(turn.n_samples for turn in d.turns))
+    if workers == 1:
+        for done, dialog in enumerate(ordered, 1):
+            _render_dialog(partial, seed, dialog)
+            _report(progress, done, len(ordered))
+    else:
+        # fork (Linux): unlike spawn it never re-runs the caller's __main__ (an unguarded
+        # script or stdin would break or recurse) and starts instantly; the workers use
+        # only numpy, scipy and the stdlib, which are fork-safe.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [pool.submit(_render_dialog, partial, seed, dialog) for dialog in ordered]
+            for done, future in enumerate(as_completed(futures), 1):
+                future.result()
+                _report(progress, done, len(ordered))
+
+    (partial / MARKER_NAME).write_text(_marker_text(dialogs, scale, seed), encoding="utf-8")
+    (partial / IN_PROGRESS_NAME).unlink()
+    partial.rename(out)
+    return out
+
+
+def _report(progress: bool, done: int, total: int) -> None:
+    # One line per tenth keeps logs readable when stderr is not a terminal.
+    if progress and (done == total or done * 10 // total != (done - 1) * 10 // total):
+        print(f"ser.synthetic.synth: {done}/{total} dialogs", file=sys.stderr, flush=True)
+
+
+def summary(root: str | os.PathLike) -> str:
+    """One line describing the synthetic corpus at root (from its marker file)."""
+    fields = read_marker(root) or {}
+    return (f"synthetic corpus {root}: {fields.get('turns')} turns, {fields.get('hours')} h "
+            f"(scale {fields.get('scale')}, seed {fields.get('seed')}); {fields.get('labels')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ser.synthetic.synth",
+        description="Generate a synthetic emotional-speech corpus in the IEMOCAP_full_release "
+                    "layout (NOT IEMOCAP; results on it say nothing about IEMOCAP).")
+    parser.add_argument("out", metavar="OUT", type=Path, help="corpus root to create")
+    parser.add_argument("--scale", type=float, default=DEMO_SCALE,
+                        help=f"turns per dialog relative to IEMOCAP (1 = 10,039 turns, ~12 h); "
+                             f"default {DEMO_SCALE} (demo)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines (the final summary line is still printed)")
+    args = parser.parse_args(argv)
+    try:
+        root = generate(args.out, args.scale, args.seed, progress=not args.quiet)
+    except (FileExistsError, ValueError) as error:
+        print(f"ser.synthetic.synth: error: {error}", file=sys.stderr)
+        return 1
+    print(summary(root))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
