@@ -2,12 +2,14 @@
 that work as printed."""
 import json
 import shlex
+from collections import Counter
 
 import pytest
 
 import predict
 import train
 from ser.reporting import demo
+from ser.synthetic import synth
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +63,32 @@ def test_a_demo_without_results_says_what_to_do(tmp_path, capsys):
     assert demo.main([str(tmp_path / "GLAM_mfcc_impro.metric"), "--corpus", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error:") and "rerun ./run" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_demo_corpus_plans_the_recipes_four_classes_in_turns_it_keeps():
+    """./run's demo profile: its improvised turns are the four classes GLAM's recipe trains on
+    (but the one turn each that labels missing elsewhere are forced onto), about a quarter
+    each, none shorter than the 1.8 s segment; the default profile still plans IEMOCAP's mix."""
+    impro = [turn for dialog in synth._plan_corpus(synth.DEMO_SCALE, 0, synth.PROFILES["demo"])
+             if "_impro" in dialog.name for turn in dialog.turns]
+    counts = Counter(turn.label for turn in impro)
+    kept = [counts[label] for label in ("neu", "sad", "ang", "exc")]
+    assert sum(kept) >= len(impro) - len(synth.LABELS) and min(kept) > 0.2 * len(impro)
+    assert min(turn.n_samples for turn in impro) >= 1.9 * synth.SAMPLE_RATE
+    default = [turn for dialog in synth._plan_corpus(synth.DEMO_SCALE, 0) if "_impro" in dialog.name
+               for turn in dialog.turns]
+    assert Counter(turn.label for turn in default)["xxx"] > 0.15 * len(default)
+
+
+def test_a_corpus_of_another_profile_is_refused_not_reused(tmp_path):
+    """The marker names the profile; a marker written before profiles existed is the default's."""
+    corpus = tmp_path / "IEMOCAP_synthetic"
+    corpus.mkdir()
+    (corpus / synth.MARKER_NAME).write_text(f"generator: ser.synth\nversion: {synth.GENERATOR_VERSION}\n"
+                                            f"scale: {synth.DEMO_SCALE!r}\nseed: 0\n")
+    with pytest.raises(FileExistsError, match="profile iemocap"):
+        synth.generate(corpus, synth.DEMO_SCALE, progress=False, profile="demo")
+    assert synth.generate(corpus, synth.DEMO_SCALE, progress=False) == corpus  # the same corpus: kept as it is
+    with pytest.raises(ValueError, match="profile must be one of iemocap, demo"):
+        synth.generate(tmp_path / "other", synth.DEMO_SCALE, progress=False, profile="loud")
+
