@@ -31,6 +31,7 @@ import os
 import pathlib
 import re
 
+from ser.corpora.entry import Corpus, LabelSet, register
 from ser.corpora.rows import (
     CorpusError,
     CorpusScan,
@@ -135,3 +136,13 @@ def scan_cremad(root: str | os.PathLike) -> CorpusScan:
         raise CorpusError(f"no CREMA-D utterance with readable audio under {audio} ({len(skipped)} items "
                           f"skipped); expected {_LAYOUT}")
     return CorpusScan(path, utterances, skipped, corpus="cremad")
+
+
+CORPUS = register(Corpus(
+    name="cremad", title="CREMA-D",
+    layout="CREMA-D: AudioWAV/ of wavs named like 1001_DFA_ANG_XX.wav, and VideoDemographics.csv",
+    scan=scan_cremad, looks_like=looks_like_cremad, label_sets=("cremad", "shared4"),
+    own_label_sets={"cremad": LabelSet({"ang": 0, "dis": 1, "fea": 2, "hap": 3, "neu": 4, "sad": 5},
+                                       ("angry", "disgust", "fear", "happy", "neutral", "sad"))},
+    default_protocol="speaker-kfold", archive_folders=ARCHIVE_FOLDERS,
+    synthetic="ser.synthetic.synth_corpora:generate_cremad"))

@@ -36,6 +36,7 @@ import os
 import pathlib
 import re
 
+from ser.corpora.entry import Corpus, LabelSet, register
 from ser.corpora.rows import CorpusError, CorpusScan, Utterance, list_wavs, probe_wav
 
 EMODB_FILES = 535
@@ -146,3 +147,13 @@ def scan_emodb(root: str | os.PathLike, expected_files: int | None = None) -> Co
         raise CorpusError(f"no emoDB utterance with readable audio under {path} ({len(skipped)} files skipped); "
                           f"expected {_LAYOUT}")
     return CorpusScan(path, utterances, skipped, corpus="emodb")
+
+
+CORPUS = register(Corpus(
+    name="emodb", title="emoDB", layout="emoDB's wavs named like 03a01Fa.wav, in the folder or its wav/",
+    scan=scan_emodb, looks_like=looks_like_emodb, check_root=validate_root,
+    label_sets=("emodb", "shared4"),
+    own_label_sets={"emodb": LabelSet({"neu": 0, "hap": 1, "sad": 2, "ang": 3, "bor": 4, "fea": 5, "dis": 6},
+                                      ("neutral", "happy", "sad", "angry", "bored", "fear", "disgust"))},
+    default_protocol="paper", session_speakers=True, environment="EMODB_DIR", seed004_labels="emodb",
+    reader_flags={"expected_files": "emodb_files"}, synthetic="ser.synthetic.synth_emodb:generate"))

@@ -35,6 +35,7 @@ import os
 import pathlib
 import re
 
+from ser.corpora.entry import Corpus, LabelSet, register
 from ser.corpora.rows import (
     CorpusError,
     CorpusScan,
@@ -152,3 +153,12 @@ def scan_esd(root: str | os.PathLike) -> CorpusScan:
         raise CorpusError(f"no ESD utterance with readable audio under {path} ({len(skipped)} files skipped); "
                           f"expected {_LAYOUT}")
     return CorpusScan(path, utterances, skipped, corpus="esd")
+
+
+CORPUS = register(Corpus(
+    name="esd", title="ESD", layout="ESD: speaker folders 0001..0020 with Neutral/Angry/Happy/Sad/Surprise folders",
+    scan=scan_esd, looks_like=looks_like_esd, label_sets=("esd", "shared4"),
+    own_label_sets={"esd": LabelSet({"neu": 0, "ang": 1, "hap": 2, "sad": 3, "sur": 4},
+                                    ("neutral", "angry", "happy", "sad", "surprise"))},
+    default_protocol="official", archive_folders=ARCHIVE_FOLDERS, official_split=True,
+    synthetic="ser.synthetic.synth_corpora:generate_esd"))

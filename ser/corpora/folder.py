@@ -44,7 +44,8 @@ import os
 import pathlib
 from dataclasses import dataclass
 
-from ser.corpora.labels import TOKENS, normalise_token
+from ser.corpora.entry import Corpus, register
+from ser.corpora.labels import FOLDER_LABELS, TOKENS, normalise_token
 from ser.corpora.rows import (
     CorpusError,
     CorpusScan,
@@ -274,3 +275,12 @@ def scan_folder(root: str | os.PathLike, manifest: str | os.PathLike | None = No
                           f"expected {_LAYOUT}")
     utterances.sort(key=lambda u: u.path)
     return CorpusScan(path, utterances, skipped, corpus="folder")
+
+
+# Its default protocol follows its manifest (a split column, a fold column, speakers): the run's
+# configuration decides it from describe(), so the entry names none.
+CORPUS = register(Corpus(
+    name="folder", title="a folder corpus",
+    layout="any wavs with a manifest.csv/.tsv (path,label[,speaker][,split|fold]) or one folder per label",
+    scan=scan_folder, looks_like=looks_like_folder, label_sets=(FOLDER_LABELS, "shared4"),
+    reader_flags={"manifest": "manifest"}, synthetic="ser.synthetic.synth_corpora:generate_folder"))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import soundfile as sf
 
-from ser.corpora.labels import LABEL_SETS
+from ser.corpora.entry import Corpus, LabelSet, register
 from ser.corpora.rows import (
     R_EMPTY,
     R_NO_LABEL,
@@ -349,7 +349,7 @@ def _summary_lines(scan: CorpusScan) -> list[str]:
         inner = ", ".join(f"{k} {spk[k]}" for k in sorted(spk))
         per_session.append(f"{s}: {sum(spk.values())} ({inner})")
     lines.append("  sessions: " + " | ".join(per_session))
-    glam = LABEL_SETS["glam"]
+    glam = OWN_LABEL_SETS["glam"].classes
     in_set = [u for u in utts if u.label in glam]
     lines.append(
         f"  4-class 'glam' set ({'/'.join(glam)}): all {len(in_set)}, "
@@ -364,3 +364,25 @@ def select(utterances: Iterable[Utterance], subset: str) -> list[Utterance]:
     return [u for u in utterances if subset == "all" or u.kind == subset]
 
 
+def looks_like_iemocap(root: pathlib.Path) -> bool:
+    """True if ``root`` holds a ``SessionN/sentences/wav`` folder (not recursive)."""
+    return any((root / session / "sentences" / "wav").is_dir() for session in SESSIONS)
+
+
+# The GLAM paper's label sets and seed 004's (ser.corpora.labels says what each keeps).
+OWN_LABEL_SETS = {
+    "glam": LabelSet({"neu": 0, "sad": 1, "ang": 2, "exc": 3}, ("neutral", "sad", "angry", "happy(excited)")),
+    "merge": LabelSet({"neu": 0, "sad": 1, "ang": 2, "exc": 3, "hap": 3}, ("neutral", "sad", "angry", "happy+excited")),
+    "seed004": LabelSet({"ang": 0, "sad": 1, "hap": 2, "neu": 3}, ("angry", "sad", "happy", "neutral")),
+    "seed004exc": LabelSet({"ang": 0, "sad": 1, "hap": 2, "exc": 2, "neu": 3},
+                           ("angry", "sad", "happy+excited", "neutral")),
+}
+
+CORPUS = register(Corpus(
+    name="iemocap", title="IEMOCAP",
+    layout="IEMOCAP_full_release with Session1..Session5 (sentences/wav, dialog/EmoEvaluation)",
+    scan=scan_iemocap, looks_like=looks_like_iemocap, check_root=validate_root,
+    label_sets=("glam", "merge", "seed004", "seed004exc", "shared4"), own_label_sets=OWN_LABEL_SETS,
+    default_protocol="paper", archive_folders=ARCHIVE_FOLDERS, session_speakers=True,
+    environment="IEMOCAP_DIR", path_setting="DEFAULT_IEMOCAP_DIR", subsets=SUBSETS, seed004_labels="seed004",
+    synthetic="ser.synthetic.synth:generate"))

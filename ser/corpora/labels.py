@@ -1,14 +1,16 @@
 """Label sets: which label tokens of a corpus train as which class, one name per set.
 
-This is the only list of label-set names. ``train.py --labels``, ``report.py --labels``, the
-result-file names (``ser.records.results``) and ``extract_features.py`` all read it, so a set added
-here is accepted, named and reported everywhere.
+A corpus declares the label sets it defines and the ones valid on it in its registry entry
+(``ser.corpora.entry.Corpus``); only the sets no corpus owns (``shared4``) are declared here.
+:data:`LABEL_SETS` is the one live view of them all: ``train.py --labels``, ``report.py --labels``,
+the result-file names (``ser.records.results``) and ``extract_features.py`` all read it, so a set a
+corpus declares is accepted, named and reported everywhere.
 
 Every reader writes its labels in one shared vocabulary of three-letter tokens
 (:data:`TOKENS`: neu, cal, hap, sad, ang, fea, dis, sur, bor, con, exc, fru, oth, xxx), so a
 label set is only a map from tokens to class indices and one set can serve several corpora.
 
-IEMOCAP (``ser.corpora``; tokens as in its EmoEvaluation files):
+IEMOCAP (``ser.corpora.iemocap``; tokens as in its EmoEvaluation files):
 
 - ``glam``: the GLAM paper's 4 classes; excited stands in for happy and the real ``hap`` is
   dropped.
@@ -44,7 +46,9 @@ class of every corpus is left out.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+from ser.corpora.entry import FactView, LabelSet, entries
 
 # The shared vocabulary of label tokens and what each means.
 TOKENS: dict[str, str] = {
@@ -53,49 +57,66 @@ TOKENS: dict[str, str] = {
     "fru": "frustrated", "oth": "other", "xxx": "no agreement",
 }
 
-LABEL_SETS: dict[str, dict[str, int]] = {
-    "glam": {"neu": 0, "sad": 1, "ang": 2, "exc": 3},
-    "merge": {"neu": 0, "sad": 1, "ang": 2, "exc": 3, "hap": 3},
-    "seed004": {"ang": 0, "sad": 1, "hap": 2, "neu": 3},
-    "seed004exc": {"ang": 0, "sad": 1, "hap": 2, "exc": 2, "neu": 3},
-    "emodb": {"neu": 0, "hap": 1, "sad": 2, "ang": 3, "bor": 4, "fea": 5, "dis": 6},
-    "ravdess": {"neu": 0, "cal": 1, "hap": 2, "sad": 3, "ang": 4, "fea": 5, "dis": 6, "sur": 7},
-    "cremad": {"ang": 0, "dis": 1, "fea": 2, "hap": 3, "neu": 4, "sad": 5},
-    "esd": {"neu": 0, "ang": 1, "hap": 2, "sad": 3, "sur": 4},
-    "msppodcast": {"ang": 0, "sad": 1, "hap": 2, "sur": 3, "fea": 4, "dis": 5, "con": 6, "neu": 7},
-    "shared4": {"neu": 0, "sad": 1, "ang": 2, "hap": 3, "exc": 3},
-}
-CLASS_NAMES: dict[str, list[str]] = {
-    "glam": ["neutral", "sad", "angry", "happy(excited)"],
-    "merge": ["neutral", "sad", "angry", "happy+excited"],
-    "seed004": ["angry", "sad", "happy", "neutral"],
-    "seed004exc": ["angry", "sad", "happy+excited", "neutral"],
-    "emodb": ["neutral", "happy", "sad", "angry", "bored", "fear", "disgust"],
-    "ravdess": ["neutral", "calm", "happy", "sad", "angry", "fear", "disgust", "surprise"],
-    "cremad": ["angry", "disgust", "fear", "happy", "neutral", "sad"],
-    "esd": ["neutral", "angry", "happy", "sad", "surprise"],
-    "msppodcast": ["angry", "sad", "happy", "surprise", "fear", "disgust", "contempt", "neutral"],
-    "shared4": ["neutral", "sad", "angry", "happy(+excited)"],
+# The label sets no single corpus owns. Every other set is declared by its corpus's module
+# (ser.corpora.entry.Corpus.own_label_sets): IEMOCAP's four in ser.corpora.iemocap, emoDB's in
+# ser.corpora.emodb, and so on.
+SHARED_LABEL_SETS: dict[str, LabelSet] = {
+    "shared4": LabelSet({"neu": 0, "sad": 1, "ang": 2, "hap": 3, "exc": 3},
+                        ("neutral", "sad", "angry", "happy(+excited)")),
 }
 
 # The label set of a "folder" corpus: one class per label its tree names (tokens_label_set).
 FOLDER_LABELS = "folder"
 # The label set of a run on fold files none of whose corpus's sets fits: one class per label they use.
 FILES_LABELS = "files"
-# Every name --labels takes: the fixed maps above and the two sets whose classes a run finds.
-LABEL_SET_NAMES: tuple[str, ...] = (*LABEL_SETS, FOLDER_LABELS, FILES_LABELS)
 
-# The label sets that make sense on each corpus, its default first. A "folder" corpus trains
-# on the classes its tree names by default, and can be scored with shared4 when it holds them.
-CORPUS_LABEL_SETS: dict[str, tuple[str, ...]] = {
-    "iemocap": ("glam", "merge", "seed004", "seed004exc", "shared4"),
-    "emodb": ("emodb", "shared4"),
-    "ravdess": ("ravdess", "shared4"),
-    "cremad": ("cremad", "shared4"),
-    "esd": ("esd", "shared4"),
-    "msppodcast": ("msppodcast", "shared4"),
-    "folder": (FOLDER_LABELS, "shared4"),
-}
+
+def _fixed_label_sets() -> dict[str, LabelSet]:
+    """Every fixed label set: the registered corpora's own, in registry order, then the shared ones."""
+    return {**{name: one for c in entries() for name, one in c.own_label_sets.items()}, **SHARED_LABEL_SETS}
+
+
+class _LabelSetView(Mapping):
+    """A live ``{label-set name: fact}`` view of the fixed label sets (it follows the registry)."""
+
+    def __init__(self, fact: Callable[[LabelSet], object]):
+        self._fact = fact
+
+    def __getitem__(self, name: str):
+        return self._fact(_fixed_label_sets()[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_fixed_label_sets())
+
+    def __len__(self) -> int:
+        return len(_fixed_label_sets())
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+class _Names(Sequence):
+    """Every name ``--labels`` takes, live: the fixed maps and the two sets whose classes a run finds."""
+
+    def _names(self) -> tuple[str, ...]:
+        return (*_fixed_label_sets(), FOLDER_LABELS, FILES_LABELS)
+
+    def __getitem__(self, index):
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return repr(self._names())
+
+
+# token -> class index, and the class names, of every fixed label set.
+LABEL_SETS: Mapping[str, dict[str, int]] = _LabelSetView(lambda one: dict(one.classes))
+CLASS_NAMES: Mapping[str, list[str]] = _LabelSetView(lambda one: list(one.names))
+LABEL_SET_NAMES: Sequence[str] = _Names()
+# The label sets that make sense on each corpus, its default first (its entry's label_sets).
+CORPUS_LABEL_SETS: Mapping[str, tuple[str, ...]] = FactView(lambda c: c.label_sets)
 
 # Spellings of emotion names met in folder names, manifests and fold files, lower-cased,
 # each mapped to its token ("boredem" is how one public fold-file set spells boredom).
@@ -127,7 +148,7 @@ def default_label_set(corpus: str) -> str:
 
 
 def label_sets_for(corpus: str) -> tuple[str, ...]:
-    """The label-set names valid for ``corpus``, its default first."""
+    """The label-set names valid for ``corpus`` (its registry entry's), its default first."""
     if corpus not in CORPUS_LABEL_SETS:
         raise LabelError(f"unknown corpus {corpus!r}; choose one of: {', '.join(CORPUS_LABEL_SETS)}")
     return CORPUS_LABEL_SETS[corpus]

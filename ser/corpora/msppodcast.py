@@ -40,6 +40,7 @@ import os
 import pathlib
 import re
 
+from ser.corpora.entry import Corpus, LabelSet, register
 from ser.corpora.rows import (
     R_NO_LABEL,
     R_NO_WAV,
@@ -172,3 +173,14 @@ def scan_msppodcast(root: str | os.PathLike, test_set: str = "Test1") -> CorpusS
         raise CorpusError(f"no labelled MSP-Podcast segment with readable audio under {path} ({len(skipped)} "
                           f"items skipped); expected {_LAYOUT}")
     return CorpusScan(path, utterances, skipped, corpus="msppodcast")
+
+
+CORPUS = register(Corpus(
+    name="msppodcast", title="MSP-Podcast", layout="MSP-Podcast: Audios/ and Labels/labels_consensus.csv",
+    scan=scan_msppodcast, looks_like=looks_like_msppodcast, label_sets=("msppodcast", "shared4"),
+    own_label_sets={"msppodcast": LabelSet({"ang": 0, "sad": 1, "hap": 2, "sur": 3, "fea": 4, "dis": 5, "con": 6,
+                                            "neu": 7},
+                                           ("angry", "sad", "happy", "surprise", "fear", "disgust", "contempt",
+                                            "neutral"))},
+    default_protocol="official", archive_folders=ARCHIVE_FOLDERS, official_split=True,
+    synthetic="ser.synthetic.synth_corpora:generate_msppodcast"))

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 
+from ser.corpora.entry import Corpus, LabelSet, register
 from ser.corpora.rows import (
     CorpusError,
     CorpusScan,
@@ -122,3 +123,14 @@ def scan_ravdess(root: str | os.PathLike) -> CorpusScan:
         raise CorpusError(f"no RAVDESS utterance with readable audio under {path} ({len(skipped)} files "
                           f"skipped); expected {_LAYOUT}")
     return CorpusScan(path, utterances, skipped, corpus="ravdess")
+
+
+CORPUS = register(Corpus(
+    name="ravdess", title="RAVDESS",
+    layout="RAVDESS speech: Actor_01..Actor_24 folders of wavs named like 03-01-05-01-02-01-12.wav",
+    scan=scan_ravdess, looks_like=looks_like_ravdess, label_sets=("ravdess", "shared4"),
+    own_label_sets={"ravdess": LabelSet({"neu": 0, "cal": 1, "hap": 2, "sad": 3, "ang": 4, "fea": 5, "dis": 6,
+                                         "sur": 7},
+                                        ("neutral", "calm", "happy", "sad", "angry", "fear", "disgust", "surprise"))},
+    default_protocol="speaker-kfold", archive_folders=ARCHIVE_FOLDERS,
+    synthetic="ser.synthetic.synth_corpora:generate_ravdess"))

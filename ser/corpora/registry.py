@@ -1,7 +1,9 @@
 """The corpus readers by name, and which one a tree calls for.
 
-Every reader takes the corpus root and returns a ``ser.corpora.CorpusScan`` of the same
-``Utterance`` rows; :data:`LAYOUTS` says in one line what each expects.
+The registry itself is ``ser.corpora.entry`` (each corpus module registers its :class:`Corpus`
+entry; ``ser.corpora`` imports them all); this module reads it. Every reader takes the corpus
+root and returns a ``ser.corpora.CorpusScan`` of the same ``Utterance`` rows; :data:`LAYOUTS`
+says in one line what each expects.
 
     from ser.corpora import registry
     name = registry.detect("/data/RAVDESS")          # "ravdess"
@@ -23,63 +25,23 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-import ser.corpora.cremad as cremad
-import ser.corpora.emodb as emodb
-import ser.corpora.esd as esd
-import ser.corpora.folder as folder
-import ser.corpora.iemocap as iemocap
-import ser.corpora.msppodcast as msppodcast
-import ser.corpora.ravdess as ravdess
+from ser.corpora.entry import Corpus, FactView, corpus, entries, names, register, title
 from ser.corpora.rows import CorpusError, CorpusScan, corpus_folder, unpacked_folder
 
-CORPORA: dict[str, Callable[..., CorpusScan]] = {
-    "iemocap": iemocap.scan_iemocap,
-    "emodb": emodb.scan_emodb,
-    "ravdess": ravdess.scan_ravdess,
-    "cremad": cremad.scan_cremad,
-    "esd": esd.scan_esd,
-    "msppodcast": msppodcast.scan_msppodcast,
-    "folder": folder.scan_folder,
-}
+__all__ = ["ARCHIVE_FOLDERS", "CORPORA", "LAYOUTS", "SIGNATURES", "TITLES", "Corpus", "corpus", "detect", "entries",
+           "guess", "matches", "names", "register", "scan", "title"]
 
+# Live views of the registered entries (ser.corpora.entry), for the callers that read one fact of
+# every corpus: each follows a later register().
+CORPORA: Mapping[str, Callable[..., CorpusScan]] = FactView(lambda c: c.scan)
 # The corpora's names as their authors write them, for messages and tables.
-TITLES = {"iemocap": "IEMOCAP", "emodb": "emoDB", "ravdess": "RAVDESS", "cremad": "CREMA-D", "esd": "ESD",
-          "msppodcast": "MSP-Podcast", "folder": "a folder corpus"}
-
-LAYOUTS = {
-    "iemocap": "IEMOCAP_full_release with Session1..Session5 (sentences/wav, dialog/EmoEvaluation)",
-    "emodb": "emoDB's wavs named like 03a01Fa.wav, in the folder or its wav/",
-    "ravdess": "RAVDESS speech: Actor_01..Actor_24 folders of wavs named like 03-01-05-01-02-01-12.wav",
-    "cremad": "CREMA-D: AudioWAV/ of wavs named like 1001_DFA_ANG_XX.wav, and VideoDemographics.csv",
-    "esd": "ESD: speaker folders 0001..0020 with Neutral/Angry/Happy/Sad/Surprise folders",
-    "msppodcast": "MSP-Podcast: Audios/ and Labels/labels_consensus.csv",
-    "folder": "any wavs with a manifest.csv/.tsv (path,label[,speaker][,split|fold]) or one folder per label",
-}
-
-
-def _looks_like_iemocap(root: pathlib.Path) -> bool:
-    return any((root / session / "sentences" / "wav").is_dir() for session in iemocap.SESSIONS)
-
-
-SIGNATURES: dict[str, Callable[[pathlib.Path], bool]] = {
-    "iemocap": _looks_like_iemocap,
-    "emodb": emodb.looks_like_emodb,
-    "ravdess": ravdess.looks_like_ravdess,
-    "cremad": cremad.looks_like_cremad,
-    "esd": esd.looks_like_esd,
-    "msppodcast": msppodcast.looks_like_msppodcast,
-    "folder": folder.looks_like_folder,
-}
-
-
+TITLES: Mapping[str, str] = FactView(lambda c: c.title)
+LAYOUTS: Mapping[str, str] = FactView(lambda c: c.layout)
+SIGNATURES: Mapping[str, Callable[[pathlib.Path], bool]] = FactView(lambda c: c.looks_like)
 # The folders (regular expressions, any letter case) each corpus's own archive unpacks to.
-ARCHIVE_FOLDERS: dict[str, tuple[str, ...]] = {
-    "iemocap": iemocap.ARCHIVE_FOLDERS, "emodb": (), "ravdess": ravdess.ARCHIVE_FOLDERS,
-    "cremad": cremad.ARCHIVE_FOLDERS, "esd": esd.ARCHIVE_FOLDERS, "msppodcast": msppodcast.ARCHIVE_FOLDERS,
-    "folder": (),
-}
+ARCHIVE_FOLDERS: Mapping[str, tuple[str, ...]] = FactView(lambda c: c.archive_folders)
 
 
 def _layouts() -> str:
@@ -91,10 +53,10 @@ def matches(root: str | os.PathLike, unpacked: bool = False) -> list[str]:
     it shows one folder down, in the folder the corpus's archive unpacks to, instead."""
     path = pathlib.Path(root)
     if not unpacked:
-        return [name for name, looks in SIGNATURES.items() if looks(path)]
-    return [name for name, looks in SIGNATURES.items()
-            if ARCHIVE_FOLDERS[name] and not looks(path)
-            and looks(unpacked_folder(path, ARCHIVE_FOLDERS[name], looks))]
+        return [c.name for c in entries() if c.looks_like(path)]
+    return [c.name for c in entries()
+            if c.archive_folders and not c.looks_like(path)
+            and c.looks_like(unpacked_folder(path, c.archive_folders, c.looks_like))]
 
 
 def guess(root: str | os.PathLike) -> str | None:
@@ -130,6 +92,4 @@ def detect(root: str | os.PathLike) -> str:
 
 def scan(name: str, root: str | os.PathLike, **options) -> CorpusScan:
     """Read corpus ``name`` at ``root`` with its reader (``options`` go to the reader)."""
-    if name not in CORPORA:
-        raise CorpusError(f"unknown corpus {name!r}; choose one of: {', '.join(CORPORA)}")
-    return CORPORA[name](root, **options)
+    return corpus(name).scan(root, **options)
