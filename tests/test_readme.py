@@ -69,14 +69,14 @@ RULES = [
     Rule(r"scripts/bench_gpu", "covered",
          "tests/test_bench.py::test_bench_gpu_script_runs_the_benchmark_and_the_cuda_tests_from_local_wheels"),
     Rule(r"(RESULTS_DIR=\S+ )?scripts/", "dry-run"),
-    Rule(r"python -m ser\.plots", "run"),
+    Rule(r"python -m ser\.reporting\.plots", "run"),
     Rule(r"N=\d+$", "run"),
-    Rule(r"python -m ser\.sweep --backend ray", "covered",
+    Rule(r"python -m ser\.runners\.sweep --backend ray", "covered",
          "tests/test_sweep.py::test_ray_sweep_lands_in_the_same_layout"),
-    Rule(r"python -m ser\.sweep", "dry-run"),
-    Rule(r"python -m ser\.bench", "covered",
+    Rule(r"python -m ser\.runners\.sweep", "dry-run"),
+    Rule(r"python -m ser\.runners\.bench", "covered",
          "tests/test_bench.py::test_every_path_is_measured_with_its_ratio_to_the_original_style"),
-    Rule(r"python -m ser\.crossval run", "covered", "tests/test_crossval.py::test_tiny_crossval_on_iemocap_layout"),
+    Rule(r"python -m ser\.runners\.crossval run", "covered", "tests/test_crossval.py::test_tiny_crossval_on_iemocap_layout"),
 ]
 
 
