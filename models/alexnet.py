@@ -40,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .layers import Shape
-from .registry import ModelOptionError, register_model
+from .registry import ModelOptionError, ModelRecipe, OptionFlag, register_model, register_option_flag
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -219,7 +219,29 @@ def _checker(head: str):
     return check
 
 
-@register_model("alexnet", check=_checker("fc"))
+# Seed 004's own training recipe (its train_ser.py defaults: AdamW, lr 1e-4 without a schedule,
+# no mixup, the epoch chosen on validation WA, utterances scored by their segments' mean
+# log-softmax, 200 epochs of batch 32, its own label set per corpus, logspec images scaled to
+# [0, 1]), which its models train with unless a flag says otherwise.
+SEED004_RECIPE = ModelRecipe(
+    source="seed 004's own recipe",
+    flags={"features_to_use": "logspec", "optimizer": "adamw", "learning_rate": 1e-4, "lr_schedule": "constant",
+           "alpha": 0.0, "select_on": "WA", "pooling": "log_softmax", "epochs": 200, "batch_size": 32},
+    labels={"iemocap": "seed004", "emodb": "emodb"}, minmax=True)
+
+register_option_flag("pretrained", OptionFlag(
+    "--pretrained", "pretrained", "ImageNet AlexNet weights", None,
+    "alexnet models: local ImageNet AlexNet state dict (torchvision's alexnet-owt-7be5be79.pth); never downloaded",
+    metavar="PATH"))
+register_option_flag("image_size", OptionFlag(
+    "--image_size", "image_size", "an image size", int,
+    "alexnet models: shorter side of the input image (default: the model's, 256)"))
+
+
+# Not stackable: their recipe scales each seed's inputs with a min-max scaler fitted on that
+# seed's training set, so one shared copy of the features cannot serve K seeds, and their
+# image resizing is not checked under vmap.
+@register_model("alexnet", check=_checker("fc"), recipe=SEED004_RECIPE)
 def alexnet(*, shape: Shape, num_classes: int = 4, in_channels: int = 1, pretrained: str | None = None,
             image_size: int = 256, quantize: bool = True) -> SpectrogramAlexNet:
     """Seed 004's ``alexnet`` ("AlexNet Finetuning", ``SER_AlexNet``; README: WA 74.0 %, UA 64.4 %
@@ -228,7 +250,7 @@ def alexnet(*, shape: Shape, num_classes: int = 4, in_channels: int = 1, pretrai
                               image_size=image_size, quantize=quantize)
 
 
-@register_model("alexnet_gap", check=_checker("gap"))
+@register_model("alexnet_gap", check=_checker("gap"), recipe=SEED004_RECIPE)
 def alexnet_gap(*, shape: Shape, num_classes: int = 4, in_channels: int = 1, pretrained: str | None = None,
                 image_size: int = 256, quantize: bool = True, native_gap: bool = False) -> SpectrogramAlexNet:
     """Seed 004's ``alexnet_gap`` ("FCN+GAP", ``SER_AlexNet_GAP``; README: WA 73.2 %, UA 62.6 %):

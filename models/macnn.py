@@ -13,14 +13,14 @@ from .registry import register_model
 from .trunks import MacnnTrunk
 
 
-@register_model("CNN_Area")
+@register_model("CNN_Area", paper=True, stackable=True)
 def cnn_area(*, shape: Shape, num_classes: int = 4) -> SerNet:
     """Original ``CNN_Area``: frequency-stacked MACNN trunk, flatten, linear. Despite the name
     it has no area attention (the original's ``height``/``width`` arguments are unused)."""
     return SerNet(MacnnTrunk(macnn_stem("frequency")), LinearHead(), shape, num_classes)
 
 
-@register_model("CNN_AttnPooling", aliases=("APCNN",))
+@register_model("CNN_AttnPooling", aliases=("APCNN",), paper=True, stackable=True)
 def cnn_attn_pooling(*, shape: Shape, num_classes: int = 4) -> SerNet:
     """Paper row "APCNN" (Tables 1, 4; original ``CNN_AttnPooling``): MACNN trunk with
     attention pooling, no linear layer. Input-size independent (spectrogram 400×197 in the
@@ -28,14 +28,14 @@ def cnn_attn_pooling(*, shape: Shape, num_classes: int = 4) -> SerNet:
     return SerNet(MacnnTrunk(), AttentionPoolingHead(), shape, num_classes)
 
 
-@register_model("CNN_GAP")
+@register_model("CNN_GAP", paper=True, stackable=True)
 def cnn_gap(*, shape: Shape, num_classes: int = 4) -> SerNet:
     """Original ``CNN_GAP``: MACNN trunk, flatten, linear. The original builds a global average
     pool but never calls it, so this model does not pool either."""
     return SerNet(MacnnTrunk(), LinearHead(), shape, num_classes)
 
 
-@register_model("MHCNN", aliases=("MACNN",))
+@register_model("MHCNN", aliases=("MACNN",), paper=True, stackable=True)
 def mhcnn(*, shape: Shape, num_classes: int = 4, num_heads: int = 4,
           attn_hidden: int = 64) -> SerNet:
     """Paper row "MHCNN" (Tables 1, 2, 4; the README's "MACNN"; original ``MHCNN``): conv
@@ -44,7 +44,7 @@ def mhcnn(*, shape: Shape, num_classes: int = 4, num_heads: int = 4,
     return SerNet(MacnnTrunk(), head, shape, num_classes)
 
 
-@register_model("MHCNN_AreaConcat")
+@register_model("MHCNN_AreaConcat", paper=True, stackable=True)
 def mhcnn_area_concat(*, shape: Shape, num_classes: int = 4, num_heads: int = 4,
                       attn_hidden: int = 64) -> SerNet:
     """Original ``MHCNN_AreaConcat``: frequency-stacked stem, conv multi-head attention with
@@ -53,7 +53,7 @@ def mhcnn_area_concat(*, shape: Shape, num_classes: int = 4, num_heads: int = 4,
     return SerNet(MacnnTrunk(macnn_stem("frequency")), head, shape, num_classes)
 
 
-@register_model("MHCNN_AreaConcat_gap")
+@register_model("MHCNN_AreaConcat_gap", paper=True, stackable=True)
 def mhcnn_area_concat_gap(*, shape: Shape, num_classes: int = 4, num_heads: int = 4,
                           attn_hidden: int = 64) -> SerNet:
     """Original ``MHCNN_AreaConcat_gap``: as ``MHCNN_AreaConcat`` but globally average-pooled."""
@@ -61,7 +61,7 @@ def mhcnn_area_concat_gap(*, shape: Shape, num_classes: int = 4, num_heads: int 
     return SerNet(MacnnTrunk(macnn_stem("frequency")), head, shape, num_classes)
 
 
-@register_model("MHCNN_AreaConcat_gap1")
+@register_model("MHCNN_AreaConcat_gap1", paper=True, stackable=True)
 def mhcnn_area_concat_gap1(*, shape: Shape, num_classes: int = 4, num_heads: int = 4) -> SerNet:
     """Original ``MHCNN_AreaConcat_gap1``: frequency-stacked stem, conv multi-head attention
     with 32 hidden channels (the original overwrites its ``attn_hidden`` argument with 32, so
@@ -71,7 +71,7 @@ def mhcnn_area_concat_gap1(*, shape: Shape, num_classes: int = 4, num_heads: int
     return SerNet(MacnnTrunk(macnn_stem("frequency")), head, shape, num_classes)
 
 
-@register_model("AACNN")
+@register_model("AACNN", paper=True, stackable=True)
 def aacnn(*, shape: Shape, num_classes: int = 4, max_area_width: int = 3) -> SerNet:
     """Paper row "AACNN" (Tables 1, 2, 4; original ``AACNN``): frequency-stacked stem, GLAM's
     area attention (mean keys, summed values, no 1/√d, dropout 0.5) over the 80-dim
@@ -81,7 +81,7 @@ def aacnn(*, shape: Shape, num_classes: int = 4, max_area_width: int = 3) -> Ser
     return SerNet(MacnnTrunk(macnn_stem("frequency")), head, shape, num_classes)
 
 
-@register_model("AACNN_HeadConcat")
+@register_model("AACNN_HeadConcat", paper=True, stackable=True)
 def aacnn_head_concat(*, shape: Shape, num_classes: int = 4, max_area_width: int = 3) -> SerNet:
     """Original ``AACNN_HeadConcat``: ``AACNN`` with the channel-concatenated 8+8 stem."""
     head = AreaAttentionHead(max_area_width=max_area_width)

@@ -33,7 +33,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .layers import Shape
-from .registry import ModelOptionError, register_model
+from .registry import ModelOptionError, ModelRecipe, register_model
 
 # F.layer_norm's default epsilon, which EmoBox's --output_norm uses.
 UTTERANCE_NORM_EPS = 1e-5
@@ -201,28 +201,54 @@ def _positive(**options) -> None:
             raise ModelOptionError(key, f"dropout must be in [0, 1), not {value}")
 
 
-@register_model("ssl_linear", check=_positive)
+# What each downstream reads, as the feature kinds of issue 27 give it: the hidden states of a
+# self-supervised upstream (``--features ssl``), or eGeMAPS functionals (``--features egemaps``).
+SSL_INPUTS = ("ssl",)
+FUNCTIONALS_INPUTS = ("egemaps",)
+
+
+def _recipe(name: str, known_as: str) -> ModelRecipe:
+    """:data:`RECIPES`' ``name`` as the defaults of a run (train.py's flags): what the engine
+    has of it (Adam, lr, batch, epochs, no mixup, a constant lr); the rest (gradient clipping,
+    a warm-up) is named in ``source``, which ``--help`` and the run's notes show."""
+    recipe = RECIPES[name]
+    flags = {"optimizer": recipe.optimizer, "learning_rate": recipe.lr, "batch_size": recipe.batch_size,
+             "epochs": recipe.epochs, "alpha": 0.5 if recipe.mixup else 0.0}
+    missing = []
+    if recipe.lr_schedule == "constant":
+        flags["lr_schedule"] = "constant"
+    else:
+        missing.append(f"its {recipe.lr_schedule}")
+    if recipe.grad_clip is not None:
+        missing.append(f"gradient clipping at norm {recipe.grad_clip}")
+    return ModelRecipe(source=known_as + (f" (not here: {', '.join(missing)})" if missing else ""), flags=flags)
+
+
+@register_model("ssl_linear", check=_positive, recipe=_recipe("ssl_linear", "SUPERB's emotion recipe (s3prl)"),
+                inputs=SSL_INPUTS)
 def ssl_linear(*, shape: Shape, num_classes: int = 4, projector_dim: int = 256) -> SslLinear:
     """SUPERB's emotion downstream (s3prl): learned softmax weights over every hidden state,
     Linear(D, 256), mean pooling, linear; on ``(L + 1, D)`` pooled hidden states."""
     return SslLinear(shape, num_classes, projector_dim)
 
 
-@register_model("ssl_mlp", check=_positive)
+@register_model("ssl_mlp", check=_positive, recipe=_recipe("ssl_mlp", "EmoBox's recipe"), inputs=SSL_INPUTS)
 def ssl_mlp(*, shape: Shape, num_classes: int = 4, hidden_dim: int = 256, utterance_norm: bool = False) -> SslMlp:
     """EmoBox's / emotion2vec's downstream: one hidden state's frames, Linear(D, 256), ReLU, masked
     mean, linear; on ``(T, D + 1)`` frames with a mask channel."""
     return SslMlp(shape, num_classes, hidden_dim, utterance_norm)
 
 
-@register_model("mlp", check=_positive)
+@register_model("mlp", check=_positive, recipe=_recipe("mlp", "Nkululeko's eGeMAPS recipe"),
+                inputs=FUNCTIONALS_INPUTS)
 def mlp(*, shape: Shape, num_classes: int = 4, hidden_dims: tuple[int, ...] = (64, 16),
         dropout: float = 0.0) -> FunctionalsMlp:
     """eGeMAPS MLP (Nkululeko's): 88 → 64 → 16 → classes with ReLUs, on standardised functionals."""
     return FunctionalsMlp(shape, num_classes, hidden_dims, dropout)
 
 
-@register_model("linear", check=_positive)
+@register_model("linear", check=_positive, recipe=_recipe("linear", "Nkululeko's eGeMAPS recipe"),
+                inputs=FUNCTIONALS_INPUTS)
 def linear(*, shape: Shape, num_classes: int = 4) -> FunctionalsMlp:
     """eGeMAPS linear classifier: one Linear(88, classes) on standardised functionals."""
     return FunctionalsMlp(shape, num_classes, hidden_dims=())

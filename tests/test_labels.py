@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from models import create_model, list_models
+from models import MAPS, create_model, list_models
 from ser.corpora import cremad, esd, msppodcast, ravdess, registry
 from ser.corpora.labels import (
     CLASS_NAMES,
@@ -88,7 +88,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models(reads=MAPS))
 def test_every_model_trains_on_any_number_of_classes(name, one_thread):
     """Only the output shape depends on the class count, so the weights are left
     uninitialised: built on the meta device, then given CPU memory, which skips the costly

@@ -218,7 +218,7 @@ SEED_MAPS = pytest.mark.parametrize("vectorize", [False, True], ids=["loop", "vm
 
 
 @SEED_MAPS
-@pytest.mark.parametrize("name", ms.SUPPORTED_MODELS)
+@pytest.mark.parametrize("name", ms.stackable_models())
 def test_every_supported_model_steps_as_its_solo_run(name, vectorize):
     # On two threads vmap's grouped convolutions sum gMLPResMultiConv35's first-layer gradient
     # 4e-4 (relative) away from the plain convolution's; one thread keeps every model within
@@ -467,7 +467,7 @@ def test_the_seeds_map_is_a_loop_on_the_cpu_unless_asked():
 
 
 def test_supported_models():
-    assert set(ms.SUPPORTED_MODELS) | {"alexnet", "alexnet_gap"} == set(models.list_models())
+    assert set(ms.stackable_models()) | {"alexnet", "alexnet_gap"} == set(models.list_models(reads=models.MAPS))
     assert ms.supported("GLAM") and ms.supported("MACNN") and ms.supported("MHCNN", {"num_heads": 2})
     assert not ms.supported("alexnet") and not ms.supported("GLAM", {"num_heads": 2})
     assert not ms.supported("no such model")

@@ -31,7 +31,7 @@ from ser.training import engine
 MFCC_SHAPE = (26, 57)
 # APCNN's recipe feeds it the spectrogram, but its layers do not depend on the input size.
 SHAPES = {"CNN_AttnPooling": (40, 57)}
-GLAM_MODELS = [name for name in list_models() if not name.startswith("alexnet")]
+GLAM_MODELS = list_models(paper_only=True)
 
 
 @pytest.fixture(autouse=True, scope="module")

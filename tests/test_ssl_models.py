@@ -15,15 +15,9 @@ SHAPES = {"ssl_linear": (L, D), "ssl_mlp": (T, D + 1), "mlp": (1, 88), "linear":
 
 @pytest.fixture(scope="module")
 def ssl():
-    """models.ssl, registered for this module only: until models/__init__.py imports it, the
-    registry-wide tests (test_models, test_multiseed, test_original_order) count the GLAM
-    family and AlexNet alone, so the registry is restored afterwards."""
-    saved = [dict(table) for table in (registry._BUILDERS, registry._ALIASES, registry._CHECKS)]
+    """models.ssl, which models/__init__.py imports, so its models are registered."""
     import models.ssl as module
-    yield module
-    for table, before in zip((registry._BUILDERS, registry._ALIASES, registry._CHECKS), saved):
-        table.clear()
-        table.update(before)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from ser.records import results
 from ser.runs import pipeline
 
 ALEXNETS = [name for name in models.list_models() if name.startswith("alexnet")]
-GLAM_FAMILY = [name for name in models.list_models() if name not in ALEXNETS]
+GLAM_FAMILY = models.list_models(paper_only=True)
 ALIASES = sorted(set(models.list_models(include_aliases=True)) - set(models.list_models()))
 SEED = 2602656884  # seeds.txt's first seed
 SCORES = ("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1")

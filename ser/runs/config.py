@@ -71,11 +71,6 @@ from ser.training.engine import LR_SCHEDULES, OPTIMIZERS, POOLINGS, SELECTIONS, 
 
 DEFAULT_CACHE_DIR = os.environ.get("SER_CACHE_DIR", "data/cache")
 FEATURE_BACKENDS = ("auto", "librosa", "torch")
-# The flag of each model option, and what it sets (for messages).
-MODEL_OPTION_FLAGS = {"num_heads": ("--head", "attention heads"),
-                      "attn_hidden": ("--attn_hidden", "an attention hidden size"),
-                      "pretrained": ("--pretrained", "ImageNet AlexNet weights"),
-                      "image_size": ("--image_size", "an image size")}
 # Flags that change how a run is watched or where it runs, not its numbers.
 RESUME_FREE_ARGS = ("resume", "quiet", "gpu", "save_resume_state", "tensorboard", "force")
 
@@ -242,20 +237,10 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                             "written with --toSaveFeatures; default DATADIR/features_<kind>_<subset>.pkl")
 
     model = parser.add_argument_group("model")
-    aliases = ", ".join(f"{alias} (= {models.resolve_name(alias)})"
-                        for alias in sorted(set(models.list_models(include_aliases=True)) - set(models.list_models())))
-    model.add_argument("-m", "--model", "--ser_model", default="GLAM",
-                       help=f"one of: {', '.join(models.list_models())}; also accepted: {aliases}; any case "
-                            "(--ser_model: seed 004's spelling)")
-    model.add_argument("--head", default=None, type=int,
-                       help="attention heads (multi-head models; default: the model's, 4)")
-    model.add_argument("--attn_hidden", default=None, type=int,
-                       help="attention hidden size (multi-head models; default: the model's, 64)")
-    model.add_argument("--pretrained", default=None, metavar="PATH",
-                       help="alexnet models: local ImageNet AlexNet state dict (torchvision's "
-                            "alexnet-owt-7be5be79.pth); never downloaded")
-    model.add_argument("--image_size", default=None, type=int,
-                       help="alexnet models: shorter side of the input image (default: the model's, 256)")
+    model.add_argument("-m", "--model", "--ser_model", default="GLAM", help=_model_help())
+    for option in models.option_flags().values():  # each model option's flag, as the registry declares it
+        model.add_argument(option.flag, dest=option.dest, default=None, type=option.type, metavar=option.metavar,
+                           help=option.help)
     add_switch(model, "--SaveModel", False, "save the best epoch as a checkpoint, DATADIR/model_<stem>.pth, that "
                "predict.py and export.py use without the training command (<stem> as the .metric file's)")
     model.add_argument("--save_label", default=None, metavar="LABEL",
@@ -490,8 +475,7 @@ class RunConfig:
 
     def given_model_options(self) -> dict:
         """The model options set by flags (None: not given), by the builder's option names."""
-        return {"num_heads": self.head, "attn_hidden": self.attn_hidden, "pretrained": self.pretrained,
-                "image_size": self.image_size}
+        return _given_model_options(self)
 
     def model_options(self) -> dict:
         """The keyword arguments of ``models.create_model`` this run sets: the options given
@@ -598,17 +582,6 @@ def _read_config_file(path: str, parser: argparse.ArgumentParser) -> dict:
     return values
 
 
-# Seed 004's own training recipe (its train_ser.py defaults: AdamW, lr 1e-4 without a schedule,
-# no mixup, the epoch chosen on validation WA, utterances scored by their segments' mean
-# log-softmax, 200 epochs of batch 32, its own label set), which its models train with unless a
-# flag says otherwise; labels are per corpus (emoDB has its own).
-SEED004_MODELS = ("alexnet", "alexnet_gap")
-SEED004_RECIPE = {"features_to_use": "logspec", "optimizer": "adamw", "learning_rate": 1e-4,
-                  "lr_schedule": "constant", "alpha": 0.0, "select_on": "WA", "pooling": "log_softmax",
-                  "epochs": 200, "batch_size": 32}
-SEED004_LABELS = {"iemocap": "seed004", "emodb": "emodb"}
-
-
 def parse_namespace(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line with ``-c CONFIG`` laid under it (see the module doc); ``given`` lists
     the destinations the command line or the config file set."""
@@ -632,18 +605,39 @@ def _given_on_the_command_line(argv: list[str] | None) -> set[str]:
     return set(vars(parser.parse_args(argv)))
 
 
-def _apply_seed004_recipe(a: argparse.Namespace) -> None:
-    """Seed 004's models train with seed 004's recipe unless a flag sets another value."""
-    if a.model not in SEED004_MODELS:
+def _model_help() -> str:
+    """``-m``'s help, from the model registry: the names, the aliases, whose recipe a model trains with."""
+    aliases = ", ".join(f"{alias} (= {models.resolve_name(alias)})"
+                        for alias in sorted(set(models.list_models(include_aliases=True)) - set(models.list_models())))
+    recipes = {}
+    for name in models.list_models():
+        recipe = models.model_entry(name).recipe
+        if recipe is not None:
+            recipes.setdefault(recipe.source, []).append(name)
+    trained = "; ".join(f"{', '.join(names)}: {source}" for source, names in recipes.items())
+    return (f"one of: {', '.join(models.list_models())}; also accepted: {aliases}; any case (--ser_model: seed "
+            f"004's spelling). These train with their source's recipe where no flag says otherwise: {trained}")
+
+
+def _given_model_options(flags) -> dict:
+    """The model options set by flags (None: not given), by the builder's option names."""
+    return {option: getattr(flags, flag.dest) for option, flag in models.option_flags().items()}
+
+
+def _apply_model_recipe(a: argparse.Namespace) -> None:
+    """A model with a recipe in its registry entry (seed 004's AlexNets, the downstreams of
+    models.ssl) trains with it unless a flag sets another value; its labels are per corpus."""
+    recipe = models.model_entry(a.model).recipe
+    if recipe is None:
         return
-    recipe = dict(SEED004_RECIPE)
-    if a.test_corpus is None:  # across corpora the labels are shared4's
-        recipe["labels"] = SEED004_LABELS.get(a.corpus) or default_label_set(a.corpus)
-    taken = {dest: value for dest, value in recipe.items() if dest not in a.given}
+    flags = dict(recipe.flags)
+    if recipe.labels and a.test_corpus is None:  # across corpora the labels are shared4's
+        flags["labels"] = recipe.labels.get(a.corpus) or default_label_set(a.corpus)
+    taken = {dest: value for dest, value in flags.items() if dest not in a.given}
     for dest, value in taken.items():
         setattr(a, dest, value)
     if taken:
-        a.notes.append(f"-m {a.model} trains with seed 004's own recipe where no flag says otherwise: "
+        a.notes.append(f"-m {a.model} trains with {recipe.source} where no flag says otherwise: "
                        + ", ".join(f"--{dest} {value}" for dest, value in taken.items()))
 
 
@@ -660,7 +654,7 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
         layout = _resolve_corpus(a)
     except corpora.CorpusError as error:  # a tree that shows several layouts, an unreadable manifest
         raise ConfigError(str(error)) from None
-    _apply_seed004_recipe(a)
+    _apply_model_recipe(a)
     if a.seed_list is not None:
         if "seeds" not in a.given:
             a.seeds = len(a.seed_list)
@@ -990,24 +984,24 @@ def _resolve_training_options(a: argparse.Namespace) -> None:
                           f"({', '.join(spectral.KINDS)}); with -f {a.features_to_use} use gaussian")
     if a.stability_weight < 0 or a.stability_sigma < 0:
         raise ConfigError("--stability_weight and --stability_sigma must be >= 0")
-    if a.minmax is None:
-        a.minmax = a.model in ("alexnet", "alexnet_gap")  # their images need [0, 1] inputs
+    if a.minmax is None:  # a recipe's own scaling (AlexNet's images need [0, 1] inputs)
+        recipe = models.model_entry(a.model).recipe
+        a.minmax = recipe is not None and recipe.minmax
 
 
 def _check_model_options(a: argparse.Namespace) -> None:
     """The model's own check of the options given (models.check_options), as flags."""
-    given = {"num_heads": a.head, "attn_hidden": a.attn_hidden, "pretrained": a.pretrained,
-             "image_size": a.image_size}
+    given, flags = _given_model_options(a), models.option_flags()
     accepted = models.model_options(a.model)
     for option, value in given.items():
         if value is not None and option not in accepted:
-            flag, what = MODEL_OPTION_FLAGS[option]
             having = [m for m in models.list_models() if option in models.model_options(m)]
-            raise ConfigError(f"{flag} sets {what}; -m {a.model} has none (models with it: {', '.join(having)})")
+            raise ConfigError(f"{flags[option].flag} sets {flags[option].what}; -m {a.model} has none (models with "
+                              f"it: {', '.join(having)})")
     try:
         models.check_options(a.model, **given)
     except models.ModelOptionError as error:
-        raise ConfigError(f"{error} (change {MODEL_OPTION_FLAGS[error.option][0]})") from None
+        raise ConfigError(f"{error} (change {flags[error.option].flag})") from None
 
 
 def resolve_device(gpu: int | None) -> torch.device:

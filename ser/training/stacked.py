@@ -70,17 +70,16 @@ from ser.training import engine
 from ser.training.engine import FitOptions, FitResult
 from ser.training.metrics import autocast, scoring_batch_size
 
-# Every registered model built from the GLAM and MACNN trunks (tests/test_multiseed.py checks
-# each one's batched step against its solo step). Not seed 004's alexnet models, which train one
-# process per seed: their recipe scales each seed's inputs with a min-max scaler fitted on that
-# seed's training set, so one shared copy of the features cannot serve them, and their image
-# resizing is not checked under vmap.
-SUPPORTED_MODELS = (
-    "AACNN", "AACNN_HeadConcat", "AAResMultiConv3", "CNN_Area", "CNN_AttnPooling", "CNN_GAP", "GLAM",
-    "GLAM5", "MHCNN", "MHCNN_AreaConcat", "MHCNN_AreaConcat_gap", "MHCNN_AreaConcat_gap1", "MHResMultiConv3",
-    "ResMultiConv3", "ResMultiConv5", "aMLPResMultiConv3", "gMLPMultiConv", "gMLPResConv3", "gMLPResConv5",
-    "gMLPResMultiConv35", "gMLPgResMultiConv3",
-)
+# The models this engine trains are those whose registry entry says ``stackable``: every model
+# built from the GLAM and MACNN trunks (tests/test_multiseed.py checks each one's batched step
+# against its solo step). Seed 004's alexnet models are not (see models/alexnet.py).
+
+
+def stackable_models() -> list[str]:
+    """The registered models whose entry says the K-seed engine trains them."""
+    return [name for name in models.list_models() if models.model_entry(name).stackable]
+
+
 _BIT_SHIFTS = (7, 6, 5, 4, 3, 2, 1, 0)  # numpy's packbits puts an array's first element in the top bit
 
 
@@ -95,7 +94,7 @@ def supported(model_name: str, model_options: Mapping[str, object] | None = None
         name = models.resolve_name(model_name)
     except ValueError:
         return False
-    return name in SUPPORTED_MODELS and set(model_options or {}) <= set(models.model_options(name))
+    return models.model_entry(name).stackable and set(model_options or {}) <= set(models.model_options(name))
 
 
 @dataclass(frozen=True)
@@ -701,7 +700,7 @@ def _check(model_name, model_options, runs, train_pool, eval_pool, num_classes) 
         raise MultiSeedError("no seeds to train")
     if not supported(model_name, model_options):
         raise MultiSeedError(f"model {model_name!r} with options {sorted(model_options or {})} is not one the "
-                             f"K-seed engine trains ({', '.join(SUPPORTED_MODELS)}); train one process per seed")
+                             f"K-seed engine trains ({', '.join(stackable_models())}); train one process per seed")
     if len({run.validation is None for run in runs}) > 1 or len({run.class_weights is None for run in runs}) > 1:
         raise MultiSeedError("either every seed has a validation set (and class weights) or none has")
     for run in runs:
