@@ -155,5 +155,5 @@ CORPUS = register(Corpus(
     label_sets=("emodb", "shared4"),
     own_label_sets={"emodb": LabelSet({"neu": 0, "hap": 1, "sad": 2, "ang": 3, "bor": 4, "fea": 5, "dis": 6},
                                       ("neutral", "happy", "sad", "angry", "bored", "fear", "disgust"))},
-    default_protocol="paper", session_speakers=True, environment="EMODB_DIR", seed004_labels="emodb",
+    default_protocol="paper", session_speakers=True, environment="EMODB_DIR",
     reader_flags={"expected_files": "emodb_files"}, synthetic="ser.synthetic.synth_emodb:generate"))

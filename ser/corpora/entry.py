@@ -45,7 +45,6 @@ class Corpus:
     environment: str | None = None              # environment variable holding its root when --data is absent
     path_setting: str | None = None             # the variable of the repository's path.py holding its root
     subsets: tuple[str, ...] = ()               # the subsets -i chooses from (IEMOCAP's impro/script/all)
-    seed004_labels: str | None = None           # the label set seed 004's recipe trains it with
     reader_flags: Mapping[str, str] = field(default_factory=dict)  # reader keyword -> RunConfig field
     synthetic: str | None = None                # "module:function" writing a synthetic tree of this layout
 

@@ -384,5 +384,5 @@ CORPUS = register(Corpus(
     scan=scan_iemocap, looks_like=looks_like_iemocap, check_root=validate_root,
     label_sets=("glam", "merge", "seed004", "seed004exc", "shared4"), own_label_sets=OWN_LABEL_SETS,
     default_protocol="paper", archive_folders=ARCHIVE_FOLDERS, session_speakers=True,
-    environment="IEMOCAP_DIR", path_setting="DEFAULT_IEMOCAP_DIR", subsets=SUBSETS, seed004_labels="seed004",
+    environment="IEMOCAP_DIR", path_setting="DEFAULT_IEMOCAP_DIR", subsets=SUBSETS,
     synthetic="ser.synthetic.synth:generate"))

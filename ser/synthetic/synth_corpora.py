@@ -41,18 +41,21 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
+import importlib
 import io
 import math
 import shutil
 import sys
 import wave
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ser.corpora import cremad, esd, msppodcast, ravdess
+from ser.corpora import cremad, esd, msppodcast, ravdess, registry
 from ser.corpora.labels import normalise_token
 from ser.synthetic import synth
 
@@ -61,7 +64,8 @@ SAMPLE_RATE = synth.SAMPLE_RATE
 MARKER_NAME = synth.MARKER_NAME
 IN_PROGRESS_NAME = ".synth-corpora-in-progress"
 CORPORA = ("ravdess", "cremad", "esd", "msppodcast", "folder", "folder-labels")
-TITLES = {"ravdess": "RAVDESS", "cremad": "CREMA-D", "esd": "ESD", "msppodcast": "MSP-Podcast",
+# The real corpora's titles are their registry entries'; the two folder layouts are named by what they hold.
+TITLES = {**{name: registry.title(name) for name in CORPORA[:4]},
           "folder": "a folder corpus with a manifest", "folder-labels": "a folder corpus with label folders"}
 # Real sizes in files (the folder layouts have none: 1000 stands in).
 FULL_SIZES = {"ravdess": ravdess.SPEECH_FILES, "cremad": 7442, "esd": 35000, "msppodcast": 151654,
@@ -328,6 +332,33 @@ def generate(corpus: str, out_dir: str | Path, scale: float | None = None, seed:
     (partial / IN_PROGRESS_NAME).unlink()
     partial.rename(out)
     return out
+
+
+# The generators the corpus entries name (ser.corpora.entry.Corpus.synthetic), one per layout.
+generate_ravdess = functools.partial(generate, "ravdess")
+generate_cremad = functools.partial(generate, "cremad")
+generate_esd = functools.partial(generate, "esd")
+generate_msppodcast = functools.partial(generate, "msppodcast")
+generate_folder = functools.partial(generate, "folder")
+
+
+def generator_of(corpus: str) -> Callable[..., Path]:
+    """The synthetic generator corpus ``corpus``'s registry entry names ("module:function",
+    resolved here so that ser.corpora, the first stage, never imports this one)."""
+    entry = registry.corpus(corpus)
+    if not entry.synthetic:
+        raise ValueError(f"corpus {corpus!r} names no synthetic generator")
+    module, _, function = entry.synthetic.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def synthesize(corpus: str, out_dir: str | Path, scale: float | None = None, seed: int = 0,
+               progress: bool = True) -> Path:
+    """A synthetic tree of any registered corpus in ``out_dir``, written by its entry's generator
+    (``generator(out_dir, [scale=scale,] seed=seed, progress=progress)``; no ``scale``: the
+    generator's own default size)."""
+    sized = {} if scale is None else {"scale": scale}
+    return Path(generator_of(corpus)(out_dir, **sized, seed=seed, progress=progress))
 
 
 def main(argv: list[str] | None = None) -> int:
