@@ -20,6 +20,7 @@ import json
 import os
 import pickle
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -220,6 +221,20 @@ class ClaimSet:
     def env(self, base: dict[str, str]) -> dict[str, str]:
         """``base`` with this set's token added to the handed-down ones."""
         return {**base, HANDED_DOWN: " ".join([*base.get(HANDED_DOWN, "").split(), self.token])}
+
+    @contextlib.contextmanager
+    def in_this_process(self) -> Iterator[None]:
+        """Within the block this process's own :class:`Claim` of a name the set holds works under
+        the set's claim, as a process started with :meth:`env` does."""
+        before = os.environ.get(HANDED_DOWN)
+        os.environ[HANDED_DOWN] = self.env(dict(os.environ))[HANDED_DOWN]
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(HANDED_DOWN, None)
+            else:
+                os.environ[HANDED_DOWN] = before
 
     def fds(self, paths: list[str | os.PathLike]) -> list[int]:
         """The descriptors that hold these paths' claims (none for a claim handed down here)."""

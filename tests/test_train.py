@@ -315,9 +315,9 @@ def test_seeds_at_once_equal_seeds_one_by_one(tiny_corpus, tmp_path, cache):
                                         "--seeds_file", str(seeds_file)))) == [33]
 
 
-def test_seeds_as_processes_claim_their_seeds_before_they_start(tiny_corpus, tmp_path, cache):
-    """--seeds N with one process per seed (--iter 2: no multi-seed engine) takes the next seeds
-    that no live run holds, and each process trains under the claim taken for it."""
+def test_seeds_in_turn_claim_their_seeds_before_they_start_and_train_as_alone(tiny_corpus, tmp_path, cache):
+    """--seeds N where the stacked engine does not apply (--iter 2) takes the next seeds that no
+    live run holds and trains them one after another in this process, each as it trains alone."""
     seeds_file = tmp_path / "seeds.txt"
     seeds_file.write_text("11\n22\n33\n")
     folder = tmp_path / "MHCNN"
@@ -326,6 +326,10 @@ def test_seeds_as_processes_claim_their_seeds_before_they_start(tiny_corpus, tmp
                                           "--seeds_file", str(seeds_file)))
     assert sorted(summaries) == [22, 33] and summaries[22]["args"]["seed"] == 22
     assert results.seeds_done(folder / "MHCNN_mfcc_impro.metric") == {22, 33}
+    alone = train.main(mhcnn_args(tiny_corpus, tmp_path / "alone" / "22", cache, "-e", "1", "--iter", "2",
+                                  "--seed", "22"))
+    assert [e["loss"] for e in alone["epochs"]] == [e["loss"] for e in summaries[22]["epochs"]]
+    assert alone["best"] == summaries[22]["best"]
 
 
 def test_seeds_together_resume_after_a_kill_exactly_as_their_uninterrupted_run(tiny_corpus, tmp_path, cache,

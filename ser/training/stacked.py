@@ -89,7 +89,7 @@ class MultiSeedError(ValueError):
 
 def supported(model_name: str, model_options: Mapping[str, object] | None = None) -> bool:
     """Whether :func:`fit_seeds` trains ``model_name`` built with ``model_options`` (keyword
-    arguments of ``models.create_model``); otherwise train one process per seed."""
+    arguments of ``models.create_model``); otherwise train the seeds one at a time."""
     try:
         name = models.resolve_name(model_name)
     except ValueError:
@@ -700,7 +700,7 @@ def _check(model_name, model_options, runs, train_pool, eval_pool, num_classes) 
         raise MultiSeedError("no seeds to train")
     if not supported(model_name, model_options):
         raise MultiSeedError(f"model {model_name!r} with options {sorted(model_options or {})} is not one the "
-                             f"K-seed engine trains ({', '.join(stackable_models())}); train one process per seed")
+                             f"K-seed engine trains ({', '.join(stackable_models())}); train the seeds one at a time")
     if len({run.validation is None for run in runs}) > 1 or len({run.class_weights is None for run in runs}) > 1:
         raise MultiSeedError("either every seed has a validation set (and class weights) or none has")
     for run in runs:
