@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import sys
 
-import path as corpus_path
 from ser.errors import UserError
 from ser.runs import pipeline
 from ser.runs.config import resolve_args
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     already finished (see ``--force``). Problems end it with one ``error: ...`` line."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        config = resolve_args(argv, default_iemocap=corpus_path.IEMOCAP_DIR)
+        config = resolve_args(argv)  # the corpus root: --data, the environment, path.py (ser.runs.roots)
         return pipeline.run(config, argv)
     except UserError as error:
         sys.exit(f"error: {error}")

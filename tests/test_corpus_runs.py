@@ -19,7 +19,6 @@ from ser.corpora.labels import CLASS_NAMES, LABEL_SETS, default_label_set
 from ser.records import results
 from ser.reporting import report
 from ser.runners import sweep
-from ser.runs import config as config_module
 from ser.runs.config import ConfigError, resolve_args
 from ser.runs.data import load_corpus, scan_corpus
 from ser.synthetic import synth_emodb
@@ -515,6 +514,6 @@ def test_the_readme_table_lists_every_reader_as_it_is(corpus_tree):
     for name, line in rows.items():
         cells = [cell.strip() for cell in line.strip("|").split(" | ")]
         assert cells[5].startswith(f"`{default_label_set(name)}`"), (name, cells[5])
-        default = config_module.DEFAULT_PROTOCOLS.get(name, "official")  # the folder's with a split column
+        default = registry.corpus(name).default_protocol or "official"  # the folder's with a split column
         assert cells[6].startswith(f"`{default}`"), (name, cells[6])
     assert not (ROOT / "CORPORA_TABLE.md").exists()

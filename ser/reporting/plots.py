@@ -46,8 +46,7 @@ import torch
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
-from ser import corpora
-from ser.corpora import emodb, iemocap
+from ser.corpora.entry import title as corpus_title
 from ser.errors import UserError
 from ser.features.cache import CacheError, FeatureCache
 from ser.features.kinds import settings_from_dict
@@ -58,7 +57,6 @@ FORMATS = ("png", "pdf")
 # One fixed colour per class index, so every panel and figure agrees.
 CLASS_COLOURS = ("#4c72b0", "#55a868", "#c44e52", "#dd8452", "#8172b3", "#937860", "#da8bc3")
 SUBSET_NAMES = {"impro": "improvised", "script": "scripted", "all": "all dialogs"}
-CORPUS_NAMES = {"iemocap": "IEMOCAP", "emodb": "emoDB"}
 SYNTHETIC_WARNING = "SYNTHETIC corpus: these numbers say nothing about real emotional speech"
 
 
@@ -123,7 +121,7 @@ def run_info(run: dict, run_dir: str | os.PathLike) -> RunInfo:
         protocol=run.get("protocol_name") or args.get("protocol", "?"),
         labels=run.get("labels") or args.get("labels", "glam"),
         # a run trained from a features file records no corpus folder
-        corpus=CORPUS_NAMES.get(kind, kind) + (" features file" if "corpus" in run and corpus is None else ""),
+        corpus=corpus_title(kind) + (" features file" if "corpus" in run and corpus is None else ""),
         synthetic=bool(corpus and corpus.get("synthetic")),
         seed=args.get("seed"), fold=run.get("fold"))
 
@@ -260,18 +258,15 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
                         "recomputed from the corpus")
     args = run["args"]
     turns, labels = run["test_utterances"]["turns"], np.asarray(run["test_utterances"]["labels"])
-    emodb_run = args.get("corpus") == "emodb"
-    try:
-        if emodb_run:
-            root = emodb.validate_root(data_root or run["corpus"]["root"])
-            scan = emodb.scan_emodb(root, 0)
-        else:
-            root = iemocap.validate_root(data_root or run["corpus"]["root"])
-            scan = iemocap.scan_iemocap(root)
-    except corpora.CorpusError as error:
-        raise PlotError(f"{error} (pass --data)") from None
-    by_turn = {u.turn: u for u in scan.utterances}
-    missing = [t for t in turns if t not in by_turn]
+    rels = run["test_utterances"].get("paths")
+    if not rels:
+        raise PlotError(f"{run_dir}'s results.json does not name its test utterances' wavs (written before "
+                        "train.py recorded them); retrain it with --SaveModel for a t-SNE figure")
+    scored = run.get("test_corpus") or run["corpus"]  # across corpora the test utterances are the test corpus's
+    root = Path(data_root or scored["root"]).expanduser()
+    if not root.is_dir():
+        raise PlotError(f"the corpus of {run_dir} is not at {root} (no such folder); pass --data with its root")
+    missing = [t for t, rel in zip(turns, rels) if not (root / rel).is_file()]
     if missing:
         raise PlotError(f"{len(missing)} test utterances of {run_dir} are not in {root} (e.g. {missing[0]}); "
                         "pass --data with the corpus it was trained on")
@@ -282,11 +277,11 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
         model = ckpt.build_model(saved)
     except ckpt.CheckpointError as error:
         raise PlotError(f"{error}; retrain {run_dir} with --SaveModel") from None
-    paths = [root / by_turn[t].path for t in turns]
+    paths = [root / rel for rel in rels]
     overlap = args["test_overlap"]
     try:
         per_overlap, _ = FeatureCache(cache_dir or args["cache_dir"]).load(
-            paths, settings, (overlap,), progress=False, names=[by_turn[t].path for t in turns])
+            paths, settings, (overlap,), progress=False, names=list(rels))
         feats = [None if f is None else settings.model_input(f) for f in per_overlap[overlap]]
     except CacheError as error:
         raise PlotError(str(error)) from None

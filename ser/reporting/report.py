@@ -49,9 +49,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ser.corpora.iemocap import SUBSETS
 from ser.corpora.labels import CLASS_NAMES
-from ser.corpora.registry import TITLES
+from ser.corpora.registry import corpus as corpus_entry
+from ser.corpora.registry import title as corpus_title
 from ser.io import write_text
 from ser.protocols.splits import (
     ALL_PROTOCOLS,
@@ -65,6 +65,8 @@ from ser.records.results import finished_runs, flatten, parse_stem
 from ser.reporting import paper_numbers
 from ser.reporting.paper_numbers import METRICS, PAPER_ALPHA, PAPER_NAMES, SUBSET_NAMES, Cell
 
+# The paper's tables are IEMOCAP's, one per subset (its registry entry's: impro, script, all).
+SUBSETS = corpus_entry("iemocap").subsets
 METRIC_TITLES = {"WA": "WA", "UA": "UA", "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
 # The paper's name for the support-weighted F1 column.
 PAPER_METRIC_TITLES = {"WA": "WA", "UA": "UA", "macro_f1": "macro F1", "weighted_f1": "micro F1"}
@@ -377,10 +379,10 @@ def corpus_tables(runs: list[Run], synthetic: bool = False) -> list[Table]:
         for labels, model in sorted({(r.labels, r.model) for r in members}):
             rows += _rows_for({"Labels": labels, "Model": model},
                               [r for r in members if (r.labels, r.model) == (labels, model)], None)
-        across = f" → {TITLES.get(test_corpus, test_corpus)} (trained on the first, tested on the whole second)" \
+        across = f" → {corpus_title(test_corpus)} (trained on the first, tested on the whole second)" \
             if test_corpus else ""
         name = f"corpus_{corpus}{f'_to-{test_corpus}' if test_corpus else ''}_{protocol}{folds or ''}"
-        title = f"{TITLES.get(corpus, corpus)}{across}: {_protocol_title(protocol, folds or None)}"
+        title = f"{corpus_title(corpus)}{across}: {_protocol_title(protocol, folds or None)}"
         independent = SPEAKER_INDEPENDENCE.get(protocol, "per run (results.json, split.speaker_independent)")
         caption = (f"Protocol {protocol_description(protocol)}. Speaker-independent: {independent}. Each cell: mean ± "
                    f"population std (numpy, ddof=0) over n runs ({_what_runs_are(protocol, folds or None)}). "

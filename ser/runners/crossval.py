@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -86,8 +85,8 @@ def seed_sequence(repeats: int, kind: str = "seed004", first: int = FIRST_SEED) 
 
 
 def train_fold(argv: list[str]) -> dict | None:
-    """One fold as ``train.py ARGV`` trains it (the IEMOCAP root defaults to IEMOCAP_DIR)."""
-    return pipeline.run(resolve_args(argv, default_iemocap=os.environ.get("IEMOCAP_DIR", "")), argv)
+    """One fold as ``train.py ARGV`` trains it (the corpus root as train.py finds it: ser.runs.roots)."""
+    return pipeline.run(resolve_args(argv), argv)
 
 
 def run(datadir: str | Path, train_flags: Sequence[str], train_main: Callable[[list[str]], object],

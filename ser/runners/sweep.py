@@ -399,8 +399,7 @@ def protocol_folds(protocol: str, naming: Naming, flags: list[str]) -> tuple[int
     if not is_multi_fold(protocol):
         return ()
     try:
-        config = resolve_args([*flags, "--protocol", protocol, "--quiet"],
-                              default_iemocap=os.environ.get("IEMOCAP_DIR", ""))
+        config = resolve_args([*flags, "--protocol", protocol, "--quiet"])
         scanned = scan_corpus(config)
     except UserError as error:
         raise SweepError(f"--protocols {protocol}: {error}") from None
@@ -857,7 +856,7 @@ def warm_feature_caches(tasks: list[Task], extra_flags: list[str], log=print) ->
             continue
         checked.add(tuple(argv))
         try:
-            config = resolve_args(argv, default_iemocap=os.environ.get("IEMOCAP_DIR", ""))
+            config = resolve_args(argv)
         except UserError as error:
             raise SweepError(f"{task.label}: {error}") from None
         except SystemExit:  # argparse has printed what it rejects

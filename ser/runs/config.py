@@ -129,6 +129,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+def _corpus_help() -> str:
+    """``--corpus``'s help, from the corpus registry (built with the parser, so a corpus
+    registered later is listed)."""
+    environment = ", ".join(f"{c.name} {c.environment}" + (" (then path.py)" if c.path_setting else "")
+                            for c in registry.entries() if c.environment)
+    return ("the corpus reader (README, Corpora). Default: the one the --data tree shows, IEMOCAP without --data. "
+            + "; ".join(f"{c.name}: {c.layout}" for c in registry.entries())
+            + f". Without --data the root comes from the environment: {environment}")
+
+
 def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
     parser = Parser(description="Train a speech emotion recogniser (GLAM protocol by default).",
                     formatter_class=HelpFormatter, exit_on_error=exit_on_error)
@@ -140,10 +150,7 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
     corpus.add_argument("--data", default=None, metavar="PATH",
                         help="corpus root (IEMOCAP_full_release, emoDB's wav folder, or any corpus of --corpus); "
                              "overrides IEMOCAP_DIR, EMODB_DIR and path.py")
-    corpus.add_argument("--corpus", default=None, choices=tuple(registry.CORPORA),
-                        help="the corpus reader (README, Corpora). Default: the one the --data tree shows, IEMOCAP "
-                             "without --data. emodb: a folder of emoDB wavs (--data or env EMODB_DIR), speakers "
-                             "1M..5F as seed 004 maps them; folder: any wavs with a manifest or label folders")
+    corpus.add_argument("--corpus", default=None, choices=registry.names(), help=_corpus_help())
     corpus.add_argument("--manifest", default=None, metavar="PATH",
                         help="folder: the manifest to read (default: manifest.csv or manifest.tsv in --data, else "
                              "one sub-folder per label)")
@@ -161,7 +168,7 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                              "neutral/sad/angry/happy, for comparing corpora. With --folds_from: the corpus's set "
                              "that has exactly the fold files' classes, else files (one class per label they use); "
                              "a set that leaves out or merges their labels is refused")
-    corpus.add_argument("--test_corpus", default=None, choices=tuple(registry.CORPORA),
+    corpus.add_argument("--test_corpus", default=None, choices=registry.names(),
                         help="cross-corpus: train (and choose the epoch on validation) on --corpus, test on the whole "
                              "of this corpus (at --test_data; default: the one that tree shows), both with --labels "
                              "shared4")
@@ -418,7 +425,7 @@ class RunConfig:
     classes: tuple[str, ...] = ()  # --labels folder/files: the label tokens of the classes, in class order
     folds_from_sha256: str = ""  # --folds_from: the digest of the fold files' content (foldfiles.fold_files_identity)
     user_config: bool = False  # -c was given: results go to .same files, as the original's
-    default_iemocap: str = ""  # the IEMOCAP root when --data is not given (path.py's, from train.py)
+    default_iemocap: str = ""  # a caller's IEMOCAP root standing in for --data ("": ser.runs.roots decides)
     given: tuple[str, ...] = ()  # the settings the command line or the config file set
     notes: tuple[str, ...] = ()  # what the resolution decided that a user should hear about
 
@@ -556,7 +563,7 @@ def result_naming(flags) -> dict:
     labels = flags.labels or ("shared4" if test_corpus else default_label_set(corpus))
     return dict(features=flags.features_to_use, labels=labels,
                 suffix=".same" if (flags.featuresFileName or flags.config) else ".metric",
-                subset=None if corpus == "iemocap" else "all", corpus=corpus, test_corpus=test_corpus,
+                subset=None if registry.corpus(corpus).subsets else "all", corpus=corpus, test_corpus=test_corpus,
                 folds=flags.folds or DEFAULT_SPEAKER_FOLDS)
 
 
@@ -643,8 +650,8 @@ def _apply_model_recipe(a: argparse.Namespace) -> None:
 
 def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> RunConfig:
     """Parse ``argv``, apply ``-c``, resolve and check everything; ConfigError says what to
-    change. ``default_iemocap`` is the IEMOCAP root when ``--data`` is not given (path.py's;
-    the package cannot import the top-level file itself)."""
+    change. ``default_iemocap``, when given, is the IEMOCAP root when ``--data`` is not; otherwise
+    the root comes from the environment or path.py (``ser.runs.roots.root_of``, when the corpus is read)."""
     a = parse_namespace(argv)
     a.default_iemocap, a.notes = default_iemocap, []
     a.datadir = a.datadir.rstrip("/") or "."
@@ -736,21 +743,6 @@ def _model_name(a: argparse.Namespace) -> str:
     raise ConfigError(f"unknown model {a.model!r}{hint} (choose one of: {', '.join(names)})")
 
 
-# The protocol each corpus runs when --protocol is not given: the paper's for IEMOCAP and emoDB
-# (as ever), the corpus's own partition where it defines one, else folds of whole speakers. A
-# folder corpus's default follows its manifest (_folder_protocol).
-DEFAULT_PROTOCOLS = {"iemocap": "paper", "emodb": "paper", "ravdess": "speaker-kfold", "cremad": "speaker-kfold",
-                     "esd": "official", "msppodcast": "official"}
-# The corpora whose speaker ids are IEMOCAP's (1F..5M; emoDB's as seed 004 maps them): the
-# session protocols loso and loso-speaker and seed 004's speaker pairs apply to these only.
-IEMOCAP_STYLE_SPEAKERS = ("iemocap", "emodb")
-# The corpora that define a train/validation/test partition of their own (a folder corpus does
-# when its manifest has a split column).
-OFFICIAL_SPLIT_CORPORA = ("esd", "msppodcast")
-# Corpora whose root may come from the environment (or path.py) instead of --data.
-ROOT_FROM_ENVIRONMENT = ("iemocap", "emodb")
-
-
 def _resolve_corpus(a: argparse.Namespace) -> folder.FolderLayout | None:
     """The corpus and test corpus (the ones their trees show when not named), checked against
     the flags that need them; a folder corpus's layout (its labels and columns, no audio read)."""
@@ -771,11 +763,12 @@ def _resolve_corpus(a: argparse.Namespace) -> folder.FolderLayout | None:
         raise ConfigError(f"--test_corpus {a.test_corpus} needs --test_data PATH, the root of the corpus to test on")
     if a.features_file is None:
         for flag, name, root in (("--data", a.corpus, a.data), ("--test_data", a.test_corpus, a.test_data)):
-            if name is not None and root is None and name not in ROOT_FROM_ENVIRONMENT:
+            entry = None if name is None else registry.corpus(name)
+            if entry is not None and root is None and not (entry.environment or entry.path_setting):
                 raise ConfigError(f"--corpus {name} needs {flag} PATH: {registry.LAYOUTS[name]}")
     if a.manifest is not None and a.corpus != "folder":
         raise ConfigError(f"--manifest names a folder corpus's manifest; --corpus is {a.corpus} (use --corpus folder)")
-    if a.corpus != "iemocap":
+    if not registry.corpus(a.corpus).subsets:
         a.impro_or_script = "all"  # only IEMOCAP has improvised and scripted subsets
     return folder.describe(a.data, a.manifest) if a.corpus == "folder" and a.features_file is None else None
 
@@ -824,9 +817,9 @@ def _check_protocol_fits(a: argparse.Namespace, layout: folder.FolderLayout | No
     """Refuse a protocol the corpus cannot have, naming the ones it can."""
     name, protocol = a.corpus, a.protocol
     why = None
-    if protocol in ("loso", "loso-speaker") and name not in IEMOCAP_STYLE_SPEAKERS:
+    if protocol in ("loso", "loso-speaker") and not registry.corpus(name).session_speakers:
         why = f"{protocol} follows IEMOCAP's sessions and speakers (iemocap, emodb)"
-    elif protocol == "official" and not (name in OFFICIAL_SPLIT_CORPORA or (layout is not None and layout.split)):
+    elif protocol == "official" and not (registry.corpus(name).official_split or (layout is not None and layout.split)):
         why = ("official needs the corpus's own partition (ESD, MSP-Podcast, a folder manifest's split column); "
                f"{registry.TITLES[name]} has none")
     elif protocol == "manifest-folds" and not (layout is not None and layout.fold):
@@ -841,9 +834,9 @@ def _check_protocol_fits(a: argparse.Namespace, layout: folder.FolderLayout | No
 
 def _fits(name: str, protocol: str, layout: folder.FolderLayout | None) -> bool:
     if protocol in ("loso", "loso-speaker"):
-        return name in IEMOCAP_STYLE_SPEAKERS
+        return registry.corpus(name).session_speakers
     if protocol == "official":
-        return name in OFFICIAL_SPLIT_CORPORA or (layout is not None and layout.split)
+        return registry.corpus(name).official_split or (layout is not None and layout.split)
     if protocol == "manifest-folds":
         return layout is not None and layout.fold
     if protocol in ("speaker-kfold", "leave-one-speaker-out"):
@@ -861,8 +854,9 @@ def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout
     if (a.val_id is None) != (a.test_id is None):
         raise ConfigError("--val_id and --test_id go together: the validation and the test speaker")
     if a.val_id is not None:
-        if a.corpus not in IEMOCAP_STYLE_SPEAKERS:
-            raise ConfigError(f"--val_id/--test_id name IEMOCAP-style speakers (iemocap, emodb); for --corpus "
+        if not registry.corpus(a.corpus).session_speakers:
+            styled = ", ".join(c.name for c in registry.entries() if c.session_speakers)
+            raise ConfigError(f"--val_id/--test_id name IEMOCAP-style speakers ({styled}); for --corpus "
                               f"{a.corpus} use --protocol leave-one-speaker-out (or speaker-kfold)")
         for flag, value in (("--val_id", a.val_id), ("--test_id", a.test_id)):
             if not SPEAKER_ID.fullmatch(value):
@@ -888,7 +882,8 @@ def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout
     elif a.protocol == FOLD_FILES:
         raise ConfigError(f"--protocol {FOLD_FILES} reads published folds: pass --folds_from PATH")
     if a.protocol is None:
-        a.protocol = DEFAULT_PROTOCOLS.get(a.corpus) or _folder_protocol(layout)
+        # the corpus's own default (its registry entry's); a folder corpus's follows its manifest
+        a.protocol = registry.corpus(a.corpus).default_protocol or _folder_protocol(layout)
         if a.protocol != "paper":
             a.notes.append(f"--corpus {a.corpus}: --protocol {a.protocol} (its default; README, Corpora)")
         elif a.corpus == "folder":

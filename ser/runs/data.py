@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ser import corpora
-from ser.corpora import emodb, iemocap, registry
+from ser.corpora import iemocap, registry
 from ser.errors import UserError
 from ser.features.cache import CachedFeatures, CacheError, FeatureCache
 from ser.features.kinds import Settings, is_spectral
@@ -54,6 +54,7 @@ from ser.protocols.splits import (
     speaker_independent,
 )
 from ser.runs.config import RunConfig, resolve_device
+from ser.runs.roots import root_of
 from ser.training import augment
 from ser.training.dataset import MinMaxScaler, TestUtterances, TrainSegments, stack_segments
 
@@ -111,25 +112,41 @@ class RunData:
 
 
 def corpus_root(config: RunConfig, test: bool = False) -> Path:
-    """The corpus folder: ``--data`` (``--test_data`` for the test corpus), else path.py's /
-    IEMOCAP_DIR (EMODB_DIR for emoDB)."""
+    """The corpus folder: ``--data`` (``--test_data`` for the test corpus), else the corpus's
+    environment variable, else path.py's (``ser.runs.roots.root_of``), checked by its reader."""
     name, data = (config.test_corpus, config.test_data) if test else (config.corpus, config.data)
-    if name == "emodb":
-        return emodb.validate_root(data or os.environ.get("EMODB_DIR"))
-    if name != "iemocap":
-        return corpora.corpus_folder(data, name, registry.TITLES[name], registry.LAYOUTS[name])
-    root = data or config.default_iemocap or os.environ.get("IEMOCAP_DIR", "")
-    if not root:
+    entry = registry.corpus(name)
+    root = root_of(name, data or (config.default_iemocap if entry.path_setting else None))
+    if not root and entry.path_setting:
         raise corpora.CorpusError(
-            "no IEMOCAP corpus configured: set IEMOCAP_DIR, edit path.py, or pass --data PATH "
-            "(the IEMOCAP_full_release folder holding Session1..Session5). "
-            "./run trains on a synthetic demo corpus when none is set.")
+            f"no {entry.title} corpus configured: set {entry.environment}, edit path.py, or pass --data PATH "
+            f"({entry.layout}). ./run trains on a synthetic demo corpus when none is set.")
+    if entry.check_root is None:
+        return corpora.corpus_folder(root, name, entry.title, entry.layout)
     try:
-        return iemocap.validate_root(root)
+        return entry.check_root(root)
     except corpora.CorpusError as error:
-        if emodb.looks_like_emodb(root):
-            raise corpora.CorpusError(f"{error}. It holds emoDB wavs: pass --corpus emodb") from None
+        other = [n for n in registry.matches(root) if n != name] if root and os.path.isdir(root) else []
+        if other:
+            raise corpora.CorpusError(f"{error}. It holds {registry.title(other[0])} wavs: pass --corpus "
+                                      f"{other[0]}") from None
         raise
+
+
+def test_paths(corpus: CorpusData | None, turns: list[str]) -> list[str] | None:
+    """The wav of each test turn, relative to the root of the corpus it was scored on (the test
+    corpus across corpora); None for a run without a corpus tree (features file or pickle)."""
+    if corpus is None:
+        return None
+    scored = corpus.test_corpus or corpus
+    by_turn = {u.turn: u.path for u in scored.utterances}
+    return [by_turn.get(turn, "") for turn in turns]
+
+
+def synthetic_note(name: str) -> str:
+    """What a run on a synthetic tree of corpus ``name`` logs, naming the real corpus it stands in for."""
+    title = "the real corpus" if name == "folder" else registry.title(name)
+    return f"NOTE: this is a synthetic corpus; its numbers say nothing about {title}."
 
 
 @dataclass
@@ -169,13 +186,9 @@ def parts_digest(chosen: list[corpora.Utterance]) -> str:
 def _read(config: RunConfig, name: str, root: Path, test: bool) -> corpora.CorpusScan:
     """The reader's scan, with the options the command line gives it (``--manifest`` is the
     training corpus's; a folder test corpus is read by its own manifest)."""
-    if name == "iemocap":
-        return iemocap.scan_iemocap(root)
-    if name == "emodb":
-        return emodb.scan_emodb(root, config.emodb_files)
-    if name == "folder" and not test:
-        return registry.scan(name, root, manifest=config.manifest)
-    return registry.scan(name, root)
+    options = {keyword: getattr(config, flag) for keyword, flag in registry.corpus(name).reader_flags.items()
+               if not (test and flag == "manifest")}
+    return registry.scan(name, root, **options)
 
 
 def _scanned(config: RunConfig, test: bool) -> ScannedCorpus:
@@ -585,8 +598,7 @@ def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.Ran
         record = split_record(split, corpus, len(fold_numbers(config, corpus.utterances, corpus.rows))
                               if is_multi_fold(config.protocol) else 1)
         if corpus.synthetic or (corpus.test_corpus is not None and corpus.test_corpus.synthetic):
-            title = "the real corpus" if config.corpus == "folder" else registry.TITLES[config.corpus]
-            log(f"NOTE: this is a synthetic corpus; its numbers say nothing about {title}.")
+            log(synthetic_note(config.corpus))
     if config.toSaveFeatures:
         # the split's own features: a run that loads them applies the training options itself
         save_original_pickle(config.features_pickle, train, test, info)

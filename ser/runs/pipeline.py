@@ -48,6 +48,8 @@ from ser.runs.data import (
     split_info,
     split_order,
     split_record,
+    synthetic_note,
+    test_paths,
     uses_original_pickle,
 )
 from ser.runs.data import data_identity as identify_data
@@ -163,8 +165,9 @@ def run_summary(config: RunConfig, data: RunData, best: BestSoFar, device: torch
         "best_epoch": best.best.epoch,
         "best": tested.scores.as_dict(),
         "selection_best": best.best.scores.as_dict(),
+        # paths: each test turn's wav below the corpus root, so that a reader (t-SNE) needs no corpus reader
         "test_utterances": {"turns": list(data.test.names), "labels": data.test.y.tolist(),
-                            "predictions": tested.predictions.tolist()},
+                            "predictions": tested.predictions.tolist(), "paths": test_paths(corpus, data.test.names)},
         "validation_turns": None if data.validation is None else list(data.validation.names),
         "confusion_matrix": {"rows_true_columns_predicted": class_names,
                              "counts": confusion(data.test.y, tested.predictions, len(class_names)).tolist()},
@@ -479,8 +482,7 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
     seeds = [one.seed for one, _, _ in chosen]
     log(f"training seeds {', '.join(map(str, seeds))} together in one process on {device}")
     if corpus.synthetic:
-        log(f"NOTE: this is a synthetic corpus; its numbers say nothing about "
-            f"{'emoDB' if config.corpus == 'emodb' else 'IEMOCAP'}.")
+        log(synthetic_note(config.corpus))
     started = time.perf_counter()
     train_pool = stacked.SegmentPool.from_utterances(corpus.train_feats, corpus.labels, corpus.shape)
     eval_pool = stacked.SegmentPool.from_utterances(corpus.test_feats, corpus.labels, corpus.shape)
