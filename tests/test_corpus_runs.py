@@ -498,7 +498,7 @@ def test_the_sweep_takes_the_new_protocols_and_names_files_as_train_py(corpus_tr
     assert len(by_protocol["speaker-kfold"]) == 3 + 1 and len(by_protocol["leave-one-speaker-out"]) == speakers + 1
     assert len(by_protocol["811"]) == 1
     for task in tasks:
-        assert Path(task.metric_file).parent.parent.parent.name == sweep.PROTOCOL_FOLDERS[task.protocol]
+        assert Path(task.metric_file).parent.parent.parent.name == sweep.protocol_folder(task.protocol)
         config = resolve_args([*task.train_args(), *args.train_flags])
         files = config.files()
         assert str(files.metric) == task.metric_file, task.label  # the sweep names what train.py writes

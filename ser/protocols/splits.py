@@ -51,18 +51,22 @@ they could be anyone. :attr:`Split.speaker_independent` says whether the three p
 no speaker: false for ``paper`` and ``811`` (random utterance splits), true for the speaker
 protocols, computed from the rows for ``official`` and ``manifest-folds`` (false too where a
 part holds an utterance of an unknown speaker, since then nobody can tell).
+
+Each of these protocols registers its entry at the end of this module (``ser.protocols.base.Protocol``:
+the split, its folds, the corpora it fits, how results name and the report captions it), which
+``ser.protocols.registry`` reads; seed 004's speaker pairs are runs of no entry.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from ser.corpora import Utterance
 from ser.corpora.iemocap import SPEAKER_ID
-from ser.errors import UserError
+from ser.protocols.base import CorpusFacts, Protocol, Split, SplitError, SplitInput, register
 
 PAPER_PROTOCOL = ("paper: random utterance-level split (speakers shared between train and "
                   "test), best epoch selected on the test set, as in the GLAM paper")
@@ -87,21 +91,6 @@ PAIR_PROTOCOL = re.compile(rf"pair-val{SPEAKER_ID.pattern}-test{SPEAKER_ID.patte
 # (validation speaker, test speaker) of loso-speaker folds 1..10, in seed 004's order: each test
 # speaker is validated on the other speaker of its session.
 SPEAKER_FOLDS = tuple((f"{s}{v}", f"{s}{t}") for s in range(1, SESSION_COUNT + 1) for v, t in (("F", "M"), ("M", "F")))
-
-
-class SplitError(UserError, ValueError):
-    """A protocol cannot be applied to these utterances; the message says why."""
-
-
-@dataclass(frozen=True)
-class Split:
-    train: list[int]  # in the order the original builds its training array
-    test: list[int]   # sorted
-    protocol: str
-    validation: list[int] = field(default_factory=list)  # sorted; empty: the epoch is chosen on test
-    name: str = "paper"
-    fold: int | None = None
-    speaker_independent: bool = False  # no speaker is in two of train, validation and test
 
 
 def paper_split(n: int, rng: np.random.RandomState, split_rate: float = 0.8) -> Split:
@@ -229,34 +218,7 @@ CORPUS_PROTOCOL_DESCRIPTIONS = {
                        "fold is the validation set that selects the best epoch, the rest train; test scored once"),
 }
 CORPUS_PROTOCOLS = tuple(CORPUS_PROTOCOL_DESCRIPTIONS)
-# Published folds read from files (ser.protocols.foldfiles, train.py --folds_from): a protocol of any corpus.
-FOLD_FILES = "fold-files"
-FOLD_FILES_DESCRIPTION = ("fold-files: the published folds of --folds_from (EmoBox jsonl or s3prl meta-data); "
-                          "fold K tests its test file's rows, validation from its valid file or else the training "
-                          "rows the next fold tests, the rest of its train file trains; test scored once")
-# Every protocol train.py runs, in the order tables list them.
-ALL_PROTOCOLS = (*PROTOCOLS, *CORPUS_PROTOCOLS, FOLD_FILES)
-# The protocols whose folds follow from the rows or files rather than being fixed.
-ROW_FOLD_PROTOCOLS = ("leave-one-speaker-out", "manifest-folds", FOLD_FILES)
 DEFAULT_SPEAKER_FOLDS = 5  # speaker-kfold's K unless --folds says otherwise
-
-
-def protocol_description(protocol: str) -> str:
-    """The description of any protocol of :data:`ALL_PROTOCOLS` (or a speaker pair's name)."""
-    if protocol in PROTOCOL_DESCRIPTIONS:
-        return PROTOCOL_DESCRIPTIONS[protocol]
-    if protocol in CORPUS_PROTOCOL_DESCRIPTIONS:
-        return CORPUS_PROTOCOL_DESCRIPTIONS[protocol]
-    if protocol == FOLD_FILES:
-        return FOLD_FILES_DESCRIPTION
-    if PAIR_PROTOCOL.fullmatch(protocol):
-        return f"{protocol}: seed 004's speaker pair (validation speaker, test speaker)"
-    raise SplitError(f"unknown protocol {protocol!r}; choose one of: {', '.join(ALL_PROTOCOLS)}")
-
-
-def is_multi_fold(protocol: str) -> bool:
-    """Whether ``protocol`` has several folds (run one by one, then their mean)."""
-    return FOLD_COUNTS.get(protocol, 1) > 1 or protocol == "speaker-kfold" or protocol in ROW_FOLD_PROTOCOLS
 
 
 def shared_speakers(speakers: Sequence[str], split: Split) -> list[str]:
@@ -400,3 +362,71 @@ def corpus_split(protocol: str, rows: Sequence[Utterance], fold: int | None = No
     if protocol == "leave-one-speaker-out":
         return leave_one_speaker_out_split(speakers, fold)
     return manifest_fold_split([u.session for u in rows], speakers, fold)
+
+
+# -- the entries (ser.protocols.base.Protocol) -----------------------------------------------------
+
+RANDOM_SPLIT = "no (a random utterance split)"
+
+
+def _iemocap_split(protocol: str):
+    def split(given: SplitInput) -> Split:
+        return make_split(protocol, given.speakers, given.rng, given.split_rate, given.fold)
+    return split
+
+
+def _corpus_split(protocol: str):
+    def split(given: SplitInput) -> Split:
+        return corpus_split(protocol, given.rows, given.fold, given.folds, given.fold_seed)
+    return split
+
+
+def _needs_iemocap_speakers(protocol: str):
+    def fits(facts: CorpusFacts) -> str | None:
+        return None if facts.iemocap_speakers else (f"{protocol} follows IEMOCAP's sessions and speakers "
+                                                    "(iemocap, emodb)")
+    return fits
+
+
+def _needs_speakers(protocol: str):
+    def fits(facts: CorpusFacts) -> str | None:
+        return None if facts.speakers else (f"{protocol} needs speakers; this folder corpus names none (add a speaker "
+                                            "column to its manifest)")
+    return fits
+
+
+def _needs_official_split(facts: CorpusFacts) -> str | None:
+    return None if facts.official_split else ("official needs the corpus's own partition (ESD, MSP-Podcast, a folder "
+                                              f"manifest's split column); {facts.title} has none")
+
+
+def _needs_manifest_folds(facts: CorpusFacts) -> str | None:
+    return None if facts.manifest_folds else "manifest-folds needs a folder manifest with a fold column"
+
+
+register(Protocol("paper", "random 80/20 split, epoch chosen on test (the paper's tables; IEMOCAP's and emoDB's "
+                  "default)", PAPER_PROTOCOL, _iemocap_split("paper"), results_folder="", in_result_names=False,
+                  speaker_independent=RANDOM_SPLIT, paper_tables=True, identity_settings=("split_rate",)))
+register(Protocol("811", "random 8:1:1 train/validation/test", PROTOCOL_DESCRIPTIONS["811"], _iemocap_split("811"),
+                  results_folder="split811", speaker_independent=RANDOM_SPLIT, paper_tables=True,
+                  identity_settings=("split_rate",)))
+register(Protocol("loso", "leave one IEMOCAP session out (5 folds)", PROTOCOL_DESCRIPTIONS["loso"],
+                  _iemocap_split("loso"), fits=_needs_iemocap_speakers("loso"), fold_count=FOLD_COUNTS["loso"],
+                  speaker_independent="yes", paper_tables=True))
+register(Protocol("loso-speaker", "leave one IEMOCAP speaker out (10 folds)", PROTOCOL_DESCRIPTIONS["loso-speaker"],
+                  _iemocap_split("loso-speaker"), fits=_needs_iemocap_speakers("loso-speaker"),
+                  fold_count=FOLD_COUNTS["loso-speaker"], speaker_independent="yes", paper_tables=True))
+register(Protocol("speaker-kfold", "--folds K folds of whole speakers", CORPUS_PROTOCOL_DESCRIPTIONS["speaker-kfold"],
+                  _corpus_split("speaker-kfold"), fits=_needs_speakers("speaker-kfold"), fold_count=None,
+                  folds_flag=True, speaker_independent="yes", identity_settings=("folds", "fold_seed")))
+register(Protocol("leave-one-speaker-out", "one fold per speaker",
+                  CORPUS_PROTOCOL_DESCRIPTIONS["leave-one-speaker-out"], _corpus_split("leave-one-speaker-out"),
+                  fits=_needs_speakers("leave-one-speaker-out"), fold_count=None,
+                  fold_numbers=lambda given: list(range(1, corpus_fold_count("leave-one-speaker-out", given.rows) + 1)),
+                  speaker_independent="yes"))
+register(Protocol("official", "the corpus's own partition (ESD, MSP-Podcast, a manifest's split)",
+                  CORPUS_PROTOCOL_DESCRIPTIONS["official"], _corpus_split("official"), fits=_needs_official_split,
+                  follows_corpus_parts=True))
+register(Protocol("manifest-folds", "a manifest's fold column", CORPUS_PROTOCOL_DESCRIPTIONS["manifest-folds"],
+                  _corpus_split("manifest-folds"), fits=_needs_manifest_folds, fold_count=None,
+                  fold_numbers=lambda given: sorted({u.session for u in given.rows} - {0}), follows_corpus_parts=True))

@@ -55,7 +55,8 @@ import numpy as np
 from ser.corpora.iemocap import SUBSETS
 from ser.corpora.labels import CORPUS_LABEL_SETS, LABEL_SET_NAMES, default_label_set
 from ser.io import append_line, append_lines, read_shared, write_json
-from ser.protocols.splits import ALL_PROTOCOLS, PAIR_PROTOCOL
+from ser.protocols import registry as protocols
+from ser.protocols.splits import PAIR_PROTOCOL
 
 METRICS = ("WA_UA_mean", "WA", "UA", "macro_f1", "weighted_f1")
 
@@ -73,32 +74,43 @@ def result_stem(model: str, features: str, subset: str, labels: str = "glam", pr
         stem += f"_{labels}"
     if test_corpus is not None:
         stem += f"_to-{test_corpus}"
-    if protocol != "paper":
-        stem += f"_{protocol}{folds if protocol == 'speaker-kfold' else ''}"
+    entry = protocols.find(protocol)  # None: seed 004's speaker pair, named as it is
+    part = protocol if entry is None else entry.stem_part(folds)
+    if part:
+        stem += f"_{part}"
     if fold is not None:
         stem += f"_fold{fold}"
     return stem
 
 
 def _alternatives(names) -> str:
-    return "|".join(re.escape(name) for name in names)
+    return "|".join(re.escape(name) for name in names) or "(?!)"  # none: matches nothing
 
 
 _OTHER_CORPORA = [name for name in CORPUS_LABEL_SETS if name != "iemocap"]
-_NAMED_PROTOCOLS = [p for p in ALL_PROTOCOLS if p not in ("paper", "speaker-kfold")]
-_STEM = re.compile(
-    rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{_alternatives(SUBSETS)})"
-    rf"(?:_(?P<corpus>{_alternatives(_OTHER_CORPORA)}))?"
-    rf"(?:_(?P<labels>{_alternatives(sorted(set(LABEL_SET_NAMES) - {'glam'}))}))?"
-    rf"(?:_to-(?P<test_corpus>{_alternatives(CORPUS_LABEL_SETS)}))?"
-    rf"(?:_(?:speaker-kfold(?P<folds>\d+)|(?P<protocol>{_alternatives(_NAMED_PROTOCOLS)}|{PAIR_PROTOCOL.pattern})))?"
-    rf"(?:_fold(?P<fold>\d+))?")
+_STEMS: dict[tuple, re.Pattern] = {}
 
+
+def _stem_pattern() -> re.Pattern:
+    """The result stems of the protocols registered now (compiled once per set of protocols)."""
+    entries = tuple(protocols.REGISTERED.values())
+    if entries not in _STEMS:
+        named = [p.name for p in entries if p.in_result_names and not p.folds_flag]
+        counted = [p.name for p in entries if p.in_result_names and p.folds_flag]
+        _STEMS[entries] = re.compile(
+            rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{_alternatives(SUBSETS)})"
+            rf"(?:_(?P<corpus>{_alternatives(_OTHER_CORPORA)}))?"
+            rf"(?:_(?P<labels>{_alternatives(sorted(set(LABEL_SET_NAMES) - {'glam'}))}))?"
+            rf"(?:_to-(?P<test_corpus>{_alternatives(CORPUS_LABEL_SETS)}))?"
+            rf"(?:_(?:(?P<counted>{_alternatives(counted)})(?P<folds>\d+)"
+            rf"|(?P<protocol>{_alternatives(named)}|{PAIR_PROTOCOL.pattern})))?"
+            rf"(?:_fold(?P<fold>\d+))?")
+    return _STEMS[entries]
 
 def parse_stem(stem: str) -> dict | None:
     """The inverse of :func:`result_stem`: its keyword arguments (model, features, subset,
     labels, protocol, fold, corpus, folds, test_corpus); None when ``stem`` is not a result stem."""
-    match = _STEM.fullmatch(stem)
+    match = _stem_pattern().fullmatch(stem)
     if match is None:
         return None
     parts = match.groupdict()
@@ -106,7 +118,7 @@ def parse_stem(stem: str) -> dict | None:
     folds = None if parts["folds"] is None else int(parts["folds"])
     return dict(model=parts["model"], features=parts["features"], subset=parts["subset"],
                 labels=parts["labels"] or default_label_set(corpus),
-                protocol="speaker-kfold" if folds is not None else parts["protocol"] or "paper",
+                protocol=parts["counted"] or parts["protocol"] or "paper",
                 fold=None if parts["fold"] is None else int(parts["fold"]), corpus=corpus, folds=folds,
                 test_corpus=parts["test_corpus"])
 
@@ -329,6 +341,12 @@ def seeds_done(path: str | os.PathLike) -> set[int]:
     return {row["seed"] for row in read_metric(path)} if Path(path).exists() else set()
 
 
+def mean_std(values) -> tuple[float, float]:
+    """The mean and the population standard deviation (numpy, ddof=0) of ``values``: the one
+    mean ± std of every table, fold mean and cross-validation summary."""
+    return float(np.mean(values)), float(np.std(values))
+
+
 def summary_table(paths: list[str | os.PathLike]) -> str:
     """A Markdown table of mean ± std (numpy's population std) per ``.metric`` file, then a note
     for each file whose lines come from different settings (their mean mixes unlike runs)."""
@@ -336,7 +354,7 @@ def summary_table(paths: list[str | os.PathLike]) -> str:
     notes = []
     for path in paths:
         runs = finished_runs(path)
-        cells = [f"{np.mean([r.scores[k] for r in runs]):.2f} ± {np.std([r.scores[k] for r in runs]):.2f}"
+        cells = ["{:.2f} ± {:.2f}".format(*mean_std([r.scores[k] for r in runs]))
                  if runs else "-" for k in ("WA", "UA", "macro_f1", "weighted_f1")]
         marks = [run.identity is not None and bool(run.identity["corpus"].get("synthetic")) for run in runs]
         synthetic = any(marks)

@@ -47,21 +47,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ser.corpora.labels import CLASS_NAMES
 from ser.corpora.registry import corpus as corpus_entry
 from ser.corpora.registry import title as corpus_title
 from ser.io import write_text
-from ser.protocols.splits import (
-    ALL_PROTOCOLS,
-    FOLD_COUNTS,
-    PROTOCOL_DESCRIPTIONS,
-    PROTOCOLS,
-    is_multi_fold,
-    protocol_description,
-)
-from ser.records.results import finished_runs, flatten, parse_stem
+from ser.protocols import registry as protocols
+from ser.protocols.registry import description as protocol_description
+from ser.protocols.registry import is_multi_fold
+from ser.records.results import finished_runs, flatten, mean_std, parse_stem
 from ser.reporting import paper_numbers
 from ser.reporting.paper_numbers import METRICS, PAPER_ALPHA, PAPER_NAMES, SUBSET_NAMES, Cell
 
@@ -130,8 +123,7 @@ class Row:
         """metric -> (mean, population std) over the runs; None without runs."""
         if not self.runs:
             return None
-        return {m: (float(np.mean([r.scores[m] for r in self.runs])),
-                    float(np.std([r.scores[m] for r in self.runs]))) for m in METRICS}
+        return {m: mean_std([r.scores[m] for r in self.runs]) for m in METRICS}
 
 
 @dataclass(frozen=True)
@@ -259,8 +251,8 @@ def _select(runs: list[Run], protocol: str, labels: str, subset: str, model: str
 
 
 def _what_runs_are(protocol: str, folds: int | None = None) -> str:
-    count = FOLD_COUNTS.get(protocol) or folds
     if is_multi_fold(protocol):
+        count = protocols.get(protocol).fold_count or folds
         return f"runs = {count or 'all'} folds × seeds, pooled"
     return "runs = seeds"
 
@@ -269,7 +261,7 @@ def _caption(protocol: str, labels: str, paper_source: str | None) -> str:
     classes = "/".join(CLASS_NAMES.get(labels, [labels]))
     published = (f"Published: {paper_source} (the paper's 'micro F1' is the weighted F1; run count "
                  "and std kind unpublished)" if paper_source else "The paper publishes no numbers for this table")
-    return (f"Protocol {PROTOCOL_DESCRIPTIONS[protocol]}. Labels {labels} ({classes}). "
+    return (f"Protocol {protocol_description(protocol)}. Labels {labels} ({classes}). "
             f"Each cell: mean ± population std (numpy, ddof=0) over n runs ({_what_runs_are(protocol)}). "
             f"{published}.")
 
@@ -348,15 +340,16 @@ def corpus_label(run: Run) -> str:
     return f"{settings['corpus']} ({where}){tested}{', SYNTHETIC' if run.synthetic else ''}"
 
 
-# Whether a protocol's parts share no speaker, for captions (the protocols that follow a
-# corpus's partition or files are checked per run: results.json's split.speaker_independent).
-SPEAKER_INDEPENDENCE = {"paper": "no (a random utterance split)", "811": "no (a random utterance split)",
-                        "loso": "yes", "loso-speaker": "yes", "speaker-kfold": "yes",
-                        "leave-one-speaker-out": "yes"}
-
-
 def _protocol_title(protocol: str, folds: int | None) -> str:
-    return f"{protocol} (K = {folds})" if protocol == "speaker-kfold" else protocol
+    entry = protocols.find(protocol)  # None: seed 004's speaker pair
+    return protocol if entry is None else entry.title(folds)
+
+
+def _speaker_independence(protocol: str) -> str:
+    """Whether a protocol's parts share no speaker, for captions (the protocols that follow a
+    corpus's partition or files are checked per run: results.json's split.speaker_independent)."""
+    entry = protocols.find(protocol)
+    return (entry and entry.speaker_independent) or "per run (results.json, split.speaker_independent)"
 
 
 def corpus_tables(runs: list[Run], synthetic: bool = False) -> list[Table]:
@@ -369,8 +362,7 @@ def corpus_tables(runs: list[Run], synthetic: bool = False) -> list[Table]:
 
     def order(key):
         corpus, test_corpus, protocol, folds = key
-        rank = ALL_PROTOCOLS.index(protocol) if protocol in ALL_PROTOCOLS else len(ALL_PROTOCOLS)
-        return (corpus, test_corpus, rank, protocol, folds)
+        return (corpus, test_corpus, protocols.rank(protocol), protocol, folds)
 
     tables = []
     for corpus, test_corpus, protocol, folds in sorted(cells, key=order):
@@ -383,7 +375,7 @@ def corpus_tables(runs: list[Run], synthetic: bool = False) -> list[Table]:
             if test_corpus else ""
         name = f"corpus_{corpus}{f'_to-{test_corpus}' if test_corpus else ''}_{protocol}{folds or ''}"
         title = f"{corpus_title(corpus)}{across}: {_protocol_title(protocol, folds or None)}"
-        independent = SPEAKER_INDEPENDENCE.get(protocol, "per run (results.json, split.speaker_independent)")
+        independent = _speaker_independence(protocol)
         caption = (f"Protocol {protocol_description(protocol)}. Speaker-independent: {independent}. Each cell: mean ± "
                    f"population std (numpy, ddof=0) over n runs ({_what_runs_are(protocol, folds or None)}). "
                    "No published numbers.")
@@ -401,8 +393,7 @@ def all_results_table(runs: list[Run]) -> Table:
     def order(key):
         protocol, labels, subset, model, corpus = key
         # the named protocols in their order, then seed 004's speaker pairs by name
-        rank = ALL_PROTOCOLS.index(protocol) if protocol in ALL_PROTOCOLS else len(ALL_PROTOCOLS)
-        return (corpus, rank, protocol, labels, SUBSETS.index(subset), model)
+        return (corpus, protocols.rank(protocol), protocol, labels, SUBSETS.index(subset), model)
 
     rows = []
     for protocol, labels, subset, model, corpus in sorted(cells, key=order):
@@ -412,7 +403,7 @@ def all_results_table(runs: list[Run]) -> Table:
     caption = ("Every group of runs found: runs that differ in anything but the seed (corpus, epochs, learning "
                "rate, ...) are separate rows, the settings column naming what differs. Each cell: mean ± "
                "population std (numpy, ddof=0) over n runs (seeds; for loso and loso-speaker every fold of "
-               "every seed). Protocols: " + "; ".join(protocol_description(p) for p in ALL_PROTOCOLS)
+               "every seed). Protocols: " + "; ".join(protocol_description(p) for p in protocols.names())
                + "; pair-val<V>-test<T>: seed 004's speaker pair, validation speaker V, test speaker T.")
     return Table("all_results", "All results", caption, ["Corpus", "Protocol", "Labels", "Dataset", "Model"], rows)
 
@@ -450,7 +441,7 @@ def build_tables(runs: list[Run], labels: str = "glam") -> list[Table]:
         paper = []
         # Without a single IEMOCAP run the paper's tables would hold its numbers and nothing
         # else (the demo's folder, a folder of EmoDB runs).
-        for protocol in PROTOCOLS if iemocap else ():
+        for protocol in [p.name for p in protocols.REGISTERED.values() if p.paper_tables] if iemocap else ():
             for make in (comparison_table, ablation_table, alpha_table):
                 table = make(iemocap, protocol, labels, is_synthetic)
                 if any(row.runs or row.paper for row in table.rows):

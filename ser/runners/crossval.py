@@ -58,6 +58,7 @@ import numpy as np
 from ser.errors import UserError
 from ser.io import write_json, write_pickle, write_text
 from ser.protocols.splits import SPEAKER_FOLDS as FOLDS
+from ser.records.results import mean_std
 from ser.runs import pipeline
 from ser.runs.config import resolve_args
 
@@ -150,9 +151,9 @@ def aggregate(runs: dict[int, dict[int, dict]], kfold: int = 10, five_fold: str 
                          "WA": wa, "UA": ua, "best_epoch": summary["best_epoch"]})
             pooled["WA"].append(wa)
             pooled["UA"].append(ua)
-        per_run.append({"seed": seed, "folds": rows,
-                        **{f"{m}_mean": float(np.mean([r[m] for r in rows])) for m in ("WA", "UA")},
-                        **{f"{m}_std": float(np.std([r[m] for r in rows])) for m in ("WA", "UA")}})
+        stats = {m: mean_std([r[m] for r in rows]) for m in ("WA", "UA")}
+        per_run.append({"seed": seed, "folds": rows, **{f"{m}_mean": stats[m][0] for m in ("WA", "UA")},
+                        **{f"{m}_std": stats[m][1] for m in ("WA", "UA")}})
     totals = confusion.sum(axis=1, keepdims=True)
     percent = np.where(totals > 0, 100 * confusion / np.maximum(totals, 1), 0.0)
     first = next(iter(runs.values()))
@@ -161,8 +162,8 @@ def aggregate(runs: dict[int, dict[int, dict]], kfold: int = 10, five_fold: str 
         "kfold": kfold, "five_fold": five_fold if kfold == 5 else None, "runs": len(per_run),
         "model": first_fold["model"]["name"], "features": first_fold["args"]["features_to_use"],
         "labels": first_fold["labels"], "class_names": class_names,
-        "pooled": {m: {"avg": float(np.mean(v)), "std": float(np.std(v)), "min": float(np.min(v)),
-                       "max": float(np.max(v))} for m, v in pooled.items()},
+        "pooled": {m: {**dict(zip(("avg", "std"), mean_std(v))), "min": float(np.min(v)), "max": float(np.max(v))}
+                   for m, v in pooled.items()},
         "per_run": per_run,
         "confusion_matrix": {"rows_true_columns_predicted": class_names, "counts": confusion.tolist(),
                              "row_percent": percent.round(2).tolist()},

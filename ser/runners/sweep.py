@@ -81,7 +81,7 @@ from ser.corpora.iemocap import SUBSETS
 from ser.errors import UserError
 from ser.io import ClaimSet, append_line, is_claimed, write_json, write_via_temporary
 from ser.machine import threads_per_process, visible_gpus
-from ser.protocols.splits import ALL_PROTOCOLS, FOLD_COUNTS, FOLD_FILES, PROTOCOLS, is_multi_fold
+from ser.protocols import registry as protocols
 from ser.records import results
 from ser.runs.config import get_args_parser as train_args_parser
 from ser.runs.config import resolve_args
@@ -107,11 +107,13 @@ RESERVED_FLAGS = {
     ("--val_id",): "--protocols loso-speaker --folds K (a session pair is a fold)",
     ("--test_id",): "--protocols loso-speaker --folds K (a session pair is a fold)",
 }
-# Where --protocols puts each protocol's runs under the results folder, so that protocols never
-# share a run folder (the folders scripts/split811_table and the README's examples use).
-PROTOCOL_FOLDERS = {"paper": "", "811": "split811", "loso": "loso", "loso-speaker": "loso-speaker",
-                    "speaker-kfold": "speaker-kfold", "leave-one-speaker-out": "leave-one-speaker-out",
-                    "official": "official", "manifest-folds": "manifest-folds", FOLD_FILES: FOLD_FILES}
+def protocol_folder(protocol: str) -> str:
+    """Where --protocols puts the protocol's runs under the results folder (its entry's
+    ``results_folder``: "" for paper, split811 for 811, else its name), so that protocols never
+    share a run folder (the folders scripts/split811_table and the README's examples use)."""
+    return protocols.get(protocol).folder
+
+
 # How much of a task's output the reason for a failure is looked for in.
 OUTPUT_TAIL = 8192
 
@@ -353,7 +355,7 @@ def lift_grid_flags(flags: list[str]) -> tuple[str | None, int | None, list[str]
     act as ``--protocols P`` and ``--folds K`` (so ``scripts/RECIPE -- --protocol loso`` keeps
     working), and the other flags in order."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
-    parser.add_argument("--protocol", choices=ALL_PROTOCOLS)
+    parser.add_argument("--protocol", choices=protocols.names())
     parser.add_argument("--fold", type=int)
     try:
         known, rest = parser.parse_known_args(flags)
@@ -392,12 +394,13 @@ def protocol_folds(protocol: str, naming: Naming, flags: list[str]) -> tuple[int
     """The folds of ``protocol`` for a row's train.py flags (empty for a single split): fixed
     for IEMOCAP's protocols and speaker-kfold, read from the corpus (or the fold files) for
     the protocols whose folds its rows decide, as train.py counts them."""
-    if protocol in PROTOCOLS:
-        return tuple(range(1, FOLD_COUNTS[protocol] + 1)) if FOLD_COUNTS[protocol] > 1 else ()
-    if protocol == "speaker-kfold":
-        return tuple(range(1, naming.folds + 1))
-    if not is_multi_fold(protocol):
+    entry = protocols.get(protocol)
+    if not entry.multi_fold:
         return ()
+    if entry.fold_count is not None:
+        return tuple(range(1, entry.fold_count + 1))
+    if entry.folds_flag:
+        return tuple(range(1, naming.folds + 1))
     try:
         config = resolve_args([*flags, "--protocol", protocol, "--quiet"])
         scanned = scan_corpus(config)
@@ -423,7 +426,7 @@ def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: l
     """Every task of the grid, finished or not: the runs ordered seed-major (so that every cell
     gets its first runs early), then the fold means of protocols whose every fold is in the
     grid. ``seed_choice`` is ``("first", N)``, ``("list", [seeds])`` or ``("next", N)``. With
-    ``protocol_folders`` each protocol's runs go to ``results_dir/PROTOCOL_FOLDERS[protocol]``.
+    ``protocol_folders`` each protocol's runs go to ``results_dir/protocol_folder(protocol)``.
     With ``claims``, ``--next`` claims each seed it chooses as it chooses it, so that sweeps
     started together choose different seeds; without, it only looks (a dry run)."""
     kind, value = seed_choice
@@ -434,7 +437,7 @@ def expand(rows: list[Recipe], protocols: list[str], alphas: list[str], folds: l
         naming = Naming(**result_naming([*row.flags, *extra_flags]))
         for alpha in alphas or [row.alpha]:
             for protocol in protocols:
-                where = os.path.join(results_dir, PROTOCOL_FOLDERS[protocol]) if protocol_folders else results_dir
+                where = os.path.join(results_dir, protocol_folder(protocol)) if protocol_folders else results_dir
                 numbers = protocol_folds(protocol, naming, [*row.flags, *extra_flags])
                 wanted = [None] if not numbers else sorted(set(folds or numbers))
                 bad = [k for k in wanted if k is not None and k not in numbers]
@@ -901,12 +904,12 @@ def get_args_parser() -> argparse.ArgumentParser:
                            "settings)")
     grid.add_argument("--subsets", nargs="+", default=["impro"], choices=SUBSETS,
                       help="subsets for --models (default: impro)")
-    grid.add_argument("--protocols", nargs="+", default=["paper"], choices=ALL_PROTOCOLS,
+    grid.add_argument("--protocols", nargs="+", default=["paper"], choices=protocols.names(),
                       help="evaluation protocols (default: paper), each in its own folder: 811 in "
                            "RESULTS_DIR/split811, every other one but paper in RESULTS_DIR/<protocol>; those "
-                           "with folds (loso, loso-speaker, speaker-kfold, leave-one-speaker-out, manifest-folds, "
-                           "fold-files) run one task per fold, then the mean over folds. Other corpora: pass "
-                           "their flags after -- (--data, --folds K, --folds_from ...)")
+                           f"with folds ({', '.join(protocols.multi_fold_names())}) run one task per fold, then the "
+                           "mean over folds. Other corpora: pass their flags after -- (--data, --folds K, --folds_from "
+                           "...)")
     grid.add_argument("--folds", nargs="+", type=int, default=[], metavar="K",
                       help="only these folds of a protocol with folds (default: all)")
     grid.add_argument("--alphas", nargs="+", default=[], metavar="ALPHA", help="mixup α values (default: the row's)")

@@ -54,16 +54,10 @@ from ser.features import spectral
 from ser.features.glam import MFCC_PARAMS, FeatureSettings
 from ser.features.kinds import KINDS, Settings, is_spectral
 from ser.protocols import foldfiles
-from ser.protocols.splits import (
-    ALL_PROTOCOLS,
-    DEFAULT_SPEAKER_FOLDS,
-    FOLD_COUNTS,
-    FOLD_FILES,
-    PROTOCOLS,
-    fold_of,
-    is_multi_fold,
-    pair_protocol,
-)
+from ser.protocols import registry as protocols
+from ser.protocols.base import CorpusFacts
+from ser.protocols.registry import FOLD_FILES, is_multi_fold
+from ser.protocols.splits import DEFAULT_SPEAKER_FOLDS, fold_of, pair_protocol
 from ser.records.results import RunFiles
 from ser.seeds import SEEDS_FILE
 from ser.training import augment
@@ -175,14 +169,9 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
     corpus.add_argument("--test_data", default=None, metavar="PATH", help="cross-corpus: the test corpus's root")
 
     split = parser.add_argument_group("split and protocol")
-    split.add_argument("--protocol", default=None, choices=ALL_PROTOCOLS,
-                       help="paper: random 80/20 split, epoch chosen on test (the paper's tables; IEMOCAP's and "
-                            "emoDB's default); 811: random 8:1:1 train/validation/test; loso: leave one IEMOCAP "
-                            "session out (5 folds); loso-speaker: leave one IEMOCAP speaker out (10 folds); "
-                            "speaker-kfold: --folds K folds of whole speakers; leave-one-speaker-out: one fold per "
-                            "speaker; official: the corpus's own partition (ESD, MSP-Podcast, a manifest's split); "
-                            "manifest-folds: a manifest's fold column; fold-files: --folds_from. All but paper "
-                            "choose the epoch on validation. Default: the corpus's (README, Corpora)")
+    split.add_argument("--protocol", default=None, choices=protocols.names(),
+                       help=f"{protocols.help_text()}. All but paper choose the epoch on validation. Default: the "
+                            "corpus's (README, Corpora)")
     split.add_argument("--fold", default=None, type=int, metavar="K",
                        help="run only fold K (loso: 1-5, loso-speaker: 1-10, speaker-kfold: 1-K, ...) in "
                             "DATADIR/foldK; default: every fold, then their mean ± std")
@@ -518,14 +507,12 @@ class RunConfig:
         }
         if not spectral_kind:  # seed 004's kinds cut whole utterances: no overlaps
             settings.update(train_overlap=self.train_overlap, test_overlap=self.test_overlap)
-        if self.protocol in ("paper", "811"):
-            settings["split_rate"] = self.split_rate
-        # what else makes two splits or class sets differ (absent from IEMOCAP's usual runs, whose
-        # identities stay as they were)
-        if self.protocol == "speaker-kfold":
-            settings.update(folds=self.folds, fold_seed=self.fold_seed)
-        if self.protocol == FOLD_FILES:
-            settings["folds_from_sha256"] = self.folds_from_sha256
+        # what makes two splits of the protocol differ (split_rate for the random splits, speaker-kfold's
+        # folds, the fold files' digest), then what makes two class sets differ (absent from IEMOCAP's
+        # usual runs, whose identities stay as they were)
+        protocol = protocols.find(self.protocol)
+        for name in protocol.identity_settings if protocol else ():
+            settings[name] = getattr(self, name)
         if self.labels in (FOLDER_LABELS, FILES_LABELS):
             settings["classes"] = list(self.classes)
         if self.test_corpus is not None:
@@ -813,35 +800,13 @@ def _folder_protocol(layout: folder.FolderLayout | None) -> str:
     return "speaker-kfold" if layout.speakers else "paper"
 
 
-def _check_protocol_fits(a: argparse.Namespace, layout: folder.FolderLayout | None) -> None:
-    """Refuse a protocol the corpus cannot have, naming the ones it can."""
-    name, protocol = a.corpus, a.protocol
-    why = None
-    if protocol in ("loso", "loso-speaker") and not registry.corpus(name).session_speakers:
-        why = f"{protocol} follows IEMOCAP's sessions and speakers (iemocap, emodb)"
-    elif protocol == "official" and not (registry.corpus(name).official_split or (layout is not None and layout.split)):
-        why = ("official needs the corpus's own partition (ESD, MSP-Podcast, a folder manifest's split column); "
-               f"{registry.TITLES[name]} has none")
-    elif protocol == "manifest-folds" and not (layout is not None and layout.fold):
-        why = "manifest-folds needs a folder manifest with a fold column"
-    elif protocol in ("speaker-kfold", "leave-one-speaker-out") and layout is not None and not layout.speakers:
-        why = f"{protocol} needs speakers; this folder corpus names none (add a speaker column to its manifest)"
-    if why:
-        fitting = [p for p in ALL_PROTOCOLS if p != FOLD_FILES and _fits(name, p, layout)]
-        raise ConfigError(f"--protocol {protocol} does not fit --corpus {name}: {why}; protocols that fit: "
-                          f"{', '.join(fitting)}, or fold-files with --folds_from")
-
-
-def _fits(name: str, protocol: str, layout: folder.FolderLayout | None) -> bool:
-    if protocol in ("loso", "loso-speaker"):
-        return registry.corpus(name).session_speakers
-    if protocol == "official":
-        return registry.corpus(name).official_split or (layout is not None and layout.split)
-    if protocol == "manifest-folds":
-        return layout is not None and layout.fold
-    if protocol in ("speaker-kfold", "leave-one-speaker-out"):
-        return layout is None or layout.speakers
-    return True
+def corpus_facts(name: str, layout: folder.FolderLayout | None) -> CorpusFacts:
+    """What a protocol may ask of corpus ``name`` (a folder corpus's from its manifest's columns)."""
+    entry = registry.corpus(name)
+    return CorpusFacts(name=name, title=entry.title, iemocap_speakers=entry.session_speakers,
+                       official_split=entry.official_split or bool(layout is not None and layout.split),
+                       manifest_folds=bool(layout is not None and layout.fold),
+                       speakers=layout is None or bool(layout.speakers))
 
 
 def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout | None) -> None:
@@ -889,8 +854,10 @@ def _resolve_corpus_and_split(a: argparse.Namespace, layout: folder.FolderLayout
         elif a.corpus == "folder":
             a.notes.append("--corpus folder without speakers: --protocol paper, a random utterance split "
                            "(speaker-dependent)")
-    if a.val_id is None and a.protocol in ALL_PROTOCOLS:
-        _check_protocol_fits(a, layout)
+    if a.val_id is None and a.protocol in protocols.names():
+        refusal = protocols.refusal(a.protocol, corpus_facts(a.corpus, layout))
+        if refusal:
+            raise ConfigError(refusal)
     _resolve_folds(a, given_protocol)
     if a.protocol != "paper" and (a.featuresFileName or a.toSaveFeatures):
         raise ConfigError("--featuresFileName and --toSaveFeatures hold the paper protocol's fixed "
@@ -940,18 +907,20 @@ def _follow_fold_files(a: argparse.Namespace, folds: list[int], tokens: tuple[st
 
 def _resolve_folds(a: argparse.Namespace, given_protocol: str | None) -> None:
     """--folds (speaker-kfold's fold count) and --fold (one fold), checked against the protocol."""
-    if a.folds is not None and a.protocol != "speaker-kfold":
+    protocol = protocols.find(a.protocol)  # None: seed 004's speaker pair
+    takes_folds = protocol is not None and protocol.folds_flag
+    if a.folds is not None and not takes_folds:
         a.notes.append(f"--folds {a.folds} sets speaker-kfold's fold count; --protocol {a.protocol} ignores it")
         a.folds = None
-    if a.protocol == "speaker-kfold":
+    if takes_folds:
         a.folds = DEFAULT_SPEAKER_FOLDS if a.folds is None else a.folds
         if a.folds < 2:
-            raise ConfigError(f"--folds {a.folds}: speaker-kfold needs at least 2 folds")
+            raise ConfigError(f"--folds {a.folds}: {a.protocol} needs at least 2 folds")
     if a.fold is None or a.val_id is not None:
         return
-    count = FOLD_COUNTS.get(a.protocol) if a.protocol in PROTOCOLS else a.folds  # None: the corpus decides
-    if not is_multi_fold(a.protocol):
-        multi = [p for p in ALL_PROTOCOLS if is_multi_fold(p)]
+    count = protocol.fold_count if protocol.fold_count is not None else a.folds  # None: the corpus decides
+    if not protocol.multi_fold:
+        multi = protocols.multi_fold_names()
         raise ConfigError(f"--fold applies to the protocols with folds ({', '.join(multi)}), not "
                           f"{a.protocol}" + ("" if given_protocol else " (--corpus " + a.corpus + "'s default)"))
     if a.fold < 1 or (count is not None and a.fold > count):

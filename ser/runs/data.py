@@ -41,18 +41,10 @@ from ser.features.speaker_file import read_speaker_file
 from ser.features.torch_backend import TorchFeatures
 from ser.io import write_pickle
 from ser.protocols import foldfiles
-from ser.protocols.splits import (
-    FOLD_COUNTS,
-    FOLD_FILES,
-    PROTOCOLS,
-    Split,
-    corpus_fold_count,
-    corpus_split,
-    is_multi_fold,
-    make_split,
-    pair_split,
-    speaker_independent,
-)
+from ser.protocols import registry as protocols
+from ser.protocols.base import Split, SplitInput
+from ser.protocols.registry import FOLD_FILES, is_multi_fold
+from ser.protocols.splits import pair_split, speaker_independent
 from ser.runs.config import RunConfig, resolve_device
 from ser.runs.roots import root_of
 from ser.training import augment
@@ -214,7 +206,8 @@ def _scanned(config: RunConfig, test: bool) -> ScannedCorpus:
                                       f"wav ({len(scan.skipped)} items skipped; see ser.corpora.folder): fix the "
                                       "manifest, or pass --labels shared4")
     identity = corpus_identity(root, chosen, (root / MARKER_NAME).exists())
-    if not test and config.protocol in ("official", "manifest-folds"):
+    protocol = protocols.find(config.protocol)  # None: seed 004's speaker pair
+    if not test and protocol is not None and protocol.follows_corpus_parts:
         identity["parts_sha256"] = parts_digest(chosen)
     return ScannedCorpus(root, scan, chosen, identity, name, subset,
                          listed_missing=None if listed is None else listed.missing)
@@ -345,85 +338,29 @@ def data_summary_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def split_input(config: RunConfig, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None,
+                rng: np.random.RandomState | None = None) -> SplitInput:
+    """The run's split settings over the usable ``rows`` (``all_rows``: every row the reader found)."""
+    return SplitInput(rows=rows, rng=rng, fold=config.fold, folds=config.folds, fold_seed=config.fold_seed,
+                      split_rate=config.split_rate, all_rows=all_rows or (), folds_from=config.folds_from,
+                      folds_from_sha256=config.folds_from_sha256, label_map=config.label_map())
+
+
 def split_corpus(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState) -> tuple[Split, dict | None]:
-    """The split of ``--protocol`` (and ``--fold``) over the usable utterances: ``make_split``
-    for IEMOCAP's protocols, seed 004's speaker pair (--val_id/--test_id), ``corpus_split``
-    for the protocols of any corpus (speaker folds dealt by ``--fold_seed``), or the fold
-    files' fold; with the fold files' report (None for the others)."""
-    speakers = [u.speaker for u in corpus.utterances]
+    """The split of ``--protocol`` (and ``--fold``) over the usable utterances (its entry in
+    ``ser.protocols.registry``), or seed 004's speaker pair (--val_id/--test_id); with the
+    report of what its source could not place (the fold files'; None for the others)."""
     if config.val_id is not None and config.fold is None:
-        return pair_split(speakers, config.val_id, config.test_id), None
-    if config.protocol in PROTOCOLS:
-        return make_split(config.protocol, speakers, rng, config.split_rate, config.fold), None
-    if config.protocol == FOLD_FILES:
-        return fold_files_split(config, corpus)
-    return corpus_split(config.protocol, corpus.utterances, config.fold, config.folds, config.fold_seed), None
-
-
-def _fold_files(config: RunConfig, corpus: CorpusData) -> foldfiles.FoldFiles:
-    """The fold files matched against every row the reader found (not only the usable ones of
-    the label set), so that an entry is "matches no row" only when the corpus lacks it."""
-    return foldfiles.read_fold_files(config.folds_from, corpus.rows or corpus.utterances)
-
-
-def fold_files_split(config: RunConfig, corpus: CorpusData) -> tuple[Split, dict]:
-    """Fold ``--fold`` of the ``--folds_from`` files over the usable utterances, and a report:
-    the files (resolved folder, digest), the parts' sizes as listed and as used, and what the
-    files could not place: entries that match no row, entries on rows this run does not use
-    (unusable audio, with --allow_missing_listed; across corpora, a label outside shared4), how
-    many of the fold's entries name a file that is missing or unusable, usable rows in no part,
-    and label disagreements."""
-    files = _fold_files(config, corpus)
-    by_number = {f.split.fold: f for f in files.folds}
-    if config.fold not in by_number:
-        raise DataError(f"--fold {config.fold}: the fold files at {config.folds_from} have folds "
-                        f"{', '.join(map(str, by_number))}")
-    chosen = by_number[config.fold]
-    rows = corpus.rows or corpus.utterances
-    position = {u.path: i for i, u in enumerate(corpus.utterances)}
-    unused: list[int] = []
-
-    def usable(part: list[int]) -> list[int]:
-        kept = [position[rows[i].path] for i in part if rows[i].path in position]
-        unused.extend(i for i in part if rows[i].path not in position)
-        return sorted(kept)
-
-    train, validation, test = (usable(p) for p in (chosen.split.train, chosen.split.validation, chosen.split.test))
-    for part, members in (("training", train), ("test", test)):
-        if not members:
-            raise DataError(f"fold {config.fold} of the fold files at {config.folds_from} leaves no usable {part} "
-                            "utterance for this label set; check that the files are of this corpus")
-    split = Split(train=train, test=test, validation=validation, protocol=chosen.split.protocol, name=FOLD_FILES,
-                  fold=config.fold)
-    split = dataclasses.replace(split, speaker_independent=speaker_independent(
-        [u.speaker for u in corpus.utterances], split))
-    placed = set(train) | set(validation) | set(test)
-    in_no_part = [u.path for i, u in enumerate(corpus.utterances) if i not in placed]
-    label_map = config.label_map()
-    missing = (sum(reason == foldfiles.R_NO_ROW for _, reason in chosen.problems)
-               + sum(files.labels.get(i) in label_map for i in unused))
-    listed = chosen.split
-    report = {"source": str(files.source.resolve()), "sha256": config.folds_from_sha256, "format": files.format,
-              "folds": [f.split.fold for f in files.folds], "fold": config.fold,
-              "listed": {"train": len(listed.train), "validation": len(listed.validation), "test": len(listed.test)},
-              "used": {"train": len(train), "validation": len(validation), "test": len(test)},
-              "missing_rows": missing, "entries_not_placed": [list(p) for p in chosen.problems],
-              "entries_on_rows_not_used": len(unused), "rows_in_no_part": in_no_part,
-              "label_disagreements": [list(p) for p in files.label_problems]}
-    return split, report
+        return pair_split([u.speaker for u in corpus.utterances], config.val_id, config.test_id), None
+    split = protocols.get(config.protocol).split(split_input(config, corpus.utterances, corpus.rows, rng))
+    return split, split.report
 
 
 def fold_numbers(config: RunConfig, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None
                  ) -> list[int]:
     """The folds of the run's protocol over ``rows`` (``all_rows``: every row the reader found,
     for fold files), in the order a run without ``--fold`` trains them."""
-    if config.protocol in PROTOCOLS:
-        return list(range(1, FOLD_COUNTS[config.protocol] + 1))
-    if config.protocol == FOLD_FILES:
-        return [f.split.fold for f in foldfiles.read_fold_files(config.folds_from, all_rows or rows).folds]
-    if config.protocol == "manifest-folds":
-        return sorted({u.session for u in rows} - {0})
-    return list(range(1, corpus_fold_count(config.protocol, rows, config.folds) + 1))
+    return protocols.get(config.protocol).folds_of(split_input(config, rows, all_rows))
 
 
 def split_record(split: Split, corpus: CorpusData, folds: int | None) -> dict:

@@ -34,7 +34,8 @@ import ser
 from ser.errors import UserError
 from ser.io import Busy, Claim, ClaimSet, write_json
 from ser.machine import threads_per_process
-from ser.protocols.splits import is_multi_fold, protocol_description
+from ser.protocols.registry import description as protocol_description
+from ser.protocols.registry import is_multi_fold
 from ser.records import results
 from ser.records.checkpoint import CheckpointError, build_checkpoint, load_resume_state, save_resume_state
 from ser.records.checkpoint import save as save_checkpoint
@@ -364,8 +365,9 @@ def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles,
 
     metrics = ("WA", "UA", "macro_f1", "weighted_f1", "WA_UA_mean")
     values = {m: [f["best"][m] for f in folds] for m in metrics}
-    mean = {m: float(np.mean(v)) for m, v in values.items()}
-    std = {m: float(np.std(v)) for m, v in values.items()}
+    stats = {m: results.mean_std(v) for m, v in values.items()}
+    mean = {m: average for m, (average, _) in stats.items()}
+    std = {m: spread for m, (_, spread) in stats.items()}
     class_names = folds[0]["class_names"]
     counts = np.sum([f["confusion_matrix"]["counts"] for f in folds], axis=0)
     aggregate = {
