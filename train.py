@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         config = resolve_args(argv)  # the corpus root: --data, the environment, path.py (ser.runs.roots)
-        return pipeline.run(config, argv)
+        return pipeline.run(config)
     except UserError as error:
         sys.exit(f"error: {error}")
 

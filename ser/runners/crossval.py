@@ -87,7 +87,7 @@ def seed_sequence(repeats: int, kind: str = "seed004", first: int = FIRST_SEED) 
 
 def train_fold(argv: list[str]) -> dict | None:
     """One fold as ``train.py ARGV`` trains it (the corpus root as train.py finds it: ser.runs.roots)."""
-    return pipeline.run(resolve_args(argv), argv)
+    return pipeline.run(resolve_args(argv))
 
 
 def run(datadir: str | Path, train_flags: Sequence[str], train_main: Callable[[list[str]], object],

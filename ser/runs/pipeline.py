@@ -13,14 +13,11 @@ once. :func:`run` picks among them as ``train.py`` does.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,7 +30,6 @@ import models
 import ser
 from ser.errors import UserError
 from ser.io import Busy, Claim, ClaimSet, write_json
-from ser.machine import threads_per_process
 from ser.protocols.registry import description as protocol_description
 from ser.protocols.registry import is_multi_fold
 from ser.records import results
@@ -61,22 +57,20 @@ from ser.training.dataset import TestUtterances, TrainSegments
 from ser.training.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
 from ser.training.metrics import confusion, report_text
 
-TRAIN_SCRIPT = Path(__file__).resolve().parents[2] / "train.py"
-
 
 class RunError(UserError):
     """A run cannot start or finish as asked; the message says what to change."""
 
 
-def run(config: RunConfig, argv: list[str] | None = None) -> dict | None:
-    """What ``train.py`` does with ``config``: N seeds at once (``--seeds N``; ``argv`` is the
-    command line they share), every fold of a multi-fold protocol, or one run. Returns the
-    results.json summary (per seed for ``--seeds``), or None when the seed is finished already."""
+def run(config: RunConfig) -> dict | None:
+    """What ``train.py`` does with ``config``: N seeds (``--seeds N``), every fold of a multi-fold
+    protocol, or one run. Returns the results.json summary (per seed for ``--seeds``), or None
+    when the seed is finished already."""
     device = resolve_device(config.gpu)
     for note in config.notes:
         log_for(config)(note)
     if config.seeds > 1:
-        return run_seeds(config, device, argv or [])
+        return run_seeds(config, device)
     if config.runs_every_fold:
         return run_all_folds(config, device)
     return run_training(config, device)
@@ -402,26 +396,18 @@ def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles,
     return aggregate
 
 
-def single_seed_flags(argv: list[str]) -> list[str]:
-    """``argv`` without the flags ``--seeds`` sets for each process (seed, run folder, output)."""
-    chosen = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    for names in (("--seeds",), ("--seed",), ("--seed_list",), ("-d", "--datadir")):
-        chosen.add_argument(*names)
-    chosen.add_argument("--quiet", action="store_true")
-    return chosen.parse_known_args(argv)[1]
-
-
-def run_seeds(config: RunConfig, device: torch.device, argv: list[str]) -> dict:
+def run_seeds(config: RunConfig, device: torch.device) -> dict:
     """``--seeds N``: the next N seeds of the seeds file that are neither finished nor being
     trained, each in ``DATADIR/<seed>`` (``-d`` names the model folder) with exactly the files
     ``--seed S -d DATADIR/S`` writes alone. They train together in this process on one device
     (``ser.training.stacked``: one copy of the features, each kernel doing every seed's work) when the
-    engine covers the run, else as one process per seed. Returns each seed's summary."""
+    stacked engine covers the run, else one after another in this process, from the same
+    prepared corpus. Returns each seed's summary."""
     why = multiseed_refusal(config)
     if why is None:
         return train_seeds_together(config, device)
-    log_for(config)(f"--seeds {config.seeds}: one process per seed ({why})")
-    return run_seed_processes(config, argv)
+    log_for(config)(f"--seeds {config.seeds}: one seed after another ({why})")
+    return train_seeds_in_turn(config, device)
 
 
 def candidate_seeds(config: RunConfig) -> list[int]:
@@ -573,58 +559,36 @@ def _seeds_resume_state(config: RunConfig, path: Path, seeds: list[int], log) ->
     return saved
 
 
-def run_seed_processes(config: RunConfig, argv: list[str]) -> dict:
-    """``--seeds N`` as one ``train.py --seed S -d DATADIR/S`` process per seed, all at once on
-    the same device once this process has computed (and cached) the features they share.
-    Returns each seed's results.json summary (None for a seed that failed; its output is in
-    DATADIR/S/train_output.log)."""
-    with ClaimSet(f"train.py --seeds, pid {os.getpid()} on {platform.node()}, since {time.ctime()}") as claims:
-        return _run_seed_processes(config, argv, claims)
-
-
-def _run_seed_processes(config: RunConfig, argv: list[str], claims: ClaimSet) -> dict:
+def train_seeds_in_turn(config: RunConfig, device: torch.device) -> dict:
+    """The seeds of ``--seeds N`` one after another in this process, each run exactly as alone
+    (every flag of a single run applies), the corpus scanned and its features computed once.
+    All N seeds are claimed before the first starts, so that a run started meanwhile takes
+    other seeds; each run's own claim of its seed works under that claim."""
     log = log_for(config)
-    # -d names the model folder here: each seed's run folder is DATADIR/<seed>, so the
-    # results file is in DATADIR itself
-    metric = Path(config.datadir) / config.files().metric.name
-    chosen = []
-    for seed in candidate_seeds(config):
-        if len(chosen) == config.seeds:
-            break
-        # claimed here before the processes start, so that a run started meanwhile takes other
-        # seeds; each process trains under this claim (claims.env)
-        claim = results.claim_path(metric, seed)
-        if not claims.take(claim):
-            continue  # another run trains it right now: the next seed instead
-        if seed in results.seeds_done(metric):  # checked once claimed, so a run finished meanwhile is seen
-            claims.release(claim)
-        else:
-            chosen.append(seed)
-    if not chosen:
-        print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
-        return {}
-    if not (config.featuresFileName or config.features_file):
-        load_corpus(config, log)  # the processes then read the features from the cache
-    log(f"training seeds {', '.join(map(str, chosen))} at once")
-    flags, running = single_seed_flags(argv), {}
-    env = claims.env(dict(os.environ))
-    if config.gpu is not None and config.gpu < 0 or not torch.cuda.is_available():
-        env["OMP_NUM_THREADS"] = str(threads_per_process(len(chosen)))
-    for seed in chosen:
-        run_dir = Path(config.datadir) / str(seed)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        with open(run_dir / "train_output.log", "w") as output:
-            running[seed] = subprocess.Popen(
-                [sys.executable, str(TRAIN_SCRIPT), *flags, "--seed", str(seed), "-d", str(run_dir), "--quiet"],
-                stdout=output, stderr=subprocess.STDOUT, env=env,
-                pass_fds=claims.fds([results.claim_path(metric, seed)]))
-    summaries = {}
-    for seed, process in running.items():
-        finished = process.wait() == 0
-        results_json = Path(config.datadir) / str(seed) / "results.json"
-        summaries[seed] = json.loads(results_json.read_text()) if finished else None
-        log(f"seed {seed}: " + ("done" if finished else f"failed (exit {process.returncode}), see "
-                                f"{Path(config.datadir) / str(seed) / 'train_output.log'}"))
-    if any(summary is None for summary in summaries.values()):
-        raise RunError(f"{sum(s is None for s in summaries.values())} of {len(chosen)} seeds failed")
-    return summaries
+    with ClaimSet(f"train.py --seeds, pid {os.getpid()} on {platform.node()}, since {time.ctime()}") as claims:
+        # -d names the model folder here: each seed's run folder is DATADIR/<seed>, so the
+        # results file is in DATADIR itself
+        metric = Path(config.datadir) / config.files().metric.name
+        chosen = []
+        for seed in candidate_seeds(config):
+            if len(chosen) == config.seeds:
+                break
+            claim = results.claim_path(metric, seed)
+            if not claims.take(claim):
+                continue  # another run trains it right now: the next seed instead
+            if seed in results.seeds_done(metric):  # checked once claimed, so a run finished meanwhile is seen
+                claims.release(claim)
+            else:
+                chosen.append(seed)
+        if not chosen:
+            print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
+            return {}
+        shared = None if config.runs_every_fold or uses_original_pickle(config) else load_corpus(config, log)
+        log(f"training seeds {', '.join(map(str, chosen))} one after another")
+        summaries = {}
+        with claims.in_this_process():
+            for seed in chosen:
+                one = dataclasses.replace(config, seed=seed, datadir=str(Path(config.datadir) / str(seed)), seeds=1)
+                summaries[seed] = run_all_folds(one, device) if one.runs_every_fold else run_training(one, device,
+                                                                                                      shared)
+        return summaries
