@@ -52,8 +52,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ser.corpora.iemocap import SUBSETS
-from ser.corpora.labels import CORPUS_LABEL_SETS, LABEL_SET_NAMES, default_label_set
+from ser.corpora.labels import LABEL_SET_NAMES, default_label_set
+from ser.corpora.registry import entries as corpus_entries
+from ser.corpora.registry import names as corpus_names
 from ser.io import append_line, append_lines, read_shared, write_json
 from ser.protocols import registry as protocols
 from ser.protocols.splits import PAIR_PROTOCOL
@@ -87,25 +88,29 @@ def _alternatives(names) -> str:
     return "|".join(re.escape(name) for name in names) or "(?!)"  # none: matches nothing
 
 
-_OTHER_CORPORA = [name for name in CORPUS_LABEL_SETS if name != "iemocap"]
 _STEMS: dict[tuple, re.Pattern] = {}
 
 
 def _stem_pattern() -> re.Pattern:
-    """The result stems of the protocols registered now (compiled once per set of protocols)."""
+    """The result stems of the protocols, corpora and label sets registered now (compiled once per
+    set of them)."""
     entries = tuple(protocols.REGISTERED.values())
-    if entries not in _STEMS:
+    key = (entries, corpus_names(), tuple(LABEL_SET_NAMES))
+    if key not in _STEMS:
         named = [p.name for p in entries if p.in_result_names and not p.folds_flag]
         counted = [p.name for p in entries if p.in_result_names and p.folds_flag]
-        _STEMS[entries] = re.compile(
-            rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{_alternatives(SUBSETS)})"
-            rf"(?:_(?P<corpus>{_alternatives(_OTHER_CORPORA)}))?"
+        # every corpus's subsets (IEMOCAP's impro, script, all), and "all" for the corpora without any
+        subsets = dict.fromkeys([s for c in corpus_entries() for s in c.subsets] + ["all"])
+        _STEMS[key] = re.compile(
+            rf"(?P<model>.+)_(?P<features>[^_]+)_(?P<subset>{_alternatives(subsets)})"
+            rf"(?:_(?P<corpus>{_alternatives([name for name in corpus_names() if name != 'iemocap'])}))?"
             rf"(?:_(?P<labels>{_alternatives(sorted(set(LABEL_SET_NAMES) - {'glam'}))}))?"
-            rf"(?:_to-(?P<test_corpus>{_alternatives(CORPUS_LABEL_SETS)}))?"
+            rf"(?:_to-(?P<test_corpus>{_alternatives(corpus_names())}))?"
             rf"(?:_(?:(?P<counted>{_alternatives(counted)})(?P<folds>\d+)"
             rf"|(?P<protocol>{_alternatives(named)}|{PAIR_PROTOCOL.pattern})))?"
             rf"(?:_fold(?P<fold>\d+))?")
-    return _STEMS[entries]
+    return _STEMS[key]
+
 
 def parse_stem(stem: str) -> dict | None:
     """The inverse of :func:`result_stem`: its keyword arguments (model, features, subset,

@@ -107,6 +107,8 @@ RESERVED_FLAGS = {
     ("--val_id",): "--protocols loso-speaker --folds K (a session pair is a fold)",
     ("--test_id",): "--protocols loso-speaker --folds K (a session pair is a fold)",
 }
+
+
 def protocol_folder(protocol: str) -> str:
     """Where --protocols puts the protocol's runs under the results folder (its entry's
     ``results_folder``: "" for paper, split811 for 811, else its name), so that protocols never
