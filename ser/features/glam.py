@@ -38,7 +38,11 @@ from dataclasses import asdict, dataclass
 import librosa
 import numpy as np
 
+from ser.features.recipe import Dct, Decibels, Framing, MelFilters, Segmentation, Stft
+from ser.features.registry import FeatureKind, feature_kind, register_feature_kind
+
 SAMPLE_RATE = 16000
+# The kinds this module registers (the end of the module); other modules may register more.
 FEATURE_KINDS = ("mfcc", "spectrogram", "interspeech2018", "logfbank", "fbank", "melspectrogram")
 
 # librosa.feature.mfcc's defaults, spelled out: librosa changed the STFT padding from reflect
@@ -254,19 +258,7 @@ def melspectrogram(segments: np.ndarray, sr: int) -> np.ndarray:
 def features_of_segments(segments: np.ndarray, sr: int, kind: str, n_mfcc: int = 26) -> np.ndarray:
     """One feature map per segment, ``(S, F, T)`` float32 (the original's float64 maps become
     float32 where its data loader converts them, so this rounds once, as it does)."""
-    if kind not in FEATURE_KINDS:
-        raise ValueError(f"unknown feature kind {kind!r}; choose one of: {', '.join(FEATURE_KINDS)}")
-    if kind == "mfcc":
-        out = mfcc(segments, sr, n_mfcc)
-    elif kind == "spectrogram":
-        out = spectrogram(segments)
-    elif kind == "interspeech2018":
-        out = interspeech2018(segments)
-    elif kind in FILTERBANK_KINDS:
-        bank = FILTERBANK_KINDS[kind]
-        out = fbank(segments, sr, nfilt=bank.nfilt, high=bank.high, log=bank.log)
-    else:
-        out = melspectrogram(segments, sr)
+    out = feature_kind(kind, family=FAMILY).compute(segments, sr, n_mfcc)
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
@@ -277,16 +269,7 @@ def feature_shape(kind: str, segment_length: float, sr: int = SAMPLE_RATE, n_mfc
     load librosa and compile its numba kernels, seconds per process for nothing (a test checks
     these shapes against computed maps for every kind).
     """
-    if kind not in FEATURE_KINDS:
-        raise ValueError(f"unknown feature kind {kind!r}; choose one of: {', '.join(FEATURE_KINDS)}")
-    n = int(segment_length * sr)
-    if kind == "mfcc":  # centred STFT frames
-        return min(n_mfcc, MFCC_PARAMS["n_mels"]), 1 + n // MFCC_PARAMS["hop_length"]
-    if kind in ("spectrogram", "interspeech2018"):
-        return min(SPECTROGRAM_BINS, SPECTROGRAM_NFFT // 2 + 1), _frame_count(n, 640, 160)
-    if kind in ("logfbank", "fbank"):
-        return _frame_count(n, round(0.040 * sr), round(0.010 * sr)), 40 if kind == "logfbank" else 26
-    return MELSPECTROGRAM_PARAMS["n_mels"], 1 + n // MELSPECTROGRAM_PARAMS["hop_length"]  # centred frames
+    return tuple(feature_kind(kind, family=FAMILY).shape(int(segment_length * sr), sr, n_mfcc))
 
 
 def extract(wav: np.ndarray, sr: int, kind: str, segment_length: float, overlap: float,
@@ -313,6 +296,19 @@ class FeatureSettings:
 
     # GLAM's kinds draw nothing at random, so an entry does not depend on the utterance's name.
     uses_name = False
+    # The flags that set a map's size (for messages).
+    SIZE_FLAGS = "--segment_length, --sample_rate or --nmfcc"
+
+    @classmethod
+    def from_flags(cls, kind: str, flags) -> FeatureSettings:
+        """The settings of ``kind`` that a run's flags (a RunConfig or a parsed namespace) set."""
+        return cls(kind=kind, sample_rate=flags.sample_rate, n_mfcc=flags.nmfcc, segment_length=flags.segment_length,
+                   padding=flags.padding)
+
+    def __reduce__(self):
+        # Pickled for the cache's worker processes: the kind's computation travels by reference,
+        # so unpickling imports the module that registered it (a kind of a module of its own).
+        return _settings_of, (feature_kind(self.kind).compute, asdict(self))
 
     def key(self, overlap: float) -> str:
         """The cache folder of these settings at ``overlap``."""
@@ -346,3 +342,148 @@ class FeatureSettings:
     def is_tiled(self, samples: int) -> bool:
         """Whether a recording of ``samples`` samples is shorter than one segment."""
         return samples < self.segment_length * self.sample_rate
+
+    def describe_segmentation(self, overlap: float) -> dict:
+        """How export says a recording is cut at ``overlap`` (see ``ser.features.recipe``)."""
+        sr, length = self.sample_rate, self.segment_length
+        return asdict(Segmentation(
+            segment_samples=int(length * sr), hop_samples=segment_hop(length, overlap, sr), frames_per_segment=None,
+            rule=(f"segment k covers samples [k * hop_samples, k * hop_samples + segment_samples) for every k with "
+                  f"k * hop_samples + {length} * {sr} <= N (the product taken in floating point), N the "
+                  "recording's length; the waveform is cut first, then each segment's map is computed alone"),
+            tail="the samples after the last whole segment are dropped",
+            short_recording=("a recording shorter than segment_length_s is repeated end to end "
+                             "ceil(segment_length_s * sample_rate / N) times first, so that one segment fits")))
+
+
+def _settings_of(compute, fields: dict) -> FeatureSettings:
+    """:meth:`FeatureSettings.__reduce__`'s rebuild (``compute`` came only to import its module)."""
+    return FeatureSettings(**fields)
+
+
+# ---------------------------------------------------------------------------------------
+# The GLAM kinds' entries (ser.features.registry): computation, shape, what export writes.
+# ser.features.torch_backend attaches their torch computations.
+
+FAMILY = "glam"
+
+
+def _mfcc_kind(segments: np.ndarray, sr: int, n_mfcc: int) -> np.ndarray:
+    return mfcc(segments, sr, n_mfcc)
+
+
+def _mfcc_shape(samples: int, sr: int, n_mfcc: int) -> tuple[int, int]:
+    return min(n_mfcc, MFCC_PARAMS["n_mels"]), 1 + samples // MFCC_PARAMS["hop_length"]  # centred STFT frames
+
+
+def _mfcc_check(settings: FeatureSettings) -> str | None:
+    if not 1 <= settings.n_mfcc <= MFCC_PARAMS["n_mels"]:
+        return (f"--nmfcc: n_mfcc must be between 1 and {MFCC_PARAMS['n_mels']} (the number of mel bands it is "
+                f"computed from), not {settings.n_mfcc}")
+    return None
+
+
+def _stft_of(p: dict) -> dict:
+    return asdict(Stft(p["n_fft"], p["hop_length"], p["win_length"] or p["n_fft"], p["window"], True,
+                       p["center"], p["pad_mode"], p["power"]))
+
+
+def _mel_filters_of(p: dict, sr: int) -> dict:
+    return asdict(MelFilters(p["n_mels"], p["fmin"], p["fmax"] or sr / 2, p["htk"], p["norm"]))
+
+
+def _mfcc_recipe(settings: FeatureSettings) -> dict:
+    p, sr = MFCC_PARAMS, settings.sample_rate
+    return {"steps": ["power STFT", "mel filterbank @ power", "decibels", "DCT"],
+            "stft": _stft_of(p), "mel_filters": _mel_filters_of(p, sr),
+            "decibels": asdict(Decibels(10.0, DB_AMIN, DB_REF, DB_TOP, "segment")),
+            "dct": asdict(Dct(2, "ortho", min(settings.n_mfcc, p["n_mels"]))),
+            "layout": "(coefficients, frames)"}
+
+
+def _spectrogram_kind(segments: np.ndarray, sr: int, n_mfcc: int) -> np.ndarray:
+    return spectrogram(segments)
+
+
+def _interspeech2018_kind(segments: np.ndarray, sr: int, n_mfcc: int) -> np.ndarray:
+    return interspeech2018(segments)
+
+
+def _apcnn_shape(samples: int, sr: int, n_mfcc: int) -> tuple[int, int]:
+    return min(SPECTROGRAM_BINS, SPECTROGRAM_NFFT // 2 + 1), _frame_count(samples, 640, 160)
+
+
+def _spectrogram_recipe(settings: FeatureSettings) -> dict:
+    return {"steps": ["framing", "power (1 / n_fft) * |rfft|^2", "10*log10(max(power, 1e-30))",
+                      "minus its maximum over the segment", "the lowest bins"],
+            "framing": asdict(Framing(640, 160, SPECTROGRAM_NFFT)), "bins": SPECTROGRAM_BINS,
+            "layout": "(bins, frames)"}
+
+
+def _interspeech2018_recipe(settings: FeatureSettings) -> dict:
+    return {"steps": ["framing", "magnitude |rfft|", "x / max over the segment * 2 - 1",
+                      "mu-law: sign(x) * log(1 + 255 |x|) / log(256)", "the lowest bins"],
+            "framing": asdict(Framing(640, 160, SPECTROGRAM_NFFT)), "bins": SPECTROGRAM_BINS,
+            "layout": "(bins, frames)"}
+
+
+def _logfbank_kind(segments: np.ndarray, sr: int, n_mfcc: int) -> np.ndarray:
+    bank = FILTERBANK_KINDS["logfbank"]
+    return fbank(segments, sr, nfilt=bank.nfilt, high=bank.high, log=bank.log)
+
+
+def _fbank_kind(segments: np.ndarray, sr: int, n_mfcc: int) -> np.ndarray:
+    bank = FILTERBANK_KINDS["fbank"]
+    return fbank(segments, sr, nfilt=bank.nfilt, high=bank.high, log=bank.log)
+
+
+def _filterbank_shape(kind: str):
+    def shape(samples: int, sr: int, n_mfcc: int) -> tuple[int, int]:  # time × filters, as in the original
+        return _frame_count(samples, round(0.040 * sr), round(0.010 * sr)), FILTERBANK_KINDS[kind].nfilt
+    return shape
+
+
+def _filterbank_recipe(kind: str):
+    def recipe(settings: FeatureSettings) -> dict:
+        bank, sr = FILTERBANK_KINDS[kind], settings.sample_rate
+        return {"steps": ["pre-emphasis", "framing", "power (1 / n_fft) * |rfft|^2", "filterbank @ power",
+                          "zero energies replaced by float64 eps"] + (["natural log"] if bank.log else []),
+                "preemphasis": {"coefficient": 0.97, "rule": "y[0] = x[0], y[n] = x[n] - 0.97 x[n-1]"},
+                "framing": asdict(Framing(round(0.040 * sr), round(0.010 * sr), 1024)),
+                "filterbank": {"filters": bank.nfilt, "low_hz": 0.0, "high_hz": bank.high or sr / 2,
+                               "rule": "python_speech_features' get_filterbanks: HTK mel (2595 log10(1 + f/700)) "
+                                       "points evenly spaced from low to high, bin = floor((n_fft + 1) * hz / "
+                                       "sample_rate), triangles rising over [bin[j], bin[j+1]) and falling over "
+                                       "[bin[j+1], bin[j+2])"},
+                "layout": "(frames, filters)"}
+    return recipe
+
+
+def _melspectrogram_kind(segments: np.ndarray, sr: int, n_mfcc: int) -> np.ndarray:
+    return melspectrogram(segments, sr)
+
+
+def _melspectrogram_shape(samples: int, sr: int, n_mfcc: int) -> tuple[int, int]:
+    return MELSPECTROGRAM_PARAMS["n_mels"], 1 + samples // MELSPECTROGRAM_PARAMS["hop_length"]  # centred frames
+
+
+def _melspectrogram_recipe(settings: FeatureSettings) -> dict:
+    p, sr = MELSPECTROGRAM_PARAMS, settings.sample_rate
+    return {"steps": ["power STFT", "mel filterbank @ power", "log10 (no floor)"],
+            "stft": _stft_of(p), "mel_filters": _mel_filters_of(p, sr), "layout": "(mel bands, frames)"}
+
+
+for _entry in (
+        FeatureKind("mfcc", FAMILY, FeatureSettings, _mfcc_shape, _mfcc_kind, _mfcc_recipe, check=_mfcc_check,
+                    help="GLAM's default: librosa MFCC of each segment, --nmfcc coefficients"),
+        FeatureKind("spectrogram", FAMILY, FeatureSettings, _apcnn_shape, _spectrogram_kind, _spectrogram_recipe,
+                    help="APCNN's log power spectrogram, the lowest 400 bins"),
+        FeatureKind("interspeech2018", FAMILY, FeatureSettings, _apcnn_shape, _interspeech2018_kind,
+                    _interspeech2018_recipe, help="mu-law companded magnitude spectrum"),
+        FeatureKind("logfbank", FAMILY, FeatureSettings, _filterbank_shape("logfbank"), _logfbank_kind,
+                    _filterbank_recipe("logfbank"), help="log of 40 mel filters up to 4 kHz (time x filters)"),
+        FeatureKind("fbank", FAMILY, FeatureSettings, _filterbank_shape("fbank"), _fbank_kind,
+                    _filterbank_recipe("fbank"), help="26 mel filterbank energies (time x filters)"),
+        FeatureKind("melspectrogram", FAMILY, FeatureSettings, _melspectrogram_shape, _melspectrogram_kind,
+                    _melspectrogram_recipe, help="log10 mel spectrogram, n_fft 800, hop 400")):
+    register_feature_kind(_entry)

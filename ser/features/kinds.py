@@ -1,27 +1,31 @@
-"""The two feature families by kind: GLAM's per-segment maps and seed 004's spectrogram images.
+"""Every feature kind, registered: import this module to look a kind up by name.
 
-A kind's name says which family it belongs to (``ser.features.glam.FEATURE_KINDS`` or
-``ser.features.spectral.KINDS``); everything downstream (the cache, the split, checkpoints,
-predictions) talks to the family's settings object through the same methods, so this is the
-one place that tells the families apart.
+The entries live in ``ser.features.registry`` (:class:`~ser.features.registry.FeatureKind`:
+family, settings, shape, computations, what export writes); the modules imported here register
+them: GLAM's per-segment maps (``ser.features.glam``) and seed 004's spectrogram images
+(``ser.features.spectral``), and ``ser.features.torch_backend`` gives them their torch
+computations. A new kind is a module that calls ``register_feature_kind``, and
+its import line below. Everything downstream (the cache, the split, checkpoints, predictions)
+talks to a kind's settings object through the same methods, so the families are told apart
+here and nowhere else.
 """
 from __future__ import annotations
 
-from ser.features import glam, spectral
+from ser.features import glam, spectral, torch_backend  # noqa: F401  (importing them registers the kinds)
 from ser.features.glam import FeatureSettings
+from ser.features.registry import FeatureKind, feature_kind, feature_kind_names
 from ser.features.spectral import SpectralSettings
 
-KINDS = glam.FEATURE_KINDS + spectral.KINDS
 Settings = FeatureSettings | SpectralSettings
+
+__all__ = ["FeatureKind", "Settings", "feature_kind", "feature_kind_names", "is_spectral", "settings_from_dict"]
 
 
 def is_spectral(kind: str) -> bool:
     """Whether ``kind`` is one of seed 004's whole-utterance spectrogram kinds."""
-    return kind in spectral.KINDS
+    return feature_kind(kind).family == spectral.FAMILY
 
 
 def settings_from_dict(described: dict) -> Settings:
     """Feature settings saved with ``dataclasses.asdict`` (checkpoints, results.json)."""
-    if is_spectral(described["kind"]):
-        return SpectralSettings(**described)
-    return FeatureSettings(**described)
+    return feature_kind(described["kind"]).settings(**described)

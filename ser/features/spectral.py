@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -57,6 +58,8 @@ import scipy.signal
 import soundfile as sf
 
 from ser.features.audio import UnusableAudio, load_audio
+from ser.features.recipe import Decibels, MelFilters, Segmentation, Stft
+from ser.features.registry import FeatureKind, register_feature_kind
 from ser.io import write_via_temporary
 
 SAMPLE_RATE = 16000
@@ -142,6 +145,14 @@ class SpectralSettings:
 
     # The noisy channel of lognrevspec draws from a generator seeded by the utterance's name.
     uses_name = True
+    # The flags that set a map's size (for messages).
+    SIZE_FLAGS = "--segment_size, --nfreq or --nmel"
+
+    @classmethod
+    def from_flags(cls, kind: str, flags) -> SpectralSettings:
+        """The settings of ``kind`` that a run's flags (a RunConfig or a parsed namespace) set."""
+        return cls(kind=kind, sample_rate=flags.sample_rate, n_freq=flags.nfreq, n_mels=flags.nmel,
+                   segment_size=flags.segment_size, pad=flags.pad, reverb_rate=flags.reverb_rate or None)
 
     def key(self, overlap: float | None = None) -> str:
         """The cache folder of these settings; the whole utterance is cut into consecutive
@@ -169,6 +180,17 @@ class SpectralSettings:
     def is_tiled(self, samples: int) -> bool:
         """Seed 004's segments pad a short recording instead of tiling it."""
         return False
+
+    def describe_segmentation(self, overlap: float | None = None) -> dict:
+        """How export says a recording is cut (see ``ser.features.recipe``); no overlap."""
+        return asdict(Segmentation(
+            segment_samples=None, hop_samples=None, frames_per_segment=self.segment_size,
+            rule=(f"the recording's map of 1 + N // {self.hop_length} frames is cut into max(1, ceil(frames / "
+                  f"{self.segment_size})) consecutive segments of {self.segment_size} frames, without overlap; each "
+                  "segment's (channels, bins, frames) is then stacked channel after channel into "
+                  "(channels * bins, frames)"),
+            tail=f"the last segment is padded at its end, channel c with {pad_values(self).tolist()}[c]",
+            short_recording="one segment, padded as the tail"))
 
 
 def pack(segments: np.ndarray) -> np.ndarray:
@@ -420,6 +442,71 @@ def mix_files(clean_path: str | os.PathLike, noise_path: str | os.PathLike, out_
     noise = load_audio(noise_path, sample_rate).samples
     mixed = mix_at_snr(clean, noise, snr_db, utterance_rng(seed, Path(clean_path).name))
     write_via_temporary(out_path, lambda tmp: sf.write(tmp, mixed, sample_rate, subtype="FLOAT", format="WAV"))
+
+
+# ---------------------------------------------------------------------------------------
+# Seed 004's kinds' entries (ser.features.registry). The family computes every kind the same
+# way (spectral_maps, cut by segment); ser.features.torch_backend attaches the batched path.
+
+FAMILY = "seed004"
+_CHANNEL_NAMES = {
+    "logspec": ["logspec"],
+    "logmelspec": ["logmelspec"],
+    "logmeldeltaspec": ["logmelspec", "delta of channel 0", "delta of channel 1"],
+    "lognrevspec": ["logspec", "logspec of the pre-emphasised signal plus white noise",
+                    "logspec of the pre-emphasised signal through the reverb"],
+    "logdeltaspec": ["logspec", "first derivative of channel 0", "second derivative of channel 0"],
+}
+_HELP = {"logspec": "seed 004's log spectrogram image, --nfreq bins",
+         "logmelspec": "seed 004's log mel image, --nmel bands",
+         "logmeldeltaspec": "logmelspec with its two deltas (3 channels)",
+         "lognrevspec": "logspec of the clean, noisy and reverberant signal (3 channels)",
+         "logdeltaspec": "logspec with its width-9 deltas (3 channels)"}
+
+
+def describe(s: SpectralSettings) -> dict:
+    """The steps of one seed-004 map, computed once on the whole recording, then cut (export)."""
+    recipe = {
+        "preemphasis": {"coefficient": s.preemphasis,
+                        "rule": f"y[0] = x[0], y[n] = x[n] - {s.preemphasis} x[n-1], on the whole recording"},
+        "stft": asdict(Stft(s.n_fft, s.hop_length, s.win_length, s.window, True, True, "reflect", 1.0)),
+        "channels": _CHANNEL_NAMES[s.kind],
+        "logspec": {"of": "the STFT magnitude",
+                    "decibels": asdict(Decibels(20.0, 1e-5, "max", TOP_DB, "the whole recording, all bins")),
+                    "bins": f"the lowest {s.n_freq} of n_fft // 2 + 1, kept after the dB step"},
+        "layout": "(channels, bins, frames)",
+    }
+    if s.kind in ("logmelspec", "logmeldeltaspec"):
+        recipe["logmelspec"] = {
+            "of": "mel_filters @ magnitude ** 2",
+            "mel_filters": asdict(MelFilters(s.n_mels, 0.0, s.sample_rate / 2, False, "slaney")),
+            "decibels": asdict(Decibels(10.0, 1e-10, "max", TOP_DB, "the whole recording, all bands"))}
+        del recipe["logspec"]
+    if s.kind == "logmeldeltaspec":
+        recipe["delta"] = {"rule": "scipy.signal.savgol_filter along frames", "window_length": 5, "polyorder": 1,
+                           "deriv": 1, "mode": "nearest"}
+    if s.kind == "logdeltaspec":
+        recipe["delta"] = {"rule": "scipy.signal.savgol_filter along frames, polyorder = deriv",
+                           "window_length": 9, "derivs": [1, 2], "mode": "interp"}
+    if s.kind == "lognrevspec":
+        # the reverb's settings are sox_reverb's defaults, read from it so that they cannot drift
+        parameters = inspect.signature(sox_reverb).parameters.items()
+        reverb = {name: p.default for name, p in parameters if p.default is not inspect.Parameter.empty}
+        recipe["noise"] = {"distribution": "normal", "mean": 0.0, "std": s.noise_std,
+                           "note": "drawn per recording by this package; any draw serves outside it"}
+        recipe["reverb"] = {"effect": "SoX reverb, its two wet channels averaged and added to the dry signal, "
+                                      "clipped to [-1, 1]",
+                            "rate_told_to_sox": s.reverb_rate or s.sample_rate, **reverb}
+    return recipe
+
+
+def _shape(s: SpectralSettings) -> tuple[int, int]:
+    return s.shape()
+
+
+for _kind in KINDS:
+    register_feature_kind(FeatureKind(_kind, FAMILY, SpectralSettings, _shape, spectral_maps, describe,
+                                      help=_HELP[_kind], channels=CHANNELS[_kind]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from ser.features import glam, spectral
+from ser.features.registry import TorchComputation, attach_torch, feature_kind
 
 GLAM_KINDS = glam.FEATURE_KINDS
 # Segments per chunk. On the CPU a chunk's frames and spectra should stay in the core's cache:
@@ -65,17 +66,16 @@ CUDA_BATCH_FRAMES = 65536
 FILTERS_PER_BLOCK = 16
 
 
-# Kinds whose reference is numpy in float64 throughout. In float32 an FFT bin more than about
-# 120 dB below its frame's peak is mostly rounding error, and the spectrogram keeps bins down
-# to -300 dB, so these stay float64 on every device.
-FLOAT64_KINDS = ("spectrogram", "interspeech2018", "logfbank", "fbank")
-
-
 def default_dtype(kind: str) -> torch.dtype:
-    """float64 for :data:`FLOAT64_KINDS`, float32 for the other kinds, on every device: their
-    reference rounds its spectra to float32 itself, float32 keeps them within the tolerances
-    of the module doc, and it is twice as fast as float64 on a CPU (the FFTs dominate)."""
-    return torch.float64 if kind in FLOAT64_KINDS else torch.float32
+    """The compute type of ``kind``'s torch computation (its registry entry): float64 for the
+    kinds whose reference is numpy in float64 throughout (:data:`FLOAT64_KINDS`), float32 for
+    the others, on every device: their reference rounds its spectra to float32 itself, float32
+    keeps them within the tolerances of the module doc, and it is twice as fast as float64 on
+    a CPU (the FFTs dominate)."""
+    computation = feature_kind(kind).torch
+    if computation is None:
+        raise ValueError(f"feature kind {kind!r} has no torch computation; compute it with librosa")
+    return getattr(torch, computation.dtype)
 
 
 def _resolve(device: torch.device | str, dtype: torch.dtype | None, kind: str) -> tuple[torch.device, torch.dtype]:
@@ -163,12 +163,21 @@ def _savgol(width: int, order: int, deriv: int, dtype: torch.dtype,
 
 def _margins(kind: str, sr: int, length: int) -> tuple[int, int]:
     """Zeros before and after a segment of ``length`` samples that ``kind``'s framing reads."""
-    if kind == "mfcc":
-        return glam.MFCC_PARAMS["n_fft"] // 2, glam.MFCC_PARAMS["n_fft"] // 2
-    if kind == "melspectrogram":
-        return glam.MELSPECTROGRAM_PARAMS["n_fft"] // 2, glam.MELSPECTROGRAM_PARAMS["n_fft"] // 2
-    if kind in ("spectrogram", "interspeech2018"):
-        return 0, _psf_padding(length, 640, 160)
+    return feature_kind(kind).torch.margins(sr, length)
+
+
+def _centred_margins(params: dict):
+    """A centred STFT's margins: half its n_fft either side."""
+    def margins(sr: int, length: int) -> tuple[int, int]:
+        return params["n_fft"] // 2, params["n_fft"] // 2
+    return margins
+
+
+def _apcnn_margins(sr: int, length: int) -> tuple[int, int]:
+    return 0, _psf_padding(length, 640, 160)
+
+
+def _no_margins(sr: int, length: int) -> tuple[int, int]:
     return 0, 0  # the filterbanks pad after their pre-emphasis, which must not see the zeros
 
 
@@ -245,27 +254,18 @@ def _fbank(x: torch.Tensor, sr: int, nfilt: int, high: float | None, log: bool) 
 
 
 def _check_kind(kind: str, n_mfcc: int) -> None:
-    if kind not in GLAM_KINDS:
-        raise ValueError(f"unknown feature kind {kind!r}; choose one of: {', '.join(GLAM_KINDS)}")
-    if kind == "mfcc" and not 1 <= n_mfcc <= glam.MFCC_PARAMS["n_mels"]:
-        raise ValueError(f"n_mfcc must be between 1 and {glam.MFCC_PARAMS['n_mels']}, not {n_mfcc}")
+    entry = feature_kind(kind, family=glam.FAMILY)
+    if entry.torch is None:
+        raise ValueError(f"feature kind {kind!r} has no torch computation; compute it with librosa")
+    problem = entry.check(glam.FeatureSettings(kind=kind, n_mfcc=n_mfcc)) if entry.check else None
+    if problem:
+        raise ValueError(problem)
 
 
 def _kind_of_chunk(x: torch.Tensor, sr: int, kind: str, n_mfcc: int) -> torch.Tensor:
     """One chunk of segments with their margins (c, left + L + right) in the compute dtype ->
     (c, F, T), a float32 view or copy."""
-    if kind == "mfcc":
-        out = _mfcc(x, sr, n_mfcc)
-    elif kind == "spectrogram":
-        out = _spectrogram(x)
-    elif kind == "interspeech2018":
-        out = _interspeech2018(x)
-    elif kind in glam.FILTERBANK_KINDS:
-        bank = glam.FILTERBANK_KINDS[kind]
-        out = _fbank(x, sr, nfilt=bank.nfilt, high=bank.high, log=bank.log)
-    else:
-        out = _melspectrogram(x, sr)
-    return out.to(torch.float32)
+    return feature_kind(kind).torch.kernel(x, sr, n_mfcc).to(torch.float32)
 
 
 def extract_segments(segments: np.ndarray | torch.Tensor, sr: int, kind: str, n_mfcc: int = 26,
@@ -567,3 +567,25 @@ class TorchFeatures:
             return extract_spectral_many(wavs, s, rngs, device=self.device, dtype=dtype)
         return extract_many(wavs, s.sample_rate, s.kind, s.segment_length, overlap, n_mfcc=s.n_mfcc,
                             padding=s.padding, device=self.device, dtype=dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# The built-in kinds' torch computations, attached to their registry entries
+
+# Kinds whose reference is numpy in float64 throughout. In float32 an FFT bin more than about
+# 120 dB below its frame's peak is mostly rounding error, and the spectrogram keeps bins down
+# to -300 dB, so these stay float64 on every device.
+FLOAT64_KINDS = ("spectrogram", "interspeech2018", "logfbank", "fbank")
+_BANKS = glam.FILTERBANK_KINDS
+_KERNELS = {  # kind: (kernel(x, sr, n_mfcc), margins)
+    "mfcc": (_mfcc, _centred_margins(glam.MFCC_PARAMS)),
+    "spectrogram": (lambda x, sr, n_mfcc: _spectrogram(x), _apcnn_margins),
+    "interspeech2018": (lambda x, sr, n_mfcc: _interspeech2018(x), _apcnn_margins),
+    "logfbank": (lambda x, sr, n_mfcc: _fbank(x, sr, _BANKS["logfbank"].nfilt, _BANKS["logfbank"].high, True),
+                 _no_margins),
+    "fbank": (lambda x, sr, n_mfcc: _fbank(x, sr, _BANKS["fbank"].nfilt, _BANKS["fbank"].high, False), _no_margins),
+    "melspectrogram": (lambda x, sr, n_mfcc: _melspectrogram(x, sr), _centred_margins(glam.MELSPECTROGRAM_PARAMS))}
+for _kind, (_kernel, _kind_margins) in _KERNELS.items():
+    attach_torch(_kind, TorchComputation(_kernel, _kind_margins, "float64" if _kind in FLOAT64_KINDS else "float32"))
+for _kind in spectral.KINDS:  # seed 004's family: extract_spectral_many, in float32
+    attach_torch(_kind, TorchComputation(None, None, "float32"))

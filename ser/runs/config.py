@@ -51,8 +51,7 @@ from ser.corpora.labels import (
 )
 from ser.errors import UserError
 from ser.features import spectral
-from ser.features.glam import MFCC_PARAMS, FeatureSettings
-from ser.features.kinds import KINDS, Settings, is_spectral
+from ser.features.kinds import Settings, feature_kind, feature_kind_names, is_spectral
 from ser.protocols import foldfiles
 from ser.protocols import registry as protocols
 from ser.protocols.base import CorpusFacts
@@ -200,9 +199,8 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                        help="upsampling: repeat training utterances until every class is as large as the largest")
 
     feats = parser.add_argument_group("features")
-    feats.add_argument("-f", "--features_to_use", default="mfcc", choices=KINDS,
-                       help="feature kind: GLAM's per-segment maps (mfcc, ...) or seed 004's spectrogram images "
-                            "(logspec, ...; see ser/features/spectral.py)")
+    feats.add_argument("-f", "--features_to_use", "--features", default="mfcc", choices=feature_kind_names(),
+                       metavar="KIND", help=_features_help())
     feats.add_argument("-s", "--sample_rate", default=16000, type=int, help="audio is resampled to this rate")
     feats.add_argument("-n", "--nmfcc", default=26, type=int, help="MFCC coefficients")
     feats.add_argument("--segment_length", default=1.8, type=float, help="segment length in seconds")
@@ -456,17 +454,15 @@ class RunConfig:
         return self.featuresFileName or f"{self.datadir}/features_{self.features_to_use}_{self.impro_or_script}.pkl"
 
     def feature_settings(self) -> Settings:
-        if is_spectral(self.features_to_use):
-            return spectral.SpectralSettings(kind=self.features_to_use, sample_rate=self.sample_rate,
-                                             n_freq=self.nfreq, n_mels=self.nmel, segment_size=self.segment_size,
-                                             pad=self.pad, reverb_rate=self.reverb_rate or None)
-        return FeatureSettings(kind=self.features_to_use, sample_rate=self.sample_rate, n_mfcc=self.nmfcc,
-                               segment_length=self.segment_length, padding=self.padding)
+        """The settings of the run's feature kind (its registry entry's family), from the flags."""
+        return feature_kind(self.features_to_use).settings.from_flags(self.features_to_use, self)
 
     def feature_backend_on(self, device: torch.device) -> str:
-        """``librosa`` or ``torch``: ``--feature_backend``, with ``auto`` resolved for ``device``."""
+        """``librosa`` or ``torch``: ``--feature_backend``, with ``auto`` resolved for ``device``
+        (torch on a CUDA device for a kind that has a torch computation)."""
         if self.feature_backend == "auto":
-            return "torch" if device.type == "cuda" else "librosa"
+            computed_by_torch = feature_kind(self.features_to_use).torch is not None
+            return "torch" if device.type == "cuda" and computed_by_torch else "librosa"
         return self.feature_backend
 
     def given_model_options(self) -> dict:
@@ -478,7 +474,7 @@ class RunConfig:
         and, for a model that takes it, the input's channel count."""
         options = {k: v for k, v in self.given_model_options().items() if v is not None}
         if "in_channels" in models.model_options(self.model):
-            options["in_channels"] = spectral.CHANNELS.get(self.features_to_use, 1)
+            options["in_channels"] = feature_kind(self.features_to_use).channels
         return options
 
     def effective_model_options(self) -> dict:
@@ -661,9 +657,7 @@ def resolve_args(argv: list[str] | None = None, default_iemocap: str = "") -> Ru
                           f"({a.segment_length}): segments would never advance")
     if a.test_overlap >= a.segment_length:
         a.test_overlap = a.segment_length / 2  # the original's rule
-    if a.features_to_use == "mfcc" and not 1 <= a.nmfcc <= MFCC_PARAMS["n_mels"]:
-        raise ConfigError(f"--nmfcc must be between 1 and {MFCC_PARAMS['n_mels']} "
-                          f"(the number of mel bands it is computed from)")
+    _check_feature_kind(a)
     _resolve_labels(a, layout)
     _resolve_corpus_and_split(a, layout)
     _resolve_training_options(a)
@@ -708,10 +702,31 @@ def check_input_shape(config: RunConfig, shape: tuple[int, ...]) -> None:
     try:
         models.check_input(config.model, shape, len(config.class_names), **config.model_options())
     except models.ModelOptionError as error:
-        flags = ("--segment_size, --nfreq or --nmel" if is_spectral(config.features_to_use)
-                 else "--segment_length, --sample_rate or --nmfcc")
+        flags = feature_kind(config.features_to_use).settings.SIZE_FLAGS
         raise ConfigError(f"{error}: these maps come from -f {config.features_to_use} with {flags}; "
                           f"make them larger, or pick another -m") from None
+
+
+def _features_help() -> str:
+    """``-f``'s help, from the feature kind registry: each kind with its help line."""
+    kinds = "; ".join(f"{name}: {feature_kind(name).help}" for name in feature_kind_names())
+    return (f"feature kind (--features: the same flag): {kinds}. GLAM's kinds are computed per segment "
+            "(ser/features/glam.py), seed 004's on the whole utterance (ser/features/spectral.py)")
+
+
+def _check_feature_kind(a: argparse.Namespace) -> None:
+    """What the run's feature kind refuses (its registry entry): parameters it cannot take, a
+    backend it has no computation for, a model that reads another kind of input."""
+    kind = feature_kind(a.features_to_use)
+    problem = kind.check(kind.settings.from_flags(kind.name, a)) if kind.check else None
+    if problem:
+        raise ConfigError(problem)
+    if a.feature_backend == "torch" and kind.torch is None:
+        raise ConfigError(f"-f {kind.name} has no torch computation: use --feature_backend librosa (or auto)")
+    reads = models.model_entry(a.model).inputs
+    if kind.gives not in reads:
+        raise ConfigError(f"-m {a.model} reads {' or '.join(reads)} inputs, which -f {kind.name} does not give "
+                          f"(it gives {kind.gives}); pick a model that reads {kind.gives}, e.g. -m GLAM")
 
 
 def _model_name(a: argparse.Namespace) -> str:

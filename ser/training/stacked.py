@@ -382,6 +382,7 @@ class MultiSeedTrainer:
         self.runs, self.device, self.options = list(runs), device, options
         self.vectorize = device.type != "cpu" if options.vectorize is None else options.vectorize
         self.validated = runs[0].validation is not None  # the stepper's: test is scored once, at the end
+        self.num_classes = num_classes  # a registered model need not carry its class count
         nets = []
         for run in self.runs:
             # The solo run builds its model straight after seeding torch's global generator.
@@ -600,7 +601,7 @@ class MultiSeedTrainer:
         each utterance's segment logits, as ``ser.training.engine.predict_utterances``; all seeds are
         scored in the same passes, the shorter sets padded with rows whose logits are dropped."""
         self.template.eval()
-        K, C = len(sets), self.template.num_classes
+        K, C = len(sets), self.num_classes
         width = max(len(s.rows) for s in sets)
         utterances = max(len(s.y) for s in sets)
         dummy = K * utterances  # the slot where padding rows' logits go
