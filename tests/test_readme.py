@@ -76,7 +76,8 @@ RULES = [
     Rule(r"python -m ser\.runners\.sweep", "dry-run"),
     Rule(r"python -m ser\.runners\.bench", "covered",
          "tests/test_bench.py::test_every_path_is_measured_with_its_ratio_to_the_original_style"),
-    Rule(r"python -m ser\.runners\.crossval run", "covered", "tests/test_crossval.py::test_tiny_crossval_on_iemocap_layout"),
+    Rule(r"python -m ser\.runners\.crossval run", "covered",
+         "tests/test_crossval.py::test_tiny_crossval_on_iemocap_layout"),
 ]
 
 
