@@ -173,3 +173,18 @@ def test_a_valid_looking_entry_with_other_values_is_recomputed(tmp_path, wavs):
     np.testing.assert_array_equal(again[1.6][0], first[1.6][0])
     with np.load(entry) as data:
         np.testing.assert_array_equal(data["features"], first[1.6][0])  # rewritten with the right values
+
+
+@pytest.mark.parametrize("settings", [FeatureSettings(), spectral.SpectralSettings(kind="lognrevspec")],
+                         ids=["mfcc", "lognrevspec"])
+def test_worker_threads_write_what_one_thread_writes(tmp_path, wavs, settings):
+    """A few utterances are computed by threads (processes only pay off for hundreds): the same
+    entries, bit for bit, as one after the other, the broken wav left out alike."""
+    alone, alone_report = FeatureCache(tmp_path / "one").load(wavs, settings, OVERLAPS, workers=1, progress=False)
+    threads, report = FeatureCache(tmp_path / "threads").load(wavs, settings, OVERLAPS, workers=3, progress=False)
+    assert report.skipped == alone_report.skipped and len(report.skipped) == 1
+    for overlap in OVERLAPS:
+        for ours, theirs in zip(threads[overlap], alone[overlap]):
+            assert (ours is None) == (theirs is None)
+            if theirs is not None:
+                np.testing.assert_array_equal(ours, theirs)

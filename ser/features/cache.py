@@ -19,7 +19,10 @@ the utterance name and a checksum of the features' values. It is only used when 
 still match and its features have the expected shape and are finite; zip CRCs catch damaged
 bytes, the checksum a valid-looking file with other values. Anything else (an edited wav, a
 changed parameter, a truncated, corrupt or foreign file) is recomputed, never trusted.
-Entries are written atomically.
+Entries are written atomically; a batched setting's entries batch by batch (its
+``batch_utterances``, default :data:`BATCH_UTTERANCES`), so an interrupted computation resumes
+at the batch it stopped in, and its bar shows the real-time factor. A setting may keep its
+entries in another type (``entry_dtype``: the upstreams' frames in float16).
 
 Audio is read by ``ser.features.audio.load_audio``; an utterance that cannot be used is left out with
 its reason (:class:`LoadReport`), as is one whose features are not finite.
@@ -29,9 +32,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 import zipfile
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -51,6 +55,9 @@ ENTRY_FORMAT = 4
 # Utterances per compute_many call of a batched setting: enough for a GPU to be busy, while
 # their audio (a few seconds each) takes tens of MB.
 BATCH_UTTERANCES = 256
+# Utterances per worker from which worker processes pay off over threads: a process's start
+# (imports, numba compilation) costs seconds, and threads share the GIL.
+PROCESSES_FROM = 256
 
 
 class CacheError(UserError):
@@ -256,7 +263,7 @@ class FeatureCache:
 
     @staticmethod
     def _read_valid(entry: Path, wav_path: Path, name: str, identity: np.ndarray, key: str,
-                    shape: tuple[int, ...]) -> tuple[np.ndarray, AudioInfo] | None:
+                    shape: tuple[int, ...], dtype: type = np.float32) -> tuple[np.ndarray, AudioInfo] | None:
         """The entry's features and audio info if it is intact and still describes this wav
         with these parameters; None (recompute) otherwise."""
         try:
@@ -270,7 +277,7 @@ class FeatureCache:
                 stored_checksum = meta["checksum"]
         except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
             return None  # missing, truncated, damaged, of an older format or not ours
-        if (feats.dtype != np.float32 or feats.shape[1:] != tuple(shape) or not np.isfinite(feats).all()
+        if (feats.dtype != dtype or feats.shape[1:] != tuple(shape) or not np.isfinite(feats).all()
                 or checksum(feats) != stored_checksum):
             return None
         return feats, info
@@ -289,6 +296,7 @@ class FeatureCache:
         keys = {o: settings.key(o) for o in dict.fromkeys(overlaps)}
         distinct = tuple({key: o for o, key in reversed(keys.items())}.values())  # one overlap per key
         shape = settings.entry_shape()
+        dtype = getattr(settings, "entry_dtype", np.float32)  # the upstreams' frames are kept in float16
         by_key = {keys[o]: [None] * len(wav_paths) for o in distinct}
         report = LoadReport(audio=[None] * len(wav_paths))
 
@@ -297,7 +305,7 @@ class FeatureCache:
             identity, todo = _identity(wav_paths[i]), []
             for o in distinct:
                 entry = self.entry_path(wav_paths[i], settings, o, names[i])
-                found = self._read_valid(entry, wav_paths[i], names[i], identity, keys[o], shape)
+                found = self._read_valid(entry, wav_paths[i], names[i], identity, keys[o], shape, dtype)
                 if found is None:
                     todo.append((o, entry))
                 else:
@@ -352,20 +360,24 @@ class FeatureCache:
                              f"--cache_dir (env SER_CACHE_DIR) a writable folder") from None
         if isinstance(settings, BatchedFeatures):
             return self._compute_batched(missing, progress, settings)
-        workers = workers or os.cpu_count() or 1
-        # Starting a worker costs seconds (imports, numba compilation) against ~25 ms per
-        # utterance, so a pool only pays off for hundreds of files.
-        workers = min(workers, max(1, len(missing) // 256))
+        workers = min(workers or os.cpu_count() or 1, len(missing))
         bar = tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress)
         failures = {}
         pool = None
         try:
             if workers == 1:
                 outcomes = map(_compute_job, (job for _, job in missing))
-            else:
+            elif len(missing) >= PROCESSES_FROM * workers:
                 # spawn, not fork: the parent may already run torch's thread pools.
                 pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
                 outcomes = pool.map(_compute_job, (job for _, job in missing), chunksize=8)
+            else:
+                # Starting a worker process costs seconds (imports, numba compilation) against
+                # ~25 ms per utterance; threads start at once, and the FFTs, products and file
+                # reads of an utterance release the GIL (1.4-1.6x one thread on two cores).
+                # Each utterance is computed by the same calls either way, so bit for bit alike.
+                pool = ThreadPoolExecutor(workers)
+                outcomes = pool.map(_compute_job, (job for _, job in missing))
             for (i, _), failure in zip(missing, outcomes):
                 if failure is not None:
                     failures[i] = failure
@@ -382,11 +394,16 @@ class FeatureCache:
         """In this process, :data:`BATCH_UTTERANCES` at a time: the setting's own batches do
         the work of the worker pool (on the CPU's threads or on a GPU)."""
         failures, written = {}, {}
+        size = getattr(settings, "batch_utterances", BATCH_UTTERANCES)
+        audio_seconds, started = 0.0, time.perf_counter()
         with tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress) as bar:
-            for start in range(0, len(missing), BATCH_UTTERANCES):
-                batch = missing[start:start + BATCH_UTTERANCES]
+            for start in range(0, len(missing), size):
+                batch = missing[start:start + size]
                 batch_failures, batch_written = _compute_batch(batch, settings)
                 failures.update(batch_failures)
                 written.update((item.index, item) for item in batch_written)
+                audio_seconds += sum(len(item.audio.samples) for item in batch_written) / settings.sample_rate
+                if audio_seconds:  # the real-time factor: seconds of computing per second of audio
+                    bar.set_postfix_str(f"RTF {(time.perf_counter() - started) / audio_seconds:.3f}", refresh=False)
                 bar.update(len(batch))
         return failures, written

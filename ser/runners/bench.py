@@ -432,7 +432,9 @@ def add_ratios(report: dict) -> None:
         for row in runs:
             row["train_speedup_vs_a"] = row["train_samples_per_s"] / base["train_samples_per_s"]
             row["epoch_speedup_vs_a"] = row["epoch_samples_per_s"] / base["epoch_samples_per_s"]
-            row["scoring_speedup_vs_a"] = base["scoring_s_per_epoch"] / row["scoring_s_per_epoch"]
+            # K seeds score K test sets an epoch: compared per seed's test set, as samples are
+            row["scoring_speedup_vs_a"] = (base["scoring_s_per_epoch"] / base["seeds"]) / (
+                row["scoring_s_per_epoch"] / row["seeds"])
 
 
 def markdown(report: dict) -> str:
@@ -461,7 +463,8 @@ def markdown(report: dict) -> str:
     if report.get("runs"):
         lines += ["", "## Training and scoring (a, b, c)", "",
                   "Samples/s: training samples (all seeds) per second of the training passes, and of the whole "
-                  "epochs including the scoring of the test set after each. × a: speed-up over a.", "",
+                  "epochs including the scoring of the test set after each (every seed's). × a: speed-up over a; "
+                  "for scoring, per seed's test set.", "",
                   *table(["path", "seeds", "features s", "train samples/s", "× a", "scoring s/epoch", "× a",
                           "epoch samples/s", "× a", "peak RSS MiB", "CUDA peak MiB"],
                          [[r["name"], str(r["seeds"]), fmt(r["features_s"]), fmt(r["train_samples_per_s"]),
