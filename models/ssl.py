@@ -13,10 +13,12 @@ functionals (``ser.features.egemaps``), in the registry's input convention ``(B,
   ``utterance_norm`` each utterance's frames are first scaled to zero mean and unit variance
   over all its real frames and channels (EmoBox's ``--output_norm``, which its README's recipe
   sets: ``F.layer_norm`` over the utterance's (T, D) at extraction).
-- ``mlp`` and ``linear`` (eGeMAPS heads): ``(B, 1, 1, 88)``, one utterance's functionals,
-  standardised on the training set (``ser.features.egemaps.Standardiser``). ``mlp``: Linear → ReLU per
-  hidden size (64 then 16, Nkululeko's example configuration), then linear; ``linear``: one linear
-  layer (multinomial logistic regression). Any (F, T) input is flattened, so a map works too.
+- ``mlp`` and ``linear`` (eGeMAPS heads): ``(B, 1, 88, 1)`` as ``--features egemaps`` gives them
+  (``ser.features.egemaps_kind``), one utterance's functionals, min-max scaled per functional on
+  the training part (the pipeline's ``--minmax``, which their recipes set; Nkululeko z-scores).
+  ``mlp``: Linear → ReLU per hidden size (64 then 16, Nkululeko's example configuration), then
+  linear; ``linear``: one linear layer (multinomial logistic regression). Any (F, T) input is
+  flattened, so a map works too.
 
 Each model has ``forward_features`` (the pooled representation before the classifier),
 ``forward_head`` and the classifier ``fc``, as the GLAM family does. :data:`RECIPES` holds each
@@ -207,7 +209,7 @@ SSL_INPUTS = ("ssl",)
 FUNCTIONALS_INPUTS = ("egemaps",)
 
 
-def _recipe(name: str, known_as: str) -> ModelRecipe:
+def _recipe(name: str, known_as: str, minmax: bool = False) -> ModelRecipe:
     """:data:`RECIPES`' ``name`` as the defaults of a run (train.py's flags): what the engine
     has of it (Adam, lr, batch, epochs, no mixup, a constant lr); the rest (gradient clipping,
     a warm-up) is named in ``source``, which ``--help`` and the run's notes show."""
@@ -221,7 +223,10 @@ def _recipe(name: str, known_as: str) -> ModelRecipe:
         missing.append(f"its {recipe.lr_schedule}")
     if recipe.grad_clip is not None:
         missing.append(f"gradient clipping at norm {recipe.grad_clip}")
-    return ModelRecipe(source=known_as + (f" (not here: {', '.join(missing)})" if missing else ""), flags=flags)
+    if minmax:
+        missing.append("z-scoring (the functionals are min-max scaled on the training part instead, --minmax)")
+    return ModelRecipe(source=known_as + (f" (not here: {', '.join(missing)})" if missing else ""), flags=flags,
+                       minmax=minmax)
 
 
 @register_model("ssl_linear", check=_positive, recipe=_recipe("ssl_linear", "SUPERB's emotion recipe (s3prl)"),
@@ -239,7 +244,7 @@ def ssl_mlp(*, shape: Shape, num_classes: int = 4, hidden_dim: int = 256, uttera
     return SslMlp(shape, num_classes, hidden_dim, utterance_norm)
 
 
-@register_model("mlp", check=_positive, recipe=_recipe("mlp", "Nkululeko's eGeMAPS recipe"),
+@register_model("mlp", check=_positive, recipe=_recipe("mlp", "Nkululeko's eGeMAPS recipe", minmax=True),
                 inputs=FUNCTIONALS_INPUTS)
 def mlp(*, shape: Shape, num_classes: int = 4, hidden_dims: tuple[int, ...] = (64, 16),
         dropout: float = 0.0) -> FunctionalsMlp:
@@ -247,7 +252,7 @@ def mlp(*, shape: Shape, num_classes: int = 4, hidden_dims: tuple[int, ...] = (6
     return FunctionalsMlp(shape, num_classes, hidden_dims, dropout)
 
 
-@register_model("linear", check=_positive, recipe=_recipe("linear", "Nkululeko's eGeMAPS recipe"),
+@register_model("linear", check=_positive, recipe=_recipe("linear", "Nkululeko's eGeMAPS recipe", minmax=True),
                 inputs=FUNCTIONALS_INPUTS)
 def linear(*, shape: Shape, num_classes: int = 4) -> FunctionalsMlp:
     """eGeMAPS linear classifier: one Linear(88, classes) on standardised functionals."""

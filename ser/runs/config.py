@@ -51,7 +51,7 @@ from ser.corpora.labels import (
 )
 from ser.errors import UserError
 from ser.features import spectral
-from ser.features.kinds import Settings, feature_kind, feature_kind_names, is_spectral
+from ser.features.kinds import Settings, feature_kind, feature_kind_names, is_spectral, run_feature_name
 from ser.protocols import foldfiles
 from ser.protocols import registry as protocols
 from ser.protocols.base import CorpusFacts
@@ -216,6 +216,11 @@ def get_args_parser(exit_on_error: bool = True) -> argparse.ArgumentParser:
                             "004); floor with the -80 dB floor (silence)")
     feats.add_argument("--reverb_rate", default=44100, type=int,
                        help="spectrogram kinds: rate SoX's reverb is told (44100: seed 004's quirk; 0: the true rate)")
+    feats.add_argument("--upstream", default=None, metavar="DIR",
+                       help="-f ssl: a local Hugging Face folder of a wav2vec 2.0, HuBERT, WavLM or data2vec-audio "
+                            "model (read offline; its name, family, layer choice and weights' hash name the run)")
+    feats.add_argument("--layer", default=None, type=int,
+                       help="-f ssl with -m ssl_mlp: the hidden state whose frames it reads (default: the last)")
     feats.add_argument("--feature_backend", default="auto", choices=FEATURE_BACKENDS,
                        help="what computes features missing from the cache: librosa (the reference, one utterance "
                             "at a time on all CPU cores), torch (ser/features/torch_backend.py, batches of utterances "
@@ -338,6 +343,8 @@ class RunConfig:
     padding: bool
     # GLAM features and their cache
     features_to_use: str
+    upstream: str | None
+    layer: int | None
     sample_rate: int
     nmfcc: int
     segment_length: float
@@ -444,7 +451,7 @@ class RunConfig:
     def files(self, fold: int | None = None) -> RunFiles:
         """The files of this run (of fold ``fold``; default: this config's own fold)."""
         fold = self.fold if fold is None else fold
-        return RunFiles.of(self.datadir, self.model, self.features_to_use, self.impro_or_script, self.labels,
+        return RunFiles.of(self.datadir, self.model, run_feature_name(self), self.impro_or_script, self.labels,
                            self.protocol, fold, self.suffix, self.seed, corpus=self.corpus, folds=self.folds,
                            test_corpus=self.test_corpus)
 
@@ -544,7 +551,7 @@ def result_naming(flags) -> dict:
     corpus = corpus or "iemocap"
     test_corpus = flags.test_corpus or (registry.guess(flags.test_data) if flags.test_data else None)
     labels = flags.labels or ("shared4" if test_corpus else default_label_set(corpus))
-    return dict(features=flags.features_to_use, labels=labels,
+    return dict(features=run_feature_name(flags), labels=labels,
                 suffix=".same" if (flags.featuresFileName or flags.config) else ".metric",
                 subset=None if registry.corpus(corpus).subsets else "all", corpus=corpus, test_corpus=test_corpus,
                 folds=flags.folds or DEFAULT_SPEAKER_FOLDS)

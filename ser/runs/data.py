@@ -259,6 +259,8 @@ def cached_settings(config: RunConfig, settings: Settings) -> CachedFeatures:
     utterance at a time) or, with ``--feature_backend`` torch (auto on a CUDA device), torch
     in batches on the run's device, under keys of their own."""
     device = resolve_device(config.gpu)
+    if hasattr(settings, "on_device"):  # an upstream's hidden states, computed on the run's device
+        return settings.on_device(device)
     if config.feature_backend_on(device) == "torch":
         return TorchFeatures.for_device(settings, device)
     return settings
@@ -275,6 +277,8 @@ def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData
         progress=not config.quiet, names=[u.path for u in chosen])
     train_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.train_overlap]]
     test_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.test_overlap]]
+    if hasattr(settings, "pad_inputs"):  # one input per utterance (no overlaps), padded to one length (frames)
+        train_feats = test_feats = settings.pad_inputs(train_feats)
     usable = [i for i, f in enumerate(train_feats) if f is not None and len(f) > 0]
     skipped = list(scan.skipped)
     skipped += [(f"{chosen[i].path} ({detail})" if detail else chosen[i].path, reason)

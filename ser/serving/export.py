@@ -75,6 +75,7 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike,
     The checkpoint and the output folder are checked before the export starts.
     ``verbose``: the exporter's progress lines."""
     checkpoint = ckpt.load(checkpoint_path)
+    described = sidecar(checkpoint)  # a kind export cannot describe (an upstream) is refused before any work
     out_path = check_output_path(out_path)
     json_path = out_path.with_suffix(".json")
     if json_path == out_path:
@@ -97,5 +98,5 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike,
                                     output_names=["logits"], external_data=False,
                                     dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
     write_via_temporary(out_path, lambda tmp: program.save(str(tmp)))
-    write_text(json_path, json.dumps(sidecar(checkpoint), indent=2) + "\n")
+    write_text(json_path, json.dumps(described, indent=2) + "\n")
     return out_path, json_path

@@ -195,6 +195,8 @@ class Predictor:
             inference_device(device.index or 0)
         self.checkpoint = ckpt.load(checkpoint_path)
         self.settings = ckpt.feature_settings(self.checkpoint)
+        if hasattr(self.settings, "on_device"):  # an upstream: loaded now, refused if missing or changed
+            self.settings.on_device(device or torch.device("cpu"))
         self.class_names = self.checkpoint["class_names"]
         device = torch.device("cpu") if device is None else device
         self.model = ckpt.build_model(self.checkpoint).to(device)
@@ -210,6 +212,8 @@ class Predictor:
         s = self.settings
         if isinstance(s, FeatureSettings):
             return int(s.segment_length * s.sample_rate)
+        if getattr(s, "whole_utterance", False):  # an upstream's or eGeMAPS's one input per recording
+            return 0
         return s.segment_size * s.hop_length
 
     def predict_wav(self, samples, sample_rate: int | None = None, name: str = "<array>") -> Prediction:
@@ -247,7 +251,7 @@ class Predictor:
         else:
             stream = open_stream()
             one_block = stream.frames is not None and stream.frames <= self.block_frames
-            if one_block or not spectral_stream.supports(s):
+            if one_block or getattr(s, "whole_utterance", False) or not spectral_stream.supports(s):
                 scores = self._whole_recording_scores(stream, name, bar)
             else:
                 scores = self._spectral_scores(open_stream, bar)
@@ -333,7 +337,7 @@ class Predictor:
         wav = np.concatenate(list(_shown(stream, bar)))
         with np.errstate(all="ignore"):
             maps = s.prediction_input(wav, self.checkpoint["test_overlap"], name)
-        width = self.segment_samples
+        width = self.segment_samples or len(wav)
         return SegmentScores(self._segment_logits(maps, 0.0), np.arange(len(maps), dtype=np.int64) * width, width,
                              width, s.sample_rate, len(wav), False)
 
