@@ -11,6 +11,7 @@ import torch
 
 import train
 from ser.features import audio, spectral
+from ser.features import cache as cache_module
 from ser.features.cache import FeatureCache
 from ser.features.glam import FeatureSettings
 from ser.features.torch_backend import TorchFeatures
@@ -177,9 +178,11 @@ def test_a_valid_looking_entry_with_other_values_is_recomputed(tmp_path, wavs):
 
 @pytest.mark.parametrize("settings", [FeatureSettings(), spectral.SpectralSettings(kind="lognrevspec")],
                          ids=["mfcc", "lognrevspec"])
-def test_worker_threads_write_what_one_thread_writes(tmp_path, wavs, settings):
-    """A few utterances are computed by threads (processes only pay off for hundreds): the same
-    entries, bit for bit, as one after the other, the broken wav left out alike."""
+def test_worker_threads_write_what_one_thread_writes(tmp_path, wavs, settings, monkeypatch):
+    """A few utterances are computed by threads (processes only pay off for hundreds) when the
+    numeric libraries run one thread each: the same entries, bit for bit, as one after the
+    other, the broken wav left out alike."""
+    monkeypatch.setattr(cache_module, "_library_threads", lambda: 1)
     alone, alone_report = FeatureCache(tmp_path / "one").load(wavs, settings, OVERLAPS, workers=1, progress=False)
     threads, report = FeatureCache(tmp_path / "threads").load(wavs, settings, OVERLAPS, workers=3, progress=False)
     assert report.skipped == alone_report.skipped and len(report.skipped) == 1

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+import threadpoolctl
 from tqdm import tqdm
 
 from ser.errors import UserError
@@ -105,6 +106,11 @@ class LoadReport:
 
     def downmixed(self) -> int:
         return sum(1 for a in self.audio if a is not None and a.channels > 1)
+
+
+def _library_threads() -> int:
+    """The most threads a numeric library of this process (BLAS, OpenMP) runs one call on."""
+    return max((library["num_threads"] for library in threadpoolctl.threadpool_info()), default=1)
 
 
 def _identity(path: Path) -> np.ndarray:
@@ -361,23 +367,26 @@ class FeatureCache:
         if isinstance(settings, BatchedFeatures):
             return self._compute_batched(missing, progress, settings)
         workers = min(workers or os.cpu_count() or 1, len(missing))
+        processes = min(workers, len(missing) // PROCESSES_FROM)
         bar = tqdm(total=len(missing), desc=f"{settings.kind} features", unit="utt", disable=not progress)
         failures = {}
         pool = None
         try:
-            if workers == 1:
-                outcomes = map(_compute_job, (job for _, job in missing))
-            elif len(missing) >= PROCESSES_FROM * workers:
+            if processes > 1:
                 # spawn, not fork: the parent may already run torch's thread pools.
-                pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+                pool = ProcessPoolExecutor(processes, mp_context=get_context("spawn"))
                 outcomes = pool.map(_compute_job, (job for _, job in missing), chunksize=8)
-            else:
+            elif workers > 1 and _library_threads() == 1:
                 # Starting a worker process costs seconds (imports, numba compilation) against
                 # ~25 ms per utterance; threads start at once, and the FFTs, products and file
                 # reads of an utterance release the GIL (1.4-1.6x one thread on two cores).
                 # Each utterance is computed by the same calls either way, so bit for bit alike.
                 pool = ThreadPoolExecutor(workers)
                 outcomes = pool.map(_compute_job, (job for _, job in missing))
+            else:
+                # one after the other: the numeric libraries' own threads already use the cores
+                # (and their thread count is not to be changed: it changes BLAS's rounding)
+                outcomes = map(_compute_job, (job for _, job in missing))
             for (i, _), failure in zip(missing, outcomes):
                 if failure is not None:
                     failures[i] = failure
