@@ -13,7 +13,7 @@ import train
 from ser.corpora import entry, registry
 from ser.corpora.labels import CLASS_NAMES, LABEL_SET_NAMES, LABEL_SETS, default_label_set
 from ser.corpora.rows import CorpusError, CorpusScan, Utterance, corpus_folder, list_wavs, probe_wav
-from ser.runners import crossval, sweep
+from ser.runners import crossval, sweep_grid
 from ser.runs import roots
 from ser.runs.config import get_args_parser
 from ser.synthetic import synth_corpora
@@ -118,7 +118,7 @@ def test_crossval_and_sweep_follow_an_edited_path_py(tiny_corpus, tmp_path, monk
     monkeypatch.setattr(roots, "PATH_PY", path_py)
     path_py.write_text(f'import os\nDEFAULT_IEMOCAP_DIR = "{tiny_corpus}"\nIEMOCAP_DIR = os.environ.get("x", "")\n')
     assert roots.root_of("iemocap", None) == str(tiny_corpus)
-    assert sweep.protocol_folds("leave-one-speaker-out", sweep.Naming(), []) == tuple(range(1, 11))
+    assert sweep_grid.protocol_folds("leave-one-speaker-out", sweep_grid.Naming(), []) == tuple(range(1, 11))
     edited = tmp_path / "edited" / "IEMOCAP_full_release"
     path_py.write_text(f'DEFAULT_IEMOCAP_DIR = "{edited}"\n')
     with pytest.raises(CorpusError, match=re.escape(str(edited))):

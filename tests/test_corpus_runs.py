@@ -18,7 +18,7 @@ from ser.corpora import registry
 from ser.corpora.labels import CLASS_NAMES, LABEL_SETS, default_label_set
 from ser.records import results
 from ser.reporting import report
-from ser.runners import sweep
+from ser.runners import sweep, sweep_grid
 from ser.runs.config import ConfigError, resolve_args
 from ser.runs.data import load_corpus, scan_corpus
 from ser.synthetic import synth_emodb
@@ -498,7 +498,7 @@ def test_the_sweep_takes_the_new_protocols_and_names_files_as_train_py(corpus_tr
     assert len(by_protocol["speaker-kfold"]) == 3 + 1 and len(by_protocol["leave-one-speaker-out"]) == speakers + 1
     assert len(by_protocol["811"]) == 1
     for task in tasks:
-        assert Path(task.metric_file).parent.parent.parent.name == sweep.protocol_folder(task.protocol)
+        assert Path(task.metric_file).parent.parent.parent.name == sweep_grid.protocol_folder(task.protocol)
         config = resolve_args([*task.train_args(), *args.train_flags])
         files = config.files()
         assert str(files.metric) == task.metric_file, task.label  # the sweep names what train.py writes

@@ -17,7 +17,7 @@ import trainserver
 
 from ser.io import Claim
 from ser.records import results
-from ser.runners import sweep
+from ser.runners import sweep, sweep_backends, sweep_grid
 from ser.seeds import paper_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def run_sweep(*argv):
 
 
 def test_recipes_are_the_rows_of_the_table():
-    recipes = sweep.read_recipes()
+    recipes = sweep_grid.read_recipes()
     glam, mhcnn, macnn = recipes["GLAM"], recipes["MHCNN"], recipes["MACNN"]
     assert (glam.model, glam.subset, glam.tag, glam.alpha, glam.flags) == \
         ("GLAM", "impro", "mfccS1.8O1.6a{alpha}", "0.5", ())
@@ -114,17 +114,19 @@ def test_grid_crosses_rows_protocols_alphas_and_folds(tmp_path):
 
 def test_result_files_are_named_as_train_py_names_them():
     iemocap = dict(corpus="iemocap", test_corpus=None, folds=5)
-    assert sweep.result_naming(["-f", "spectrogram", "--labels", "merge"]) == \
+    assert sweep_grid.result_naming(["-f", "spectrogram", "--labels", "merge"]) == \
         dict(features="spectrogram", labels="merge", suffix=".metric", subset=None, **iemocap)
     # a config or a features file makes it .same, as in the original; only IEMOCAP has subsets
-    assert sweep.result_naming(["-c", "cfg.json"])["suffix"] == ".same"
-    assert sweep.result_naming(["--corpus", "emodb"]) == dict(features="mfcc", labels="emodb", suffix=".metric",
-                                                              subset="all", corpus="emodb", test_corpus=None, folds=5)
-    assert sweep.result_naming(["--corpus", "ravdess", "--data", "R", "--test_corpus", "cremad", "--folds", "3"]) == \
+    assert sweep_grid.result_naming(["-c", "cfg.json"])["suffix"] == ".same"
+    assert sweep_grid.result_naming(["--corpus", "emodb"]) == dict(features="mfcc", labels="emodb", suffix=".metric",
+                                                                   subset="all", corpus="emodb", test_corpus=None,
+                                                                   folds=5)
+    ravdess = ["--corpus", "ravdess", "--data", "R", "--test_corpus", "cremad", "--folds", "3"]
+    assert sweep_grid.result_naming(ravdess) == \
         dict(features="mfcc", labels="shared4", suffix=".metric", subset="all", corpus="ravdess",
              test_corpus="cremad", folds=3)
-    with pytest.raises(sweep.SweepError, match="--protocols loso-speaker"):
-        sweep.result_naming(["--val_id", "1F", "--test_id", "1M"])
+    with pytest.raises(sweep_grid.SweepError, match="--protocols loso-speaker"):
+        sweep_grid.result_naming(["--val_id", "1F", "--test_id", "1M"])
 
 
 def test_alphas_get_their_own_folders_or_are_refused(tmp_path):
@@ -133,7 +135,7 @@ def test_alphas_get_their_own_folders_or_are_refused(tmp_path):
     assert [Path(t.datadir).parts[-3] for t in tasks] == ["mfccS1.8O1.6a0", "mfccS1.8O1.6a0.3"]
     assert [t.train_args()[t.train_args().index("--alpha") + 1] for t in tasks] == ["0", "0.3"]
     # the comparison rows' folder has no {alpha}: two α would share one .metric file
-    with pytest.raises(sweep.SweepError, match="would write the same result line"):
+    with pytest.raises(sweep_grid.SweepError, match="would write the same result line"):
         sweep.plan(sweep.parse_args(cli("--recipes", "MHCNN", "--alphas", "0", "0.5", *common)))
 
 
@@ -146,7 +148,7 @@ def test_grid_file_sits_under_the_command_line(tmp_path):
     assert args.train_flags == ["-e", "2", "--data", "/corpus", "--quiet"]
     json_grid = tmp_path / "grid.json"
     json_grid.write_text(json.dumps({"models": ["GLAM"], "subsets": ["script"], "seeds": 3, "nonsense": 1}))
-    with pytest.raises(sweep.SweepError, match="unknown key 'nonsense'"):
+    with pytest.raises(sweep_grid.SweepError, match="unknown key 'nonsense'"):
         sweep.parse_args(cli("--grid", json_grid))
 
 
@@ -215,7 +217,7 @@ def test_each_visible_gpu_gets_a_worker(fake, monkeypatch):
     devices = [(Path(r["run_dir"]) / "device").read_text() for r in summary["runs"]]
     assert set(devices) == {"0", "1"}  # the first two runs start at once, one on each GPU
     assert [r["where"] for r in summary["runs"]] == [f"cuda:{d}" for d in devices]
-    with pytest.raises(sweep.SweepError, match="--gpus"):
+    with pytest.raises(sweep_grid.SweepError, match="--gpus"):
         sweep.parse_gpus("0,x")
 
 
@@ -283,7 +285,7 @@ def test_progress_is_one_live_line_with_eta():
             return True
 
     screen = Terminal()
-    progress = sweep.Progress(4, stream=screen)
+    progress = sweep_backends.Progress(4, stream=screen)
     progress.event("done   a", finished=True)
     progress.event("retry  b", finished=False)
     progress.event("FAILED c", finished=True, failed=True)
