@@ -9,7 +9,7 @@ import pytest
 import predict
 import train
 from ser.reporting import demo
-from ser.synthetic import synth
+from ser.synthetic import synth, synth_voice
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +69,12 @@ def test_the_demo_corpus_plans_the_recipes_four_classes_in_turns_it_keeps():
     """./run's demo profile: its improvised turns are the four classes GLAM's recipe trains on
     (but the one turn each that labels missing elsewhere are forced onto), about a quarter
     each, none shorter than the 1.8 s segment; the default profile still plans IEMOCAP's mix."""
-    impro = [turn for dialog in synth._plan_corpus(synth.DEMO_SCALE, 0, synth.PROFILES["demo"])
+    impro = [turn for dialog in synth._plan_corpus(synth.DEMO_SCALE, 0, synth_voice.PROFILES["demo"])
              if "_impro" in dialog.name for turn in dialog.turns]
     counts = Counter(turn.label for turn in impro)
     kept = [counts[label] for label in ("neu", "sad", "ang", "exc")]
     assert sum(kept) >= len(impro) - len(synth.LABELS) and min(kept) > 0.2 * len(impro)
-    assert min(turn.n_samples for turn in impro) >= 1.9 * synth.SAMPLE_RATE
+    assert min(turn.n_samples for turn in impro) >= 1.9 * synth_voice.SAMPLE_RATE
     default = [turn for dialog in synth._plan_corpus(synth.DEMO_SCALE, 0) if "_impro" in dialog.name
                for turn in dialog.turns]
     assert Counter(turn.label for turn in default)["xxx"] > 0.15 * len(default)

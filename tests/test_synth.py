@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser.synthetic import synth
+from ser.synthetic import synth, synth_voice
 
 # For the corpora generated here (CLI, refusals): below the two-turns-per-dialog floor, so
 # 152 dialogs x 2 = 304 turns (~20 min of audio), like conftest's shared tiny corpus.
@@ -147,7 +147,7 @@ def test_plan_sizes():
     full = synth._plan_corpus(1.0, seed=0)
     full_turns = [turn for dialog in full for turn in dialog.turns]
     assert len(full_turns) == synth.IEMOCAP_TURNS
-    hours = sum(turn.n_samples for turn in full_turns) / synth.SAMPLE_RATE / 3600
+    hours = sum(turn.n_samples for turn in full_turns) / synth_voice.SAMPLE_RATE / 3600
     assert 11.5 < hours < 13.5
     demo_turns = sum(len(dialog.turns) for dialog in synth._plan_corpus(synth.DEMO_SCALE, 0))
     assert 850 <= demo_turns <= 950

@@ -25,10 +25,10 @@ files that still has every class and enough speakers for 3-6 speaker folds. Layo
 - ``folder-labels``: ``OUT/<label>/<name>.wav``, one folder per label, no manifest.
 
 Each tree also holds ``SYNTHETIC_CORPUS.txt`` (a notice and the generator's parameters).
-The audio is ``ser.synthetic.synth``'s voice model reused as ``ser.synthetic.synth_emodb`` does: 16 kHz mono
-PCM_16 (whatever the real corpus's rate), each speaker a ``ser.synthetic.synth`` speaker of its
+The audio is ``ser.synthetic.synth_voice``'s voice model reused as ``ser.synthetic.synth_emodb`` does: 16 kHz
+mono PCM_16 (whatever the real corpus's rate), each speaker a ``ser.synthetic.synth_voice`` speaker of its
 gender (every corpus its own speakers), one recording channel per studio corpus and one per
-podcast, each utterance rendered with its emotion's voice. ``ser.synthetic.synth`` has no calm,
+podcast, each utterance rendered with its emotion's voice. ``ser.synthetic.synth_voice`` has no calm,
 contempt or other voice of its own: calm and other use its mild ``oth`` voice, contempt its
 frustrated one; X uses its no-agreement blend.
 
@@ -57,10 +57,10 @@ import numpy as np
 
 from ser.corpora import cremad, esd, msppodcast, ravdess, registry
 from ser.corpora.labels import normalise_token
-from ser.synthetic import synth
+from ser.synthetic import synth, synth_voice
 
 GENERATOR_VERSION = 1
-SAMPLE_RATE = synth.SAMPLE_RATE
+SAMPLE_RATE = synth_voice.SAMPLE_RATE
 MARKER_NAME = synth.MARKER_NAME
 IN_PROGRESS_NAME = ".synth-corpora-in-progress"
 CORPORA = ("ravdess", "cremad", "esd", "msppodcast", "folder", "folder-labels")
@@ -131,7 +131,7 @@ def _plan_ravdess(scale: float, seed: int) -> _Plan:
 def _plan_cremad(scale: float, seed: int) -> _Plan:
     actors = [1000 + k for k in range(1, _scaled(scale, len(cremad.ACTOR_IDS), MIN_SPEAKERS) + 1)]
     per_actor = _scaled(scale, 82, len(cremad.EMOTIONS))
-    rng = synth._rng(seed, "cremad", "demographics")
+    rng = synth_voice._rng(seed, "cremad", "demographics")
     sexes = rng.permutation(["Female", "Male"] * (len(actors) // 2) + ["Female"] * (len(actors) % 2))
     ages = rng.integers(20, 75, len(actors))
     files = []
@@ -185,7 +185,7 @@ def _plan_msppodcast(scale: float, seed: int) -> _Plan:
     counts = [round(speakers * share) for _, share in _MSP_PARTS[:-1]]
     counts.append(speakers - sum(counts))
     part_of_speaker = [part for (part, _), n in zip(_MSP_PARTS, counts) for _ in range(n)]
-    rng = synth._rng(seed, "msppodcast", "plan")
+    rng = synth_voice._rng(seed, "msppodcast", "plan")
     codes = list(rng.choice(_MSP_CODES, total, p=_MSP_PROBS))
     codes[:len(_MSP_CODES)] = _MSP_CODES  # every class at least once, spoken by Train speakers
     sex_names = {letter: name for name, letter in msppodcast.SEXES.items()}
@@ -251,7 +251,7 @@ def plan(corpus: str, scale: float, seed: int) -> _Plan:
 
 def _durations(corpus: str, seed: int, count: int) -> np.ndarray:
     median, low, high = DURATIONS[corpus]
-    rng = synth._rng(seed, corpus, "durations")
+    rng = synth_voice._rng(seed, corpus, "durations")
     return np.clip(rng.lognormal(math.log(median), 0.25, count), low, high)
 
 
@@ -318,10 +318,11 @@ def generate(corpus: str, out_dir: str | Path, scale: float | None = None, seed:
     for done, (f, seconds) in enumerate(zip(layout.files, durations), 1):
         key = (f.speaker, f.gender)
         if key not in voices:
-            voices[key] = synth._speaker(seed, SPEAKER_OFFSETS[corpus] + f.speaker, f.gender)
-        turn = synth._Turn(name=f"{corpus}/{f.rel}", label=VOICE_OF[f.label], start=0.0,
-                           n_samples=int(seconds * SAMPLE_RATE))
-        _write_wav(partial / f.rel, synth._render_turn(seed, turn, voices[key], synth._channel(seed, f.channel)))
+            voices[key] = synth_voice._speaker(seed, SPEAKER_OFFSETS[corpus] + f.speaker, f.gender)
+        turn = synth_voice._Turn(name=f"{corpus}/{f.rel}", label=VOICE_OF[f.label], start=0.0,
+                                 n_samples=int(seconds * SAMPLE_RATE))
+        channel = synth_voice._channel(seed, f.channel)
+        _write_wav(partial / f.rel, synth_voice._render_turn(seed, turn, voices[key], channel))
         total = len(layout.files)
         if progress and (done == total or done * 10 // total != (done - 1) * 10 // total):
             print(f"ser.synthetic.synth_corpora {corpus}: {done}/{total} files", file=sys.stderr, flush=True)

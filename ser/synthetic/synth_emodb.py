@@ -13,10 +13,10 @@ emotion proportionally but keep at least one utterance per speaker and emotion, 
 speaker can be a test speaker. Utterances go round the 10 speakers and 10 texts; repeats of a
 (speaker, text, emotion) get versions b, c, ... Durations are lognormal around 2.5 s.
 
-The audio is ``ser.synthetic.synth``'s voice model, reused as it is: each speaker is a ``ser.synthetic.synth``
-speaker (session = the seed-004 id's digit, gender = its letter), the whole corpus shares one
-recording channel (one studio), and each utterance is rendered with the emotion's voice.
-``ser.synthetic.synth`` has no bored voice, so boredom uses its ``oth`` voice (a mild, neutral-ish
+The audio is ``ser.synthetic.synth_voice``'s voice model, reused as it is: each speaker is a
+``ser.synthetic.synth_voice`` speaker (session = the seed-004 id's digit, gender = its letter), the whole
+corpus shares one recording channel (one studio), and each utterance is rendered with the emotion's voice.
+``ser.synthetic.synth_voice`` has no bored voice, so boredom uses its ``oth`` voice (a mild, neutral-ish
 one); the 7 classes still differ in pitch, tempo, loudness and timbre.
 
 THIS IS NOT emoDB. Numbers obtained on it say nothing about emoDB. Like ``ser.synthetic.synth``, the
@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from ser.corpora.emodb import EMODB_FILES, EMOTION_LETTERS, MARKER_NAME, SPEAKER_IDS, TEXTS
-from ser.synthetic import synth
+from ser.synthetic import synth, synth_voice
 
 GENERATOR_VERSION = 1
-SAMPLE_RATE = synth.SAMPLE_RATE
+SAMPLE_RATE = synth_voice.SAMPLE_RATE
 # emoDB's utterances per emotion letter (535 in all).
 EMOTION_COUNTS = {"W": 127, "L": 81, "E": 46, "A": 69, "F": 71, "N": 79, "T": 62}
 # ser.synthetic.synth's voice for each emoDB emotion token (it has no boredom voice).
@@ -51,7 +51,7 @@ IN_PROGRESS_NAME = ".synth-emodb-in-progress"
 
 def plan(scale: float, seed: int) -> list[tuple[str, str, int]]:
     """(file name, synth voice, samples) of every utterance, in file-name order."""
-    rng = synth._rng(seed, "emodb", "plan")
+    rng = synth_voice._rng(seed, "emodb", "plan")
     codes = list(SPEAKER_IDS)
     names = []
     used: Counter = Counter()
@@ -106,11 +106,11 @@ def generate(out_dir: str | os.PathLike, scale: float = 1.0, seed: int = 0, prog
     (partial / IN_PROGRESS_NAME).write_text(f"ser.synthetic.synth_emodb in progress (scale {scale!r}, seed {seed})\n")
 
     utterances = plan(scale, seed)
-    channel = synth._channel(seed, "emodb-studio")
-    speakers = {code: synth._speaker(seed, int(sid[0]), sid[1]) for code, sid in SPEAKER_IDS.items()}
+    channel = synth_voice._channel(seed, "emodb-studio")
+    speakers = {code: synth_voice._speaker(seed, int(sid[0]), sid[1]) for code, sid in SPEAKER_IDS.items()}
     for done, (name, voice, n_samples) in enumerate(utterances, 1):
-        turn = synth._Turn(name=f"emodb_{name[:-4]}", label=voice, start=0.0, n_samples=n_samples)
-        _write_wav(partial / name, synth._render_turn(seed, turn, speakers[name[:2]], channel))
+        turn = synth_voice._Turn(name=f"emodb_{name[:-4]}", label=voice, start=0.0, n_samples=n_samples)
+        _write_wav(partial / name, synth_voice._render_turn(seed, turn, speakers[name[:2]], channel))
         if progress and (done == len(utterances) or done * 10 // len(utterances) != (done - 1) * 10 // len(utterances)):
             print(f"ser.synthetic.synth_emodb: {done}/{len(utterances)} files", file=sys.stderr, flush=True)
 
