@@ -191,7 +191,16 @@ class SslExtractor:
         self.settings, self.device = settings, device
         self.kind, self.sample_rate, self.uses_name = settings.kind, settings.sample_rate, False
         self.entry_dtype, self.batch_utterances = settings.entry_dtype, BATCH_UTTERANCES
-        self.upstream = loaded_upstream(settings, device)  # a missing or changed upstream stops here
+
+    def check(self) -> SslExtractor:
+        """Load the upstream now (a missing or changed one is refused before any work)."""
+        loaded_upstream(self.settings, self.device)
+        return self
+
+    @property
+    def upstream(self) -> Upstream:
+        """Loaded on first use: a run whose features are all cached never loads it."""
+        return loaded_upstream(self.settings, self.device)
 
     def key(self, overlap: float | None = None) -> str:
         return self.settings.key(overlap)

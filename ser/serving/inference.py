@@ -196,7 +196,7 @@ class Predictor:
         self.checkpoint = ckpt.load(checkpoint_path)
         self.settings = ckpt.feature_settings(self.checkpoint)
         if hasattr(self.settings, "on_device"):  # an upstream: loaded now, refused if missing or changed
-            self.settings.on_device(device or torch.device("cpu"))
+            self.settings.on_device(device or torch.device("cpu")).check()
         self.class_names = self.checkpoint["class_names"]
         device = torch.device("cpu") if device is None else device
         self.model = ckpt.build_model(self.checkpoint).to(device)

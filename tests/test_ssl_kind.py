@@ -1,0 +1,172 @@
+"""``--features ssl`` and ``--features egemaps`` through train.py, predict and export, on a tiny random
+WavLM (ser.synthetic.synth_upstream) and the micro IEMOCAP corpus and a synthetic RAVDESS tree:
+the downstreams train through the one engine (``--seeds 2`` too), the run names and results.json
+name the upstream, the cache is reused without the upstream and resumes after an interruption,
+another upstream's weights get another key, and a missing or changed upstream is refused in one line."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import export
+import predict
+import train
+from ser.errors import UserError
+from ser.features import ssl_kind
+from ser.features.cache import FeatureCache
+from ser.features.upstream import UpstreamError
+from ser.runs.config import resolve_args
+from ser.serving.inference import Predictor
+from ser.synthetic.synth_upstream import save_random_upstream
+
+CHEAP = ["-e", "1", "-b", "8", "-g", "-1", "--quiet", "--seed", "7"]
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory):
+    return save_random_upstream(tmp_path_factory.mktemp("upstream") / "wavlm-tiny", "wavlm")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("ssl_cache")
+
+
+def run(corpus, run_dir, cache, *flags):
+    return train.main(["--data", str(corpus), "-d", str(run_dir), "--cache_dir", str(cache), *CHEAP, *flags])
+
+
+def one_wav(corpus) -> Path:
+    return sorted(Path(corpus).rglob("*.wav"))[0]
+
+
+@pytest.fixture(scope="module")
+def mlp_run(micro_corpus, upstream, cache, tmp_path_factory):
+    """ssl_mlp on the micro IEMOCAP corpus with its checkpoint, on a copy of the upstream (which a test changes)."""
+    folder = shutil.copytree(upstream, tmp_path_factory.mktemp("copy") / "wavlm-copy")
+    run_dir = tmp_path_factory.mktemp("mlp_run") / "run"
+    summary = run(micro_corpus, run_dir, cache, "-f", "ssl", "--upstream", str(folder), "-m", "ssl_mlp",
+                  "--layer", "1", "--SaveModel")
+    return folder, run_dir, summary
+
+
+def test_ssl_linear_trains_two_seeds_and_names_the_upstream(micro_corpus, upstream, cache, tmp_path):
+    run(micro_corpus, tmp_path / "run", cache, "-f", "ssl", "--upstream", str(upstream), "-m", "ssl_linear",
+        "--seeds", "2")
+    digest = ssl_kind.upstream_identity(upstream).weights_sha256
+    assert [p.stem for p in tmp_path.rglob("*.metric")] == [f"ssl_linear_ssl-wavlm-tiny-all-{digest[:8]}_impro"]
+    seeds = sorted(tmp_path.rglob("results.json"))
+    assert len(seeds) == 2
+    for path in seeds:
+        summary = json.loads(path.read_text())
+        settings = summary["feature_settings"]
+        assert (settings["name"], settings["family"], settings["weights_sha256"]) == ("wavlm-tiny", "wavlm", digest)
+        assert settings["output"] == "pooled" and settings["layer"] is None
+        assert summary["feature_shape"] == [3, 32] and np.isfinite(summary["epochs"][0]["loss"])
+
+
+def test_a_second_run_reads_the_cache_without_the_upstream(micro_corpus, upstream, cache, tmp_path, monkeypatch):
+    run(micro_corpus, tmp_path / "first", cache, "-f", "ssl", "--upstream", str(upstream), "-m", "ssl_linear")
+
+    def no_upstream(*args, **kwargs):
+        raise AssertionError("the upstream was loaded although every feature is cached")
+    monkeypatch.setattr(ssl_kind, "load_upstream", no_upstream)
+    monkeypatch.setattr(ssl_kind, "_LOADED", {})
+    summary = run(micro_corpus, tmp_path / "second", cache, "-f", "ssl", "--upstream", str(upstream),
+                  "-m", "ssl_linear", "--seed", "8")
+    assert summary["best"]["WA"] >= 0
+
+
+def test_an_interrupted_extraction_resumes_where_it_stopped(micro_corpus, upstream, tmp_path, monkeypatch):
+    wavs = sorted(Path(micro_corpus).rglob("*.wav"))[:ssl_kind.BATCH_UTTERANCES + 3]
+    args = type("Flags", (), dict(upstream=str(upstream), layer=None, model="ssl_linear", sample_rate=16000))
+    settings = ssl_kind.SslSettings.from_flags("ssl", args)
+    original, calls = ssl_kind.SslExtractor.compute_many, []
+
+    def interrupted(self, batch, overlap, names):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(self, batch, overlap, names)
+    monkeypatch.setattr(ssl_kind.SslExtractor, "compute_many", interrupted)
+    cache = FeatureCache(tmp_path / "cache")
+    with pytest.raises(KeyboardInterrupt):
+        cache.load(wavs, settings.on_device("cpu"), progress=False)
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == ssl_kind.BATCH_UTTERANCES
+    calls.clear()
+    monkeypatch.setattr(ssl_kind.SslExtractor, "compute_many", lambda self, *a: (calls.append(len(a[0])),
+                                                                                    original(self, *a))[1])
+    per_overlap, report = cache.load(wavs, settings.on_device("cpu"), progress=False)
+    feats = per_overlap[None]
+    assert sum(calls) == len(wavs) - ssl_kind.BATCH_UTTERANCES
+    assert all(f is not None and f.shape == (1, 3, 32) for f in feats)
+
+
+def test_other_weights_get_another_key_and_a_moved_folder_the_same(upstream, tmp_path):
+    def settings(folder, model="ssl_linear", layer=None):
+        flags = type("Flags", (), dict(upstream=str(folder), layer=layer, model=model, sample_rate=16000))
+        return ssl_kind.SslSettings.from_flags("ssl", flags)
+    moved = shutil.copytree(upstream, tmp_path / "moved")
+    other = save_random_upstream(tmp_path / "other", "wavlm", seed=1)
+    assert settings(moved).key() == settings(upstream).key()
+    assert settings(other).key() != settings(upstream).key()
+    assert len({settings(upstream, "ssl_mlp", layer).key() for layer in (None, 1, 2)}) == 2  # None is the last, 2
+    assert settings(upstream, "ssl_mlp").key() != settings(upstream).key()
+
+
+def test_ssl_mlp_checkpoint_predicts_and_refuses_a_changed_or_missing_upstream(mlp_run, micro_corpus, tmp_path):
+    folder, run_dir, summary = mlp_run
+    assert summary["feature_settings"]["output"] == "frames" and summary["feature_settings"]["layer"] == 1
+    [checkpoint] = run_dir.rglob("model_*.pth")
+    prediction = Predictor(checkpoint).predict_file(one_wav(micro_corpus))
+    assert prediction.label in summary["class_names"] and prediction.segments == 1
+    assert predict.main([str(checkpoint), str(one_wav(micro_corpus))]) == 0
+    save_random_upstream(folder, "wavlm", seed=3)  # other weights where the upstream was
+    with pytest.raises(UpstreamError, match="has changed since these features were made"):
+        Predictor(checkpoint)
+    with pytest.raises(SystemExit, match=r"^error: the upstream in .* has changed"):
+        predict.main([str(checkpoint), str(one_wav(micro_corpus))])
+    shutil.rmtree(folder)
+    with pytest.raises(SystemExit, match=r"^error: upstream folder .* does not exist$"):
+        predict.main([str(checkpoint), str(one_wav(micro_corpus))])
+
+
+def test_export_refuses_an_ssl_checkpoint_in_one_line_before_writing(mlp_run, tmp_path):
+    [checkpoint] = mlp_run[1].rglob("model_*.pth")
+    with pytest.raises(SystemExit) as stop:
+        export.main([str(checkpoint), "-o", str(tmp_path / "m.onnx")])
+    assert str(stop.value.code).startswith("error: a checkpoint on -f ssl") and "\n" not in str(stop.value.code)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ssl_mlp_on_a_ravdess_tree_with_its_default_protocol(corpus_tree, upstream, cache, tmp_path):
+    summary = run(corpus_tree("ravdess"), tmp_path / "run", cache, "-f", "ssl", "--upstream", str(upstream),
+                  "-m", "ssl_mlp", "--corpus", "ravdess", "--fold", "1")
+    assert summary["protocol_name"] == "speaker-kfold"
+    assert summary["feature_settings"]["layer"] == 2 and np.isfinite(summary["epochs"][0]["loss"])
+    assert any("_ravdess" in p.stem and "ssl-wavlm-tiny-L2-" in p.stem for p in tmp_path.rglob("*.metric"))
+
+
+def test_egemaps_trains_an_mlp_min_max_scaled_and_predicts(micro_corpus, cache, tmp_path):
+    summary = run(micro_corpus, tmp_path / "run", cache, "-f", "egemaps", "-m", "mlp", "--SaveModel")
+    assert summary["feature_shape"] == [88, 1] and summary["args"]["minmax"] is True
+    [checkpoint] = (tmp_path / "run").rglob("model_mlp_egemaps_impro.pth")
+    assert Predictor(checkpoint).predict_file(one_wav(micro_corpus)).label in summary["class_names"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["-m", "ssl_linear"], "-f ssl needs --upstream DIR"),
+    (["-m", "ssl_linear", "--upstream", "UP", "--layer", "1"], "--layer picks ssl_mlp's hidden state"),
+    (["-m", "ssl_mlp", "--upstream", "UP", "--layer", "5"], "--layer 5: the upstream wavlm-tiny has hidden states"),
+    (["-m", "GLAM", "--upstream", "UP"], "-m GLAM reads maps inputs, which -f ssl does not give"),
+    (["-m", "ssl_mlp", "--upstream", "nowhere"], "upstream folder nowhere does not exist"),
+])
+def test_what_the_ssl_kind_refuses(flags, message, micro_corpus, upstream):
+    flags = [str(upstream) if flag == "UP" else flag for flag in flags]
+    with pytest.raises(UserError, match=re.escape(message)):
+        resolve_args(["--data", str(micro_corpus), "-f", "ssl", *flags])
