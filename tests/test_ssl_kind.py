@@ -20,6 +20,8 @@ from ser.errors import UserError
 from ser.features import ssl_kind
 from ser.features.cache import FeatureCache
 from ser.features.upstream import UpstreamError
+from ser.records import results
+from ser.reporting import report
 from ser.runs.config import resolve_args
 from ser.serving.inference import Predictor
 from ser.synthetic.synth_upstream import save_random_upstream
@@ -170,3 +172,21 @@ def test_what_the_ssl_kind_refuses(flags, message, micro_corpus, upstream):
     flags = [str(upstream) if flag == "UP" else flag for flag in flags]
     with pytest.raises(UserError, match=re.escape(message)):
         resolve_args(["--data", str(micro_corpus), "-f", "ssl", *flags])
+
+
+def test_the_report_sets_the_feature_kinds_side_by_side_named_by_their_upstream():
+    stems = {"GLAM_mfcc_impro_loso_fold1": 60.0, "ssl_linear_ssl-wavlm-base-plus-all-1a2b3c4d_impro_loso_fold1": 70.0,
+             "mlp_egemaps_impro_loso_fold1": 50.0, "GLAM_mfcc_impro_emodb_speaker-kfold5_fold1": 40.0}
+    runs = []
+    for stem, wa in stems.items():
+        parsed = results.parse_stem(stem)
+        runs.append(report.Run(parsed["model"], parsed["features"], parsed["subset"], parsed["labels"],
+                               parsed["protocol"], parsed["fold"], 1, None, dict.fromkeys(results.METRICS, wa),
+                               corpus=parsed["corpus"], folds=parsed["folds"]))
+    assert runs[1].model == "ssl_linear" and runs[1].features == "ssl-wavlm-base-plus-all-1a2b3c4d"
+    side = [t for t in report.build_tables(runs) if t.name.startswith("features_")]
+    assert [t.name for t in side] == ["features_iemocap_loso_glam"]  # EmoDB's runs use one kind only
+    rows = {(row.keys["Model"], row.features): row.stats()["WA"][0] for row in side[0].rows}
+    assert rows == {("GLAM", "mfcc"): 60.0, ("ssl_linear", "ssl-wavlm-base-plus-all-1a2b3c4d"): 70.0,
+                    ("mlp", "egemaps"): 50.0}
+    assert "loso" in side[0].caption and "weights' sha256" in side[0].caption

@@ -26,6 +26,10 @@ Tables (the published numbers are in ``ser.reporting.paper_numbers``):
   folds or another protocol, another label set, an α or subset no row has) get such a table
   too, and the first paper table of their model says below it how many it did not count and
   which settings differ from its recipe.
+- ``features_<corpus>_<protocol>_<labels>``: where the runs of one corpus, protocol and label set
+  use more than one feature kind (GLAM's MFCCs beside an SSL upstream or eGeMAPS), all of them,
+  one row per subset, model and features (an upstream's run names its folder, layer choice and
+  weights' hash).
 - ``all_results``: every (corpus, protocol, labels, subset, model, features, α) group found.
 
 Table 1, the ablation and the 8:1:1 rows use the paper's α for each model (0.5 for the GLAM
@@ -383,6 +387,44 @@ def corpus_tables(runs: list[Run], synthetic: bool = False) -> list[Table]:
     return tables
 
 
+def feature_kind_of(features: str) -> str:
+    """The feature kind of a run name's features part (``ssl-wavlm-base-plus-all-1a2b3c4d``: ``ssl``)."""
+    return features.split("-")[0]
+
+
+def features_side_by_side(runs: list[Run], synthetic: bool = False) -> list[Table]:
+    """Per corpus, protocol and label set whose runs use more than one feature kind (GLAM's
+    MFCCs, an SSL upstream, eGeMAPS, ...): every run of it, one row per subset, model and
+    features (which name the upstream, its layer choice and weights), so the kinds stand side
+    by side on the same folds."""
+    cells: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        cells[(run.corpus, run.test_corpus or "", run.protocol, run.folds or 0, run.labels)].append(run)
+    tables = []
+    for key in sorted(cells, key=lambda k: (k[0], k[1], protocols.rank(k[2]), k[2], k[3], k[4])):
+        corpus, test_corpus, protocol, folds, labels = key
+        members = cells[key]
+        if len({feature_kind_of(r.features) for r in members}) < 2:
+            continue
+        rows = []
+        subsets = sorted({r.subset for r in members},
+                         key=lambda s: (SUBSETS.index(s) if s in SUBSETS else len(SUBSETS), s))
+        for subset in subsets:
+            for model in sorted({r.model for r in members if r.subset == subset}):
+                rows += _rows_for({"Dataset": SUBSET_NAMES.get(subset, subset), "Model": model},
+                                  [r for r in members if (r.subset, r.model) == (subset, model)], None)
+        across = f" → {corpus_title(test_corpus)}" if test_corpus else ""
+        name = f"features_{corpus}{f'_to-{test_corpus}' if test_corpus else ''}_{protocol}{folds or ''}_{labels}"
+        title = (f"{corpus_title(corpus)}{across}: {_protocol_title(protocol, folds or None)}, "
+                 "feature kinds side by side")
+        caption = (f"Protocol {protocol_description(protocol)}. Labels {labels}. Features name the kind and, for "
+                   "an SSL upstream, its folder, layer choice (all: every layer pooled; L<k>: layer k's frames) and "
+                   "the first 8 hex digits of its weights' sha256. Each cell: mean ± population std (numpy, ddof=0) "
+                   f"over n runs ({_what_runs_are(protocol, folds or None)}).")
+        tables.append(_table(name, title, caption, ["Dataset", "Model"], rows, synthetic))
+    return tables
+
+
 def all_results_table(runs: list[Run]) -> Table:
     """Every group of runs that share all settings but the seed, per corpus, protocol, label
     set, subset and model, with no published numbers."""
@@ -450,7 +492,7 @@ def build_tables(runs: list[Run], labels: str = "glam") -> list[Table]:
         uncounted = [r for r in iemocap if id(r) not in counted]
         others = corpus_tables([r for r in members if not r.is_iemocap] + uncounted, is_synthetic)
         explain_uncounted(paper, uncounted, others)
-        tables += paper + others
+        tables += paper + features_side_by_side(members, is_synthetic) + others
     tables.append(all_results_table(runs))
     return tables
 
