@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 
 import models
-from ser.training import engine
+from ser.training import engine, stacked_step
+from ser.training import seed_runs as sr
 from ser.training import stacked as ms
 from ser.training.dataset import TestUtterances, stack_segments
 from ser.training.metrics import predict_utterances
@@ -105,12 +106,12 @@ class Solo:
 
 def seed_runs(seeds, feats, labels, train_sets, weights=None):
     """The K-seed engine's view of the same seeds and splits: the same RandomState draws first."""
-    pool = ms.SegmentPool.from_utterances(feats, labels, feats[0].shape[1:])
+    pool = sr.SegmentPool.from_utterances(feats, labels, feats[0].shape[1:])
     runs = []
     for k, (seed, train_utts) in enumerate(zip(seeds, train_sets)):
         rng = engine.seed_everything(seed)
         _, test = split(rng, len(train_utts))
-        runs.append(ms.SeedRun(seed=seed, rng=rng, train=pool.train_rows(train_utts), test=pool.scored(test),
+        runs.append(sr.SeedRun(seed=seed, rng=rng, train=pool.train_rows(train_utts), test=pool.scored(test),
                                class_weights=None if weights is None else weights[k]))
     return pool, runs
 
@@ -118,7 +119,7 @@ def seed_runs(seeds, feats, labels, train_sets, weights=None):
 def trainer(name, runs, pool, **options):
     settings = dict(epochs=2, batch_size=4, alpha=0.5)
     settings.update(options)
-    return ms.MultiSeedTrainer(name, pool.X.shape[1:], 4, runs, pool, pool, CPU, ms.MultiSeedOptions(**settings))
+    return ms.MultiSeedTrainer(name, pool.X.shape[1:], 4, runs, pool, pool, CPU, sr.MultiSeedOptions(**settings))
 
 
 def assert_close(actual, expected, what, scale=None):
@@ -212,7 +213,7 @@ def one_step_comparison(name, optimizer, alpha=0.5, weighted=False, shape=SHAPE,
             sync_to_solo(k, solo, multi)
 
 
-# The two ways seeds of a step run (ser.training.stacked.per_seed): one loop over the seeds (the CPU's
+# The two ways seeds of a step run (ser.training.stacked_step.per_seed): one loop over the seeds (the CPU's
 # default) and vmap (a GPU's), both checked here on the CPU.
 SEED_MAPS = pytest.mark.parametrize("vectorize", [False, True], ids=["loop", "vmap"])
 
@@ -255,13 +256,13 @@ def test_stacked_optimizer_is_torchs_update_seed_by_seed(name):
     solo = [[stacked[k, :15].view(5, 3).clone().requires_grad_(), stacked[k, 15:].clone().requires_grad_()]
             for k in range(K)]
     solo_optimizers = [engine.make_optimizer(name, params, lr) for params in solo]
-    optimizer = ms.StackedOptimizer(name, solo_optimizers[0].param_groups[0], stacked)
+    optimizer = stacked_step.StackedOptimizer(name, solo_optimizers[0].param_groups[0], stacked)
     for seeds in ([0, 1, 2], [0, 2], [1], [1], [0, 1, 2]):
         grad = torch.randn(K, 19, generator=draws)
         index = None if len(seeds) == K else torch.tensor(seeds)
         corrections = (None, None) if name == "sgd" else \
             map(torch.from_numpy, optimizer.bias_corrections([optimizer.steps[k] + 1 for k in seeds], lr))
-        group = ms.StepGroup(seeds, index, torch.empty(0), None, None, None, [], *corrections)
+        group = sr.StepGroup(seeds, index, torch.empty(0), None, None, None, [], *corrections)
         rows = stacked if index is None else stacked[index]
         optimizer.update(group, rows, grad if index is None else grad[index], lr)
         if index is not None:
@@ -354,8 +355,8 @@ def test_batched_scoring_equals_the_engines(vectorize):
     """Seeds with test sets of different sizes, scored in passes of 7 segments per seed."""
     feats, labels = corpus(SMALL)
     tests = [np.arange(40, 48), np.arange(20, 45), np.array([5, 3, 9])]
-    pool = ms.SegmentPool.from_utterances(feats, labels, SHAPE)
-    runs = [ms.SeedRun(seed=k, rng=np.random.RandomState(k), train=pool.train_rows(np.arange(5)),
+    pool = sr.SegmentPool.from_utterances(feats, labels, SHAPE)
+    runs = [sr.SeedRun(seed=k, rng=np.random.RandomState(k), train=pool.train_rows(np.arange(5)),
                        test=pool.scored(test)) for k, test in enumerate(tests)]
     multi = trainer("MHCNN", runs, pool, eval_batch_size=7, vectorize=vectorize)
     multi.run_epoch()
@@ -380,7 +381,7 @@ def fit_both(name, seeds, sizes, epochs, validation=False, scored=8, **options):
         test_utts = split(np.random.RandomState(seed), len(train_utts), scored)[1]
         halves = test_utts[:scored // 2], test_utts[scored // 2:]
         parts = [pool_test(feats, labels, part) for part in halves]
-        runs[k] = ms.SeedRun(seed=seed, rng=runs[k].rng, train=runs[k].train,
+        runs[k] = sr.SeedRun(seed=seed, rng=runs[k].rng, train=runs[k].train,
                              test=pool.scored(halves[0] if validation else test_utts),
                              validation=pool.scored(halves[1]) if validation else None)
         solo_results.append(engine.fit(
@@ -389,7 +390,7 @@ def fit_both(name, seeds, sizes, epochs, validation=False, scored=8, **options):
             engine.FitOptions(epochs=epochs, batch_size=4), engine.mixup_loss(nn.CrossEntropyLoss(), 0.5, solo.rng),
             solo.rng, validation=parts[1] if validation else None))
     settings = dict(epochs=epochs, batch_size=4, **options)
-    multi = ms.fit_seeds(name, SMALL, 4, runs, pool, pool, CPU, ms.MultiSeedOptions(**settings))
+    multi = ms.fit_seeds(name, SMALL, 4, runs, pool, pool, CPU, sr.MultiSeedOptions(**settings))
     return solo_results, multi
 
 
@@ -423,7 +424,7 @@ def test_resumed_run_equals_the_uninterrupted_run():
     feats, labels = corpus(SMALL)
     seeds, sizes = (2, 7), (10, 13)
     train_sets = [utterances_with_segments(feats, seed, size) for seed, size in zip(seeds, sizes)]
-    options = ms.MultiSeedOptions(epochs=3, batch_size=4, lr_schedule="step")
+    options = sr.MultiSeedOptions(epochs=3, batch_size=4, lr_schedule="step")
     saved = {}
 
     def run(resume=None):
@@ -474,16 +475,16 @@ def test_supported_models():
 
 
 def test_bad_configurations_give_one_clear_error():
-    with pytest.raises(ms.MultiSeedError, match="unknown optimizer 'rmsprop'"):
-        ms.MultiSeedOptions(epochs=1, batch_size=1, optimizer="rmsprop")
-    with pytest.raises(ms.MultiSeedError, match="alpha"):
-        ms.MultiSeedOptions(epochs=1, batch_size=1, alpha=-1)
-    with pytest.raises(ms.MultiSeedError, match="eval_batch_size must be at least 1"):
-        ms.MultiSeedOptions(epochs=1, batch_size=1, eval_batch_size=0)  # 0 is not "the default"
+    with pytest.raises(sr.MultiSeedError, match="unknown optimizer 'rmsprop'"):
+        sr.MultiSeedOptions(epochs=1, batch_size=1, optimizer="rmsprop")
+    with pytest.raises(sr.MultiSeedError, match="alpha"):
+        sr.MultiSeedOptions(epochs=1, batch_size=1, alpha=-1)
+    with pytest.raises(sr.MultiSeedError, match="eval_batch_size must be at least 1"):
+        sr.MultiSeedOptions(epochs=1, batch_size=1, eval_batch_size=0)  # 0 is not "the default"
     feats, labels = corpus()
     pool, runs = seed_runs((1, 2), feats, labels, [np.arange(3), np.arange(4)])
     runs[1].validation = pool.scored([50, 51])
-    with pytest.raises(ms.MultiSeedError, match="validation"):
+    with pytest.raises(sr.MultiSeedError, match="validation"):
         trainer("GLAM", runs, pool)
-    with pytest.raises(ms.MultiSeedError, match="not one the K-seed engine trains"):
+    with pytest.raises(sr.MultiSeedError, match="not one the K-seed engine trains"):
         trainer("alexnet", runs[:1], pool)

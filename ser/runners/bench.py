@@ -61,7 +61,7 @@ from ser.machine import usable_cpus
 from ser.runs.config import RunConfig, resolve_args
 from ser.runs.data import CorpusData, load_corpus, prepare_run, scan_corpus, split_order
 from ser.synthetic import synth
-from ser.training import engine, stacked
+from ser.training import engine, seed_runs, stacked
 from ser.training.dataset import TrainSegments
 
 MODEL = "GLAM"
@@ -363,15 +363,15 @@ def single_seed(work: Workload, settings: Settings, features_s: float) -> dict:
 
 def multi_seed(work: Workload, settings: Settings, k: int, features_s: float) -> dict:
     corpus, config = work.corpus, work.config
-    train_pool = stacked.SegmentPool.from_utterances(corpus.train_feats, corpus.labels, corpus.shape)
-    eval_pool = stacked.SegmentPool.from_utterances(corpus.test_feats, corpus.labels, corpus.shape)
+    train_pool = seed_runs.SegmentPool.from_utterances(corpus.train_feats, corpus.labels, corpus.shape)
+    eval_pool = seed_runs.SegmentPool.from_utterances(corpus.test_feats, corpus.labels, corpus.shape)
     runs = []
     for seed in range(settings.seed, settings.seed + k):
         rng = engine.seed_everything(seed)  # the split draws from it first, as in the seed's solo run
         split, order, _ = split_order(dataclasses.replace(config, seed=seed), corpus, rng)
         rows = train_pool.train_rows(order)[:settings.max_train_segments]
-        runs.append(stacked.SeedRun(seed, rng, rows, eval_pool.scored(split.test)))
-    options = stacked.MultiSeedOptions(**dataclasses.asdict(dataclasses.replace(
+        runs.append(seed_runs.SeedRun(seed, rng, rows, eval_pool.scored(split.test)))
+    options = seed_runs.MultiSeedOptions(**dataclasses.asdict(dataclasses.replace(
         config.fit_options(), epochs=settings.epochs)), alpha=ALPHA)
     with Meter(settings.device) as meter:
         results = stacked.fit_seeds(MODEL, corpus.shape, work.num_classes, runs, train_pool, eval_pool,

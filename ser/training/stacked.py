@@ -41,7 +41,12 @@ On CUDA a solo run still draws its shuffling and mixup permutations on the CPU, 
 its dropout masks come from the CUDA generator, which this engine does not replay: the AA
 models' masks here are those of a solo CPU run.
 
-    from ser.training.stacked import MultiSeedOptions, SeedRun, SegmentPool, fit_seeds
+What the run is given and what each seed draws (options, segment pools, seed runs, epoch plans)
+is ``ser.training.seed_runs``; the parts of a step (dropout replay, :func:`per_seed`, the stacked
+optimizers) are ``ser.training.stacked_step``; this module holds the trainer and :func:`fit_seeds`.
+
+    from ser.training.seed_runs import MultiSeedOptions, SeedRun, SegmentPool
+    from ser.training.stacked import fit_seeds
     train_pool = SegmentPool.from_utterances(train_feats, labels, shape)  # every usable utterance
     test_pool = SegmentPool.from_utterances(test_feats, labels, shape)
     runs = []
@@ -55,7 +60,6 @@ models' masks here are those of a solo CPU run.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from math import prod
 from typing import Callable, Mapping, Sequence
 
@@ -63,12 +67,32 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import functional_call, stack_module_state
 
 import models
 from ser.training import engine
-from ser.training.engine import FitOptions, FitResult
+from ser.training.engine import FitResult
 from ser.training.metrics import autocast, scoring_batch_size
+from ser.training.seed_runs import (
+    EpochLosses,
+    EpochPlan,
+    MultiSeedError,
+    MultiSeedOptions,
+    ScoredRows,
+    SeedDraws,
+    SeedRun,
+    SegmentPool,
+    StepGroup,
+)
+from ser.training.stacked_step import (
+    BIT_SHIFTS,
+    DropoutFeed,
+    ReplayedDropout,
+    StackedOptimizer,
+    dropout_calls,
+    per_seed,
+    unpack_masks,
+)
 
 # The models this engine trains are those whose registry entry says ``stackable``: every model
 # built from the GLAM and MACNN trunks (tests/test_multiseed.py checks each one's batched step
@@ -80,13 +104,6 @@ def stackable_models() -> list[str]:
     return [name for name in models.list_models() if models.model_entry(name).stackable]
 
 
-_BIT_SHIFTS = (7, 6, 5, 4, 3, 2, 1, 0)  # numpy's packbits puts an array's first element in the top bit
-
-
-class MultiSeedError(ValueError):
-    """The seeds or options cannot be trained together; the message says what to change."""
-
-
 def supported(model_name: str, model_options: Mapping[str, object] | None = None) -> bool:
     """Whether :func:`fit_seeds` trains ``model_name`` built with ``model_options`` (keyword
     arguments of ``models.create_model``); otherwise train the seeds one at a time."""
@@ -95,275 +112,6 @@ def supported(model_name: str, model_options: Mapping[str, object] | None = None
     except ValueError:
         return False
     return models.model_entry(name).stackable and set(model_options or {}) <= set(models.model_options(name))
-
-
-@dataclass(frozen=True)
-class MultiSeedOptions(FitOptions):
-    """The one configuration all seeds share: ``ser.training.engine.FitOptions`` plus GLAM's mixup α
-    (the batch loss the engine trains with) and how many segments a scoring pass takes."""
-    alpha: float = 0.5              # GLAM's mixup Beta(α, α); 0 trains on plain cross-entropy
-    # segments per seed in one scoring pass; None: ser.training.metrics.scoring_batch_size, as
-    # ser.training.engine scores
-    eval_batch_size: int | None = None
-    # How the seeds of a step run: one vmap-ed pass (True), one pass per seed (False), or by
-    # device (None): vmap on a GPU, whose kernels then each do the work of every seed; a loop
-    # on a CPU, where vmap's batched convolutions ran GLAM three times slower than K plain
-    # ones and took K times the memory. Either way the step, its draws and its updates are the
-    # same; only the summation order inside a convolution differs.
-    vectorize: bool | None = None
-
-    def __post_init__(self):
-        try:
-            super().__post_init__()
-        except ValueError as error:
-            raise MultiSeedError(str(error)) from None
-        if self.epochs < 1 or self.batch_size < 1 or (self.eval_batch_size is not None and self.eval_batch_size < 1):
-            raise MultiSeedError("epochs, batch_size and eval_batch_size must be at least 1")
-        if not self.lr > 0 or self.alpha < 0:
-            raise MultiSeedError(f"the learning rate must be positive and alpha >= 0 (got lr {self.lr}, "
-                                 f"alpha {self.alpha})")
-        if self.pooling != "logits" or self.compile:
-            raise MultiSeedError("the K-seed engine scores by mean logits and runs eagerly: no log-softmax pooling, "
-                                 "no --compile")
-
-
-@dataclass(frozen=True)
-class ScoredRows:
-    """Scored utterances (a seed's test or validation set) as rows of a :class:`SegmentPool`."""
-    rows: np.ndarray   # (M,) int64: every segment of every utterance, utterance by utterance
-    owner: np.ndarray  # (M,) int64: the utterance (0..U-1, in the set's order) each row belongs to
-    y: np.ndarray      # (U,) int64: utterance labels
-
-
-@dataclass(frozen=True)
-class SegmentPool:
-    """The segments of every utterance of a corpus, stacked once; seeds refer to them by row."""
-    X: np.ndarray       # (N, F, T) float32
-    labels: np.ndarray  # (U,) int64: utterance labels
-    starts: np.ndarray  # (U + 1,) int64: utterance u owns rows starts[u] to starts[u + 1] - 1
-
-    @classmethod
-    def from_utterances(cls, feats: Sequence[np.ndarray], labels, shape: tuple[int, int]) -> SegmentPool:
-        """Utterance u's segments ``feats[u]`` (S_u, F, T) with its label ``labels[u]``."""
-        counts = np.array([len(f) for f in feats], dtype=np.int64)
-        X = np.concatenate(feats).astype(np.float32, copy=False) if len(feats) else np.zeros((0, *shape), np.float32)
-        return cls(X=X, labels=np.asarray(labels, dtype=np.int64),
-                   starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-
-    @property
-    def y(self) -> np.ndarray:
-        """(N,) int64: each segment's utterance label."""
-        return np.repeat(self.labels, np.diff(self.starts))
-
-    def _segments(self, utterances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of the utterances' segments, in order, and which of the utterances each is."""
-        counts = self.starts[utterances + 1] - self.starts[utterances]
-        owner = np.repeat(np.arange(len(utterances), dtype=np.int64), counts)
-        first = np.repeat(self.starts[utterances], counts)
-        within = np.arange(counts.sum(), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-        return first + within, owner
-
-    def train_rows(self, utterances: Sequence[int]) -> np.ndarray:
-        """A training set's rows: the utterances' segments concatenated in the given order, as
-        ``ser.training.dataset.stack_segments`` builds a solo run's training array (repeats allowed)."""
-        return self._segments(np.asarray(utterances, dtype=np.int64))[0]
-
-    def scored(self, utterances: Sequence[int]) -> ScoredRows:
-        """A test or validation set, as ``ser.training.dataset.TestUtterances.from_lists`` packs it."""
-        utterances = np.asarray(utterances, dtype=np.int64)
-        rows, owner = self._segments(utterances)
-        return ScoredRows(rows=rows, owner=owner, y=self.labels[utterances])
-
-
-@dataclass
-class SeedRun:
-    """One seed's part of a K-seed run.
-
-    ``rng`` is the seed's numpy RandomState as a solo run has it when training starts (after
-    the split and any oversampling drew from it); ``generator`` stands for torch's global
-    generator of the solo run just before the model is built (None: freshly seeded with
-    ``seed``, which is what ``ser.training.engine.seed_everything`` leaves). Training advances both.
-    """
-    seed: int
-    rng: np.random.RandomState
-    train: np.ndarray                       # (n,) rows of the training pool, in the solo run's order
-    test: ScoredRows
-    validation: ScoredRows | None = None    # the selection set; None: the epoch is chosen on test
-    class_weights: torch.Tensor | None = None  # (C,) cross-entropy weights (train.py's --weight)
-    generator: torch.Generator | None = None
-
-    def __post_init__(self):
-        self.train = np.asarray(self.train, dtype=np.int64)
-        if self.generator is None:
-            self.generator = torch.Generator().manual_seed(self.seed)
-
-
-@dataclass
-class SeedDraws:
-    """What one seed draws for one epoch, in the solo order."""
-    order: np.ndarray              # (n,) positions in the seed's training rows, as the DataLoader visits them
-    lams: list[float]              # λ per batch (empty without mixup)
-    partners: list[np.ndarray]     # mixup partner permutation per batch (empty without mixup)
-    masks: list[list[np.ndarray]]  # per batch, per dropout call: the (b, P) bits packed along P
-
-
-@dataclass
-class StepGroup:
-    """Seeds that take a batch of the same size at one step, as one batched step."""
-    seeds: list[int]
-    index: torch.Tensor | None     # (G,) the seeds on the device; None when all K seeds, in order
-    rows: torch.Tensor             # (G, b) rows of the training pool
-    lam: torch.Tensor | None       # (G,) λ as float32 (None without mixup)
-    rest: torch.Tensor | None      # (G,) 1 - λ as float32
-    partner: torch.Tensor | None   # (G, b)
-    masks: list[torch.Tensor]      # per dropout call (G, b, bytes): packed bits
-    step_size: torch.Tensor | None  # (G,) Adam's -lr / (1 - β1^t) per seed, float32
-    bias2_root: torch.Tensor | None  # (G,) Adam's sqrt(1 - β2^t) per seed, float32
-
-
-@dataclass
-class EpochPlan:
-    """An epoch's draws and its steps, each step a list of groups."""
-    draws: list[SeedDraws]
-    steps: list[list[StepGroup]]
-
-
-@dataclass
-class EpochLosses:
-    loss: list[float]          # per seed: mean training loss, as ser.training.engine.train_one_epoch returns it
-    step_losses: np.ndarray    # (steps, K) each step's batch loss per seed; NaN where a seed had no batch
-
-
-class _DropoutFeed:
-    """The masks of one forward pass, handed to the dropout layers in the order they run."""
-
-    def __init__(self):
-        self.queue: list[torch.Tensor] = []
-
-    def next(self) -> torch.Tensor:
-        if not self.queue:
-            raise RuntimeError("a dropout layer ran more often than the probe forward pass saw")
-        return self.queue.pop(0)
-
-
-class _ReplayedDropout(nn.Module):
-    """``nn.Dropout`` whose mask is given: F.dropout multiplies by bernoulli(1 - p) / (1 - p)."""
-
-    def __init__(self, p: float, feed: _DropoutFeed):
-        super().__init__()
-        self.p, self.feed = p, feed
-
-    def forward(self, x):
-        if not self.training:
-            return x
-        return x * self.feed.next().to(x.dtype)
-
-
-def _dropout_calls(model: nn.Module, shape: tuple[int, int]) -> list[tuple[float, tuple[int, ...]]]:
-    """(p, per-sample input shape) of every dropout call of one forward pass, in order."""
-    calls, hooks = [], []
-    for module in model.modules():
-        if type(module) is nn.Dropout and module.p > 0:
-            hooks.append(module.register_forward_pre_hook(
-                lambda module, inputs: calls.append((module.p, tuple(inputs[0].shape[1:])))))
-    was_training = model.training
-    model.eval()  # same shapes, no draws, no BatchNorm update
-    with torch.no_grad():
-        model(torch.zeros(1, 1, *shape))
-    model.train(was_training)
-    for hook in hooks:
-        hook.remove()
-    return calls
-
-
-def _seed_slice(value, k: int):
-    """Seed ``k``'s part of a stacked argument: a tensor's row k, or the rows of a dict's or a
-    list's tensors."""
-    if isinstance(value, dict):
-        return {name: tensor[k] for name, tensor in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [tensor[k] for tensor in value]
-    return value[k]
-
-
-def per_seed(fn: Callable[..., torch.Tensor], in_dims: tuple[int | None, ...], vectorize: bool) -> Callable:
-    """``vmap(fn, in_dims)`` over the seeds (dimension 0 of the arguments whose in_dim is 0), or
-    the same map as a loop that calls ``fn`` once per seed and stacks its results."""
-    if vectorize:
-        return vmap(fn, in_dims=in_dims)
-
-    def looped(*args):
-        seeds = next(len(next(iter(a.values()))) if isinstance(a, dict) else len(a)
-                     for a, d in zip(args, in_dims) if d == 0)
-        return torch.stack([fn(*(a if d is None else _seed_slice(a, k) for a, d in zip(args, in_dims)))
-                            for k in range(seeds)])
-    return looped
-
-
-def _unpack(packed: torch.Tensor, per_sample: tuple[int, ...], scale: torch.Tensor,
-            shifts: torch.Tensor) -> torch.Tensor:
-    """(G, b, bytes) packed bits -> (G, b, *per_sample) masks of 0 and ``scale``."""
-    bits = packed.unsqueeze(-1).bitwise_right_shift(shifts).bitwise_and_(1).flatten(-2)
-    return bits[..., :prod(per_sample)].view(*packed.shape[:2], *per_sample).float() * scale
-
-
-class StackedOptimizer:
-    """``ser.training.engine.make_optimizer``'s Adam, SGD or AdamW on every seed's parameters flattened
-    into one row of a (K, P) tensor, with the same hyper-parameters and the same elementwise
-    arithmetic as torch.optim's per-tensor update (a handful of kernels per step for all
-    parameters of all seeds); each seed has its own step count, and a step touches only the
-    seeds of its group."""
-
-    def __init__(self, name: str, hyper: dict, params: torch.Tensor):
-        self.name = name
-        self.hyper = hyper
-        self.steps = [0] * len(params)
-        # A zero momentum buffer makes SGD's first update buf = 0 * momentum + grad = grad
-        # exactly, as torch's copy of the first gradient does.
-        self.slots = {slot: torch.zeros_like(params, requires_grad=False)
-                      for slot in (("momentum",) if name == "sgd" else ("exp_avg", "exp_avg_sq"))}
-
-    def bias_corrections(self, steps: Sequence[int], lr: float) -> tuple[np.ndarray, np.ndarray]:
-        """Adam's -step size and sqrt(1 - β2^t) for seeds at steps ``t``, computed in double
-        as torch does and rounded to float32 as its scalar arguments are."""
-        beta1, beta2 = self.hyper["betas"]
-        t = np.asarray(steps, dtype=np.float64)
-        return (-(lr / (1 - beta1 ** t))).astype(np.float32), ((1 - beta2 ** t) ** 0.5).astype(np.float32)
-
-    @torch.no_grad()
-    def update(self, group: StepGroup, params: torch.Tensor, grad: torch.Tensor, lr: float) -> None:
-        """Update the group's rows ``params`` (G, P) from their gradients: the stacked tensor
-        itself when the group is all seeds, else a gathered copy the caller scatters back."""
-        gathered = group.index is not None
-        state = {slot: tensor[group.index] if gathered else tensor for slot, tensor in self.slots.items()}
-        if self.name == "sgd":
-            self._sgd(params, grad, state["momentum"], lr)
-        else:
-            self._adam(params, grad, state["exp_avg"], state["exp_avg_sq"], lr,
-                       group.step_size.unsqueeze(1), group.bias2_root.unsqueeze(1))
-        if gathered:
-            for slot, tensor in state.items():
-                self.slots[slot].index_copy_(0, group.index, tensor)
-        for seed in group.seeds:
-            self.steps[seed] += 1
-
-    def _sgd(self, param, grad, momentum, lr):
-        grad = grad.add(param, alpha=self.hyper["weight_decay"])
-        momentum.mul_(self.hyper["momentum"]).add_(grad)
-        param.add_(grad.add(momentum, alpha=self.hyper["momentum"]), alpha=-lr)  # Nesterov
-
-    def _adam(self, param, grad, exp_avg, exp_avg_sq, lr, step_size, bias2_root):
-        beta1, beta2 = self.hyper["betas"]
-        decay = self.hyper["weight_decay"]
-        if self.name == "adamw" and decay:
-            param.mul_(1 - lr * decay)
-        elif decay:
-            grad = grad.add(param, alpha=decay)
-        exp_avg.lerp_(grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (exp_avg_sq.sqrt() / bias2_root).add_(self.hyper["eps"])
-        # torch's addcdiv_(exp_avg, denom, value=-step) computes (value * exp_avg) / denom
-        param.add_(step_size * exp_avg / denom)
 
 
 class MultiSeedTrainer:
@@ -391,12 +139,12 @@ class MultiSeedTrainer:
                 nets.append(models.create_model(model_name, shape=shape, num_classes=num_classes,
                                                 **(model_options or {})))
                 run.generator.set_state(torch.get_rng_state())
-        self.dropout_calls = _dropout_calls(nets[0], shape)
-        self.feed = _DropoutFeed()
+        self.dropout_calls = dropout_calls(nets[0], shape)
+        self.feed = DropoutFeed()
         self.template = copy.deepcopy(nets[0]).to("meta")
         for name, module in list(self.template.named_modules()):
             if type(module) is nn.Dropout and module.p > 0:
-                self.template.set_submodule(name, _ReplayedDropout(module.p, self.feed))
+                self.template.set_submodule(name, ReplayedDropout(module.p, self.feed))
         self.keys = list(nets[0].state_dict())
         params, buffers = stack_module_state(nets)
         # Every seed's parameters flattened into one row, so that the optimizer updates all of
@@ -418,7 +166,7 @@ class MultiSeedTrainer:
         self.class_weights = (None if runs[0].class_weights is None else
                               torch.stack([run.class_weights.float() for run in runs]).to(device))
         self.dropout_scales = [torch.ones(1).div_(1 - p).to(device) for p, _ in self.dropout_calls]
-        self.bit_shifts = torch.tensor(_BIT_SHIFTS, dtype=torch.uint8, device=device)
+        self.bit_shifts = torch.tensor(BIT_SHIFTS, dtype=torch.uint8, device=device)
 
     def named(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views of (G, P) flattened rows as the model's (G, *shape) parameters."""
@@ -545,7 +293,7 @@ class MultiSeedTrainer:
                 buffers = {n: b[group.index] for n, b in self.buffers.items()}
             else:
                 flat, buffers = self.flat, self.buffers
-            masks = [_unpack(packed, per_sample, scale, self.bit_shifts) for packed, (_, per_sample), scale
+            masks = [unpack_masks(packed, per_sample, scale, self.bit_shifts) for packed, (_, per_sample), scale
                      in zip(group.masks, self.dropout_calls, self.dropout_scales)]
             weight = self.class_weights
             if weight is not None and gathered:
