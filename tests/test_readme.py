@@ -62,6 +62,11 @@ RULES = [
     Rule(r"\./test", "covered", ".ci/run"),  # this suite: CI runs it
     Rule(r"\./run \[gpu\] \[n\]", "train"),
     Rule(r"python (handleIEMOCAP|seeds)\.py", "run"),
+    # the SSL and eGeMAPS baselines need an upstream folder and minutes of extraction on the corpus
+    Rule(r"python train\.py .* -f ssl ", "covered",
+         "tests/test_ssl_kind.py::test_ssl_linear_trains_two_seeds_and_names_the_upstream"),
+    Rule(r"python train\.py .* -f egemaps ", "covered",
+         "tests/test_ssl_kind.py::test_egemaps_trains_an_mlp_min_max_scaled_and_predicts"),
     Rule(r"python train\.py", "train"),
     Rule(r"python extract_features\.py", "run"),
     Rule(r"python (predict|export|report)\.py", "run"),
