@@ -52,7 +52,7 @@ from ser.runs.data import (
 from ser.runs.data import data_identity as identify_data
 from ser.runs.runlog import BestSoFar, RunLog, RunState, resume_state
 from ser.seeds import read_seeds
-from ser.training import augment, engine, stacked
+from ser.training import augment, engine, seed_runs, stacked
 from ser.training.dataset import TestUtterances, TrainSegments
 from ser.training.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
 from ser.training.metrics import confusion, report_text
@@ -472,8 +472,8 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
     if corpus.synthetic:
         log(synthetic_note(config.corpus))
     started = time.perf_counter()
-    train_pool = stacked.SegmentPool.from_utterances(corpus.train_feats, corpus.labels, corpus.shape)
-    eval_pool = stacked.SegmentPool.from_utterances(corpus.test_feats, corpus.labels, corpus.shape)
+    train_pool = seed_runs.SegmentPool.from_utterances(corpus.train_feats, corpus.labels, corpus.shape)
+    eval_pool = seed_runs.SegmentPool.from_utterances(corpus.test_feats, corpus.labels, corpus.shape)
     num_classes, runs, parts = len(config.class_names), [], []
     # The segments stay in the shared pools: each seed's parts hold only what its results name.
     no_segments = np.zeros((0, *corpus.shape), dtype=np.float32)
@@ -486,7 +486,7 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
             raise RunError(f"--batch_size {one.batch_size} is larger than seed {one.seed}'s training set "
                            f"({len(rows)} segments); use -b {len(rows)} or less")
         weights = inverse_frequency_weights(segment_labels, num_classes) if config.weight else None
-        runs.append(stacked.SeedRun(one.seed, rng, rows, eval_pool.scored(split.test),
+        runs.append(seed_runs.SeedRun(one.seed, rng, rows, eval_pool.scored(split.test),
                                       eval_pool.scored(split.validation) if split.validation else None, weights))
 
         def scored(part: list[int]) -> TestUtterances:
@@ -518,7 +518,7 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
                                             "epoch_rows": [rl.state.epoch_rows for rl in runlogs],
                                             "running_time": time.perf_counter() - clock})
 
-    options = stacked.MultiSeedOptions(**dataclasses.asdict(config.fit_options()), alpha=config.alpha)
+    options = seed_runs.MultiSeedOptions(**dataclasses.asdict(config.fit_options()), alpha=config.alpha)
     bar = tqdm(total=config.epochs, initial=0 if saved is None else saved["state"]["next_epoch"],
                desc=f"{config.model} {len(seeds)} seeds", unit="epoch", disable=config.quiet)
     try:
