@@ -2,7 +2,8 @@
 WavLM (ser.synthetic.synth_upstream) and the micro IEMOCAP corpus and a synthetic RAVDESS tree:
 the downstreams train through the one engine (``--seeds 2`` too), the run names and results.json
 name the upstream, the cache is reused without the upstream and resumes after an interruption,
-another upstream's weights get another key, and a missing or changed upstream is refused in one line."""
+another upstream's weights get another key, a missing or changed upstream is refused in one line,
+export's graph (upstream and head) matches predict, and the report sets the kinds side by side."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
+import torch
 
 import export
 import predict
@@ -20,9 +23,11 @@ from ser.errors import UserError
 from ser.features import ssl_kind
 from ser.features.cache import FeatureCache
 from ser.features.upstream import UpstreamError
+from ser.records import checkpoint as ckpt
 from ser.records import results
 from ser.reporting import report
 from ser.runs.config import resolve_args
+from ser.serving import export_ssl
 from ser.serving.inference import Predictor
 from ser.synthetic.synth_upstream import save_random_upstream
 
@@ -121,7 +126,24 @@ def test_other_weights_get_another_key_and_a_moved_folder_the_same(upstream, tmp
     assert settings(upstream, "ssl_mlp").key() != settings(upstream).key()
 
 
+def test_export_writes_upstream_and_head_as_one_graph_that_matches_predict(mlp_run, micro_corpus, tmp_path):
+    """ssl_mlp (frames) through ONNX and onnxruntime; the pooled path's module (the same code
+    before torch.export) against predict in torch, which costs no second export."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    [checkpoint] = mlp_run[1].rglob("model_*.pth")
+    onnx_path, json_path = export.export_onnx(checkpoint, tmp_path / "m.onnx", verbose=False)
+    assert json.loads(json_path.read_text())["input"]["name"] == "wav"
+    session = onnxruntime.InferenceSession(str(onnx_path))
+    predictor = Predictor(checkpoint)
+    for path in sorted(Path(micro_corpus).rglob("*.wav"))[:2]:
+        wav, rate = sf.read(path, dtype="float32")
+        expected = predictor.predict_wav(wav, rate).scores.logits[0]
+        got = session.run(None, {"wav": wav[None]})[0][0]
+        np.testing.assert_allclose(got, expected, atol=export_ssl.FRAMES_ATOL, rtol=0)
+
+
 def test_ssl_mlp_checkpoint_predicts_and_refuses_a_changed_or_missing_upstream(mlp_run, micro_corpus, tmp_path):
+    """Runs after the export test: it changes, then removes, the upstream that mlp_run trained on."""
     folder, run_dir, summary = mlp_run
     assert summary["feature_settings"]["output"] == "frames" and summary["feature_settings"]["layer"] == 1
     [checkpoint] = run_dir.rglob("model_*.pth")
@@ -136,14 +158,22 @@ def test_ssl_mlp_checkpoint_predicts_and_refuses_a_changed_or_missing_upstream(m
     shutil.rmtree(folder)
     with pytest.raises(SystemExit, match=r"^error: upstream folder .* does not exist$"):
         predict.main([str(checkpoint), str(one_wav(micro_corpus))])
+    with pytest.raises(SystemExit, match=r"^error: upstream folder .* does not exist$"):
+        export.main([str(checkpoint), "-o", str(tmp_path / "m.onnx"), "--quiet"])
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_export_refuses_an_ssl_checkpoint_in_one_line_before_writing(mlp_run, tmp_path):
-    [checkpoint] = mlp_run[1].rglob("model_*.pth")
-    with pytest.raises(SystemExit) as stop:
-        export.main([str(checkpoint), "-o", str(tmp_path / "m.onnx")])
-    assert str(stop.value.code).startswith("error: a checkpoint on -f ssl") and "\n" not in str(stop.value.code)
-    assert list(tmp_path.iterdir()) == []
+def test_the_pooled_graph_matches_predict(micro_corpus, upstream, cache, tmp_path):
+    run(micro_corpus, tmp_path / "run", cache, "-f", "ssl", "--upstream", str(upstream), "-m", "ssl_linear",
+        "--SaveModel")
+    [checkpoint] = (tmp_path / "run").rglob("model_*.pth")
+    saved = ckpt.load(checkpoint)
+    module, example, _ = export_ssl.graph(saved, ckpt.feature_settings(saved))
+    wav, rate = sf.read(one_wav(micro_corpus), dtype="float32")
+    with torch.no_grad():
+        got = module(torch.from_numpy(wav)[None])[0].numpy()
+    np.testing.assert_allclose(got, Predictor(checkpoint).predict_wav(wav, rate).scores.logits[0],
+                               atol=export_ssl.POOLED_ATOL, rtol=0)
 
 
 def test_ssl_mlp_on_a_ravdess_tree_with_its_default_protocol(corpus_tree, upstream, cache, tmp_path):

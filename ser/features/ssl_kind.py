@@ -238,12 +238,14 @@ def _check(settings: SslSettings) -> str | None:
 
 
 def _describe(settings: SslSettings) -> dict:
-    """Export's recipe: refused. An ONNX graph of the upstream and the head would have to be
-    checked against predict for every family and front end; predict.py and the Python API run
-    an SSL checkpoint instead."""
-    raise NotExportable(f"a checkpoint on -f ssl ({settings.name}, {settings.layer_choice}) is not exported: its "
-                        "inputs come from the upstream, which export.py does not write into the ONNX graph; score "
-                        "recordings with predict.py or ser.serving.inference.Predictor")
+    """Export's recipe: the steps inside its graph (``ser.serving.export_ssl``), which starts from samples."""
+    return {"steps": [("zero mean, unit variance over the recording's samples (+1e-7 under the root)"
+                       if settings.do_normalize else "the samples as they are"),
+                      f"the {settings.family} upstream {settings.name} (sha256 {settings.weights_sha256})",
+                      (f"every hidden state's mean over frames, ({settings.num_layers + 1}, {settings.hidden_size})"
+                       if settings.output == POOLED else
+                       f"hidden state {settings.layer}'s frames rounded to float16, and a mask channel of ones")],
+            "in_the_graph": True}
 
 
 class NotExportable(UserError):

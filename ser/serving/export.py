@@ -10,6 +10,8 @@ to its tail, each feature kind's STFT or framing, filterbank, dB and DCT paramet
 004's pre-emphasis, deltas, padding and channel stacking (each kind's ``describe`` in its
 registry entry, ``ser.features.registry``), the min-max scaling, the utterance scoring, class
 names and input shape.
+A checkpoint on ``--features ssl`` is exported with its upstream, from samples to logits
+(``ser.serving.export_ssl``).
 Needs the optional packages ``onnx`` and ``onnxscript`` (``onnxruntime`` to run the result).
 """
 from __future__ import annotations
@@ -24,8 +26,10 @@ import torch
 
 from ser.errors import UserError
 from ser.features.kinds import feature_kind, settings_from_dict
+from ser.features.ssl_kind import SslSettings
 from ser.io import write_text, write_via_temporary
 from ser.records import checkpoint as ckpt
+from ser.serving import export_ssl
 from ser.serving.inference import check_output_path
 
 
@@ -87,16 +91,21 @@ def export_onnx(checkpoint_path: str | os.PathLike, out_path: str | os.PathLike,
     except ImportError as error:
         raise ExportError(f"ONNX export needs the optional packages onnx and onnxscript "
                           f"(pip install onnx onnxscript): {error}") from None
-    model = ckpt.build_model(checkpoint)
-    example = torch.zeros(2, 1, *checkpoint["input_shape"])
+    settings = settings_from_dict(checkpoint["features"])
+    if isinstance(settings, SslSettings):  # the upstream and the head as one graph from samples to logits
+        model, example, dynamic = export_ssl.graph(checkpoint, settings)
+        described["input"] = export_ssl.sidecar_input(settings)
+    else:
+        model = ckpt.build_model(checkpoint)
+        example, dynamic = torch.zeros(2, 1, *checkpoint["input_shape"]), ({0: torch.export.Dim("batch", min=1)},)
     # The exporter warns about optional torchvision operators it cannot find (unused here) and
     # about its own use of a deprecated pytree class: nothing a user can act on.
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*LeafSpec.*", category=FutureWarning)
-        program = torch.onnx.export(model, (example,), dynamo=True, verbose=verbose, input_names=["features"],
-                                    output_names=["logits"], external_data=False,
-                                    dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+        program = torch.onnx.export(model, (example,), dynamo=True, verbose=verbose,
+                                    input_names=[described["input"]["name"]], output_names=["logits"],
+                                    external_data=False, dynamic_shapes=dynamic)
     write_via_temporary(out_path, lambda tmp: program.save(str(tmp)))
     write_text(json_path, json.dumps(described, indent=2) + "\n")
     return out_path, json_path
