@@ -32,8 +32,9 @@ from ser.features import glam
 from ser.features.cache import FeatureCache
 from ser.features.glam import FeatureSettings
 from ser.records import results
-from ser.runs.config import get_args_parser, resolve_args
+from ser.runs.config import resolve_args
 from ser.runs.data import load_corpus
+from ser.runs.flags import get_args_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from ser.runs.config import ConfigError, RunConfig, get_args_parser, resolve_args
+from ser.runs.config import ConfigError, RunConfig, resolve_args
+from ser.runs.flags import get_args_parser
 
 
 def test_every_flag_is_a_field_of_the_run_configuration():

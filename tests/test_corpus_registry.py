@@ -15,7 +15,7 @@ from ser.corpora.labels import CLASS_NAMES, LABEL_SET_NAMES, LABEL_SETS, default
 from ser.corpora.rows import CorpusError, CorpusScan, Utterance, corpus_folder, list_wavs, probe_wav
 from ser.runners import crossval, sweep_grid
 from ser.runs import roots
-from ser.runs.config import get_args_parser
+from ser.runs.flags import get_args_parser
 from ser.synthetic import synth_corpora
 
 # The toy layout: every wav in one folder, named <speaker>_<label>_<n>.wav.

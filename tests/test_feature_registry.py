@@ -11,7 +11,7 @@ import train
 from ser.features import kinds
 from ser.features.glam import FeatureSettings, extract, segment
 from ser.features.registry import FeatureKind, register_feature_kind, unregister_feature_kind
-from ser.runs import config
+from ser.runs import config, flags
 
 TOY = "toy_rms"
 BANDS, FRAME, HOP = 16, 400, 200  # 16 RMS values per 25 ms frame, every 12.5 ms
@@ -38,14 +38,14 @@ def toy_kind():
 
 
 def test_a_registered_kind_is_a_choice_with_its_help(toy_kind):
-    parser = config.get_args_parser()
+    parser = flags.get_args_parser()
     action = next(a for a in parser._actions if a.dest == "features_to_use")
     assert toy_kind in action.choices and "--features" in action.option_strings
     assert "the toy's RMS energy map" in action.help
 
 
 def test_the_choices_are_the_registry_s():
-    parser = config.get_args_parser()
+    parser = flags.get_args_parser()
     action = next(a for a in parser._actions if a.dest == "features_to_use")
     assert tuple(action.choices) == kinds.feature_kind_names() and TOY not in action.choices
 

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 import models
 import train
-from ser.runs import config
+from ser.runs import config, flags
 from ser.training import stacked
 
 TOY = "ToyConvNet"
@@ -52,10 +52,10 @@ def toy_args(corpus, run_dir, *flags) -> list[str]:
 
 
 def test_a_registered_model_is_a_choice_with_its_recipe_in_the_help(toy_model):
-    action = next(a for a in config.get_args_parser()._actions if a.dest == "model")
+    action = next(a for a in flags.get_args_parser()._actions if a.dest == "model")
     assert toy_model in action.help and "the toy's recipe" in action.help
-    flags = {a.dest: a.option_strings[0] for a in config.get_args_parser()._actions if a.option_strings}
-    assert {option.dest: option.flag for option in models.option_flags().values()}.items() <= flags.items()
+    given = {a.dest: a.option_strings[0] for a in flags.get_args_parser()._actions if a.option_strings}
+    assert {option.dest: option.flag for option in models.option_flags().values()}.items() <= given.items()
 
 
 def test_a_registered_model_trains_alone_and_stacked(toy_model, tiny_corpus, tmp_path):

@@ -13,7 +13,8 @@ from ser.protocols.base import REGISTERED, CorpusFacts, Protocol, Split, SplitIn
 from ser.records import results
 from ser.reporting import report
 from ser.runners import sweep
-from ser.runs.config import get_args_parser, resolve_args
+from ser.runs.config import resolve_args
+from ser.runs.flags import get_args_parser
 
 CHEAP = ["-m", "MHCNN", "-e", "1", "-b", "2", "--train_overlap", "0", "--test_overlap", "0", "-g", "-1", "--quiet",
          "--seed", "7"]

@@ -20,10 +20,10 @@ from ser.errors import UserError
 from ser.io import ClaimSet, is_claimed
 from ser.protocols import registry as protocols
 from ser.records import results
-from ser.runs.config import get_args_parser as train_args_parser
 from ser.runs.config import resolve_args
 from ser.runs.config import result_naming as config_naming
 from ser.runs.data import fold_numbers, scan_corpus
+from ser.runs.flags import get_args_parser as train_args_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES_FILE = ROOT / "scripts" / "recipes.tsv"
