@@ -25,7 +25,7 @@ from ser.features.cache import FeatureCache
 from ser.features.upstream import UpstreamError
 from ser.records import checkpoint as ckpt
 from ser.records import results
-from ser.reporting import report
+from ser.reporting import plots, report
 from ser.runs.config import resolve_args
 from ser.serving import export_ssl
 from ser.serving.inference import Predictor
@@ -140,6 +140,12 @@ def test_export_writes_upstream_and_head_as_one_graph_that_matches_predict(mlp_r
         expected = predictor.predict_wav(wav, rate).scores.logits[0]
         got = session.run(None, {"wav": wav[None]})[0][0]
         np.testing.assert_allclose(got, expected, atol=export_ssl.FRAMES_ATOL, rtol=0)
+
+
+def test_the_tsne_features_of_an_ssl_mlp_run_read_its_padded_frames(mlp_run, cache):
+    [run_dir] = {p.parent for p in mlp_run[1].rglob("results.json")}
+    Z, labels, *_ = plots.hidden_states(run_dir, None, cache)  # what the t-SNE figure maps
+    assert Z.shape == (len(mlp_run[2]["test_utterances"]["turns"]), 256) and np.isfinite(Z).all()
 
 
 def test_ssl_mlp_checkpoint_predicts_and_refuses_a_changed_or_missing_upstream(mlp_run, micro_corpus, tmp_path):

@@ -283,6 +283,8 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
         per_overlap, _ = FeatureCache(cache_dir or args["cache_dir"]).load(
             paths, settings, (overlap,), progress=False, names=list(rels))
         feats = [None if f is None else settings.model_input(f) for f in per_overlap[overlap]]
+        if hasattr(settings, "pad_inputs"):  # an upstream's frames: padded to one length, as the split pads them
+            feats = settings.pad_inputs(feats)
     except CacheError as error:
         raise PlotError(str(error)) from None
     if any(f is None or len(f) == 0 for f in feats):
