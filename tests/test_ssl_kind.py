@@ -226,3 +226,16 @@ def test_the_report_sets_the_feature_kinds_side_by_side_named_by_their_upstream(
     assert rows == {("GLAM", "mfcc"): 60.0, ("ssl_linear", "ssl-wavlm-base-plus-all-1a2b3c4d"): 70.0,
                     ("mlp", "egemaps"): 50.0}
     assert "loso" in side[0].caption and "weights' sha256" in side[0].caption
+
+
+def test_an_utterance_shorter_than_one_frame_is_left_out_with_its_reason(upstream, tmp_path):
+    rng = np.random.default_rng(0)
+    paths = [tmp_path / f"{n}.wav" for n in (3000, 60, 2500)]
+    for path in paths:
+        sf.write(path, (0.1 * rng.standard_normal(int(path.stem))).astype(np.float32), 16000)
+    flags = type("Flags", (), dict(upstream=str(upstream), layer=None, model="ssl_mlp", sample_rate=16000))
+    settings = ssl_kind.SslSettings.from_flags("ssl", flags)
+    per_overlap, report_ = FeatureCache(tmp_path / "cache").load(paths, settings.on_device("cpu"), progress=False)
+    frames = per_overlap[None]
+    assert frames[1] is None and [r[:2] for r in report_.skipped] == [(1, ssl_kind.R_NO_FRAME)]
+    assert frames[0].dtype == np.float16 and frames[0].shape[1] == 32 and frames[2].shape[1] == 32
