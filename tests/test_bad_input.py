@@ -35,6 +35,7 @@ from ser.records import results
 from ser.runs.config import resolve_args
 from ser.runs.data import load_corpus
 from ser.runs.flags import get_args_parser
+from ser.runs.request import data_request
 
 ROOT = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -81,7 +82,7 @@ def load(root: Path, cache: Path, *flags: str) -> tuple[dict, str]:
     """train.load_corpus_data as train.py calls it; returns the data and the logged summary."""
     logged = []
     args = resolve_args(["--data", str(root), "--cache_dir", str(cache), "--quiet", *flags])
-    data = load_corpus(args, logged.append)
+    data = load_corpus(data_request(args), logged.append)
     return data, "\n".join(logged)
 
 

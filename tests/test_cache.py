@@ -17,6 +17,7 @@ from ser.features.glam import FeatureSettings
 from ser.features.torch_backend import TorchFeatures
 from ser.runs.config import resolve_args
 from ser.runs.data import cached_settings
+from ser.runs.request import data_request
 
 SR = 16000
 OVERLAPS = (1.6, 1.0)
@@ -112,11 +113,12 @@ def test_auto_is_torch_on_cuda_and_librosa_on_the_cpu(gpu, backend, expected):
 
 def test_the_cache_is_handed_the_backends_settings():
     settings = FeatureSettings()
-    assert cached_settings(resolve_args(["-g", "-1"]), settings) is settings  # the CPU default: librosa, as before
-    chosen = cached_settings(resolve_args(["-g", "-1", "--feature_backend", "torch"]), settings)
+    # the CPU default: librosa, as before
+    assert cached_settings(data_request(resolve_args(["-g", "-1"])), settings) is settings
+    chosen = cached_settings(data_request(resolve_args(["-g", "-1", "--feature_backend", "torch"])), settings)
     assert chosen == TorchFeatures(settings, "cpu", "float32")
     spectrogram = FeatureSettings(kind="spectrogram")  # numpy's float64 throughout in the reference
-    assert cached_settings(resolve_args(["-g", "-1", "--feature_backend", "torch"]), spectrogram) == \
+    assert cached_settings(data_request(resolve_args(["-g", "-1", "--feature_backend", "torch"])), spectrogram) == \
         TorchFeatures(spectrogram, "cpu", "float64") == TorchFeatures(spectrogram)
 
 

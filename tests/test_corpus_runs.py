@@ -21,6 +21,7 @@ from ser.reporting import report
 from ser.runners import sweep, sweep_grid
 from ser.runs.config import ConfigError, resolve_args
 from ser.runs.data import load_corpus, scan_corpus
+from ser.runs.request import data_request
 from ser.synthetic import synth_emodb
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +121,8 @@ def test_each_reader_trains_with_its_defaults(tree, flags, protocol, stem, corpu
     expected = CLASS_NAMES.get(tree) or ["neutral", "happy", "sad", "angry", "surprise"]  # the folder's own labels
     assert summary["class_names"] == expected
     assert results.seeds_done(run_dir.parent / f"{stem}.metric") == {7}
-    assert summary["data"]["selected"] == len(scan_corpus(resolve_args(["--data", str(root), *flags])).chosen)
+    scanned = scan_corpus(data_request(resolve_args(["--data", str(root), *flags])))
+    assert summary["data"]["selected"] == len(scanned.chosen)
     split = summary["split"]
     if protocol == "official":
         official = {u.turn: u.official_split for u in registry.scan(tree, root).utterances}
@@ -309,7 +311,7 @@ def test_fold_files_whose_classes_no_set_has_train_on_their_own(corpus_tree, tmp
     config = resolve_args(["--data", str(tree), "--folds_from", str(source), "-g", "-1"])
     assert config.labels == "files" and config.class_names == ["neutral", "calm", "sad"]
     assert any("--labels files" in note for note in config.notes)
-    assert sorted(u.turn for u in scan_corpus(config).chosen) == sorted(u.turn for u in three)
+    assert sorted(u.turn for u in scan_corpus(data_request(config)).chosen) == sorted(u.turn for u in three)
     with pytest.raises(ConfigError, match="--labels files takes the classes of --folds_from's files"):
         resolve_args(["--data", str(tree), "--labels", "files", "-g", "-1"])
     # a folder corpus keeps its own set, with the files' classes
@@ -332,7 +334,8 @@ def test_the_data_summary_counts_add_up_and_say_what_each_is(corpus_tree, tmp_pa
     (root / "angry" / "broken.wav").write_bytes(b"RIFF")  # the reader leaves it out: no wav header
     sf.write(root / "sad" / "short.wav", 0.1 * np.sin(np.arange(8000) / 5.0), 16000)  # 0.5 s: under one segment
     lines = []
-    data = load_corpus(resolve_args(["--data", str(root), "--cache_dir", str(cache), "-g", "-1", "--quiet"]),
+    data = load_corpus(data_request(resolve_args(["--data", str(root), "--cache_dir", str(cache), "-g", "-1",
+                                                      "--quiet"])),
                        lines.append)
     text = "\n".join(lines)
     labelled = len(registry.scan("folder", root).utterances)

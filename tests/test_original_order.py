@@ -26,6 +26,7 @@ from models import create_model, layers, list_models
 from models.area_attention import AreaAttention
 from ser.runs.config import resolve_args
 from ser.runs.data import load_corpus
+from ser.runs.request import data_request
 from ser.training import engine
 
 MFCC_SHAPE = (26, 57)
@@ -166,6 +167,7 @@ def test_train_py_takes_the_originals_first_steps_to_the_last_bit(micro_corpus, 
     with pytest.raises(_EnoughSteps):
         train.main(["--data", str(micro_corpus), "-d", str(tmp_path / "GLAM" / "1"), "--cache_dir", cache,
                     "--seed", str(SEED), "-b", "4", "-g", "-1", "--feature_backend", "librosa", "--quiet"])
-    usable = load_corpus(resolve_args(["--data", str(micro_corpus), "--cache_dir", cache, "--quiet"]), lambda *_: None)
+    usable = load_corpus(data_request(resolve_args(["--data", str(micro_corpus), "--cache_dir", cache, "--quiet"])),
+                         lambda *_: None)
     utterances = [(usable.root / row.path, int(label)) for row, label in zip(usable.utterances, usable.labels)]
     assert losses == _original_style_losses(utterances, batch_size=4)

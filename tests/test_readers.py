@@ -531,12 +531,12 @@ def test_a_corpus_in_the_folder_its_archive_unpacks_to_is_found_and_read(corpus_
 def test_ravdess_in_its_zip_folder_is_not_taken_for_iemocap(corpus_tree, tmp_path):
     from ser.runs.config import resolve_args
     from ser.runs.data import scan_corpus
-
+    from ser.runs.request import data_request
     (tmp_path / "RAVDESS").mkdir()
     (tmp_path / "RAVDESS" / "Audio_Speech_Actors_01-24").symlink_to(corpus_tree("ravdess"), target_is_directory=True)
     config = resolve_args(["--data", str(tmp_path / "RAVDESS"), "-g", "-1"])
     assert config.corpus == "ravdess"
-    scanned = scan_corpus(config)
+    scanned = scan_corpus(data_request(config))
     assert scanned.root == tmp_path / "RAVDESS" / "Audio_Speech_Actors_01-24" and len(scanned.chosen) == len(
         ravdess.scan_ravdess(corpus_tree("ravdess")).utterances)
 

@@ -60,6 +60,7 @@ from ser.io import write_json, write_text
 from ser.machine import usable_cpus
 from ser.runs.config import RunConfig, resolve_args
 from ser.runs.data import CorpusData, load_corpus, prepare_run, scan_corpus, split_order
+from ser.runs.request import data_request
 from ser.synthetic import synth
 from ser.training import engine, seed_runs, stacked
 from ser.training.dataset import TrainSegments
@@ -233,10 +234,10 @@ def load_workload(settings: Settings) -> Workload:
     config = resolve_args(["-m", MODEL, "--data", str(settings.corpus), "--cache_dir", str(settings.cache_dir),
                            "--seed", str(settings.seed), "-g", gpu_flag(settings.device), "--quiet",
                            "--feature_backend", "librosa"])
-    scanned = scan_corpus(config)
+    scanned = scan_corpus(data_request(config))
     if settings.max_utterances is not None:
         scanned = dataclasses.replace(scanned, chosen=scanned.chosen[:settings.max_utterances])
-    corpus = load_corpus(config, lambda *_: None, scanned)
+    corpus = load_corpus(data_request(config), lambda *_: None, scanned)
     return Workload(config, corpus, [scanned.root / u.path for u in scanned.chosen],
                     [u.path for u in scanned.chosen], len(config.class_names))
 
@@ -315,7 +316,7 @@ def original_style(work: Workload, settings: Settings, features_s: float) -> dic
     """Our re-creation of the original's loop (see the module doc), on the split of b."""
     device, epochs = settings.device, settings.epochs
     rng = engine.seed_everything(settings.seed)
-    data = prepare_run(work.config, work.corpus, rng, lambda *_: None)
+    data = prepare_run(data_request(work.config), work.corpus, rng, lambda *_: None)
     train = cut(data.train, settings)
     model = models.create_model(MODEL, shape=work.corpus.shape, num_classes=work.num_classes).to(device)
     optimizer = engine.make_optimizer("adam", model.parameters(), 1e-3)
@@ -349,7 +350,7 @@ def original_style(work: Workload, settings: Settings, features_s: float) -> dic
 
 def single_seed(work: Workload, settings: Settings, features_s: float) -> dict:
     rng = engine.seed_everything(settings.seed)
-    data = prepare_run(work.config, work.corpus, rng, lambda *_: None)
+    data = prepare_run(data_request(work.config), work.corpus, rng, lambda *_: None)
     train = cut(data.train, settings)
     model = models.create_model(MODEL, shape=work.corpus.shape, num_classes=work.num_classes).to(settings.device)
     options = dataclasses.replace(work.config.fit_options(), epochs=settings.epochs)
@@ -368,7 +369,7 @@ def multi_seed(work: Workload, settings: Settings, k: int, features_s: float) ->
     runs = []
     for seed in range(settings.seed, settings.seed + k):
         rng = engine.seed_everything(seed)  # the split draws from it first, as in the seed's solo run
-        split, order, _ = split_order(dataclasses.replace(config, seed=seed), corpus, rng)
+        split, order, _ = split_order(data_request(dataclasses.replace(config, seed=seed)), corpus, rng)
         rows = train_pool.train_rows(order)[:settings.max_train_segments]
         runs.append(seed_runs.SeedRun(seed, rng, rows, eval_pool.scored(split.test)))
     options = seed_runs.MultiSeedOptions(**dataclasses.asdict(dataclasses.replace(
@@ -515,7 +516,7 @@ def run_benchmark(settings: Settings, command: str, log) -> dict:
 
     work = load_workload(settings)
     rng = engine.seed_everything(settings.seed)
-    data = prepare_run(work.config, work.corpus, rng, lambda *_: None)
+    data = prepare_run(data_request(work.config), work.corpus, rng, lambda *_: None)
     report["workload"] = {"utterances": len(work.wavs), "usable": len(work.corpus.utterances),
                           "train_segments": len(cut(data.train, settings).y), "test_utterances": len(data.test.y)}
     save()

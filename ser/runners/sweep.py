@@ -99,6 +99,7 @@ from ser.runners.sweep_grid import (
 )
 from ser.runs.config import resolve_args
 from ser.runs.data import load_corpus
+from ser.runs.request import data_request
 
 # {python}: the interpreter where the task runs; {train}: this repository's train.py.
 DEFAULT_TRAIN_COMMAND = "{python} {train}"
@@ -148,7 +149,7 @@ def warm_feature_caches(tasks: list[Task], extra_flags: list[str], log=print) ->
         log(f"feature cache: {described}")
         started = time.perf_counter()
         try:
-            load_corpus(config, lambda *a: None)
+            load_corpus(data_request(config), lambda *a: None)
         except UserError as error:
             raise SweepError(f"{error} (while building the feature cache before the fan-out; --no-warm-cache "
                              "leaves it to the tasks)") from None

@@ -24,6 +24,7 @@ from ser.runs.config import resolve_args
 from ser.runs.config import result_naming as config_naming
 from ser.runs.data import fold_numbers, scan_corpus
 from ser.runs.flags import get_args_parser as train_args_parser
+from ser.runs.request import data_request
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES_FILE = ROOT / "scripts" / "recipes.tsv"
@@ -320,10 +321,10 @@ def protocol_folds(protocol: str, naming: Naming, flags: list[str]) -> tuple[int
         return tuple(range(1, naming.folds + 1))
     try:
         config = resolve_args([*flags, "--protocol", protocol, "--quiet"])
-        scanned = scan_corpus(config)
+        scanned = scan_corpus(data_request(config))
     except UserError as error:
         raise SweepError(f"--protocols {protocol}: {error}") from None
-    return tuple(fold_numbers(config, scanned.chosen, scanned.scan.utterances))
+    return tuple(fold_numbers(data_request(config), scanned.chosen, scanned.scan.utterances))
 
 
 def reserve(task: Task, claims: ClaimSet) -> bool:

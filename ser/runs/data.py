@@ -45,7 +45,7 @@ from ser.protocols import registry as protocols
 from ser.protocols.base import Split, SplitInput
 from ser.protocols.registry import FOLD_FILES, is_multi_fold
 from ser.protocols.splits import pair_split, speaker_independent
-from ser.runs.config import RunConfig, resolve_device
+from ser.runs.request import DataRequest
 from ser.runs.roots import root_of
 from ser.training import augment
 from ser.training.dataset import MinMaxScaler, TestUtterances, TrainSegments, stack_segments
@@ -103,12 +103,12 @@ class RunData:
         return tuple(self.train.X.shape[1:])
 
 
-def corpus_root(config: RunConfig, test: bool = False) -> Path:
+def corpus_root(request: DataRequest, test: bool = False) -> Path:
     """The corpus folder: ``--data`` (``--test_data`` for the test corpus), else the corpus's
     environment variable, else path.py's (``ser.runs.roots.root_of``), checked by its reader."""
-    name, data = (config.test_corpus, config.test_data) if test else (config.corpus, config.data)
+    name, data = (request.test_corpus, request.test_data) if test else (request.corpus, request.data)
     entry = registry.corpus(name)
-    root = root_of(name, data or (config.default_iemocap if entry.path_setting else None))
+    root = root_of(name, data or (request.default_iemocap if entry.path_setting else None))
     if not root and entry.path_setting:
         raise corpora.CorpusError(
             f"no {entry.title} corpus configured: set {entry.environment}, edit path.py, or pass --data PATH "
@@ -175,124 +175,124 @@ def parts_digest(chosen: list[corpora.Utterance]) -> str:
     return hashlib.sha256(rows.encode()).hexdigest()
 
 
-def _read(config: RunConfig, name: str, root: Path, test: bool) -> corpora.CorpusScan:
+def _read(request: DataRequest, name: str, root: Path, test: bool) -> corpora.CorpusScan:
     """The reader's scan, with the options the command line gives it (``--manifest`` is the
     training corpus's; a folder test corpus is read by its own manifest)."""
-    options = {keyword: getattr(config, flag) for keyword, flag in registry.corpus(name).reader_flags.items()
-               if not (test and flag == "manifest")}
+    options = {keyword: value for keyword, value in request.reader_options[name].items()
+               if not (test and registry.corpus(name).reader_flags[keyword] == "manifest")}
     return registry.scan(name, root, **options)
 
 
-def _scanned(config: RunConfig, test: bool) -> ScannedCorpus:
-    name = config.test_corpus if test else config.corpus
-    scan = _read(config, name, corpus_root(config, test), test)
+def _scanned(request: DataRequest, test: bool) -> ScannedCorpus:
+    name = request.test_corpus if test else request.corpus
+    scan = _read(request, name, corpus_root(request, test), test)
     root = scan.root  # the folder the corpus's archive unpacks to, when --data names the one holding it
-    subset = "all" if test else config.impro_or_script
-    label_map = config.label_map()
+    subset = "all" if test else request.impro_or_script
+    label_map = request.label_map
     listed = None
-    if not test and config.protocol == FOLD_FILES:  # the rows the fold files list, with their labels
-        short = None if config.padding or is_spectral(config.features_to_use) else config.segment_length
-        listed = foldfiles.listed_rows(config.folds_from, scan, subset=subset, labels=config.labels,
-                                       label_map=None if config.test_corpus else label_map, shortest=short,
-                                       allow_missing=config.allow_missing_listed)
+    if not test and request.protocol == FOLD_FILES:  # the rows the fold files list, with their labels
+        short = None if request.padding or is_spectral(request.features_to_use) else request.segment_length
+        listed = foldfiles.listed_rows(request.folds_from, scan, subset=subset, labels=request.labels,
+                                       label_map=None if request.test_corpus else label_map, shortest=short,
+                                       allow_missing=request.allow_missing_listed)
     chosen = [u for u in iemocap.select(scan.utterances if listed is None else listed.rows, subset)
               if u.label in label_map]
     if not chosen:
         raise corpora.CorpusError(f"no utterances with labels {sorted(label_map)} in subset {subset!r} under {root}")
-    if config.labels == "folder":
-        absent = [config.class_names[i] for t, i in label_map.items() if not any(u.label == t for u in chosen)]
+    if request.labels == "folder":
+        absent = [request.class_names[i] for t, i in label_map.items() if not any(u.label == t for u in chosen)]
         if absent:
             raise corpora.CorpusError(f"class(es) {', '.join(absent)} of the folder corpus at {root} have no readable "
                                       f"wav ({len(scan.skipped)} items skipped; see ser.corpora.folder): fix the "
                                       "manifest, or pass --labels shared4")
     identity = corpus_identity(root, chosen, (root / MARKER_NAME).exists())
-    protocol = protocols.find(config.protocol)  # None: seed 004's speaker pair
+    protocol = protocols.find(request.protocol)  # None: seed 004's speaker pair
     if not test and protocol is not None and protocol.follows_corpus_parts:
         identity["parts_sha256"] = parts_digest(chosen)
     return ScannedCorpus(root, scan, chosen, identity, name, subset,
                          listed_missing=None if listed is None else listed.missing)
 
 
-def scan_corpus(config: RunConfig) -> ScannedCorpus:
+def scan_corpus(request: DataRequest) -> ScannedCorpus:
     """The corpus's rows of the run's subset and label set (no audio read beyond headers), and
     the test corpus's for a cross-corpus run."""
-    scanned = _scanned(config, test=False)
-    if config.test_corpus is not None:
-        scanned.test = _scanned(config, test=True)
+    scanned = _scanned(request, test=False)
+    if request.test_corpus is not None:
+        scanned.test = _scanned(request, test=True)
         scanned.identity = {**scanned.identity, "synthetic": scanned.identity["synthetic"] or
                             scanned.test.identity["synthetic"], "test_corpus": scanned.test.identity}
     return scanned
 
 
-def data_identity(config: RunConfig) -> tuple[dict, ScannedCorpus | None]:
+def data_identity(request: DataRequest) -> tuple[dict, ScannedCorpus | None]:
     """The identity of the data a run would use, cheaply (before features): the corpus's
     (:func:`corpus_identity`), or that of the features file or the original's features pickle it
     trains on; and the scan, for :func:`load_corpus` to reuse."""
-    if config.features_file is not None:
-        return {"features_file": _stamp(Path(config.features_file)), "synthetic": False}, None
-    if uses_original_pickle(config):
-        return {"features_pickle": _stamp(Path(config.features_pickle)), "synthetic": False}, None
-    scanned = scan_corpus(config)
+    if request.features_file is not None:
+        return {"features_file": _stamp(Path(request.features_file)), "synthetic": False}, None
+    if uses_original_pickle(request):
+        return {"features_pickle": _stamp(Path(request.features_pickle)), "synthetic": False}, None
+    scanned = scan_corpus(request)
     return scanned.identity, scanned
 
 
-def load_corpus(config: RunConfig, log, scanned: ScannedCorpus | None = None) -> CorpusData:
+def load_corpus(request: DataRequest, log, scanned: ScannedCorpus | None = None) -> CorpusData:
     """Scan the corpus (or take ``scanned``) and compute/cache features: everything the split
     needs (from seed 004's features file instead, when the run is given one)."""
-    if config.features_file is not None:
-        read = read_speaker_file(config.features_file, config.labels, config.features_to_use,
-                                 config.impro_or_script, config.sample_rate, log)
+    if request.features_file is not None:
+        read = read_speaker_file(request.features_file, request.labels, request.features_to_use,
+                                 request.impro_or_script, request.sample_rate, log)
         log(data_summary_text(read.summary))
-        return CorpusData(root=Path(config.features_file), utterances=read.utterances, labels=read.labels,
+        return CorpusData(root=Path(request.features_file), utterances=read.utterances, labels=read.labels,
                           train_feats=read.feats, test_feats=read.feats, shape=read.shape, synthetic=False,
-                          data_summary=read.summary, identity=data_identity(config)[0])
-    scanned = scanned or scan_corpus(config)
-    corpus = _with_features(config, scanned, log)
+                          data_summary=read.summary, identity=data_identity(request)[0])
+    scanned = scanned or scan_corpus(request)
+    corpus = _with_features(request, scanned, log)
     if scanned.test is not None:
         log(f"Test corpus ({registry.TITLES[scanned.test.name]}):")
-        corpus.test_corpus = _with_features(config, scanned.test, log)
+        corpus.test_corpus = _with_features(request, scanned.test, log)
     return corpus
 
 
-def cached_settings(config: RunConfig, settings: Settings) -> CachedFeatures:
+def cached_settings(request: DataRequest, settings: Settings) -> CachedFeatures:
     """What the feature cache computes ``settings`` with: the settings themselves (librosa, one
     utterance at a time) or, with ``--feature_backend`` torch (auto on a CUDA device), torch
     in batches on the run's device, under keys of their own."""
-    device = resolve_device(config.gpu)
+    device = request.device
     if hasattr(settings, "on_device"):  # an upstream's hidden states, computed on the run's device
         return settings.on_device(device)
-    if config.feature_backend_on(device) == "torch":
+    if request.feature_backend == "torch":
         return TorchFeatures.for_device(settings, device)
     return settings
 
 
-def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData:
+def _with_features(request: DataRequest, scanned: ScannedCorpus, log) -> CorpusData:
     """The scanned corpus's usable utterances with their features (read from or added to the
     cache), and the summary of what was left out."""
     root, scan, chosen = scanned.root, scanned.scan, scanned.chosen
-    label_map = config.label_map()
-    settings = config.feature_settings()
-    per_overlap, report = FeatureCache(config.cache_dir).load(
-        [root / u.path for u in chosen], cached_settings(config, settings), (config.train_overlap, config.test_overlap),
-        progress=not config.quiet, names=[u.path for u in chosen])
-    train_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.train_overlap]]
-    test_feats = [None if f is None else settings.model_input(f) for f in per_overlap[config.test_overlap]]
+    label_map = request.label_map
+    settings = request.features
+    per_overlap, report = FeatureCache(request.cache_dir).load(
+        [root / u.path for u in chosen], cached_settings(request, settings),
+        (request.train_overlap, request.test_overlap), progress=not request.quiet, names=[u.path for u in chosen])
+    train_feats = [None if f is None else settings.model_input(f) for f in per_overlap[request.train_overlap]]
+    test_feats = [None if f is None else settings.model_input(f) for f in per_overlap[request.test_overlap]]
     if hasattr(settings, "pad_inputs"):  # one input per utterance (no overlaps), padded to one length (frames)
         train_feats = test_feats = settings.pad_inputs(train_feats)
     usable = [i for i, f in enumerate(train_feats) if f is not None and len(f) > 0]
     skipped = list(scan.skipped)
     skipped += [(f"{chosen[i].path} ({detail})" if detail else chosen[i].path, reason)
                 for i, reason, detail in report.skipped]
-    skipped += [(chosen[i].path, f"shorter than one segment ({config.segment_length} s), dropped as in the paper")
+    skipped += [(chosen[i].path, f"shorter than one segment ({request.segment_length} s), dropped as in the paper")
                 for i, f in enumerate(train_feats) if f is not None and len(f) == 0]
-    segment_samples = config.segment_length * config.sample_rate
+    segment_samples = request.segment_length * request.sample_rate
     summary = {
         "corpus": str(root), "reader": scanned.name, "labelled_turns": len(scan.utterances),
         "subset": scanned.subset, "classes": sorted(label_map), "selected": len(chosen), "used": len(usable),
         "skipped": [list(item) for item in skipped], "reader_skipped": len(scan.skipped),
-        "tiled": sum(a is not None and a.samples < segment_samples for a in report.audio) if config.padding else 0,
-        "sample_rate": config.sample_rate,
-        "resampled": {str(rate): n for rate, n in sorted(report.resampled(config.sample_rate).items())},
+        "tiled": sum(a is not None and a.samples < segment_samples for a in report.audio) if request.padding else 0,
+        "sample_rate": request.sample_rate,
+        "resampled": {str(rate): n for rate, n in sorted(report.resampled(request.sample_rate).items())},
         "downmixed": report.downmixed(),
     }
     if scanned.listed_missing is not None:
@@ -300,7 +300,7 @@ def _with_features(config: RunConfig, scanned: ScannedCorpus, log) -> CorpusData
         summary["fold_files_missing"] = [*scanned.listed_missing, *unusable]
     log(data_summary_text(summary))
     if scanned.listed_missing is not None:
-        foldfiles.refuse_unusable(config.folds_from, unusable, config.allow_missing_listed)
+        foldfiles.refuse_unusable(request.folds_from, unusable, request.allow_missing_listed)
     if not usable:
         raise corpora.CorpusError(f"none of the {len(chosen)} selected utterances under {root} can be used "
                                   f"(reasons in the summary above); check the corpus and --segment_length")
@@ -342,29 +342,29 @@ def data_summary_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def split_input(config: RunConfig, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None,
+def split_input(request: DataRequest, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None,
                 rng: np.random.RandomState | None = None) -> SplitInput:
     """The run's split settings over the usable ``rows`` (``all_rows``: every row the reader found)."""
-    return SplitInput(rows=rows, rng=rng, fold=config.fold, folds=config.folds, fold_seed=config.fold_seed,
-                      split_rate=config.split_rate, all_rows=all_rows or (), folds_from=config.folds_from,
-                      folds_from_sha256=config.folds_from_sha256, label_map=config.label_map())
+    return SplitInput(rows=rows, rng=rng, fold=request.fold, folds=request.folds, fold_seed=request.fold_seed,
+                      split_rate=request.split_rate, all_rows=all_rows or (), folds_from=request.folds_from,
+                      folds_from_sha256=request.folds_from_sha256, label_map=request.label_map)
 
 
-def split_corpus(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState) -> tuple[Split, dict | None]:
+def split_corpus(request: DataRequest, corpus: CorpusData, rng: np.random.RandomState) -> tuple[Split, dict | None]:
     """The split of ``--protocol`` (and ``--fold``) over the usable utterances (its entry in
     ``ser.protocols.registry``), or seed 004's speaker pair (--val_id/--test_id); with the
     report of what its source could not place (the fold files'; None for the others)."""
-    if config.val_id is not None and config.fold is None:
-        return pair_split([u.speaker for u in corpus.utterances], config.val_id, config.test_id), None
-    split = protocols.get(config.protocol).split(split_input(config, corpus.utterances, corpus.rows, rng))
+    if request.val_id is not None and request.fold is None:
+        return pair_split([u.speaker for u in corpus.utterances], request.val_id, request.test_id), None
+    split = protocols.get(request.protocol).split(split_input(request, corpus.utterances, corpus.rows, rng))
     return split, split.report
 
 
-def fold_numbers(config: RunConfig, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None
+def fold_numbers(request: DataRequest, rows: list[corpora.Utterance], all_rows: list[corpora.Utterance] | None = None
                  ) -> list[int]:
     """The folds of the run's protocol over ``rows`` (``all_rows``: every row the reader found,
     for fold files), in the order a run without ``--fold`` trains them."""
-    return protocols.get(config.protocol).folds_of(split_input(config, rows, all_rows))
+    return protocols.get(request.protocol).folds_of(split_input(request, rows, all_rows))
 
 
 def split_record(split: Split, corpus: CorpusData, folds: int | None) -> dict:
@@ -398,26 +398,26 @@ def upsample(train: list[int], labels: np.ndarray, rng: np.random.RandomState) -
     return combined
 
 
-def noisy_copies(config: RunConfig, corpus: CorpusData, order: list[int]) -> np.ndarray:
+def noisy_copies(request: DataRequest, corpus: CorpusData, order: list[int]) -> np.ndarray:
     """Training segments of the white-noise or reverb version of each wav (stability training)."""
-    settings = dataclasses.replace(config.feature_settings(), perturbation=config.stability_source)
+    settings = dataclasses.replace(request.features, perturbation=request.stability_source)
     chosen = [corpus.utterances[i] for i in order]
-    per_overlap, report = FeatureCache(config.cache_dir).load(
-        [corpus.root / u.path for u in chosen], cached_settings(config, settings), progress=not config.quiet,
+    per_overlap, report = FeatureCache(request.cache_dir).load(
+        [corpus.root / u.path for u in chosen], cached_settings(request, settings), progress=not request.quiet,
         names=[u.path for u in chosen])
     if report.skipped:
-        raise CacheError(f"the {config.stability_source} version of {chosen[report.skipped[0][0]].path} cannot be "
+        raise CacheError(f"the {request.stability_source} version of {chosen[report.skipped[0][0]].path} cannot be "
                          f"computed ({report.skipped[0][1]}); use --stability_source gaussian")
     return np.concatenate([settings.model_input(f) for f in per_overlap[None]])
 
 
-def split_order(config: RunConfig, corpus: CorpusData,
+def split_order(request: DataRequest, corpus: CorpusData,
                 rng: np.random.RandomState) -> tuple[Split, list[int], dict | None]:
     """The split, the training utterances in the order their segments are stacked (``--aug
     upsampling`` repeats some): the draws a run makes from its generator, in order; and the
     fold files' report (None without ``--folds_from``)."""
-    split, report = split_corpus(config, corpus, rng)
-    order = upsample(split.train, corpus.labels, rng) if config.aug == "upsampling" else split.train
+    split, report = split_corpus(request, corpus, rng)
+    order = upsample(split.train, corpus.labels, rng) if request.aug == "upsampling" else split.train
     return split, order, report
 
 
@@ -431,7 +431,7 @@ def split_info(split: Split, labels: np.ndarray, segment_labels: np.ndarray, tes
     return info
 
 
-def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState):
+def split_data(request: DataRequest, corpus: CorpusData, rng: np.random.RandomState):
     """Split the usable utterances by ``--protocol`` (and ``--fold``, see ser/protocols/splits.py).
 
     Returns training segments (paired with their noisy copies when stability training takes
@@ -440,7 +440,7 @@ def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState
     the parts' class counts and the fold files' report (None without ``--folds_from``).
     """
     labels = corpus.labels
-    split, train_order, report = split_order(config, corpus, rng)
+    split, train_order, report = split_order(request, corpus, rng)
     train = stack_segments([corpus.train_feats[i] for i in train_order], labels[train_order], corpus.shape)
 
     def scored_utterances(part: list[int], source: CorpusData = corpus) -> TestUtterances:
@@ -457,12 +457,12 @@ def split_data(config: RunConfig, corpus: CorpusData, rng: np.random.RandomState
         test, test_labels = scored_utterances(list(range(len(other.utterances))), other), other.labels
     validation = scored_utterances(split.validation) if split.validation else None
     info = split_info(split, labels, train.y, test_labels)
-    if config.stability_from_wavs:
-        train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(config, corpus, train_order))
+    if request.stability_from_wavs:
+        train = augment.PairedSegments(X=train.X, y=train.y, noisy=noisy_copies(request, corpus, train_order))
     return train, test, validation, split, info, report
 
 
-def apply_training_options(config: RunConfig, train: TrainSegments, test: TestUtterances,
+def apply_training_options(request: DataRequest, train: TrainSegments, test: TestUtterances,
                            validation: TestUtterances | None, rng: np.random.RandomState):
     """Oversampling, then min-max scaling fitted on the training segments, whichever way the
     split was made (from the corpus, or loaded from the paper protocol's features pickle).
@@ -470,9 +470,9 @@ def apply_training_options(config: RunConfig, train: TrainSegments, test: TestUt
     Returns the three parts and the fitted ``MinMaxScaler`` (None without --minmax), which
     checkpoints keep so that predictions scale new audio the same way."""
     scaler = None
-    if config.oversample:
-        train = augment.take(train, augment.oversample_indices(train.y, rng, config.oversample))
-    if config.minmax:
+    if request.oversample:
+        train = augment.take(train, augment.oversample_indices(train.y, rng, request.oversample))
+    if request.minmax:
         scaler = MinMaxScaler().fit(train.X)
         if isinstance(train, augment.PairedSegments):
             train = augment.PairedSegments(X=scaler.transform(train.X), y=train.y, noisy=scaler.transform(train.noisy))
@@ -500,22 +500,22 @@ def save_original_pickle(file: str, train: TrainSegments, test: TestUtterances, 
     write_pickle(file, {"train_X": train.X, "train_y": train.y, "val_dict": val_dict, "info": info})
 
 
-def uses_original_pickle(config: RunConfig) -> bool:
+def uses_original_pickle(request: DataRequest) -> bool:
     """The paper protocol with an existing features pickle of the original code: it is the split."""
-    return (config.features_file is None and config.protocol == "paper" and config.loadFeatures
-            and os.path.exists(config.features_pickle))
+    return (request.features_file is None and request.protocol == "paper" and request.loadFeatures
+            and os.path.exists(request.features_pickle))
 
 
-def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.RandomState, log,
+def prepare_run(request: DataRequest, corpus: CorpusData | None, rng: np.random.RandomState, log,
                 scanned: ScannedCorpus | None = None) -> RunData:
     """The run's training, test and validation sets (see the module doc); ``corpus`` is
     :func:`load_corpus`'s result when the caller has loaded it already (else ``scanned``, the
     corpus's rows, saves scanning it again)."""
     validation = None
-    if corpus is None and uses_original_pickle(config):
-        features_file = config.features_pickle
-        if config.stability_from_wavs:
-            raise DataError(f"--stability_source {config.stability_source} recomputes the noisy version of each "
+    if corpus is None and uses_original_pickle(request):
+        features_file = request.features_pickle
+        if request.stability_from_wavs:
+            raise DataError(f"--stability_source {request.stability_source} recomputes the noisy version of each "
                             f"wav; the features file {features_file} has no wavs: use --stability_source gaussian, or "
                             f"--no-loadFeatures to compute features from the corpus")
         try:
@@ -529,25 +529,25 @@ def prepare_run(config: RunConfig, corpus: CorpusData | None, rng: np.random.Ran
         protocol = f"features loaded from {features_file}"
     else:
         if corpus is None:
-            corpus = load_corpus(config, log, scanned)
-        train, test, validation, split, info, fold_report = split_data(config, corpus, rng)
+            corpus = load_corpus(request, log, scanned)
+        train, test, validation, split, info, fold_report = split_data(request, corpus, rng)
         if fold_report is not None:
             log(foldfiles.report_text(fold_report))
         protocol = split.protocol if corpus.test_corpus is None else (
             f"{split.protocol}; tested on the whole of {registry.TITLES[corpus.test_corpus.name]} at "
             f"{corpus.test_corpus.root} instead of the test part")
-        record = split_record(split, corpus, len(fold_numbers(config, corpus.utterances, corpus.rows))
-                              if is_multi_fold(config.protocol) else 1)
+        record = split_record(split, corpus, len(fold_numbers(request, corpus.utterances, corpus.rows))
+                              if is_multi_fold(request.protocol) else 1)
         if corpus.synthetic or (corpus.test_corpus is not None and corpus.test_corpus.synthetic):
-            log(synthetic_note(config.corpus))
-    if config.toSaveFeatures:
+            log(synthetic_note(request.corpus))
+    if request.toSaveFeatures:
         # the split's own features: a run that loads them applies the training options itself
-        save_original_pickle(config.features_pickle, train, test, info)
+        save_original_pickle(request.features_pickle, train, test, info)
     if len(train.y) == 0 or len(test.y) == 0:
         raise DataError("the split left no training segments or no test utterances; use a larger corpus or subset")
-    train, test, validation, scaler = apply_training_options(config, train, test, validation, rng)
-    if config.batch_size > len(train.y):
-        raise DataError(f"--batch_size {config.batch_size} is larger than the training set ({len(train.y)} segments); "
+    train, test, validation, scaler = apply_training_options(request, train, test, validation, rng)
+    if request.batch_size > len(train.y):
+        raise DataError(f"--batch_size {request.batch_size} is larger than the training set ({len(train.y)} segments); "
                         f"use -b {len(train.y)} or less, or a larger corpus or subset")
     if corpus is None:
         return RunData(train, test, validation, protocol, info, scaler, None)

@@ -50,6 +50,7 @@ from ser.runs.data import (
     uses_original_pickle,
 )
 from ser.runs.data import data_identity as identify_data
+from ser.runs.request import data_request
 from ser.runs.runlog import BestSoFar, RunLog, RunState, resume_state
 from ser.seeds import read_seeds
 from ser.training import augment, engine, seed_runs, stacked
@@ -270,8 +271,9 @@ def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | N
     """
     log = log_for(config)
     files = config.files()
+    request = data_request(config)
     if corpus is None:
-        data_identity, scanned = identify_data(config)
+        data_identity, scanned = identify_data(request)
     else:
         data_identity, scanned = corpus.identity, None
     refuse_writing_into_the_corpus(config, files, corpus.root if corpus else scanned and scanned.root)
@@ -285,7 +287,7 @@ def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | N
         rng = seed_everything(config.seed)
         log("Load features...")
         started = time.perf_counter()
-        data = prepare_run(config, corpus, rng, log, scanned)
+        data = prepare_run(request, corpus, rng, log, scanned)
         check_input_shape(config, data.shape)
         log(f"Training segments: {len(data.train.y)}, test utterances: {len(data.test.y)}"
             + ("" if data.validation is None else f", validation utterances: {len(data.validation.y)}")
@@ -331,20 +333,20 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
     seed's line is there already (see ``--force``)."""
     log = log_for(config)
     files = config.files()
-    data_identity, scanned = identify_data(config)
+    data_identity, scanned = identify_data(data_request(config))
     refuse_writing_into_the_corpus(config, files, scanned and scanned.root)
     refuse_writing_into_the_corpus(config, files, config.test_data and Path(config.test_data))
     identity = run_identity(config, data_identity)
     if already_finished(config, files, identity):
         return None
     with claimed(config, files):
-        return _all_folds(config, device, files, identity, load_corpus(config, log, scanned), log)
+        return _all_folds(config, device, files, identity, load_corpus(data_request(config), log, scanned), log)
 
 
 def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles, identity: dict,
                corpus: CorpusData, log) -> dict:
     folds = []
-    for fold in fold_numbers(config, corpus.utterances, corpus.rows):
+    for fold in fold_numbers(data_request(config), corpus.utterances, corpus.rows):
         # A fold finished earlier is skipped by run_training; its results.json still counts.
         run_training(dataclasses.replace(config, fold=fold), device, corpus)
         fold_json = config.files(fold).results_json
@@ -423,7 +425,8 @@ def multiseed_refusal(config: RunConfig) -> str | None:
                      ("--pooling log_softmax", config.pooling != "logits"), ("--minmax", bool(config.minmax)),
                      ("--oversample", bool(config.oversample)), ("--iter", config.iter > 1),
                      ("--compile", config.compile), ("--toSaveFeatures", config.toSaveFeatures),
-                     ("--featuresFileName", bool(config.featuresFileName) or uses_original_pickle(config)),
+                     ("--featuresFileName",
+                      bool(config.featuresFileName) or uses_original_pickle(data_request(config))),
                      ("--test_corpus", config.test_corpus is not None),
                      (f"every fold of --protocol {config.protocol}", config.runs_every_fold)):
         if on:
@@ -438,7 +441,7 @@ def seeds_resume_file(config: RunConfig, files: results.RunFiles) -> Path:
 def train_seeds_together(config: RunConfig, device: torch.device) -> dict:
     """The seeds of ``--seeds N`` trained in lockstep in this process (see :func:`run_seeds`)."""
     log = log_for(config)
-    data_identity, scanned = identify_data(config)
+    data_identity, scanned = identify_data(data_request(config))
     with contextlib.ExitStack() as claims:
         chosen = []
         for seed in candidate_seeds(config):
@@ -463,7 +466,7 @@ def train_seeds_together(config: RunConfig, device: torch.device) -> dict:
         if not chosen:
             print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
             return {}
-        return _train_together(config, device, chosen, load_corpus(config, log, scanned), log)
+        return _train_together(config, device, chosen, load_corpus(data_request(config), log, scanned), log)
 
 
 def _train_together(config: RunConfig, device: torch.device, chosen: list, corpus: CorpusData, log) -> dict:
@@ -479,7 +482,8 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
     no_segments = np.zeros((0, *corpus.shape), dtype=np.float32)
     for one, _, _ in chosen:
         rng = seed_everything(one.seed)  # the split draws from it first, as the seed's solo run
-        split, order, fold_report = split_order(one, corpus, rng)
+        request = data_request(one)
+        split, order, fold_report = split_order(request, corpus, rng)
         rows = train_pool.train_rows(order)
         segment_labels = train_pool.y[rows]
         if one.batch_size > len(rows):
@@ -492,7 +496,7 @@ def _train_together(config: RunConfig, device: torch.device, chosen: list, corpu
         def scored(part: list[int]) -> TestUtterances:
             return TestUtterances(X=no_segments, owner=np.zeros(0, dtype=np.int64), y=corpus.labels[part],
                                   names=[corpus.utterances[i].turn for i in part])
-        folds = len(fold_numbers(one, corpus.utterances, corpus.rows)) if is_multi_fold(one.protocol) else 1
+        folds = len(fold_numbers(request, corpus.utterances, corpus.rows)) if is_multi_fold(one.protocol) else 1
         parts.append(RunData(TrainSegments(X=no_segments, y=segment_labels), scored(split.test),
                              scored(split.validation) if split.validation else None, split.protocol,
                              split_info(split, corpus.labels, segment_labels, corpus.labels[split.test]), None,
@@ -583,7 +587,8 @@ def train_seeds_in_turn(config: RunConfig, device: torch.device) -> dict:
         if not chosen:
             print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
             return {}
-        shared = None if config.runs_every_fold or uses_original_pickle(config) else load_corpus(config, log)
+        request = data_request(config)
+        shared = None if config.runs_every_fold or uses_original_pickle(request) else load_corpus(request, log)
         log(f"training seeds {', '.join(map(str, chosen))} one after another")
         summaries = {}
         with claims.in_this_process():
