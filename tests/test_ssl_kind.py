@@ -203,6 +203,7 @@ def test_egemaps_trains_an_mlp_min_max_scaled_and_predicts(micro_corpus, cache, 
     (["-m", "ssl_mlp", "--upstream", "UP", "--layer", "5"], "--layer 5: the upstream wavlm-tiny has hidden states"),
     (["-m", "GLAM", "--upstream", "UP"], "-m GLAM reads maps inputs, which -f ssl does not give"),
     (["-m", "ssl_mlp", "--upstream", "nowhere"], "upstream folder nowhere does not exist"),
+    (["-m", "ssl_mlp", "--upstream", "UP", "--minmax"], "reads an upstream's frames, padded per utterance"),
 ])
 def test_what_the_ssl_kind_refuses(flags, message, micro_corpus, upstream):
     flags = [str(upstream) if flag == "UP" else flag for flag in flags]

@@ -329,6 +329,10 @@ def resolve_training_options(a: argparse.Namespace) -> None:
     if a.minmax is None:  # a recipe's own scaling (AlexNet's images need [0, 1] inputs)
         recipe = models.model_entry(a.model).recipe
         a.minmax = recipe is not None and recipe.minmax
+    if a.minmax and getattr(feature_kind(a.features_to_use).settings.from_flags(a.features_to_use, a), "output",
+                            None) == "frames":
+        raise ConfigError(f"--minmax scales each input position over the training set, but -m {a.model} reads an "
+                          "upstream's frames, padded per utterance to different lengths; drop --minmax")
 
 
 def check_model_options(a: argparse.Namespace) -> None:
