@@ -22,7 +22,7 @@ import train
 from ser.errors import UserError
 from ser.features import ssl_kind
 from ser.features.cache import FeatureCache
-from ser.features.upstream import UpstreamError
+from ser.features.upstream import UpstreamError, load_upstream
 from ser.records import checkpoint as ckpt
 from ser.records import results
 from ser.reporting import plots, report
@@ -240,3 +240,12 @@ def test_an_utterance_shorter_than_one_frame_is_left_out_with_its_reason(upstrea
     frames = per_overlap[None]
     assert frames[1] is None and [r[:2] for r in report_.skipped] == [(1, ssl_kind.R_NO_FRAME)]
     assert frames[0].dtype == np.float16 and frames[0].shape[1] == 32 and frames[2].shape[1] == 32
+
+
+def test_loading_an_upstream_draws_no_random_number(upstream):
+    """transformers initialises a model before loading its weights: done on the run's own
+    generator, a run that extracts features would train from other initial weights than the
+    same run reading them from the cache."""
+    before = torch.get_rng_state()
+    load_upstream(upstream)
+    assert torch.equal(torch.get_rng_state(), before)

@@ -293,8 +293,12 @@ def load_upstream(folder: str | os.PathLike, device: str | torch.device = "cpu",
         import transformers
         model_class = getattr(transformers, FAMILIES[identity.family])
         try:
-            model, info = model_class.from_pretrained(checked.path, local_files_only=True, dtype=torch.float32,
-                                                      output_loading_info=True)
+            # transformers initialises the model before it loads the weights: on a generator of
+            # its own, so that a run extracting features draws what the same run draws when it
+            # reads them from the cache (the downstream's initial weights, its batches)
+            with torch.random.fork_rng(devices=[]):
+                model, info = model_class.from_pretrained(checked.path, local_files_only=True, dtype=torch.float32,
+                                                          output_loading_info=True)
         except Exception as error:  # transformers, safetensors and torch each raise their own kinds
             raise UpstreamError(f"cannot load the {identity.family} upstream in {checked.path} from "
                                 f"{checked.weights.name}: {_first_line(error)}") from None
