@@ -13,12 +13,11 @@ once. :func:`run` picks among them as ``train.py`` does.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,7 @@ from tqdm import tqdm
 
 import models
 import ser
-from ser.errors import UserError
-from ser.io import Busy, Claim, ClaimSet, write_json
+from ser.io import ClaimSet, write_json
 from ser.protocols.registry import description as protocol_description
 from ser.protocols.registry import is_multi_fold
 from ser.records import results
@@ -50,6 +48,15 @@ from ser.runs.data import (
     uses_original_pickle,
 )
 from ser.runs.data import data_identity as identify_data
+from ser.runs.guards import (
+    RunError,
+    already_finished,
+    claim_holder,
+    claimed,
+    open_run_dir,
+    refuse_writing_into_the_corpus,
+    run_identity,
+)
 from ser.runs.request import data_request
 from ser.runs.runlog import BestSoFar, RunLog, RunState, resume_state
 from ser.seeds import read_seeds
@@ -57,10 +64,6 @@ from ser.training import augment, engine, seed_runs, stacked
 from ser.training.dataset import TestUtterances, TrainSegments
 from ser.training.engine import capture_rng, inverse_frequency_weights, restore_rng, seed_everything
 from ser.training.metrics import confusion, report_text
-
-
-class RunError(UserError):
-    """A run cannot start or finish as asked; the message says what to change."""
 
 
 def run(config: RunConfig) -> dict | None:
@@ -190,75 +193,6 @@ def save_model(config: RunConfig, data: RunData, best: BestSoFar, files: results
         scores=best.tested.scores.as_dict(), state_dict=best.state,
         scaler=None if data.scaler is None else (data.scaler.minimum, data.scaler.scale), pooling=config.pooling)
     save_checkpoint(checkpoint, files.checkpoint)
-
-
-def run_identity(config: RunConfig, data_identity: dict) -> dict:
-    """What makes this run this run (``results.json`` and the results index): the seed, every
-    setting that changes the result, and the data's identity; compared as JSON."""
-    return json.loads(json.dumps({"seed": config.seed, "settings": config.identity_settings(),
-                                  "corpus": data_identity}))
-
-
-def already_finished(config: RunConfig, files: results.RunFiles, identity: dict, quiet: bool = False) -> bool:
-    """Whether a finished run of this seed with this identity is in the results file already
-    (skip it), None-identity lines (the original code's) counting as the same. The same seed
-    with other settings is refused unless --force, which appends a second line on purpose."""
-    if config.force:
-        return False
-    same, other = [], []
-    for run in results.finished_runs(files.metric):
-        if run.seed == config.seed:
-            recorded = None if run.identity is None else {k: run.identity.get(k) for k in ("settings", "corpus")}
-            (same if recorded in (None, {k: identity[k] for k in ("settings", "corpus")}) else other).append(run)
-    if same:
-        if not quiet:
-            print(f"seed {config.seed} is already in {files.metric}: skipped (--force trains it again)")
-        return True
-    if other:
-        changed = results.differences({k: other[-1].identity[k] for k in ("settings", "corpus")},
-                                      {k: identity[k] for k in ("settings", "corpus")})
-        raise RunError(f"seed {config.seed} is already in {files.metric} with other settings ("
-                       + "; ".join(changed) + "); give these settings a results folder of their own (another "
-                       "-d, or RESULTS_DIR for the scripts), or pass --force to append a second line on purpose")
-    return False
-
-
-@contextlib.contextmanager
-def claimed(config: RunConfig, files: results.RunFiles):
-    """Hold this seed's claim from the "already finished?" check to its ``.metric`` line, so a
-    second run of the same seed refuses instead of training it twice."""
-    try:
-        files.parent.mkdir(parents=True, exist_ok=True)
-        with Claim(files.claim(config.seed), f"pid {os.getpid()} on {platform.node()}, since {time.ctime()}"):
-            yield
-    except Busy as busy:
-        raise RunError(f"seed {config.seed} of {files.metric} is being trained right now by another run "
-                       f"({busy.holder}); wait for it, or give this one another -d") from None
-    except OSError as error:
-        raise RunError(f"cannot write to the results folder {files.parent} ({error}); pass -d a writable "
-                       "path") from None
-
-
-def refuse_writing_into_the_corpus(config: RunConfig, files: results.RunFiles, root: Path | None) -> None:
-    """The corpus is read, never written: refuse results or a feature cache inside it (links
-    resolved, so a symlinked results folder cannot sneak in)."""
-    if root is None:
-        return
-    corpus = root.resolve()
-    for flag, where in (("-d", files.parent), ("-d", files.run_dir), ("--cache_dir", Path(config.cache_dir))):
-        if where.resolve().is_relative_to(corpus):
-            raise RunError(f"{flag} {where} is inside the corpus {root}: the corpus is only read, so results and "
-                           f"feature caches go elsewhere; pass {flag} a folder outside it")
-
-
-def open_run_dir(files: results.RunFiles, config: RunConfig) -> None:
-    """Create a run's folder and write its ``last.json``: the run has started."""
-    try:
-        files.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(files.last_json, config.resolved_args())
-    except OSError as error:
-        raise RunError(f"cannot write the run directory {files.run_dir} ({error}); pass -d a writable "
-                       "path") from None
 
 
 def run_training(config: RunConfig, device: torch.device, corpus: CorpusData | None = None) -> dict | None:
@@ -438,31 +372,47 @@ def seeds_resume_file(config: RunConfig, files: results.RunFiles) -> Path:
     return Path(config.datadir) / f"resume_seeds_{files.stem}.pt"
 
 
+def seed_run(config: RunConfig, seed: int) -> RunConfig:
+    """Seed ``seed`` of a ``--seeds`` run, as ``--seed S -d DATADIR/S`` configures it alone."""
+    return dataclasses.replace(config, seed=seed, datadir=str(Path(config.datadir) / str(seed)), seeds=1)
+
+
+def claim_next_seeds(config: RunConfig, claims: ClaimSet, finished: Callable[[RunConfig], bool]) -> list[RunConfig]:
+    """The next ``--seeds N`` seeds of the seeds file that no live run holds, each claimed in
+    ``claims`` before the next is looked at (a run started meanwhile takes others) and then
+    left if ``finished`` (asked once claimed, so that a run finished meanwhile is seen)."""
+    chosen = []
+    for seed in candidate_seeds(config):
+        if len(chosen) == config.seeds:
+            break
+        one = seed_run(config, seed)
+        claim = one.files().claim(seed)
+        try:
+            taken = claims.take(claim)
+        except OSError as error:
+            raise RunError(f"cannot write to the results folder {claim.parent.parent} ({error}); pass -d a writable "
+                           "path") from None
+        if not taken:
+            continue  # another run trains it right now: the next seed instead
+        if finished(one):
+            claims.release(claim)
+        else:
+            chosen.append(one)
+    return chosen
+
+
 def train_seeds_together(config: RunConfig, device: torch.device) -> dict:
     """The seeds of ``--seeds N`` trained in lockstep in this process (see :func:`run_seeds`)."""
     log = log_for(config)
     data_identity, scanned = identify_data(data_request(config))
-    with contextlib.ExitStack() as claims:
-        chosen = []
-        for seed in candidate_seeds(config):
-            if len(chosen) == config.seeds:
-                break
-            one = dataclasses.replace(config, seed=seed, datadir=str(Path(config.datadir) / str(seed)), seeds=1)
-            files = one.files()
-            refuse_writing_into_the_corpus(one, files, scanned and scanned.root)
-            identity = run_identity(one, data_identity)
-            if already_finished(one, files, identity, quiet=True):
-                continue
-            try:
-                files.parent.mkdir(parents=True, exist_ok=True)
-                claims.enter_context(Claim(files.claim(seed), f"pid {os.getpid()} on {platform.node()}, since "
-                                                              f"{time.ctime()}"))
-            except Busy:
-                continue  # another run trains it right now: the next seed instead
-            except OSError as error:
-                raise RunError(f"cannot write to the results folder {files.parent} ({error}); pass -d a writable "
-                               "path") from None
-            chosen.append((one, files, identity))
+
+    def finished(one: RunConfig) -> bool:
+        refuse_writing_into_the_corpus(one, one.files(), scanned and scanned.root)
+        return already_finished(one, one.files(), run_identity(one, data_identity), quiet=True)
+
+    with ClaimSet(claim_holder("train.py --seeds, ")) as claims:
+        chosen = [(one, one.files(), run_identity(one, data_identity))
+                  for one in claim_next_seeds(config, claims, finished)]
         if not chosen:
             print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
             return {}
@@ -569,31 +519,17 @@ def train_seeds_in_turn(config: RunConfig, device: torch.device) -> dict:
     All N seeds are claimed before the first starts, so that a run started meanwhile takes
     other seeds; each run's own claim of its seed works under that claim."""
     log = log_for(config)
-    with ClaimSet(f"train.py --seeds, pid {os.getpid()} on {platform.node()}, since {time.ctime()}") as claims:
-        # -d names the model folder here: each seed's run folder is DATADIR/<seed>, so the
-        # results file is in DATADIR itself
-        metric = Path(config.datadir) / config.files().metric.name
-        chosen = []
-        for seed in candidate_seeds(config):
-            if len(chosen) == config.seeds:
-                break
-            claim = results.claim_path(metric, seed)
-            if not claims.take(claim):
-                continue  # another run trains it right now: the next seed instead
-            if seed in results.seeds_done(metric):  # checked once claimed, so a run finished meanwhile is seen
-                claims.release(claim)
-            else:
-                chosen.append(seed)
+    with ClaimSet(claim_holder("train.py --seeds, ")) as claims:
+        chosen = claim_next_seeds(config, claims, lambda one: one.seed in results.seeds_done(one.files().metric))
         if not chosen:
             print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
             return {}
         request = data_request(config)
         shared = None if config.runs_every_fold or uses_original_pickle(request) else load_corpus(request, log)
-        log(f"training seeds {', '.join(map(str, chosen))} one after another")
+        log(f"training seeds {', '.join(str(one.seed) for one in chosen)} one after another")
         summaries = {}
         with claims.in_this_process():
-            for seed in chosen:
-                one = dataclasses.replace(config, seed=seed, datadir=str(Path(config.datadir) / str(seed)), seeds=1)
-                summaries[seed] = run_all_folds(one, device) if one.runs_every_fold else run_training(one, device,
-                                                                                                      shared)
+            for one in chosen:
+                summaries[one.seed] = run_all_folds(one, device) if one.runs_every_fold else run_training(one, device,
+                                                                                                          shared)
         return summaries
