@@ -57,7 +57,7 @@ from ser.runs.guards import (
     refuse_writing_into_the_corpus,
     run_identity,
 )
-from ser.runs.request import data_request
+from ser.runs.request import DataRequest, data_request
 from ser.runs.runlog import BestSoFar, RunLog, RunState, resume_state
 from ser.seeds import read_seeds
 from ser.training import augment, engine, seed_runs, stacked
@@ -266,21 +266,21 @@ def run_all_folds(config: RunConfig, device: torch.device) -> dict | None:
     per seed in ``PARENT/<stem>_<protocol>.metric``. Returns that summary, or None when this
     seed's line is there already (see ``--force``)."""
     log = log_for(config)
-    files = config.files()
-    data_identity, scanned = identify_data(data_request(config))
+    files, request = config.files(), data_request(config)
+    data_identity, scanned = identify_data(request)
     refuse_writing_into_the_corpus(config, files, scanned and scanned.root)
     refuse_writing_into_the_corpus(config, files, config.test_data and Path(config.test_data))
     identity = run_identity(config, data_identity)
     if already_finished(config, files, identity):
         return None
     with claimed(config, files):
-        return _all_folds(config, device, files, identity, load_corpus(data_request(config), log, scanned), log)
+        return _all_folds(config, device, files, identity, load_corpus(request, log, scanned), request, log)
 
 
 def _all_folds(config: RunConfig, device: torch.device, files: results.RunFiles, identity: dict,
-               corpus: CorpusData, log) -> dict:
+               corpus: CorpusData, request: DataRequest, log) -> dict:
     folds = []
-    for fold in fold_numbers(data_request(config), corpus.utterances, corpus.rows):
+    for fold in fold_numbers(request, corpus.utterances, corpus.rows):
         # A fold finished earlier is skipped by run_training; its results.json still counts.
         run_training(dataclasses.replace(config, fold=fold), device, corpus)
         fold_json = config.files(fold).results_json
@@ -403,8 +403,8 @@ def claim_next_seeds(config: RunConfig, claims: ClaimSet, finished: Callable[[Ru
 
 def train_seeds_together(config: RunConfig, device: torch.device) -> dict:
     """The seeds of ``--seeds N`` trained in lockstep in this process (see :func:`run_seeds`)."""
-    log = log_for(config)
-    data_identity, scanned = identify_data(data_request(config))
+    log, request = log_for(config), data_request(config)
+    data_identity, scanned = identify_data(request)
 
     def finished(one: RunConfig) -> bool:
         refuse_writing_into_the_corpus(one, one.files(), scanned and scanned.root)
@@ -416,7 +416,7 @@ def train_seeds_together(config: RunConfig, device: torch.device) -> dict:
         if not chosen:
             print(f"every seed of {config.seeds_file} is finished or being trained: nothing to train")
             return {}
-        return _train_together(config, device, chosen, load_corpus(data_request(config), log, scanned), log)
+        return _train_together(config, device, chosen, load_corpus(request, log, scanned), log)
 
 
 def _train_together(config: RunConfig, device: torch.device, chosen: list, corpus: CorpusData, log) -> dict:
