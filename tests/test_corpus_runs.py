@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from one_line import one_line_error
 
 import train
 from ser.corpora import registry
@@ -52,14 +53,6 @@ def run(corpus_dir, run_dir, cache, *flags):
 
 def results_json(run_dir, fold=None) -> dict:
     return json.loads((Path(run_dir) / (f"fold{fold}" if fold else "") / "results.json").read_text())
-
-
-def one_line_error(argv) -> str:
-    with pytest.raises(SystemExit) as stop:
-        train.main(argv)
-    message = stop.value.code
-    assert isinstance(message, str) and message.startswith("error: ") and "\n" not in message
-    return message
 
 
 # -- speaker folds, end to end ------------------------------------------------------------------

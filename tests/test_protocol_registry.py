@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from one_line import one_line_error
 
 import train
 from ser.protocols import registry
@@ -42,14 +43,6 @@ def toy_protocol():
                               first_half, fits=iemocap_style, speaker_independent="yes"))
     yield entry
     del REGISTERED[TOY]
-
-
-def one_line_error(argv) -> str:
-    with pytest.raises(SystemExit) as stop:
-        train.main(argv)
-    message = stop.value.code
-    assert isinstance(message, str) and message.startswith("error: ") and "\n" not in message
-    return message
 
 
 def test_a_protocol_registered_in_a_test_trains_and_is_named_swept_and_reported(toy_protocol, micro_corpus, tmp_path):
