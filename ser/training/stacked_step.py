@@ -60,7 +60,7 @@ def dropout_calls(model: nn.Module, shape: tuple[int, int]) -> list[tuple[float,
     return calls
 
 
-def _seed_slice(value, k: int):
+def seed_slice(value, k: int):
     """Seed ``k``'s part of a stacked argument: a tensor's row k, or the rows of a dict's or a
     list's tensors."""
     if isinstance(value, dict):
@@ -79,7 +79,7 @@ def per_seed(fn: Callable[..., torch.Tensor], in_dims: tuple[int | None, ...], v
     def looped(*args):
         seeds = next(len(next(iter(a.values()))) if isinstance(a, dict) else len(a)
                      for a, d in zip(args, in_dims) if d == 0)
-        return torch.stack([fn(*(a if d is None else _seed_slice(a, k) for a, d in zip(args, in_dims)))
+        return torch.stack([fn(*(a if d is None else seed_slice(a, k) for a, d in zip(args, in_dims)))
                             for k in range(seeds)])
     return looped
 
