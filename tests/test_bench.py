@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ser.runners import bench
+from ser.runners import bench, bench_report
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +43,9 @@ def test_every_path_is_measured_with_its_ratio_to_the_original_style(quick_run):
 def test_features_compare_librosa_and_torch_on_the_same_utterances(quick_run):
     report, _ = quick_run
     rows = report["features"]
-    assert [(r["backend"], r["device"]) for r in rows] == [("librosa", "cpu")] * 2 + [("torch", "cpu"),
+    assert [(r["backend"], r["device"]) for r in rows] == [("librosa", "cpu")] * 3 + [("torch", "cpu"),
                                                                                         ("librosa", "cpu")]
+    assert "librosa.feature.mfcc" in rows[0]["name"]  # a: the original's own calls
     assert len({(r["utterances"], r["segments"]) for r in rows}) == 1 and rows[0]["segments"] > 0
     assert all(positive(r["seconds"]) and positive(r["speedup_vs_a"]) for r in rows)
     # a pays for recomputing its features, b and c for reading them back
@@ -63,8 +64,24 @@ def test_settings_environment_and_markdown(quick_run):
     for heading in ("## Training and scoring (a, b, c)", "## Features (d)"):
         assert heading in text
     for row in report["runs"]:
-        assert f"| {row['name']} | {row['seeds']} |" in text and bench.fmt(row["epoch_samples_per_s"]) in text
+        assert f"| {row['name']} | {row['seeds']} |" in text and bench_report.fmt(row["epoch_samples_per_s"]) in text
     assert "**--quick**" in text
+
+
+def test_repeats_give_medians_and_ratios_of_the_same_stretch_of_time():
+    """Rows measured in turn: a slow second repeat falls on both a and b, and b's ratio is the
+    median of the repeats' ratios (1.5, 1.5, 1.2), not the ratio of the medians (40 / 30)."""
+    def row(seconds: float, samples_per_s: float, seeds: int = 1) -> dict:
+        return {"seeds": seeds, "seconds": seconds, "train_samples_per_s": samples_per_s, "peak_rss_mib": seconds,
+                "cuda_peak_mib": None}
+    repeated = ("seconds", "train_samples_per_s")
+    a = bench_report.merge_repeats([row(1.0, 30.0), row(2.0, 15.0), row(1.0, 40.0)], repeated)
+    b = bench_report.merge_repeats([row(1.25, 45.0), row(2.5, 22.5), row(1.0, 48.0)], repeated)
+    assert (a["train_samples_per_s"], a["train_samples_per_s_repeats"], a["repeats"]) == (30.0, [30.0, 15.0, 40.0], 3)
+    assert a["peak_rss_mib"] == 2.0 and a["cuda_peak_mib"] is None
+    assert bench_report.speedup(b, a, "train_samples_per_s") == pytest.approx(1.5)
+    assert bench_report.speedup(b, a, "seconds", faster_when_lower=True) == pytest.approx(0.8)
+    assert bench_report.speedup(a, a, "train_samples_per_s") == 1.0
 
 
 def test_meter_sees_memory_allocated_inside_the_block():
@@ -82,6 +99,7 @@ def test_meter_sees_memory_allocated_inside_the_block():
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--seeds", "1", "0"], "every K must be at least 1"),
     (["--max-train-segments", "0"], "--max-train-segments must be at least 1"),
+    (["--repeats", "0"], "--repeats must be at least 1"),
 ])
 def test_bad_settings_are_refused(argv, message):
     with pytest.raises(bench.BenchError, match=message):

@@ -15,16 +15,22 @@ b. **this project, one seed**: ``ser.training.engine.fit`` on features read back
    epoch scored in batches of segments (``ser.runs.data.prepare_run`` makes the split, as train.py).
 c. **this project, K seeds at once**: ``ser.training.stacked.fit_seeds`` for each K of ``--seeds``
    (default 1 8 on the CPU, 1 8 32 64 on CUDA), seeds ``--seed`` to ``--seed`` + K - 1.
-d. **features**: every selected utterance at the training and test overlaps, into a fresh
-   cache folder: librosa (the worker pool of ``ser.features.cache``) and torch (``--feature_backend
-   torch``) on the CPU, and torch on CUDA when the device is one; then the librosa entries
-   read back (what b and c pay for their features).
+d. **features**: every selected utterance at the training and test overlaps: first as the
+   original computes them (``librosa.feature.mfcc`` on one segment after the other, which
+   rebuilds the mel filters on every call), then this project's librosa code one utterance
+   after the other, then into a fresh cache folder: librosa (the worker pool of
+   ``ser.features.cache``) and torch (``--feature_backend torch``) on the CPU, and torch on
+   CUDA when the device is one; then the librosa entries read back (what b and c pay for
+   their features).
 
 a to c train ``--epochs`` epochs (scored after each); ``--max-train-segments`` cuts each
 seed's training set to its first N segments and ``--max-utterances`` the corpus to its first
 N selected utterances, to keep CPU runs short. Throughput is training samples per second of
 the training passes and of the whole epochs (training and scoring); for K seeds it counts
-every seed's samples. Each row carries its ratio to a, the peak resident memory of this
+every seed's samples. ``--repeats`` (default 3 on the CPU, 1 on CUDA) measures every row that
+many times, the rows in turn (a, b, c, a, b, c, ...) so that a slow minute of a shared machine
+falls on all of them; a row reports its medians, and its ratio to a is the median of the
+repeats' ratios. Each row carries its ratio to a, the peak resident memory of this
 process while it ran (sampled every 10 ms; worker processes not included) and, on CUDA, the
 peak memory torch allocated. ``bench.json`` and ``bench.md`` are written atomically into
 ``--out`` after every stage, so an interrupted run keeps what it measured.
@@ -44,7 +50,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
+import librosa
 import numpy as np
 import torch
 import torch.nn as nn
@@ -53,11 +61,13 @@ from torch.utils.data import DataLoader, TensorDataset
 import models
 import ser
 from ser.errors import UserError
+from ser.features import glam
 from ser.features.audio import load_audio
 from ser.features.cache import FeatureCache
+from ser.features.glam import FeatureSettings
 from ser.features.torch_backend import TorchFeatures
-from ser.io import write_json, write_text
 from ser.machine import usable_cpus
+from ser.runners.bench_report import RUN_REPEATED, markdown, merge_repeats, write_outputs
 from ser.runs.config import RunConfig, resolve_args
 from ser.runs.data import CorpusData, load_corpus, prepare_run, scan_corpus, split_order
 from ser.runs.request import data_request
@@ -70,7 +80,7 @@ BATCH_SIZE = 32   # GLAM's default
 ALPHA = 0.5       # GLAM's mixup
 DEFAULT_SEED = 987654  # train.py's default seed
 # What --quick changes, unless given explicitly: a smoke run, not a measurement to quote.
-QUICK = dict(scale=0.01, epochs=1, seeds=[1, 2], max_utterances=10, max_train_segments=32)
+QUICK = dict(scale=0.01, epochs=1, seeds=[1, 2], max_utterances=10, max_train_segments=32, repeats=1)
 RSS_SAMPLE_S = 0.01
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,11 +111,14 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="use the corpus's first N selected utterances (default all)")
     parser.add_argument("--max-train-segments", default=None, type=int, metavar="N",
                         help="train each seed on its first N training segments (default all)")
+    parser.add_argument("--repeats", default=None, type=int, metavar="R",
+                        help="measure every row R times, the rows in turn, and report medians "
+                             "(default 3 on the CPU, 1 on CUDA)")
     parser.add_argument("--out", default=Path("data/bench/results"), type=Path,
                         help="folder for bench.json and bench.md (default data/bench/results)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke configuration (explicit flags still win): scale 0.01, epochs 1, seeds 1 2, "
-                             "10 utterances, 32 training segments")
+                             "10 utterances, 32 training segments, 1 repeat")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -121,6 +134,7 @@ class Settings:
     seeds: list[int]
     max_utterances: int | None
     max_train_segments: int | None
+    repeats: int
     out: Path
     quick: bool
     quiet: bool
@@ -129,7 +143,7 @@ class Settings:
         return {"corpus": str(self.corpus), "scale": self.scale, "cache_dir": str(self.cache_dir),
                 "seed": self.seed, "device": str(self.device), "epochs": self.epochs, "seeds": self.seeds,
                 "max_utterances": self.max_utterances, "max_train_segments": self.max_train_segments,
-                "model": MODEL, "batch_size": BATCH_SIZE, "quick": self.quick}
+                "repeats": self.repeats, "model": MODEL, "batch_size": BATCH_SIZE, "quick": self.quick}
 
 
 def resolve_settings(argv: list[str] | None) -> Settings:
@@ -139,12 +153,12 @@ def resolve_settings(argv: list[str] | None) -> Settings:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise BenchError(f"--device {args.device}: no CUDA device here; use --device cpu")
     defaults = dict(scale=1.0, epochs=3, seeds=[1, 8, 32, 64] if device.type == "cuda" else [1, 8],
-                    max_utterances=None, max_train_segments=None)
+                    max_utterances=None, max_train_segments=None, repeats=1 if device.type == "cuda" else 3)
     if args.quick:
         defaults.update(QUICK)
     value = {key: getattr(args, key) if getattr(args, key) is not None else default
              for key, default in defaults.items()}
-    for name in ("epochs", "max_utterances", "max_train_segments"):
+    for name in ("epochs", "max_utterances", "max_train_segments", "repeats"):
         if value[name] is not None and value[name] < 1:
             raise BenchError(f"--{name.replace('_', '-')} must be at least 1, not {value[name]}")
     if min(value["seeds"]) < 1:
@@ -153,7 +167,8 @@ def resolve_settings(argv: list[str] | None) -> Settings:
                                                                      f"_scale{value['scale']:g}"))
     return Settings(corpus=corpus, scale=value["scale"], cache_dir=args.cache_dir, seed=args.seed, device=device,
                     epochs=value["epochs"], seeds=sorted(set(value["seeds"])), max_utterances=value["max_utterances"],
-                    max_train_segments=value["max_train_segments"], out=args.out, quick=args.quick,
+                    max_train_segments=value["max_train_segments"], repeats=value["repeats"], out=args.out,
+                    quick=args.quick,
                     quiet=args.quiet)
 
 
@@ -250,53 +265,81 @@ def cut(train: TrainSegments, settings: Settings) -> TrainSegments:
 # ---------------------------------------------------------------------------------------
 # (d) features
 
+def original_features(settings: FeatureSettings) -> Callable[[np.ndarray, float], np.ndarray]:
+    """The original's feature computation of one utterance: its segments, then
+    ``librosa.feature.mfcc`` along the segment axis, which builds the mel filters anew on every
+    segment (this project builds them once, with the same bits: ``ser.features.glam``)."""
+    if settings.kind != "mfcc":
+        raise BenchError(f"the original style's features are measured for mfcc, not {settings.kind}")
+
+    def compute(wav: np.ndarray, overlap: float) -> np.ndarray:
+        segments = glam.segment(wav, settings.sample_rate, settings.segment_length, overlap, settings.padding)
+        if not len(segments):
+            return segments
+        return np.apply_along_axis(lambda x: librosa.feature.mfcc(y=x, sr=settings.sample_rate,
+                                                                  n_mfcc=settings.n_mfcc), 1, segments)
+    return compute
+
+
 def measure_features(work: Workload, settings: Settings, log) -> list[dict]:
     config = work.config
     settings_librosa = config.feature_settings()
     overlaps = tuple(dict.fromkeys((config.train_overlap, config.test_overlap)))
-    rows = []
 
-    def row(name: str, backend: str, device: str, meter: Meter, segments: int) -> dict:
-        log(f"features, {name}: {meter.seconds:.2f} s")
-        return {"name": name, "backend": backend, "device": device, "utterances": len(work.wavs),
-                "segments": segments, **meter.as_dict()}
+    def one_after_the_other(compute) -> Callable[[], int]:
+        """Each wav read and its features computed, one after the other, as the original does."""
+        def run() -> int:
+            segments = 0
+            for path in work.wavs:
+                try:
+                    samples = load_audio(path, settings_librosa.sample_rate).samples
+                except Exception:  # left out, as the cache leaves it out
+                    continue
+                segments += len(compute(samples, overlaps[0]))
+                for overlap in overlaps[1:]:
+                    compute(samples, overlap)
+            return segments
+        return run
 
-    candidates = [("librosa through the cache, its worker pool", "librosa", settings_librosa, "cpu"),
-                  ("torch through the cache, batched", "torch", TorchFeatures.for_device(settings_librosa, "cpu"),
-                   "cpu")]
-    if settings.device.type == "cuda":
-        candidates.append(("torch through the cache, batched", "torch",
-                           TorchFeatures.for_device(settings_librosa, settings.device), str(settings.device)))
-    # Outside the timings: the first call of each backend compiles librosa's numba kernels,
+    def through_cache(cached, folder: Path | None = None) -> Callable[[], int]:
+        def run() -> int:
+            with tempfile.TemporaryDirectory(prefix="cold-", dir=settings.cache_dir) as fresh:
+                feats, _ = FeatureCache(folder or fresh).load(work.wavs, cached, overlaps, progress=False,
+                                                              names=work.names)
+            return sum(len(f) for f in feats[overlaps[0]] if f is not None)
+        return run
+
+    original = original_features(settings_librosa)
+    candidates = [("a. librosa.feature.mfcc per segment, one utterance after the other (the original's calls)",
+                   "librosa", "cpu", original, one_after_the_other(original)),
+                  ("this project's librosa code, one utterance after the other", "librosa", "cpu",
+                   settings_librosa.compute, one_after_the_other(settings_librosa.compute)),
+                  ("librosa through the cache, its worker pool", "librosa", "cpu", settings_librosa.compute,
+                   through_cache(settings_librosa))]
+    torch_devices = ["cpu"] + ([settings.device] if settings.device.type == "cuda" else [])
+    for device in torch_devices:
+        cached = TorchFeatures.for_device(settings_librosa, device)
+        candidates.append(("torch through the cache, batched", "torch", str(device), cached.compute,
+                           through_cache(cached)))
+    candidates.append(("librosa entries read back from the cache (b, c)", "librosa", "cpu", None,
+                       through_cache(settings_librosa, settings.cache_dir)))
+    # Outside the timings: the first call of each computation compiles librosa's numba kernels,
     # builds the filter banks and plans the FFTs, seconds that no later utterance pays.
     warm_up = load_audio(work.wavs[0], settings_librosa.sample_rate).samples
-    for _, _, cached, _ in candidates:
-        cached.compute(warm_up, overlaps[0], work.names[0])
+    for *_, compute, _ in candidates:
+        if compute is not None:
+            compute(warm_up, overlaps[0])
     synchronize(settings.device)
-    # The original's way: each wav read and its features computed, one after the other.
-    with Meter(settings.device) as meter:
-        segments = 0
-        for path in work.wavs:
-            try:
-                samples = load_audio(path, settings_librosa.sample_rate).samples
-            except Exception:  # left out, as the cache leaves it out
-                continue
-            segments += len(settings_librosa.compute(samples, overlaps[0]))
-            for overlap in overlaps[1:]:
-                settings_librosa.compute(samples, overlap)
-    rows.append(row("librosa, one utterance after the other (original style)", "librosa", "cpu", meter, segments))
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
-    for name, backend, cached, device in candidates:
-        with tempfile.TemporaryDirectory(prefix="cold-", dir=settings.cache_dir) as fresh:
+    measured: list[list[dict]] = [[] for _ in candidates]
+    for _ in range(settings.repeats):
+        for rows, (name, backend, device, _, run) in zip(measured, candidates):
             with Meter(torch.device(device)) as meter:
-                feats, _ = FeatureCache(fresh).load(work.wavs, cached, overlaps, progress=False, names=work.names)
-        rows.append(row(name, backend, device, meter, sum(len(f) for f in feats[overlaps[0]] if f is not None)))
-    with Meter(settings.device) as meter:
-        feats, _ = FeatureCache(settings.cache_dir).load(work.wavs, settings_librosa, overlaps, progress=False,
-                                                         names=work.names)
-    rows.append(row("librosa entries read back from the cache (b, c)", "librosa", "cpu", meter,
-                    sum(len(f) for f in feats[overlaps[0]] if f is not None)))
-    return rows
+                segments = run()
+            log(f"features, {name}: {meter.seconds:.2f} s")
+            rows.append({"name": name, "backend": backend, "device": device, "utterances": len(work.wavs),
+                         "segments": segments, **meter.as_dict()})
+    return [merge_repeats(rows, ("seconds",)) for rows in measured]
 
 
 # ---------------------------------------------------------------------------------------
@@ -386,19 +429,6 @@ def multi_seed(work: Workload, settings: Settings, k: int, features_s: float) ->
 # ---------------------------------------------------------------------------------------
 # Report
 
-def fmt(x: float | None, digits: int = 3) -> str:
-    """A few significant figures with thousands separators: 12,345 / 123 / 1.23 / 0.0123."""
-    if x is None:
-        return "–"
-    if abs(x) >= 10 ** digits:
-        return f"{x:,.0f}"
-    return f"{x:.{max(0, digits - 1 - int(np.floor(np.log10(abs(x)))))}f}" if x else "0"
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
-
-
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -419,77 +449,6 @@ def environment(device: torch.device) -> dict:
         env.update(device_name=torch.cuda.get_device_name(device), cuda=torch.version.cuda,
                    gpu_memory_gib=round(torch.cuda.get_device_properties(device).total_memory / 2**30, 1))
     return env
-
-
-def add_ratios(report: dict) -> None:
-    """Every row's speed against a's: > 1 is faster than the original style."""
-    features, runs = report.get("features", []), report.get("runs", [])
-    if features:
-        base = features[0]["seconds"]
-        for row in features:
-            row["speedup_vs_a"] = base / row["seconds"]
-    if runs:
-        base = runs[0]
-        for row in runs:
-            row["train_speedup_vs_a"] = row["train_samples_per_s"] / base["train_samples_per_s"]
-            row["epoch_speedup_vs_a"] = row["epoch_samples_per_s"] / base["epoch_samples_per_s"]
-            # K seeds score K test sets an epoch: compared per seed's test set, as samples are
-            row["scoring_speedup_vs_a"] = (base["scoring_s_per_epoch"] / base["seeds"]) / (
-                row["scoring_s_per_epoch"] / row["seeds"])
-
-
-def markdown(report: dict) -> str:
-    env, s, w = report["environment"], report["settings"], report.get("workload")
-    load = ", ".join(f"{x:.2f}" for x in env["load_average_at_start"])
-    if "load_average_at_end" in env:
-        load += " at the start; " + ", ".join(f"{x:.2f}" for x in env["load_average_at_end"]) + " at the end"
-    lines = [f"# ser.runners.bench: {env['device_name']}", "",
-             f"- command: `{report['command']}`",
-             f"- date: {report['started']}; wall time {fmt(report.get('wall_s', 0.0))} s"
-             + ("" if report.get("complete") else " (**incomplete**: the run stopped before the end)"),
-             f"- device: {env['device']} ({env['device_name']}); CPU: {env['cpu_name']}, {env['cpu_count']} usable "
-             f"cores, {env['torch_threads']} torch threads; torch {env['torch']}"
-             + (f", CUDA {env['cuda']}" if "cuda" in env else "") + f"; Python {env['python']}",
-             f"- load average (1, 5, 15 min): {load}",
-             f"- corpus: {report['corpus']['root']}" + (f" (synthetic, scale {report['corpus']['scale']:g})"
-                                                          if report["corpus"]["synthetic"] else ""),
-             f"- {s['model']}, batch {s['batch_size']}, {s['epochs']} epoch(s), seed {s['seed']}"
-             + (f"; first {s['max_utterances']} utterances" if s["max_utterances"] else "")
-             + (f"; training sets cut to {s['max_train_segments']} segments" if s["max_train_segments"] else "")
-             + ("; **--quick** (a smoke run, not a measurement)" if s["quick"] else "")]
-    if w:
-        lines.append(f"- workload: {w['utterances']:,} selected utterances, {w['usable']:,} usable; "
-                     f"{w['train_segments']:,} training segments and {w['test_utterances']:,} test utterances per "
-                     f"seed (seed {s['seed']})")
-    if report.get("runs"):
-        lines += ["", "## Training and scoring (a, b, c)", "",
-                  "Samples/s: training samples (all seeds) per second of the training passes, and of the whole "
-                  "epochs including the scoring of the test set after each (every seed's). × a: speed-up over a; "
-                  "for scoring, per seed's test set.", "",
-                  *table(["path", "seeds", "features s", "train samples/s", "× a", "scoring s/epoch", "× a",
-                          "epoch samples/s", "× a", "peak RSS MiB", "CUDA peak MiB"],
-                         [[r["name"], str(r["seeds"]), fmt(r["features_s"]), fmt(r["train_samples_per_s"]),
-                           fmt(r.get("train_speedup_vs_a")), fmt(r["scoring_s_per_epoch"]),
-                           fmt(r.get("scoring_speedup_vs_a")), fmt(r["epoch_samples_per_s"]),
-                           fmt(r.get("epoch_speedup_vs_a")), fmt(r["peak_rss_mib"]), fmt(r["cuda_peak_mib"])]
-                          for r in report["runs"]])]
-    if report.get("features"):
-        lines += ["", "## Features (d)", "",
-                  "Every selected utterance at the training and test overlaps into a fresh cache folder (the last "
-                  "row reads the librosa entries back). × a: speed-up over the first row, a's features.", "",
-                  *table(["how", "device", "utterances", "segments", "s", "utterances/s", "× a", "peak RSS MiB",
-                          "CUDA peak MiB"],
-                         [[r["name"], r["device"], f"{r['utterances']:,}", f"{r['segments']:,}", fmt(r["seconds"]),
-                           fmt(r["utterances"] / r["seconds"]), fmt(r.get("speedup_vs_a")), fmt(r["peak_rss_mib"]),
-                           fmt(r["cuda_peak_mib"])] for r in report["features"]])]
-    return "\n".join(lines) + "\n"
-
-
-def write_outputs(report: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    add_ratios(report)
-    write_json(out / "bench.json", report)
-    write_text(out / "bench.md", markdown(report))
 
 
 def ensure_corpus(settings: Settings, log) -> dict:
@@ -523,16 +482,16 @@ def run_benchmark(settings: Settings, command: str, log) -> dict:
     report["features"] = measure_features(work, settings, log)
     save()
     recomputed, cached = report["features"][0]["seconds"], report["features"][-1]["seconds"]
-    report["runs"] = [original_style(work, settings, recomputed)]
-    log(f"a: {report['runs'][-1]['train_samples_per_s']:.1f} training samples/s")
-    save()
-    report["runs"].append(single_seed(work, settings, cached))
-    log(f"b: {report['runs'][-1]['train_samples_per_s']:.1f} training samples/s")
-    save()
-    for k in settings.seeds:
-        report["runs"].append(multi_seed(work, settings, k, cached))
-        log(f"c, K={k}: {report['runs'][-1]['train_samples_per_s']:.1f} training samples/s")
-        save()
+    paths = [("a", lambda: original_style(work, settings, recomputed)),
+             ("b", lambda: single_seed(work, settings, cached)),
+             *((f"c, K={k}", lambda k=k: multi_seed(work, settings, k, cached)) for k in settings.seeds)]
+    measured: list[list[dict]] = [[] for _ in paths]
+    for repeat in range(settings.repeats):
+        for rows, (label, measure) in zip(measured, paths):
+            rows.append(measure())
+            log(f"{label}: {rows[-1]['train_samples_per_s']:.1f} training samples/s (repeat {repeat + 1})")
+            report["runs"] = [merge_repeats(rows, RUN_REPEATED) for rows in measured if rows]
+            save()
     report["complete"] = True
     report["environment"]["load_average_at_end"] = os.getloadavg()
     save()
