@@ -23,7 +23,8 @@ d. **features**: every selected utterance at the training and test overlaps: fir
    CUDA when the device is one; then the librosa entries read back (what b and c pay for
    their features).
 
-a to c train ``--epochs`` epochs (scored after each); ``--max-train-segments`` cuts each
+a to c train ``--epochs`` epochs (scored after each), each row in a process of its own that
+starts as a run starts; ``--max-train-segments`` cuts each
 seed's training set to its first N segments and ``--max-utterances`` the corpus to its first
 N selected utterances, to keep CPU runs short. Throughput is training samples per second of
 the training passes and of the whole epochs (training and scoring); for K seeds it counts
@@ -47,8 +48,10 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
@@ -426,6 +429,25 @@ def multi_seed(work: Workload, settings: Settings, k: int, features_s: float) ->
                    round(float(np.mean([len(run.test.y) for run in runs]))))
 
 
+def training_row(path: str, seeds: int, settings: Settings, features_s: float) -> dict:
+    """Row a, b or c (with ``seeds`` seeds) measured in this process."""
+    work = load_workload(settings)
+    if path == "a":
+        return original_style(work, settings, features_s)
+    if path == "b":
+        return single_seed(work, settings, features_s)
+    return multi_seed(work, settings, seeds, features_s)
+
+
+def in_fresh_process(path: str, seeds: int, settings: Settings, features_s: float) -> dict:
+    """:func:`training_row` in a new process: each row starts from the state a run starts
+    from (no kernels compiled, no memory kept by an earlier row, the C library's allocator as
+    the process starts it; this project's training loop tunes it, the original style's does not,
+    see ``ser.machine.keep_freed_memory``), and leaves nothing behind for the next row."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(training_row, path, seeds, settings, features_s).result()
+
+
 # ---------------------------------------------------------------------------------------
 # Report
 
@@ -482,13 +504,12 @@ def run_benchmark(settings: Settings, command: str, log) -> dict:
     report["features"] = measure_features(work, settings, log)
     save()
     recomputed, cached = report["features"][0]["seconds"], report["features"][-1]["seconds"]
-    paths = [("a", lambda: original_style(work, settings, recomputed)),
-             ("b", lambda: single_seed(work, settings, cached)),
-             *((f"c, K={k}", lambda k=k: multi_seed(work, settings, k, cached)) for k in settings.seeds)]
+    paths = [("a", 0, recomputed), ("b", 1, cached), *(("c", k, cached) for k in settings.seeds)]
     measured: list[list[dict]] = [[] for _ in paths]
     for repeat in range(settings.repeats):
-        for rows, (label, measure) in zip(measured, paths):
-            rows.append(measure())
+        for rows, (path, seeds, features_s) in zip(measured, paths):
+            rows.append(in_fresh_process(path, seeds, settings, features_s))
+            label = f"c, K={seeds}" if path == "c" else path
             log(f"{label}: {rows[-1]['train_samples_per_s']:.1f} training samples/s (repeat {repeat + 1})")
             report["runs"] = [merge_repeats(rows, RUN_REPEATED) for rows in measured if rows]
             save()

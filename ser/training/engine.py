@@ -30,6 +30,7 @@ import torch.nn as nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
 
 from ser.errors import UserError
+from ser.machine import keep_freed_memory
 from ser.training.dataset import TestUtterances, TrainSegments
 from ser.training.metrics import Scores, autocast, predict_utterances, score
 
@@ -265,6 +266,7 @@ def train_epochs(stepper: Stepper, options: FitOptions, *, observers: Sequence[E
     the selection set is the test set, as in the paper; with one, the test sets are scored once,
     after the last epoch, with each seed's selected weights, which the models keep.
     """
+    keep_freed_memory()  # every step frees and takes again the same blocks (ser.machine)
     K = stepper.seeds
     keep_state = options.keep_best_state or stepper.validated
     histories: list[list[EpochRecord]] = [[] for _ in range(K)]
