@@ -5,13 +5,17 @@ is false; on a GPU machine run them with ``pytest -m cuda``.
 """
 import json
 import math
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from test_engine import TinyNet, toy_data, train_fit
 
 import train
 from ser.records import checkpoint as ckpt
+from ser.serving.inference import Predictor
+from ser.synthetic.synth_upstream import save_random_upstream
 from ser.training.engine import seed_everything
 from ser.training.metrics import predict_utterances
 
@@ -110,3 +114,19 @@ def test_train_py_on_gpu_0_trains_one_epoch(tiny_corpus, tmp_path, cache, cpu_ru
     # a checkpoint trained on the GPU loads and scores on the CPU
     model = ckpt.build_model(ckpt.load(run_dir / summary["checkpoint"]))
     assert all(p.device.type == "cpu" for p in model.parameters())
+
+
+def test_an_ssl_checkpoint_runs_its_upstream_on_the_predictors_gpu(micro_corpus, tmp_path, full_fp32):
+    folder = save_random_upstream(tmp_path / "wavlm-tiny", "wavlm")
+    run_dir = tmp_path / "run"
+    train.main(["--data", str(micro_corpus), "-d", str(run_dir), "--cache_dir", str(tmp_path / "cache"), "-e", "1",
+                "-b", "8", "-g", "-1", "--quiet", "-f", "ssl", "--upstream", str(folder), "-m", "ssl_mlp",
+                "--SaveModel"])
+    [checkpoint] = run_dir.rglob("model_*.pth")
+    wav = sorted(Path(micro_corpus).rglob("*.wav"))[0]
+    on_cpu = Predictor(checkpoint).predict_file(wav)
+    predictor = Predictor(checkpoint, device=CUDA)
+    assert predictor.inputs.upstream.device.type == "cuda"  # not computed on the CPU and moved
+    on_gpu = predictor.predict_file(wav)
+    np.testing.assert_allclose(on_gpu.scores.logits, on_cpu.scores.logits, rtol=1e-3, atol=1e-4)
+

@@ -174,8 +174,8 @@ class SslSettings:
         return [None if x is None else np.pad(x, ((0, 0), (0, longest - x.shape[1]), (0, 0))) for x in inputs]
 
     def prediction_input(self, wav: np.ndarray, overlap: float | None = None, name: str = "") -> np.ndarray:
-        """The model input of a new recording (the upstream run on it)."""
-        return self.model_input(self.compute(wav, overlap, name))
+        """The model input of a new recording (the upstream run on it, on the CPU)."""
+        return self.on_device("cpu").prediction_input(wav, overlap, name)
 
     def is_tiled(self, samples: int) -> bool:
         return False
@@ -210,6 +210,10 @@ class SslExtractor:
 
     def compute(self, wav: np.ndarray, overlap: float | None = None, name: str = "") -> np.ndarray:
         return self.compute_many([wav], overlap, [name])[0]
+
+    def prediction_input(self, wav: np.ndarray, overlap: float | None = None, name: str = "") -> np.ndarray:
+        """The model input of a new recording, the upstream run on this extractor's device."""
+        return self.settings.model_input(self.compute(wav, overlap, name))
 
     def compute_many(self, wavs: list[np.ndarray], overlap: float | None, names: list[str]) -> list[np.ndarray]:
         """Per utterance (1, L + 1, D) float32 or (T, D) float16; an utterance without a frame is

@@ -195,10 +195,11 @@ class Predictor:
             inference_device(device.index or 0)
         self.checkpoint = ckpt.load(checkpoint_path)
         self.settings = ckpt.feature_settings(self.checkpoint)
-        if hasattr(self.settings, "on_device"):  # an upstream: loaded now, refused if missing or changed
-            self.settings.on_device(device or torch.device("cpu")).check()
-        self.class_names = self.checkpoint["class_names"]
         device = torch.device("cpu") if device is None else device
+        # What computes a recording's inputs: the settings themselves, or an upstream loaded now on
+        # the predictor's device (a missing or changed one is refused before any work) and run there.
+        self.inputs = self.settings.on_device(device).check() if hasattr(self.settings, "on_device") else self.settings
+        self.class_names = self.checkpoint["class_names"]
         self.model = ckpt.build_model(self.checkpoint).to(device)
         if self.checkpoint.get("pooling", "logits") == "log_softmax":
             self.model = torch.nn.Sequential(self.model, torch.nn.LogSoftmax(dim=1))
@@ -336,7 +337,7 @@ class Predictor:
         s = self.settings
         wav = np.concatenate(list(_shown(stream, bar)))
         with np.errstate(all="ignore"):
-            maps = s.prediction_input(wav, self.checkpoint["test_overlap"], name)
+            maps = self.inputs.prediction_input(wav, self.checkpoint["test_overlap"], name)
         width = self.segment_samples or len(wav)
         return SegmentScores(self._segment_logits(maps, 0.0), np.arange(len(maps), dtype=np.int64) * width, width,
                              width, s.sample_rate, len(wav), False)
