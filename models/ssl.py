@@ -229,31 +229,32 @@ def _recipe(name: str, known_as: str, minmax: bool = False) -> ModelRecipe:
                        minmax=minmax)
 
 
-@register_model("ssl_linear", check=_positive, recipe=_recipe("ssl_linear", "SUPERB's emotion recipe (s3prl)"),
-                inputs=SSL_INPUTS)
+@register_model("ssl_linear", check=_positive, stackable=True,
+                recipe=_recipe("ssl_linear", "SUPERB's emotion recipe (s3prl)"), inputs=SSL_INPUTS)
 def ssl_linear(*, shape: Shape, num_classes: int = 4, projector_dim: int = 256) -> SslLinear:
     """SUPERB's emotion downstream (s3prl): learned softmax weights over every hidden state,
     Linear(D, 256), mean pooling, linear; on ``(L + 1, D)`` pooled hidden states."""
     return SslLinear(shape, num_classes, projector_dim)
 
 
-@register_model("ssl_mlp", check=_positive, recipe=_recipe("ssl_mlp", "EmoBox's recipe"), inputs=SSL_INPUTS)
+@register_model("ssl_mlp", check=_positive, stackable=True, recipe=_recipe("ssl_mlp", "EmoBox's recipe"),
+                inputs=SSL_INPUTS)
 def ssl_mlp(*, shape: Shape, num_classes: int = 4, hidden_dim: int = 256, utterance_norm: bool = False) -> SslMlp:
     """EmoBox's / emotion2vec's downstream: one hidden state's frames, Linear(D, 256), ReLU, masked
     mean, linear; on ``(T, D + 1)`` frames with a mask channel."""
     return SslMlp(shape, num_classes, hidden_dim, utterance_norm)
 
 
-@register_model("mlp", check=_positive, recipe=_recipe("mlp", "Nkululeko's eGeMAPS recipe", minmax=True),
-                inputs=FUNCTIONALS_INPUTS)
+@register_model("mlp", check=_positive, stackable=True,
+                recipe=_recipe("mlp", "Nkululeko's eGeMAPS recipe", minmax=True), inputs=FUNCTIONALS_INPUTS)
 def mlp(*, shape: Shape, num_classes: int = 4, hidden_dims: tuple[int, ...] = (64, 16),
         dropout: float = 0.0) -> FunctionalsMlp:
     """eGeMAPS MLP (Nkululeko's): 88 → 64 → 16 → classes with ReLUs, on standardised functionals."""
     return FunctionalsMlp(shape, num_classes, hidden_dims, dropout)
 
 
-@register_model("linear", check=_positive, recipe=_recipe("linear", "Nkululeko's eGeMAPS recipe", minmax=True),
-                inputs=FUNCTIONALS_INPUTS)
+@register_model("linear", check=_positive, stackable=True,
+                recipe=_recipe("linear", "Nkululeko's eGeMAPS recipe", minmax=True), inputs=FUNCTIONALS_INPUTS)
 def linear(*, shape: Shape, num_classes: int = 4) -> FunctionalsMlp:
     """eGeMAPS linear classifier: one Linear(88, classes) on standardised functionals."""
     return FunctionalsMlp(shape, num_classes, hidden_dims=())

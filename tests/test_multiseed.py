@@ -151,7 +151,8 @@ def compare_step(k, solo, multi, name, before):
     params = dict(solo.model.named_parameters())
     largest = max(p.grad.abs().max().item() for p in params.values())
     cancelled = {n for n in params if cancelled_by_batchnorm(n)}
-    assert cancelled and all(params[n].grad.abs().max().item() < 1e-5 * largest for n in cancelled)
+    assert cancelled or not any(p.dim() == 4 for p in params.values())  # the pattern still names the CNNs' biases
+    assert all(params[n].grad.abs().max().item() < 1e-5 * largest for n in cancelled)
     for key, value in solo.model.state_dict().items():
         if key in cancelled:
             continue
