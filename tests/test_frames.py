@@ -36,9 +36,10 @@ def corpus_padded(utterances: list[np.ndarray]) -> np.ndarray:
 def test_an_utterance_gives_its_model_input_and_indexing_keeps_each_utterance():
     utterances = entries()
     settings = SslSettings(output=FRAMES, layer=1, hidden_size=D)
+    assert settings.ragged and not SslSettings(hidden_size=D).ragged  # frames, not pooled layers
     for entry in utterances:  # exactly the values a model input of the utterance has
-        np.testing.assert_array_equal(settings.split_input(entry).padded(), settings.model_input(entry))
-    X = stack_segments([settings.split_input(e) for e in utterances], np.arange(len(LENGTHS)), (1, D + 1)).X
+        np.testing.assert_array_equal(FrameSequences.of([entry]).padded(), settings.model_input(entry))
+    X = stack_segments([FrameSequences.of([e]) for e in utterances], np.arange(len(LENGTHS)), (1, D + 1)).X
     assert isinstance(X, FrameSequences) and X.frames.dtype == np.float16
     assert len(X) == len(LENGTHS) and X.shape == (len(LENGTHS), max(LENGTHS), D + 1)
     whole = corpus_padded(utterances)
@@ -52,7 +53,7 @@ def test_an_utterance_gives_its_model_input_and_indexing_keeps_each_utterance():
         [utterances[1].astype(np.float32), utterances[3].astype(np.float32)], length=9))
     with pytest.raises(ValueError, match="shorter than an utterance"):
         X.padded(length=6)
-    test = TestUtterances.from_lists([settings.split_input(e) for e in utterances], [0] * 5, list("abcde"), (1, D + 1))
+    test = TestUtterances.from_lists([FrameSequences.of([e]) for e in utterances], [0] * 5, list("abcde"), (1, D + 1))
     np.testing.assert_array_equal(test.X[test.owner == 2].padded(), whole[2:3])
 
 
@@ -95,9 +96,8 @@ def test_ssl_mlp_loss_on_a_batch_padded_to_its_longest_equals_the_corpus_padded_
 def test_the_stored_frames_are_the_sum_of_the_lengths_not_n_times_the_longest():
     """One 20-second utterance among 200 of a second: the training array stored dense and padded
     held 201 × 1,000 frames; ragged it holds about 1,200."""
-    settings = SslSettings(output=FRAMES, layer=1, hidden_size=D)
     lengths = [1000] + [1] * 200
-    train = stack_segments([settings.split_input(e) for e in entries(lengths)], np.zeros(201, np.int64), (1, D + 1))
+    train = stack_segments([FrameSequences.of([e]) for e in entries(lengths)], np.zeros(201, np.int64), (1, D + 1))
     assert train.X.frames.shape == (sum(lengths), D) and train.X.frames.dtype == np.float16
     stored = train.X.frames.nbytes + train.X.starts.nbytes
     assert stored < 1.1 * sum(lengths) * D * 2 + 8 * 202

@@ -12,8 +12,8 @@ What is cached is what the downstream (``models.ssl``) reads, chosen by ``-m``:
 - ``ssl_mlp`` puts a ReLU before its pooling, so each utterance keeps one hidden state's frames,
   ``(T, D)`` float16 (``output="frames"``; ``--layer``, default the last). Its model input is
   ``(T, D + 1)``: the frames in float32 and a last channel of 1 on each real frame. The split
-  keeps each utterance's frames as cached, of its own length (:meth:`SslSettings.split_input`, a
-  ragged ``ser.training.frames.FrameSequences``: the sum of the utterances' frames × D × 2
+  keeps each utterance's frames as cached, of its own length (:attr:`SslSettings.ragged`, a
+  ``ser.training.frames.FrameSequences``: the sum of the utterances' frames × D × 2
   bytes), and the engines pad each batch with zero frames (mask 0) to its longest utterance,
   which the model's masked mean ignores.
 
@@ -46,7 +46,6 @@ from ser.features.upstream import (
     load_upstream,
     upstream_identity,
 )
-from ser.training.frames import FrameSequences
 
 FAMILY = KIND = "ssl"
 POOLED, FRAMES = "pooled", "frames"
@@ -169,13 +168,12 @@ class SslSettings:
         packed[0, :, :-1] = entry
         return packed
 
-    def split_input(self, entry: np.ndarray) -> np.ndarray | FrameSequences:
-        """A cached entry as the split keeps it: pooled maps as :meth:`model_input`; frames ragged,
-        in the cache's float16 (one utterance of a ``FrameSequences``, which gives
-        :meth:`model_input`'s values when a batch is padded)."""
-        if self.output == POOLED:
-            return self.model_input(entry)
-        return FrameSequences.of([entry])
+    @property
+    def ragged(self) -> bool:
+        """Whether the split keeps the cached entries as they are, each utterance's frames of its own
+        length (``ser.training.frames``, padded per batch to :meth:`model_input`'s values), instead
+        of model inputs of one shape."""
+        return self.output == FRAMES
 
     def prediction_input(self, wav: np.ndarray, overlap: float | None = None, name: str = "") -> np.ndarray:
         """The model input of a new recording (the upstream run on it)."""

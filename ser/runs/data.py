@@ -276,11 +276,13 @@ def _with_features(request: DataRequest, scanned: ScannedCorpus, log) -> CorpusD
     per_overlap, report = FeatureCache(request.cache_dir).load(
         [root / u.path for u in chosen], cached_settings(request, settings),
         (request.train_overlap, request.test_overlap), progress=not request.quiet, names=[u.path for u in chosen])
-    # an upstream's frames stay ragged, each utterance its own length (ser.training.frames)
-    as_input = getattr(settings, "split_input", settings.model_input)
+    ragged = getattr(settings, "ragged", False)  # an upstream's frames: each utterance its own length
+
+    def as_input(entry: np.ndarray) -> np.ndarray | FrameSequences:
+        return FrameSequences.of([entry]) if ragged else settings.model_input(entry)
     train_feats = [None if f is None else as_input(f) for f in per_overlap[request.train_overlap]]
     test_feats = [None if f is None else as_input(f) for f in per_overlap[request.test_overlap]]
-    if hasattr(settings, "split_input"):  # one input per utterance: the overlaps do not apply
+    if hasattr(settings, "ragged"):  # an upstream's, one input per utterance: the overlaps do not apply
         test_feats = train_feats
     usable = [i for i, f in enumerate(train_feats) if f is not None and len(f) > 0]
     skipped = list(scan.skipped)
