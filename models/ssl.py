@@ -8,7 +8,8 @@ functionals (``ser.features.egemaps``), in the registry's input convention ``(B,
   projecting the means is the same function, and the pooled means are all this model needs.
 - ``ssl_mlp`` (EmoBox's and emotion2vec's IEMOCAP downstream): ``(B, 1, T, D + 1)``, one hidden
   state's frames (``Upstream.frames``) with a last channel that is 1 on a real frame and 0 on
-  padding (:func:`pack_frames`). Linear(D, 256), ReLU, the mean over the real frames, linear.
+  padding (:func:`pack_frames`; training pads each batch to its longest utterance,
+  ``ser.training.frames``). Linear(D, 256), ReLU, the mean over the real frames, linear.
   The ReLU comes before the pooling, which is why this one needs the frames. With
   ``utterance_norm`` each utterance's frames are first scaled to zero mean and unit variance
   over all its real frames and channels (EmoBox's ``--output_norm``, which its README's recipe

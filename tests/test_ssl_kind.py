@@ -30,6 +30,8 @@ from ser.runs.config import resolve_args
 from ser.serving import export_ssl
 from ser.serving.inference import Predictor
 from ser.synthetic.synth_upstream import save_random_upstream
+from ser.training import engine, metrics
+from ser.training.frames import FrameSequences
 
 CHEAP = ["-e", "1", "-b", "8", "-g", "-1", "--quiet", "--seed", "7"]
 
@@ -146,6 +148,52 @@ def test_the_tsne_features_of_an_ssl_mlp_run_read_its_padded_frames(mlp_run, cac
     [run_dir] = {p.parent for p in mlp_run[1].rglob("results.json")}
     Z, labels, *_ = plots.hidden_states(run_dir, None, cache)  # what the t-SNE figure maps
     assert Z.shape == (len(mlp_run[2]["test_utterances"]["turns"]), 256) and np.isfinite(Z).all()
+
+
+# ssl_mlp's frames are padded per batch to its longest utterance (ser.training.frames), no longer to
+# the corpus's longest: the losses may differ by the rounding of sums over fewer zero frames.
+LOSS_RTOL = 1e-6
+
+
+def epochs_of(run_dir: Path) -> list[dict]:
+    [path] = run_dir.rglob("results.json")
+    summary = json.loads(path.read_text())
+    return [{**e, "predictions": summary["test_utterances"]["predictions"]} for e in summary["epochs"]]
+
+
+def assert_same_training(got: list[dict], expected: list[dict]) -> None:
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert a["loss"] == pytest.approx(b["loss"], rel=LOSS_RTOL, abs=0)
+        assert (a["WA"], a["UA"], a["predictions"]) == (b["WA"], b["UA"], b["predictions"])
+
+
+def test_ssl_mlp_trains_on_per_batch_padding_as_on_padding_to_the_longest(micro_corpus, upstream, cache, tmp_path,
+                                                                          monkeypatch):
+    flags = ("-f", "ssl", "--upstream", str(upstream), "-m", "ssl_mlp", "--layer", "1", "-e", "3")
+    # each -d in a folder of its own: the .metric file beside it lists the seeds trained there
+    run(micro_corpus, tmp_path / "ragged" / "run", cache, *flags)
+    padded = []
+
+    def dense(X, device):  # the engines' input as it was: every utterance padded to one length beyond the longest
+        padded.append(isinstance(X, FrameSequences))
+        return torch.from_numpy(X.padded(X.longest + 64) if isinstance(X, FrameSequences) else X).to(device)
+    monkeypatch.setattr(engine, "rows_on_device", dense)
+    monkeypatch.setattr(metrics, "rows_on_device", dense)
+    run(micro_corpus, tmp_path / "dense" / "run", cache, *flags)
+    assert padded and all(padded)
+    assert_same_training(epochs_of(tmp_path / "ragged"), epochs_of(tmp_path / "dense"))
+
+
+def test_ssl_mlp_trains_two_seeds_together_as_each_alone(micro_corpus, upstream, cache, tmp_path):
+    flags = ("-f", "ssl", "--upstream", str(upstream), "-m", "ssl_mlp", "--layer", "1", "-e", "2")
+    run(micro_corpus, tmp_path / "together" / "run", cache, *flags, "--seeds", "2")
+    together = sorted(p.parent for p in (tmp_path / "together").rglob("results.json"))
+    assert len(together) == 2
+    for seed_dir in together:
+        seed = json.loads((seed_dir / "results.json").read_text())["args"]["seed"]
+        run(micro_corpus, tmp_path / "alone" / str(seed) / "run", cache, *flags, "--seed", str(seed))
+        assert_same_training(epochs_of(seed_dir), epochs_of(tmp_path / "alone" / str(seed)))
 
 
 def test_ssl_mlp_checkpoint_predicts_and_refuses_a_changed_or_missing_upstream(mlp_run, micro_corpus, tmp_path):

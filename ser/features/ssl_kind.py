@@ -11,8 +11,10 @@ What is cached is what the downstream (``models.ssl``) reads, chosen by ``-m``:
   utterance.
 - ``ssl_mlp`` puts a ReLU before its pooling, so each utterance keeps one hidden state's frames,
   ``(T, D)`` float16 (``output="frames"``; ``--layer``, default the last). Its model input is
-  ``(T, D + 1)``: the frames in float32 and a last channel of 1 on each real frame; the split
-  pads every utterance with zero frames (mask 0) to the corpus's longest (:meth:`SslSettings.pad_inputs`),
+  ``(T, D + 1)``: the frames in float32 and a last channel of 1 on each real frame. The split
+  keeps each utterance's frames as cached, of its own length (:attr:`SslSettings.ragged`, a
+  ``ser.training.frames.FrameSequences``: the sum of the utterances' frames × D × 2
+  bytes), and the engines pad each batch with zero frames (mask 0) to its longest utterance,
   which the model's masked mean ignores.
 
 The cache key holds the upstream's identity (family, sha256 of the weights, layers, width; not
@@ -166,12 +168,12 @@ class SslSettings:
         packed[0, :, :-1] = entry
         return packed
 
-    def pad_inputs(self, inputs: list[np.ndarray | None]) -> list[np.ndarray | None]:
-        """Frames padded with zero frames (mask 0) to the longest utterance; pooled maps as they are."""
-        if self.output == POOLED:
-            return inputs
-        longest = max((x.shape[1] for x in inputs if x is not None), default=0)
-        return [None if x is None else np.pad(x, ((0, 0), (0, longest - x.shape[1]), (0, 0))) for x in inputs]
+    @property
+    def ragged(self) -> bool:
+        """Whether the split keeps the cached entries as they are, each utterance's frames of its own
+        length (``ser.training.frames``, padded per batch to :meth:`model_input`'s values), instead
+        of model inputs of one shape."""
+        return self.output == FRAMES
 
     def prediction_input(self, wav: np.ndarray, overlap: float | None = None, name: str = "") -> np.ndarray:
         """The model input of a new recording (the upstream run on it, on the CPU)."""

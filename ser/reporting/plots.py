@@ -46,6 +46,7 @@ import torch
 from matplotlib.figure import Figure
 from sklearn.manifold import TSNE
 
+from models.ssl import pack_frames
 from ser.corpora.entry import title as corpus_title
 from ser.errors import UserError
 from ser.features.cache import CacheError, FeatureCache
@@ -282,9 +283,9 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
     try:
         per_overlap, _ = FeatureCache(cache_dir or args["cache_dir"]).load(
             paths, settings, (overlap,), progress=False, names=list(rels))
-        feats = [None if f is None else settings.model_input(f) for f in per_overlap[overlap]]
-        if hasattr(settings, "pad_inputs"):  # an upstream's frames: padded to one length, as the split pads them
-            feats = settings.pad_inputs(feats)
+        # an upstream's frames stay (T, D) entries, each slice below padded to its longest (as training pads a batch)
+        ragged = getattr(settings, "ragged", False)
+        feats = [None if f is None else f if ragged else settings.model_input(f) for f in per_overlap[overlap]]
     except CacheError as error:
         raise PlotError(str(error)) from None
     if any(f is None or len(f) == 0 for f in feats):
@@ -292,11 +293,15 @@ def hidden_states(run_dir: str | os.PathLike, data_root: str | os.PathLike | Non
     feats = [ckpt.scale(saved, f) for f in feats]  # the run's min-max scaling, if it used one
 
     class_names = list(run["class_names"])
-    segments = torch.from_numpy(np.concatenate(feats).astype(np.float32)).unsqueeze(1)  # (S, 1, F, T)
-    owner = torch.from_numpy(np.repeat(np.arange(len(feats)), [len(f) for f in feats]))
+    if ragged:  # one input per utterance
+        owner = torch.arange(len(feats))
+        chunks = [torch.from_numpy(pack_frames(feats[start:start + 256])) for start in range(0, len(feats), 256)]
+    else:
+        segments = torch.from_numpy(np.concatenate(feats).astype(np.float32))  # (S, F, T)
+        owner = torch.from_numpy(np.repeat(np.arange(len(feats)), [len(f) for f in feats]))
+        chunks = [segments[start:start + 256] for start in range(0, len(segments), 256)]
     with torch.no_grad():
-        hidden = torch.cat([model.forward_features(segments[start:start + 256]).flatten(1)
-                            for start in range(0, len(segments), 256)])
+        hidden = torch.cat([model.forward_features(chunk.unsqueeze(1)).flatten(1) for chunk in chunks])
     sums = torch.zeros(len(feats), hidden.shape[1], dtype=torch.float64).index_add_(0, owner, hidden.double())
     Z = (sums / torch.bincount(owner, minlength=len(feats)).unsqueeze(1)).numpy()
     info = run_info(run, run_dir)

@@ -49,6 +49,7 @@ from ser.runs.request import DataRequest
 from ser.runs.roots import root_of
 from ser.training import augment
 from ser.training.dataset import MinMaxScaler, TestUtterances, TrainSegments, stack_segments
+from ser.training.frames import FrameSequences
 
 MARKER_NAME = "SYNTHETIC_CORPUS.txt"  # what ser.synthetic.synth and its siblings leave in a generated corpus
 
@@ -275,10 +276,14 @@ def _with_features(request: DataRequest, scanned: ScannedCorpus, log) -> CorpusD
     per_overlap, report = FeatureCache(request.cache_dir).load(
         [root / u.path for u in chosen], cached_settings(request, settings),
         (request.train_overlap, request.test_overlap), progress=not request.quiet, names=[u.path for u in chosen])
-    train_feats = [None if f is None else settings.model_input(f) for f in per_overlap[request.train_overlap]]
-    test_feats = [None if f is None else settings.model_input(f) for f in per_overlap[request.test_overlap]]
-    if hasattr(settings, "pad_inputs"):  # one input per utterance (no overlaps), padded to one length (frames)
-        train_feats = test_feats = settings.pad_inputs(train_feats)
+    ragged = getattr(settings, "ragged", False)  # an upstream's frames: each utterance its own length
+
+    def as_input(entry: np.ndarray) -> np.ndarray | FrameSequences:
+        return FrameSequences.of([entry]) if ragged else settings.model_input(entry)
+    train_feats = [None if f is None else as_input(f) for f in per_overlap[request.train_overlap]]
+    test_feats = [None if f is None else as_input(f) for f in per_overlap[request.test_overlap]]
+    if hasattr(settings, "ragged"):  # an upstream's, one input per utterance: the overlaps do not apply
+        test_feats = train_feats
     usable = [i for i, f in enumerate(train_feats) if f is not None and len(f) > 0]
     skipped = list(scan.skipped)
     skipped += [(f"{chosen[i].path} ({detail})" if detail else chosen[i].path, reason)
@@ -496,8 +501,16 @@ def load_original_pickle(file: str) -> tuple[TrainSegments, TestUtterances, dict
 
 
 def save_original_pickle(file: str, train: TrainSegments, test: TestUtterances, info) -> None:
-    val_dict = [{"X": test.X[test.owner == u], "y": int(test.y[u])} for u in range(len(test.y))]
-    write_pickle(file, {"train_X": train.X, "train_y": train.y, "val_dict": val_dict, "info": info})
+    """The split as the original's pickle: dense arrays, so an upstream's frames are padded to the
+    longest utterance of both parts (the one length its loader concatenates)."""
+    if isinstance(train.X, FrameSequences):
+        length = max(train.X.longest, test.X.longest)
+        train_X = train.X.padded(length)
+        val_dict = [{"X": test.X[test.owner == u].padded(length), "y": int(test.y[u])} for u in range(len(test.y))]
+    else:
+        train_X = train.X
+        val_dict = [{"X": test.X[test.owner == u], "y": int(test.y[u])} for u in range(len(test.y))]
+    write_pickle(file, {"train_X": train_X, "train_y": train.y, "val_dict": val_dict, "info": info})
 
 
 def uses_original_pickle(request: DataRequest) -> bool:

@@ -5,6 +5,9 @@
 an utterance by its segments' mean. :class:`MinMaxScaler` is seed 004's per-bin scaling,
 fitted on training segments and applied to everything else (and kept by checkpoints, so new
 recordings are scaled the same way).
+
+An upstream's frames (``-m ssl_mlp``) are one input per utterance of its own length: their ``X`` is
+a ragged ``ser.training.frames.FrameSequences`` instead of a dense array, padded per batch.
 """
 from __future__ import annotations
 
@@ -12,11 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ser.training.frames import FrameSequences, concatenate
+
 
 @dataclass
 class TrainSegments:
     """Training samples: every segment is one example with its utterance's label."""
-    X: np.ndarray  # (N, F, T) float32
+    X: np.ndarray | FrameSequences  # (N, F, T) float32, or N utterances' frames
     y: np.ndarray  # (N,) int64
 
 
@@ -24,7 +29,7 @@ class TrainSegments:
 class TestUtterances:
     """Test utterances with their segments packed together for batched scoring."""
     __test__ = False  # not a pytest class, despite the name
-    X: np.ndarray        # (M, F, T) float32: all segments of all utterances
+    X: np.ndarray | FrameSequences  # (M, F, T) float32: all segments of all utterances (or frames)
     owner: np.ndarray    # (M,) int64: index of the utterance each segment belongs to
     y: np.ndarray        # (U,) int64: utterance labels
     names: list[str]     # (U,) utterance identifiers (turn names)
@@ -32,7 +37,7 @@ class TestUtterances:
     @classmethod
     def from_lists(cls, feats: list[np.ndarray], labels, names: list[str], shape: tuple[int, int]):
         counts = [len(f) for f in feats]
-        X = np.concatenate(feats) if feats else np.zeros((0, *shape), np.float32)
+        X = concatenate(feats, shape)
         owner = np.repeat(np.arange(len(feats), dtype=np.int64), counts)
         return cls(X=X, owner=owner, y=np.asarray(labels, dtype=np.int64), names=list(names))
 
@@ -40,7 +45,7 @@ class TestUtterances:
 def stack_segments(feats: list[np.ndarray], labels, shape: tuple[int, int]) -> TrainSegments:
     """Concatenate utterances' segments in the given order (the order the original uses)."""
     counts = [len(f) for f in feats]
-    X = np.concatenate(feats) if feats else np.zeros((0, *shape), np.float32)
+    X = concatenate(feats, shape)
     return TrainSegments(X=X, y=np.repeat(np.asarray(labels, dtype=np.int64), counts))
 
 

@@ -32,6 +32,7 @@ from torch.optim.lr_scheduler import CosineAnnealingLR, ExponentialLR, StepLR
 from ser.errors import UserError
 from ser.machine import keep_freed_memory
 from ser.training.dataset import TestUtterances, TrainSegments
+from ser.training.frames import DeviceFrames, rows_on_device
 from ser.training.metrics import Scores, autocast, predict_utterances, score
 
 OPTIMIZERS = ("adam", "sgd", "adamw")
@@ -125,14 +126,15 @@ def mixup_loss(criterion: nn.Module, alpha: float, rng: np.random.RandomState) -
     return batch_loss
 
 
-def train_one_epoch(model: nn.Module, X: torch.Tensor, y: torch.Tensor, optimizer: torch.optim.Optimizer,
+def train_one_epoch(model: nn.Module, X: torch.Tensor | DeviceFrames, y: torch.Tensor, optimizer: torch.optim.Optimizer,
                     batch_size: int, batch_loss: BatchLoss, amp: bool = False) -> float:
     """One pass over the shuffled training segments ``X``/``y`` (on the device, in the order a
-    shuffling DataLoader visits them); returns the epoch's training loss as the original logs it
+    shuffling DataLoader visits them; ``X`` a tensor, or ``ser.training.frames.DeviceFrames``,
+    which pads each batch to its longest utterance); returns the epoch's training loss as the original logs it
     (see below). ``amp``: forward and loss in bf16 autocast.
     """
     model.train()
-    device = X.device
+    device = y.device
     order = epoch_permutation(len(y)).to(device)
     # The original's epoch loss: each batch's loss times the batch size (a short last batch
     # counts as a full one there), over the number of segments. Summed on the device in
@@ -348,7 +350,7 @@ class SoloStepper:
         # seed 004 scores an utterance by its segments' mean log-softmax: the plain module
         # wrapped, which shares its parameters with whatever trains
         self.scorer = self.runner if options.pooling == "logits" else nn.Sequential(model, nn.LogSoftmax(dim=1))
-        self.X = torch.from_numpy(train.X).to(device)
+        self.X = rows_on_device(train.X, device)  # an upstream's frames: padded per batch (ser.training.frames)
         self.y = torch.from_numpy(train.y).to(device)
         self.optimizer = make_optimizer(options.optimizer, model.parameters(), options.lr)
         self.scheduler = make_scheduler(options.lr_schedule, self.optimizer)

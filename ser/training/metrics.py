@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from ser.training.dataset import TestUtterances
+from ser.training.frames import rows_on_device
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def predict_utterances(model: nn.Module, test: TestUtterances, device: torch.dev
     scored ``batch_size`` segments at a time (default :func:`scoring_batch_size`)."""
     model.eval()
     batch_size = scoring_batch_size(device) if batch_size is None else batch_size
-    X = torch.from_numpy(test.X)
+    X = rows_on_device(test.X, "cpu")  # an upstream's frames: each slice padded to its longest utterance
     owner = torch.from_numpy(test.owner).to(device)
     sums = None
     for start in range(0, len(X), batch_size):

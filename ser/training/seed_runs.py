@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ser.training.engine import FitOptions
+from ser.training.frames import FrameSequences, concatenate
 
 
 class MultiSeedError(ValueError):
@@ -62,7 +63,7 @@ class ScoredRows:
 @dataclass(frozen=True)
 class SegmentPool:
     """The segments of every utterance of a corpus, stacked once; seeds refer to them by row."""
-    X: np.ndarray       # (N, F, T) float32
+    X: np.ndarray | FrameSequences  # (N, F, T) float32, or N utterances' frames (ser.training.frames)
     labels: np.ndarray  # (U,) int64: utterance labels
     starts: np.ndarray  # (U + 1,) int64: utterance u owns rows starts[u] to starts[u + 1] - 1
 
@@ -70,7 +71,9 @@ class SegmentPool:
     def from_utterances(cls, feats: Sequence[np.ndarray], labels, shape: tuple[int, int]) -> SegmentPool:
         """Utterance u's segments ``feats[u]`` (S_u, F, T) with its label ``labels[u]``."""
         counts = np.array([len(f) for f in feats], dtype=np.int64)
-        X = np.concatenate(feats).astype(np.float32, copy=False) if len(feats) else np.zeros((0, *shape), np.float32)
+        X = concatenate(feats, shape)
+        if isinstance(X, np.ndarray):
+            X = X.astype(np.float32, copy=False)
         return cls(X=X, labels=np.asarray(labels, dtype=np.int64),
                    starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
 

@@ -72,6 +72,7 @@ from torch.func import functional_call, stack_module_state
 import models
 from ser.training import engine
 from ser.training.engine import FitResult
+from ser.training.frames import rows_on_device
 from ser.training.metrics import autocast, scoring_batch_size
 from ser.training.seed_runs import (
     EpochLosses,
@@ -161,9 +162,10 @@ class MultiSeedTrainer:
         self.scheduler = engine.make_scheduler(options.lr_schedule, self.schedule_optimizer)
         self.schedule_optimizer.step()  # a no-op that tells the scheduler the optimizer has stepped
         self.optimizer = StackedOptimizer(options.optimizer, self.schedule_optimizer.param_groups[0], self.flat)
-        self.train_X = torch.from_numpy(np.asarray(train_pool.X, dtype=np.float32)).to(device)
+        # an upstream's frames stay ragged, each step's rows padded to their longest (ser.training.frames)
+        self.train_X = rows_on_device(train_pool.X, device)
         self.train_y = torch.from_numpy(train_pool.y).to(device)
-        self.eval_X = torch.from_numpy(np.asarray(eval_pool.X, dtype=np.float32)).to(device)
+        self.eval_X = rows_on_device(eval_pool.X, device)
         self.class_weights = (None if runs[0].class_weights is None else
                               torch.stack([run.class_weights.float() for run in runs]).to(device))
         self.dropout_scales = [torch.ones(1).div_(1 - p).to(device) for p, _ in self.dropout_calls]
