@@ -462,7 +462,9 @@ def test_the_seeds_map_is_a_loop_on_the_cpu_unless_asked():
 
 
 def test_supported_models():
-    assert set(ms.stackable_models()) | {"alexnet", "alexnet_gap"} == set(models.list_models(reads=models.MAPS))
+    maps_models = set(models.list_models(reads=models.MAPS))
+    assert set(ms.stackable_models()) & maps_models | {"alexnet", "alexnet_gap"} == maps_models
+    assert ms.supported("ssl_linear") and ms.supported("ssl_mlp") and ms.supported("mlp")  # the downstreams too
     assert ms.supported("GLAM") and ms.supported("MACNN") and ms.supported("MHCNN", {"num_heads": 2})
     assert not ms.supported("alexnet") and not ms.supported("GLAM", {"num_heads": 2})
     assert not ms.supported("no such model")
