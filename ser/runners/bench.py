@@ -28,7 +28,7 @@ starts as a run starts; ``--max-train-segments`` cuts each
 seed's training set to its first N segments and ``--max-utterances`` the corpus to its first
 N selected utterances, to keep CPU runs short. Throughput is training samples per second of
 the training passes and of the whole epochs (training and scoring); for K seeds it counts
-every seed's samples. ``--repeats`` (default 3 on the CPU, 1 on CUDA) measures every row that
+every seed's samples. ``--repeats`` (default 5 on the CPU, 1 on CUDA) measures every row that
 many times, the rows in turn (a, b, c, a, b, c, ...) so that a slow minute of a shared machine
 falls on all of them; a row reports its medians, and its ratio to a is the median of the
 repeats' ratios. Each row carries its ratio to a, the peak resident memory of this
@@ -116,7 +116,7 @@ def get_args_parser() -> argparse.ArgumentParser:
                         help="train each seed on its first N training segments (default all)")
     parser.add_argument("--repeats", default=None, type=int, metavar="R",
                         help="measure every row R times, the rows in turn, and report medians "
-                             "(default 3 on the CPU, 1 on CUDA)")
+                             "(default 5 on the CPU, 1 on CUDA)")
     parser.add_argument("--out", default=Path("data/bench/results"), type=Path,
                         help="folder for bench.json and bench.md (default data/bench/results)")
     parser.add_argument("--quick", action="store_true",
@@ -156,7 +156,7 @@ def resolve_settings(argv: list[str] | None) -> Settings:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise BenchError(f"--device {args.device}: no CUDA device here; use --device cpu")
     defaults = dict(scale=1.0, epochs=3, seeds=[1, 8, 32, 64] if device.type == "cuda" else [1, 8],
-                    max_utterances=None, max_train_segments=None, repeats=1 if device.type == "cuda" else 3)
+                    max_utterances=None, max_train_segments=None, repeats=1 if device.type == "cuda" else 5)
     if args.quick:
         defaults.update(QUICK)
     value = {key: getattr(args, key) if getattr(args, key) is not None else default
