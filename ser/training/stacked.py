@@ -304,14 +304,16 @@ class MultiSeedTrainer:
             mixing = group.partner is not None
             in_dims = (0, 0, 0, 0, 0 if mixing else None, 0 if mixing else None, 0 if mixing else None, 0,
                        None if weight is None else 0)
-            args = (buffers, self.train_X[group.rows].unsqueeze(2), self.train_y[group.rows],
-                    group.lam, group.rest, group.partner, masks, weight)
+            # the batches are gathered per seed in the loop (an upstream's frames then pad to each
+            # seed's own longest utterance, not to the longest of all seeds' batches)
+            batches = self.train_X[group.rows].unsqueeze(2) if self.vectorize else None
+            args = (buffers, batches, self.train_y[group.rows], group.lam, group.rest, group.partner, masks, weight)
             if self.vectorize:
                 with autocast(self.device, self.options.amp):
                     loss = per_seed(self._seed_loss, in_dims, True)(self.named(flat), *args)
                 grad, = torch.autograd.grad(loss.sum(), flat)
             else:
-                loss, grad = self._looped_gradients(flat, in_dims[1:], args)
+                loss, grad = self._looped_gradients(flat, in_dims[1:], args, group.rows)
             self.optimizer.update(group, flat, grad, self.lr)
             if gathered:
                 with torch.no_grad():
@@ -321,8 +323,8 @@ class MultiSeedTrainer:
             losses.append(loss.detach())
         return losses
 
-    def _looped_gradients(self, flat: torch.Tensor, in_dims: tuple[int | None, ...], args: tuple
-                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _looped_gradients(self, flat: torch.Tensor, in_dims: tuple[int | None, ...], args: tuple,
+                          rows_of_seeds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The (G,) losses and (G, P) gradients of the group's seeds, one seed's forward and
         backward after the other (the CPU's way). Each seed's graph is freed before the next is
         built, so a step holds one seed's activations, as a solo step does, not G seeds' (with
@@ -336,8 +338,10 @@ class MultiSeedTrainer:
             # parameter, not each spread over a zeroed copy of the whole row.
             leaves = [view[0].detach().requires_grad_() for view in self.named(rows[k:k + 1]).values()]
             params = {name: leaf for (name, _), leaf in zip(self.layout, leaves)}
+            seed_args = [a if d is None or a is None else seed_slice(a, k) for a, d in zip(args, in_dims)]
+            seed_args[1] = self.train_X[rows_of_seeds[k]].unsqueeze(1)  # its batch (B, 1, F, T), gathered here
             with autocast(self.device, self.options.amp):
-                loss = self._seed_loss(params, *(a if d is None else seed_slice(a, k) for a, d in zip(args, in_dims)))
+                loss = self._seed_loss(params, *seed_args)
             torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, leaves)], out=grad[k])
             losses.append(loss.detach())
         return torch.stack(losses), grad
