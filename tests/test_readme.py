@@ -79,6 +79,11 @@ RULES = [
     Rule(r"python -m ser\.runners\.sweep --backend ray", "covered",
          "tests/test_sweep.py::test_ray_sweep_lands_in_the_same_layout"),
     Rule(r"python -m ser\.runners\.sweep", "dry-run"),
+    # a base-size upstream's extraction and training take minutes: their tests run them small
+    Rule(r"python -m ser\.runners\.upstream_bench", "covered",
+         "tests/test_upstream.py::test_extraction_benchmark_rows"),
+    Rule(r"python -m ser\.runners\.downstream_bench", "covered",
+         "tests/test_downstream_bench.py::test_the_downstreams_are_measured_alone_and_stacked"),
     Rule(r"python -m ser\.runners\.bench", "covered",
          "tests/test_bench.py::test_every_path_is_measured_with_its_ratio_to_the_original_style"),
     Rule(r"python -m ser\.runners\.crossval run", "covered",
