@@ -385,8 +385,7 @@ class MultiSeedTrainer:
             self.options.eval_batch_size
 
         def logits(params, buffers, x):
-            with autocast(self.device, self.options.amp):
-                return functional_call(self.template, (params, buffers), (x,)).float()
+            return functional_call(self.template, (params, buffers), (x,))
 
         if not self.vectorize:
             means = []
@@ -396,7 +395,9 @@ class MultiSeedTrainer:
                 sums = torch.zeros(len(s.y), self.num_classes, device=self.device)
                 for start in range(0, len(rows), batch):
                     chunk = slice(start, start + batch)
-                    sums.index_add_(0, owner[chunk], logits(params, buffers, self.eval_X[rows[chunk]].unsqueeze(1)))
+                    with autocast(self.device, self.options.amp):
+                        out = logits(params, buffers, self.eval_X[rows[chunk]].unsqueeze(1)).float()
+                    sums.index_add_(0, owner[chunk], out)
                 counts = torch.bincount(owner, minlength=len(s.y)).clamp(min=1).unsqueeze(1)
                 means.append((sums / counts).cpu())
             return means
@@ -413,7 +414,9 @@ class MultiSeedTrainer:
         sums = torch.zeros(dummy + 1, C, device=self.device)
         for start in range(0, width, batch):
             chunk = slice(start, start + batch)
-            out = per_seed(logits, (0, 0, 0), True)(self.params, self.buffers, self.eval_X[rows[:, chunk]].unsqueeze(2))
+            with autocast(self.device, self.options.amp):
+                out = per_seed(logits, (0, 0, 0), True)(self.params, self.buffers,
+                                                        self.eval_X[rows[:, chunk]].unsqueeze(2)).float()
             sums.index_add_(0, owner[:, chunk].reshape(-1), out.reshape(-1, C))
         counts = torch.bincount(owner.reshape(-1), minlength=dummy + 1).clamp(min=1).unsqueeze(1)
         means = (sums / counts)[:dummy].view(K, utterances, C).cpu()
