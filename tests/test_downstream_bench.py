@@ -9,7 +9,7 @@ from ser.training.frames import FrameSequences
 
 def test_the_downstreams_are_measured_alone_and_stacked(tmp_path, monkeypatch):
     # in this process: the rows' own processes cost seconds each to start
-    monkeypatch.setattr(downstream_bench, "in_fresh_process", downstream_bench.measure)
+    monkeypatch.setattr(downstream_bench, "in_fresh_process", lambda measure, *args: measure(*args))
     rows = downstream_bench.main(["--models", "ssl_linear", "ssl_mlp", "mlp", "--utterances", "20", "--epochs", "1",
                                   "--seeds", "2", "--repeats", "1", "--out", str(tmp_path)])
     assert [(r["model"], r["engine"]) for r in rows] == [(m, e) for m in ("ssl_linear", "ssl_mlp", "mlp")

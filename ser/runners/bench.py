@@ -48,10 +48,8 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
@@ -70,7 +68,7 @@ from ser.features.cache import FeatureCache
 from ser.features.glam import FeatureSettings
 from ser.features.torch_backend import TorchFeatures
 from ser.machine import usable_cpus
-from ser.runners.bench_report import RUN_REPEATED, markdown, merge_repeats, write_outputs
+from ser.runners.bench_report import RUN_REPEATED, in_fresh_process, markdown, merge_repeats, write_outputs
 from ser.runs.config import RunConfig, resolve_args
 from ser.runs.data import CorpusData, load_corpus, prepare_run, scan_corpus, split_order
 from ser.runs.request import data_request
@@ -439,15 +437,6 @@ def training_row(path: str, seeds: int, settings: Settings, features_s: float) -
     return multi_seed(work, settings, seeds, features_s)
 
 
-def in_fresh_process(path: str, seeds: int, settings: Settings, features_s: float) -> dict:
-    """:func:`training_row` in a new process: each row starts from the state a run starts
-    from (no kernels compiled, no memory kept by an earlier row, the C library's allocator as
-    the process starts it; this project's training loop tunes it, the original style's does not,
-    see ``ser.machine.keep_freed_memory``), and leaves nothing behind for the next row."""
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(training_row, path, seeds, settings, features_s).result()
-
-
 # ---------------------------------------------------------------------------------------
 # Report
 
@@ -508,7 +497,9 @@ def run_benchmark(settings: Settings, command: str, log) -> dict:
     measured: list[list[dict]] = [[] for _ in paths]
     for repeat in range(settings.repeats):
         for rows, (path, seeds, features_s) in zip(measured, paths):
-            rows.append(in_fresh_process(path, seeds, settings, features_s))
+            # this project's training loop tunes the allocator (ser.machine.keep_freed_memory), the
+            # original style's runs with it as a process starts it
+            rows.append(in_fresh_process(training_row, path, seeds, settings, features_s))
             label = f"c, K={seeds}" if path == "c" else path
             log(f"{label}: {rows[-1]['train_samples_per_s']:.1f} training samples/s (repeat {repeat + 1})")
             report["runs"] = [merge_repeats(rows, RUN_REPEATED) for rows in measured if rows]

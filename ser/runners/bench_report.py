@@ -1,9 +1,13 @@
-"""The tables of ``ser.runners.bench``: a path measured several times merged into one row, each
-row's speed-up over the original style, and ``bench.json`` / ``bench.md`` written from the
-report (which the benchmark saves after every stage)."""
+"""What the benchmarks of ``ser.runners`` share: a row measured in a process of its own, a path
+measured several times merged into one row, each row's speed-up over a base row; and the
+tables of ``ser.runners.bench`` (``bench.json`` / ``bench.md``, written from the report, which
+the benchmark saves after every stage)."""
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -11,6 +15,15 @@ from ser.io import write_json, write_text
 
 # What a training row (a, b, c) measures again on every repeat; the rest is the same each time.
 RUN_REPEATED = ("train_s", "seconds", "scoring_s_per_epoch", "train_samples_per_s", "epoch_samples_per_s")
+
+
+def in_fresh_process(measure: Callable[..., dict], *args) -> dict:
+    """``measure(*args)`` in a new (spawned) process: the row starts from the state a run
+    starts from (no kernels compiled, no memory kept by an earlier row, the C library's
+    allocator as a process starts it) and leaves nothing behind for the next row. An exception
+    of ``measure`` is raised here."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(measure, *args).result()
 
 
 def merge_repeats(rows: list[dict], repeated: tuple[str, ...]) -> dict:

@@ -27,8 +27,6 @@ import os
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +36,7 @@ import torch.nn as nn
 import models
 from ser.io import write_json, write_text
 from ser.machine import usable_cpus
-from ser.runners.bench_report import fmt, merge_repeats, speedup, table
+from ser.runners.bench_report import fmt, in_fresh_process, merge_repeats, speedup, table
 from ser.training import engine, seed_runs, stacked
 from ser.training.dataset import TestUtterances, stack_segments
 from ser.training.frames import FrameSequences
@@ -120,17 +118,12 @@ def measure(model: str, seeds: int, settings: Settings) -> dict:
             "epoch_per_s": trained * settings.epochs / seconds, "peak_rss_mib": None, "cuda_peak_mib": None}
 
 
-def in_fresh_process(model: str, seeds: int, settings: Settings) -> dict:
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(measure, model, seeds, settings).result()
-
-
 def run(settings: Settings, log=print) -> list[dict]:
     rows = [(model, k) for model in settings.models for k in (0, *settings.seeds)]
     measured: list[list[dict]] = [[] for _ in rows]
     for repeat in range(settings.repeats):
         for done, (model, k) in zip(measured, rows):
-            done.append(in_fresh_process(model, k, settings))
+            done.append(in_fresh_process(measure, model, k, settings))
             log(f"{model}, {done[-1]['engine']}: {done[-1]['train_per_s']:.0f} utterances/s (repeat {repeat + 1})")
     merged = [merge_repeats(done, REPEATED) for done in measured]
     for row in merged:

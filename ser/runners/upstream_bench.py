@@ -30,7 +30,6 @@ fastest round, so the changing load of a shared machine falls on all of them ali
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import platform
 import resource
@@ -45,6 +44,7 @@ import torch
 from ser import io
 from ser.features.upstream import SAMPLE_RATE, load_upstream, transformers_offline
 from ser.machine import usable_cpus
+from ser.runners.bench_report import in_fresh_process
 from ser.synthetic.synth_upstream import save_random_upstream
 
 METHODS = {
@@ -128,23 +128,11 @@ def measure(method: str, folder: str | os.PathLike, wavs: list[np.ndarray], thre
             "means": None if means is None else np.stack(means)}
 
 
-def _child(queue, method: str, folder: str, wavs: list[np.ndarray], threads: int) -> None:
-    try:
-        queue.put(measure(method, folder, wavs, threads))
-    except BaseException as error:  # handed to the parent, which raises it with the row's name
-        queue.put(error)
-
-
 def _isolated(method: str, folder: str | os.PathLike, wavs: list[np.ndarray], threads: int) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(queue, method, str(folder), wavs, threads))
-    process.start()
-    result = queue.get()
-    process.join()
-    if isinstance(result, BaseException):
-        raise RuntimeError(f"benchmark row {method} failed: {result}") from result
-    return result
+    try:
+        return in_fresh_process(measure, method, str(folder), wavs, threads)
+    except Exception as error:
+        raise RuntimeError(f"benchmark row {method} failed: {error}") from error
 
 
 def run_extraction_benchmark(folder: str | os.PathLike, wavs: list[np.ndarray], methods=tuple(METHODS),
