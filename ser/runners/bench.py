@@ -303,11 +303,16 @@ def measure_features(work: Workload, settings: Settings, log) -> list[dict]:
         return run
 
     def through_cache(cached, folder: Path | None = None) -> Callable[[], int]:
-        def run() -> int:
-            with tempfile.TemporaryDirectory(prefix="cold-", dir=settings.cache_dir) as fresh:
-                feats, _ = FeatureCache(folder or fresh).load(work.wavs, cached, overlaps, progress=False,
-                                                              names=work.names)
+        """Computed into a fresh cache folder, or read back from ``folder``."""
+        def load(into: Path) -> int:
+            feats, _ = FeatureCache(into).load(work.wavs, cached, overlaps, progress=False, names=work.names)
             return sum(len(f) for f in feats[overlaps[0]] if f is not None)
+
+        def run() -> int:
+            if folder is not None:
+                return load(folder)
+            with tempfile.TemporaryDirectory(prefix="cold-", dir=settings.cache_dir) as fresh:
+                return load(Path(fresh))
         return run
 
     original = original_features(settings_librosa)
