@@ -304,16 +304,15 @@ class MultiSeedTrainer:
             mixing = group.partner is not None
             in_dims = (0, 0, 0, 0, 0 if mixing else None, 0 if mixing else None, 0 if mixing else None, 0,
                        None if weight is None else 0)
-            # the batches are gathered per seed in the loop (an upstream's frames then pad to each
-            # seed's own longest utterance, not to the longest of all seeds' batches)
-            batches = self.train_X[group.rows].unsqueeze(2) if self.vectorize else None
-            args = (buffers, batches, self.train_y[group.rows], group.lam, group.rest, group.partner, masks, weight)
+            # what follows the parameters, buffers and batch in _seed_loss's arguments
+            others = (self.train_y[group.rows], group.lam, group.rest, group.partner, masks, weight)
             if self.vectorize:
                 with autocast(self.device, self.options.amp):
-                    loss = per_seed(self._seed_loss, in_dims, True)(self.named(flat), *args)
+                    loss = per_seed(self._seed_loss, in_dims, True)(
+                        self.named(flat), buffers, self.train_X[group.rows].unsqueeze(2), *others)
                 grad, = torch.autograd.grad(loss.sum(), flat)
             else:
-                loss, grad = self._looped_gradients(flat, in_dims[1:], args, group.rows)
+                loss, grad = self._looped_gradients(flat, buffers, group.rows, others, in_dims[3:])
             self.optimizer.update(group, flat, grad, self.lr)
             if gathered:
                 with torch.no_grad():
@@ -323,13 +322,16 @@ class MultiSeedTrainer:
             losses.append(loss.detach())
         return losses
 
-    def _looped_gradients(self, flat: torch.Tensor, in_dims: tuple[int | None, ...], args: tuple,
-                          rows_of_seeds: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _looped_gradients(self, flat: torch.Tensor, buffers: dict[str, torch.Tensor], rows_of_seeds: torch.Tensor,
+                          others: tuple, in_dims: tuple[int | None, ...]) -> tuple[torch.Tensor, torch.Tensor]:
         """The (G,) losses and (G, P) gradients of the group's seeds, one seed's forward and
         backward after the other (the CPU's way). Each seed's graph is freed before the next is
         built, so a step holds one seed's activations, as a solo step does, not G seeds' (with
         all of them alive, K = 8 trained 10 % slower per seed than K = 1); the arithmetic of
-        each seed is the one a single backward over all seeds does."""
+        each seed is the one a single backward over all seeds does. Each seed's batch is
+        gathered in its turn: an upstream's frames then pad to its own longest utterance, not to
+        the longest of all seeds' batches. ``others`` are _seed_loss's remaining arguments,
+        stacked over the seeds where ``in_dims`` says 0."""
         rows = flat.detach()
         grad = torch.empty_like(rows)
         losses = []
@@ -338,10 +340,10 @@ class MultiSeedTrainer:
             # parameter, not each spread over a zeroed copy of the whole row.
             leaves = [view[0].detach().requires_grad_() for view in self.named(rows[k:k + 1]).values()]
             params = {name: leaf for (name, _), leaf in zip(self.layout, leaves)}
-            seed_args = [a if d is None or a is None else seed_slice(a, k) for a, d in zip(args, in_dims)]
-            seed_args[1] = self.train_X[rows_of_seeds[k]].unsqueeze(1)  # its batch (B, 1, F, T), gathered here
+            seed_others = [a if d is None else seed_slice(a, k) for a, d in zip(others, in_dims)]
             with autocast(self.device, self.options.amp):
-                loss = self._seed_loss(params, *seed_args)
+                loss = self._seed_loss(params, seed_slice(buffers, k), self.train_X[rows_of_seeds[k]].unsqueeze(1),
+                                       *seed_others)
             torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, leaves)], out=grad[k])
             losses.append(loss.detach())
         return torch.stack(losses), grad
